@@ -1,0 +1,283 @@
+package io.actorimages.node;
+
+import io.actorimages.messages.CatalogEntry;
+import io.actorimages.messages.ImageStored;
+import io.actorimages.messages.PeerRegistration;
+import io.actorimages.messages.Replica;
+import io.actorimages.messages.SourceProtocol;
+import io.actorimages.node.protocol.P3Reply.ListedImage;
+import io.actorimages.storage.StagedBlob;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
+
+/**
+ * This node's entry to the catalog (DESIGN.md "Registry"). It commits an ingested image to Storage, writes its
+ * catalog entry to a majority of nodes (batched: while one write is in flight the next entries queue and go
+ * out together, so Distributed Data does not bound ingest), publishes {@link ImageStored}, and only then
+ * answers the gateway — acknowledged means durable (issue 3, point 6). Reads are answered from this node's
+ * replicas of the catalog and of the tracker's registrations; a lookup that misses locally asks a majority.
+ */
+public final class Registry {
+
+  /** Messages of the Registry. */
+  public sealed interface Command {}
+
+  /**
+   * Makes a staged image a catalog entry.
+   *
+   * @param staged   the fsynced temp file from {@link Upload}
+   * @param filename the client's name for it, or empty to use the stored file's name (P1)
+   * @param uploader P2 user name, {@code tcp:<ip>}, {@code http:<ip>}
+   * @param protocol how it entered
+   * @param replyTo  receives {@link Ingested} once the entry is on a majority, or {@link IngestFailed}
+   */
+  public record Ingest(StagedBlob staged, Optional<String> filename, String uploader, SourceProtocol protocol,
+                       ActorRef<IngestResult> replyTo) implements Command {}
+
+  /** The result of {@link Ingest}. */
+  public sealed interface IngestResult {}
+
+  /** The image is durable and listed. */
+  public record Ingested(CatalogEntry entry) implements IngestResult {}
+
+  /** Nothing was stored; {@code reason} is a short English explanation. */
+  public record IngestFailed(String reason) implements IngestResult {}
+
+  /** The oldest entry with this md5 (P3/P4 id); answered with {@link Found}. */
+  public record FindByMd5(String md5, ActorRef<Found> replyTo) implements Command {}
+
+  /** The oldest entry with this filename (P2 DOWNLOAD/VIEW, PROTOCOLS.md P2); answered with {@link Found}. */
+  public record FindByFilename(String filename, ActorRef<Found> replyTo) implements Command {}
+
+  /** Every entry in upload order (P2 LIST). */
+  public record ListUploads(ActorRef<Entries> replyTo) implements Command {}
+
+  /** The newest {@code count} entries, oldest of them first (P2 HISTORY). */
+  public record Latest(int count, ActorRef<Entries> replyTo) implements Command {}
+
+  /** A page of entries, newest first, after the entry with id {@code afterId} (HTTP API). */
+  public record ListImages(int limit, Optional<String> afterId, ActorRef<Entries> replyTo) implements Command {}
+
+  /** Every image of the network with its holders, newest first (P3 LST, see {@link LstListing}). */
+  public record ListHolders(ActorRef<Holders> replyTo) implements Command {}
+
+  /** Every legacy peer's registration (HTTP API). */
+  public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
+
+  /** Answer to a lookup: the entry, or empty. */
+  public record Found(Optional<CatalogEntry> entry) {}
+
+  /** Answer to a listing of catalog entries, in the order the request names. */
+  public record Entries(List<CatalogEntry> entries) {}
+
+  /** Answer to {@link ListHolders}. */
+  public record Holders(List<ListedImage> images) {}
+
+  /** Answer to {@link ListPeers}. */
+  public record Peers(List<PeerRegistration> registrations) {}
+
+  private record CommitDone(Ingest ingest, Instant receivedAt, Storage.CommitResult result) implements Command {}
+
+  private record Pending(CatalogEntry entry, ActorRef<IngestResult> replyTo) {}
+
+  private record CatalogWritten(List<Pending> batch, Replicator.UpdateResponse<LWWMap<String, CatalogEntry>> rsp)
+      implements Command {}
+
+  private record CatalogChanged(LWWMap<String, CatalogEntry> catalog) implements Command {}
+
+  private record TrackerChanged(LWWMap<String, PeerRegistration> registrations) implements Command {}
+
+  private record MajorityRead(Function<CatalogView, Optional<CatalogEntry>> query, ActorRef<Found> replyTo,
+                              Replicator.GetResponse<LWWMap<String, CatalogEntry>> rsp) implements Command {}
+
+  private enum Ignored implements Command { INSTANCE }
+
+  /** The replicated catalog: catalog id → entry. */
+  public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
+
+  /** The tracker's replicated registrations: {@code ip:port} → registration (written only by {@link Tracker}). */
+  public static final Key<LWWMap<String, PeerRegistration>> TRACKER = LWWMapKey.create("tracker");
+
+  /**
+   * @param settings this node's settings
+   * @param storage  this node's Storage
+   * @param topic    the cluster-wide {@code image-stored} topic
+   */
+  public static Behavior<Command> create(NodeSettings settings, ActorRef<Storage.Command> storage,
+                                         ActorRef<Topic.Command<ImageStored>> topic) {
+    return Behaviors.setup(ctx -> DistributedData.withReplicatorMessageAdapter(
+        (ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) ->
+            DistributedData.withReplicatorMessageAdapter(
+                (ReplicatorMessageAdapter<Command, LWWMap<String, PeerRegistration>> tracker) ->
+                    new Registry(ctx, settings, storage, topic, catalog, tracker).behavior())));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final NodeSettings settings;
+  private final ActorRef<Storage.Command> storage;
+  private final ActorRef<Topic.Command<ImageStored>> topic;
+  private final ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog;
+  private final SelfUniqueAddress self;
+  private final String selfAddress;
+  private final CatalogView view = new CatalogView();
+  private Map<String, PeerRegistration> peers = Map.of();
+  private List<Pending> queued = new ArrayList<>();
+  private boolean writing;
+
+  private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
+                   ActorRef<Topic.Command<ImageStored>> topic,
+                   ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog,
+                   ReplicatorMessageAdapter<Command, LWWMap<String, PeerRegistration>> tracker) {
+    this.ctx = ctx;
+    this.settings = settings;
+    this.storage = storage;
+    this.topic = topic;
+    this.catalog = catalog;
+    this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+    this.selfAddress = ctx.getSystem().address().toString();
+    catalog.subscribe(CATALOG, rsp -> rsp instanceof Replicator.Changed<LWWMap<String, CatalogEntry>> c
+        ? new CatalogChanged(c.get(CATALOG)) : Ignored.INSTANCE);
+    tracker.subscribe(TRACKER, rsp -> rsp instanceof Replicator.Changed<LWWMap<String, PeerRegistration>> c
+        ? new TrackerChanged(c.get(TRACKER)) : Ignored.INSTANCE);
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Ingest.class, this::onIngest)
+        .onMessage(CommitDone.class, this::onCommitDone)
+        .onMessage(CatalogWritten.class, this::onCatalogWritten)
+        .onMessage(CatalogChanged.class, m -> {
+          view.replaceAll(m.catalog().getEntries());
+          return Behaviors.same();
+        })
+        .onMessage(TrackerChanged.class, m -> {
+          peers = Map.copyOf(m.registrations().getEntries());
+          return Behaviors.same();
+        })
+        .onMessage(FindByMd5.class, m -> find(v -> v.byMd5(m.md5()), m.replyTo()))
+        .onMessage(FindByFilename.class, m -> find(v -> v.byFilename(m.filename()), m.replyTo()))
+        .onMessage(MajorityRead.class, this::onMajorityRead)
+        .onMessage(ListUploads.class, m -> reply(m.replyTo(), new Entries(view.uploadOrder())))
+        .onMessage(Latest.class, m -> reply(m.replyTo(), new Entries(view.latest(m.count()))))
+        .onMessage(ListImages.class, m -> reply(m.replyTo(),
+            new Entries(view.newestFirst(m.limit(), m.afterId()))))
+        .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
+            LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
+                settings.p4Port()))))
+        .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
+        .onMessage(Ignored.class, m -> Behaviors.same())
+        .build();
+  }
+
+  private <T> Behavior<Command> reply(ActorRef<T> replyTo, T value) {
+    replyTo.tell(value);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onIngest(Ingest m) {
+    Instant receivedAt = Instant.now();
+    ctx.ask(Storage.CommitResult.class, storage, settings.askTimeout(),
+        replyTo -> new Storage.Commit(m.staged(), receivedAt, replyTo),
+        (result, error) -> new CommitDone(m, receivedAt,
+            error == null ? result : new Storage.CommitFailed("storage did not answer: " + error.getMessage())));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onCommitDone(CommitDone m) {
+    if (m.result() instanceof Storage.CommitFailed f) {
+      m.ingest().replyTo().tell(new IngestFailed(f.reason()));
+      return Behaviors.same();
+    }
+    var stored = ((Storage.Committed) m.result()).stored();
+    String storedName = stored.relativePath().substring(stored.relativePath().lastIndexOf('/') + 1);
+    CatalogEntry entry = new CatalogEntry(UUID.randomUUID().toString(), stored.md5(), stored.sha256(),
+        stored.size(), stored.format().mediaType(), stored.width(), stored.height(),
+        m.ingest().filename().orElse(storedName), m.ingest().uploader(), m.ingest().protocol(),
+        m.receivedAt().toEpochMilli(), List.of(new Replica(selfAddress, settings.host(), stored.relativePath())));
+    queued.add(new Pending(entry, m.ingest().replyTo()));
+    writeQueued();
+    return Behaviors.same();
+  }
+
+  private void writeQueued() {
+    if (writing || queued.isEmpty()) return;
+    List<Pending> batch = queued;
+    queued = new ArrayList<>();
+    writing = true;
+    catalog.askUpdate(
+        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+            new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
+              LWWMap<String, CatalogEntry> updated = map;
+              for (Pending p : batch) updated = updated.put(self, p.entry().id(), p.entry());
+              return updated;
+            }),
+        rsp -> new CatalogWritten(batch, rsp));
+  }
+
+  private Behavior<Command> onCatalogWritten(CatalogWritten m) {
+    writing = false;
+    if (m.rsp() instanceof Replicator.UpdateSuccess) {
+      for (Pending p : m.batch()) {
+        view.put(p.entry());
+        topic.tell(Topic.publish(new ImageStored(p.entry())));
+        p.replyTo().tell(new Ingested(p.entry()));
+      }
+    } else {
+      // Not confirmed by a majority: take the entries back out and remove the files, so nothing the client
+      // was not told about stays visible (issue 3, point 6).
+      ctx.getLog().warn("Catalog write of {} entries failed: {}", m.batch().size(), m.rsp());
+      catalog.askUpdate(
+          replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(), Replicator.writeLocal(), replyTo, map -> {
+            LWWMap<String, CatalogEntry> updated = map;
+            for (Pending p : m.batch()) updated = updated.remove(self, p.entry().id());
+            return updated;
+          }),
+          rsp -> Ignored.INSTANCE);
+      for (Pending p : m.batch()) {
+        view.remove(p.entry().id());
+        storage.tell(new Storage.Delete(p.entry().replicas().get(0).relativePath()));
+        p.replyTo().tell(new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
+      }
+    }
+    writeQueued();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> find(Function<CatalogView, Optional<CatalogEntry>> query, ActorRef<Found> replyTo) {
+    Optional<CatalogEntry> local = query.apply(view);
+    if (local.isPresent()) {
+      replyTo.tell(new Found(local));
+    } else {
+      // The entry may have been written on other nodes a moment ago and not have reached this replica yet.
+      catalog.askGet(
+          r -> new Replicator.Get<>(CATALOG, new Replicator.ReadMajority(settings.catalogReadTimeout()), r),
+          rsp -> new MajorityRead(query, replyTo, rsp));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onMajorityRead(MajorityRead m) {
+    if (m.rsp() instanceof Replicator.GetSuccess<LWWMap<String, CatalogEntry>> ok) {
+      view.replaceAll(ok.get(CATALOG).getEntries());
+    }
+    m.replyTo().tell(new Found(m.query().apply(view)));
+    return Behaviors.same();
+  }
+}

@@ -1,0 +1,36 @@
+package io.actorimages.tests;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** Waiting for an eventually consistent condition in tests, with a deadline and a clear failure. */
+public final class Poll {
+  private Poll() {}
+
+  /** Polls {@code condition} every 100 ms until it holds; fails with {@code what} after {@code timeout}. */
+  public static void until(Duration timeout, String what, BooleanSupplier condition) {
+    value(timeout, what, () -> condition.getAsBoolean() ? Boolean.TRUE : null);
+  }
+
+  /** Polls {@code supplier} every 100 ms until it gives a non-null value; returns it. */
+  public static <T> T value(Duration timeout, String what, Supplier<T> supplier) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    RuntimeException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        T v = supplier.get();
+        if (v != null) return v;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for " + what);
+      }
+    }
+    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what, last);
+  }
+}

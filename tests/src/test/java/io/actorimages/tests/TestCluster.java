@@ -1,0 +1,129 @@
+package io.actorimages.tests;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.actorimages.node.Main;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * Real ActorImages nodes in this JVM, each on its own loopback address with the standard ports, forming one
+ * cluster: what {@code bin/cluster up} does with processes. Addresses start at {@code 127.0.0.<base+1>} so a
+ * developer's running local cluster on 127.0.0.1–3 does not collide with the tests.
+ */
+public final class TestCluster implements AutoCloseable {
+
+  private final int base;
+  private final Path root;
+  private final List<ActorSystem<Void>> nodes = new ArrayList<>();
+
+  private TestCluster(int base, Path root) {
+    this.base = base;
+    this.root = root;
+  }
+
+  /**
+   * Starts {@code size} nodes on {@code 127.0.0.<base+1>} … and waits until all are Up.
+   *
+   * @param base  last octet offset, e.g. 20 for 127.0.0.21, .22, …
+   * @param size  number of nodes
+   * @param extra HOCON applied to every node (may be empty)
+   */
+  public static TestCluster start(int base, int size, String extra) {
+    try {
+      TestCluster cluster = new TestCluster(base, Files.createTempDirectory("actorimages-test"));
+      for (int i = 1; i <= size; i++) cluster.nodes.add(Main.start(cluster.config(i, size, extra)));
+      cluster.awaitUp(size, Duration.ofSeconds(60));
+      return cluster;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The loopback address of node {@code i} (1-based). */
+  public String host(int i) {
+    return "127.0.0." + (base + i);
+  }
+
+  /** The ActorSystem of node {@code i} (1-based). */
+  public ActorSystem<Void> node(int i) {
+    return nodes.get(i - 1);
+  }
+
+  /** The data directory of node {@code i}. */
+  public Path dataDir(int i) {
+    return root.resolve("node-" + i);
+  }
+
+  private Config config(int i, int size, String extra) {
+    String seeds = IntStream.rangeClosed(1, Math.min(size, 3))
+        .mapToObj(k -> "\"pekko://ActorImages@" + host(k) + ":25520\"")
+        .collect(Collectors.joining(", "));
+    return ConfigFactory.parseString(extra)
+        .withFallback(ConfigFactory.parseString(String.join("\n",
+            "actorimages.host = \"" + host(i) + "\"",
+            "actorimages.data-dir = \"" + dataDir(i).toString().replace("\\", "/") + "\"",
+            "pekko.cluster.seed-nodes = [" + seeds + "]",
+            "pekko.coordinated-shutdown.exit-jvm = off",
+            "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on")))
+        .withFallback(ConfigFactory.load());
+  }
+
+  /** Waits until {@code count} members are Up as seen from node 1. */
+  public void awaitUp(int count, Duration timeout) {
+    Poll.until(timeout, "cluster of " + count + " Up members", () -> {
+      var members = Cluster.get(nodes.get(0)).state().getMembers();
+      int up = 0;
+      for (var m : members) if (m.status() == MemberStatus.up()) up++;
+      return up == count;
+    });
+  }
+
+  /** GET {@code path} on node {@code i}'s HTTP API; returns status and body. */
+  public HttpResponse<String> http(int i, String path) {
+    try {
+      return HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://" + host(i) + ":8080" + path)).timeout(Duration.ofSeconds(20))
+              .build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Terminates every node and removes the data directories. */
+  @Override
+  public void close() {
+    for (var n : nodes) n.terminate();
+    for (var n : nodes) {
+      try {
+        n.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // keep closing the others
+      }
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // temp dir; the OS cleans it
+    }
+  }
+}
