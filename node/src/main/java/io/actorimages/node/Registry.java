@@ -124,9 +124,7 @@ public final class Registry {
                                          ActorRef<Topic.Command<ImageStored>> topic) {
     return Behaviors.setup(ctx -> DistributedData.withReplicatorMessageAdapter(
         (ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) ->
-            DistributedData.withReplicatorMessageAdapter(
-                (ReplicatorMessageAdapter<Command, LWWMap<String, PeerRegistration>> tracker) ->
-                    new Registry(ctx, settings, storage, topic, catalog, tracker).behavior())));
+            new Registry(ctx, settings, storage, topic, catalog).behavior()));
   }
 
   private final ActorContext<Command> ctx;
@@ -143,8 +141,7 @@ public final class Registry {
 
   private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
                    ActorRef<Topic.Command<ImageStored>> topic,
-                   ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog,
-                   ReplicatorMessageAdapter<Command, LWWMap<String, PeerRegistration>> tracker) {
+                   ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) {
     this.ctx = ctx;
     this.settings = settings;
     this.storage = storage;
@@ -152,10 +149,37 @@ public final class Registry {
     this.catalog = catalog;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
     this.selfAddress = ctx.getSystem().address().toString();
-    catalog.subscribe(CATALOG, rsp -> rsp instanceof Replicator.Changed<LWWMap<String, CatalogEntry>> c
-        ? new CatalogChanged(c.get(CATALOG)) : Ignored.INSTANCE);
-    tracker.subscribe(TRACKER, rsp -> rsp instanceof Replicator.Changed<LWWMap<String, PeerRegistration>> c
-        ? new TrackerChanged(c.get(TRACKER)) : Ignored.INSTANCE);
+    // One adapter for both subscriptions: an actor has one message adapter per message class, so a second
+    // ReplicatorMessageAdapter.subscribe would silently replace the first.
+    ActorRef<Replicator.SubscribeResponse<LWWMap<String, ?>>> changes =
+        ctx.messageAdapter(subscribeResponseClass(), Registry::onChange);
+    var replicator = DistributedData.get(ctx.getSystem()).replicator();
+    replicator.tell(new Replicator.Subscribe<>(CATALOG, narrow(changes)));
+    replicator.tell(new Replicator.Subscribe<>(TRACKER, narrow(changes)));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Command onChange(Replicator.SubscribeResponse<LWWMap<String, ?>> rsp) {
+    if (rsp instanceof Replicator.Changed<LWWMap<String, ?>> changed) {
+      if (changed.key().equals(CATALOG)) {
+        return new CatalogChanged((LWWMap<String, CatalogEntry>) (LWWMap<String, ?>) changed.dataValue());
+      }
+      if (changed.key().equals(TRACKER)) {
+        return new TrackerChanged((LWWMap<String, PeerRegistration>) (LWWMap<String, ?>) changed.dataValue());
+      }
+    }
+    return Ignored.INSTANCE;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Class<Replicator.SubscribeResponse<LWWMap<String, ?>>> subscribeResponseClass() {
+    return (Class) Replicator.SubscribeResponse.class;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static <T extends org.apache.pekko.cluster.ddata.ReplicatedData> ActorRef<Replicator.SubscribeResponse<T>>
+      narrow(ActorRef<Replicator.SubscribeResponse<LWWMap<String, ?>>> ref) {
+    return (ActorRef) ref;
   }
 
   private Behavior<Command> behavior() {

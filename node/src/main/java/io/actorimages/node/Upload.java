@@ -115,6 +115,8 @@ public final class Upload extends AbstractBehavior<Upload.Command> {
         writer.write(chunk.bytes().asByteBuffer());
       } catch (InvalidImageException | IOException e) {
         rejectNow(e.getMessage());
+      } catch (RuntimeException e) {
+        rejectNow("internal error: " + e);
       }
     }
     return ack(chunk.ackTo());
@@ -132,6 +134,8 @@ public final class Upload extends AbstractBehavior<Upload.Command> {
       outcomeTo.tell(new Staged(staged));
     } catch (InvalidImageException | IOException e) {
       rejectNow(e.getMessage());
+    } catch (RuntimeException e) {
+      rejectNow("internal error: " + e);
     }
     return Behaviors.stopped();
   }

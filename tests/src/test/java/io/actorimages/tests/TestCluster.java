@@ -50,6 +50,7 @@ public final class TestCluster implements AutoCloseable {
       TestCluster cluster = new TestCluster(base, Files.createTempDirectory("actorimages-test"));
       for (int i = 1; i <= size; i++) cluster.nodes.add(Main.start(cluster.config(i, size, extra)));
       cluster.awaitUp(size, Duration.ofSeconds(60));
+      for (int i = 1; i <= size; i++) cluster.awaitListening(i, Duration.ofSeconds(30));
       return cluster;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -81,7 +82,7 @@ public final class TestCluster implements AutoCloseable {
             "actorimages.data-dir = \"" + dataDir(i).toString().replace("\\", "/") + "\"",
             "pekko.cluster.seed-nodes = [" + seeds + "]",
             "pekko.coordinated-shutdown.exit-jvm = off",
-            "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on")))
+            "pekko.cluster.jmx.enabled = off")))
         .withFallback(ConfigFactory.load());
   }
 
@@ -93,6 +94,20 @@ public final class TestCluster implements AutoCloseable {
       for (var m : members) if (m.status() == MemberStatus.up()) up++;
       return up == count;
     });
+  }
+
+  /** Waits until node {@code i} accepts connections on its TCP listeners (P1, P2, P4, HTTP). */
+  public void awaitListening(int i, Duration timeout) {
+    for (int port : new int[] {5001, 8765, 13378, 8080}) {
+      Poll.until(timeout, host(i) + ":" + port + " listening", () -> {
+        try (java.net.Socket probe = new java.net.Socket()) {
+          probe.connect(new java.net.InetSocketAddress(host(i), port), 500);
+          return true;
+        } catch (IOException e) {
+          return false;
+        }
+      });
+    }
   }
 
   /** GET {@code path} on node {@code i}'s HTTP API; returns status and body. */
@@ -109,14 +124,24 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  /** Terminates every node and removes the data directories. */
+  /** Stops node {@code i} gracefully (leave, singleton hand-over) and waits until it has terminated. */
+  public void stop(int i) {
+    var n = nodes.get(i - 1);
+    n.terminate();
+    try {
+      n.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("node " + i + " did not stop in 30 s", e);
+    }
+  }
+
+  /** Stops every node, newest first so each leaves a cluster that can still acknowledge it. */
   @Override
   public void close() {
-    for (var n : nodes) n.terminate();
-    for (var n : nodes) {
+    for (int i = nodes.size(); i >= 1; i--) {
       try {
-        n.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (Exception e) {
+        stop(i);
+      } catch (AssertionError e) {
         // keep closing the others
       }
     }

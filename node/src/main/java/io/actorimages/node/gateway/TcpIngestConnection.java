@@ -96,6 +96,7 @@ public final class TcpIngestConnection extends AbstractBehavior<TcpIngestConnect
   private boolean inputEnded;
   private boolean socketClosed;
   private boolean badHeader;
+  private String abortOnStart;
 
   private TcpIngestConnection(ActorContext<Command> ctx, Node node, String peerIp, String peer) {
     super(ctx);
@@ -124,7 +125,11 @@ public final class TcpIngestConnection extends AbstractBehavior<TcpIngestConnect
         .onMessage(UploadStarted.class, m -> {
           upload = m.upload();
           waiting = Waiting.NOTHING;
-          if (socketClosed) upload.tell(new Upload.Abort("connection closed"));
+          if (abortOnStart != null || socketClosed) {
+            upload.tell(new Upload.Abort(abortOnStart != null ? abortOnStart : "connection closed"));
+            upload = null;
+            abortOnStart = null;
+          }
           return process();
         })
         .onMessage(ChunkWritten.class, m -> {
@@ -218,6 +223,8 @@ public final class TcpIngestConnection extends AbstractBehavior<TcpIngestConnect
     if (upload != null) {
       upload.tell(new Upload.Abort(reason));
       upload = null;
+    } else if (waiting == Waiting.UPLOAD) {
+      abortOnStart = reason; // the upload actor is still on its way; abort it when it arrives
     }
   }
 
