@@ -81,6 +81,19 @@ public final class Registry {
   /** Every legacy peer's registration (HTTP API). */
   public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
 
+  /** Images and bytes held per node, for the cluster view; answered with {@link Stats}. */
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  /**
+   * Catalog totals.
+   *
+   * @param images      catalog entries
+   * @param bytes       their bytes, counted once per entry
+   * @param perHost     host → replicas it holds
+   * @param bytesByHost host → bytes of the replicas it holds
+   */
+  public record Stats(long images, long bytes, Map<String, Long> perHost, Map<String, Long> bytesByHost) {}
+
   /** Answer to a lookup: the entry, or empty. */
   public record Found(Optional<CatalogEntry> entry) {}
 
@@ -205,9 +218,26 @@ public final class Registry {
         .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
             LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
                 settings.p4Port()))))
+        .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
         .build();
+  }
+
+  private Stats stats() {
+    long images = 0;
+    long bytes = 0;
+    Map<String, Long> perHost = new java.util.TreeMap<>();
+    Map<String, Long> bytesByHost = new java.util.TreeMap<>();
+    for (CatalogEntry e : view.uploadOrder()) {
+      images++;
+      bytes += e.size();
+      for (Replica r : e.replicas()) {
+        perHost.merge(r.host(), 1L, Long::sum);
+        bytesByHost.merge(r.host(), e.size(), Long::sum);
+      }
+    }
+    return new Stats(images, bytes, perHost, bytesByHost);
   }
 
   private <T> Behavior<Command> reply(ActorRef<T> replyTo, T value) {
