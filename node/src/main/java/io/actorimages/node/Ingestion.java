@@ -50,7 +50,7 @@ final class Ingestion {
       boolean local = targets.stream().anyMatch(t -> t.address().equals(self)) || targets.isEmpty();
       List<Placement.NodeRef> remotes = targets.stream().filter(t -> !t.address().equals(self)).toList();
       for (Placement.NodeRef target : remotes) {
-        ctx.ask(Transfer.ReplicaResult.class, transfer, settings.replicationTimeout(),
+        ctx.ask(Transfer.ReplicaResult.class, transfer, settings.replicationTimeout(staged.size()),
             r -> new Transfer.Push(staged.tempFile(), staged.sha256(), staged.size(), target.address(), r),
             (res, err) -> new Pushed(target.address(),
                 err == null ? res : new Transfer.ReplicaFailed(target.host() + " did not confirm in time")));

@@ -25,7 +25,10 @@ import java.time.Duration;
  * @param catalogWriteTimeout majority-write timeout of the catalog
  * @param catalogReadTimeout  majority-read timeout of the catalog
  * @param askTimeout         how long a gateway waits for an actor's answer
- * @param replicationTimeout how long copying one image to one other node may take
+ * @param replicationTimeout how long copying one image to one other node may take, plus one second per
+ *                           {@code replicationMinThroughput} bytes
+ * @param replicationMinThroughput bytes per second a copy must at least achieve
+ * @param repairInterval     time between two self-repair passes (one also runs when a member is removed)
  */
 public record NodeSettings(
     String host,
@@ -45,7 +48,9 @@ public record NodeSettings(
     Duration catalogWriteTimeout,
     Duration catalogReadTimeout,
     Duration askTimeout,
-    Duration replicationTimeout) {
+    Duration replicationTimeout,
+    long replicationMinThroughput,
+    Duration repairInterval) {
 
   /**
    * Reads the settings from the {@code actorimages} section of {@code config}.
@@ -73,7 +78,9 @@ public record NodeSettings(
         c.getDuration("catalog.write-timeout"),
         c.getDuration("catalog.read-timeout"),
         c.getDuration("ask-timeout"),
-        c.getDuration("replication-timeout"));
+        c.getDuration("replication-timeout"),
+        c.getBytes("replication-min-throughput"),
+        c.getDuration("repair-interval"));
     s.validate();
     return s;
   }
@@ -97,7 +104,12 @@ public record NodeSettings(
    * majority write of the catalog entry, one after the other.
    */
   public Duration ingestTimeout() {
-    return replicationTimeout.plus(askTimeout).plus(catalogWriteTimeout);
+    return replicationTimeout(maxImageBytes).plus(askTimeout).plus(catalogWriteTimeout);
+  }
+
+  /** How long copying {@code bytes} to one other node may take. */
+  public Duration replicationTimeout(long bytes) {
+    return replicationTimeout.plusSeconds(bytes / Math.max(1, replicationMinThroughput));
   }
 
   /** The P4 endpoint {@code host:port} that LST lists for this node (PROTOCOLS.md P3, P4). */

@@ -81,6 +81,16 @@ public final class Registry {
   /** Every legacy peer's registration (HTTP API). */
   public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
 
+  /**
+   * Replaces the replica set of entry {@code id} (self-repair, {@link Repair}); a majority write, answered with
+   * {@link ReplicasUpdated}. An entry that is gone meanwhile stays gone.
+   */
+  public record UpdateReplicas(String id, List<Replica> replicas, ActorRef<ReplicasUpdated> replyTo)
+      implements Command {}
+
+  /** Answer to {@link UpdateReplicas}; {@code ok} is false when no majority confirmed it. */
+  public record ReplicasUpdated(boolean ok) {}
+
   /** Images and bytes held per node, for the cluster view; answered with {@link Stats}. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
@@ -121,6 +131,12 @@ public final class Registry {
                               Replicator.GetResponse<LWWMap<String, CatalogEntry>> rsp) implements Command {}
 
   private enum Ignored implements Command { INSTANCE }
+
+  private record Answered<T>(ActorRef<T> replyTo, T answer) implements Command {
+    void tell() {
+      replyTo.tell(answer);
+    }
+  }
 
   /** The replicated catalog: catalog id → entry. */
   public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
@@ -222,10 +238,26 @@ public final class Registry {
         .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
             LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
                 settings.p4Port()))))
+        .onMessage(UpdateReplicas.class, this::onUpdateReplicas)
         .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
+        .onMessage(Answered.class, m -> {
+          m.tell();
+          return Behaviors.same();
+        })
         .build();
+  }
+
+  private Behavior<Command> onUpdateReplicas(UpdateReplicas m) {
+    catalog.askUpdate(
+        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+            new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
+              var current = map.get(m.id());
+              return current.isDefined() ? map.put(self, m.id(), current.get().withReplicas(m.replicas())) : map;
+            }),
+        rsp -> new Answered<>(m.replyTo(), new ReplicasUpdated(rsp instanceof Replicator.UpdateSuccess)));
+    return Behaviors.same();
   }
 
   private Stats stats() {

@@ -233,7 +233,7 @@ public final class Transfer {
     }
     SourceRef<ByteString> bytes = FileIO.fromPath(m.file(), CHUNK_BYTES)
         .runWith(StreamRefs.sourceRef(), ctx.getSystem());
-    ctx.ask(ReplicaResult.class, target, settings.askTimeout(),
+    ctx.ask(ReplicaResult.class, target, settings.replicationTimeout(m.size()),
         r -> new StoreReplica(m.sha256(), m.size(), bytes, r),
         (res, err) -> new Pushed(m.replyTo(),
             err == null ? res : new ReplicaFailed(m.targetNode() + " did not answer in time")));
