@@ -19,7 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  *   <li>once all confirmed, commit this node's copy if it is chosen (or drop the staged file if not).</li>
  * </ol>
  * Any failure undoes every copy made so far and reports {@link Failed}: no visible file stays behind for an
- * upload that was not acknowledged. The result goes to {@code replyTo}; the actor then stops.
+ * upload that was not acknowledged. The result goes to the Registry; the actor then stops.
  */
 final class Ingestion {
   private Ingestion() {}
@@ -40,9 +40,15 @@ final class Ingestion {
 
   private record LocalCommit(Storage.CommitResult result) implements Event {}
 
-  static Behavior<Event> create(StagedBlob staged, Instant receivedAt, NodeSettings settings,
-                                 ActorRef<Storage.Command> storage, ActorRef<Transfer.Command> transfer,
-                                 ActorRef<Result> replyTo) {
+  /**
+   * @param ingest     the upload to place; its staged file is the source of every copy
+   * @param receivedAt the time of receipt, which names the local copy
+   * @param registry   receives {@link Registry.PlacementDone} carrying {@code ingest} and the {@link Result}
+   */
+  static Behavior<Event> create(Registry.Ingest ingest, Instant receivedAt, NodeSettings settings,
+                                ActorRef<Storage.Command> storage, ActorRef<Transfer.Command> transfer,
+                                ActorRef<Registry.Command> registry) {
+    StagedBlob staged = ingest.staged();
     return Behaviors.<Event>setup(ctx -> {
       String self = ctx.getSystem().address().toString();
       List<Placement.NodeRef> targets =
@@ -55,7 +61,8 @@ final class Ingestion {
             (res, err) -> new Pushed(target.address(),
                 err == null ? res : new Transfer.ReplicaFailed(target.host() + " did not confirm in time")));
       }
-      var session = new Session(ctx, staged, receivedAt, settings, storage, transfer, replyTo, local, remotes.size());
+      var session = new Session(ctx, staged, receivedAt, settings, storage, transfer,
+          result -> registry.tell(new Registry.PlacementDone(ingest, receivedAt, result)), local, remotes.size());
       return remotes.isEmpty() ? session.allPushed() : session.collecting();
     });
   }
@@ -67,14 +74,15 @@ final class Ingestion {
     private final NodeSettings settings;
     private final ActorRef<Storage.Command> storage;
     private final ActorRef<Transfer.Command> transfer;
-    private final ActorRef<Result> replyTo;
+    private final java.util.function.Consumer<Result> replyTo;
     private final boolean local;
     private final List<Replica> copies = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
     private int outstanding;
 
     Session(ActorContext<Event> ctx, StagedBlob staged, Instant receivedAt, NodeSettings settings,
-            ActorRef<Storage.Command> storage, ActorRef<Transfer.Command> transfer, ActorRef<Result> replyTo,
+            ActorRef<Storage.Command> storage, ActorRef<Transfer.Command> transfer,
+            java.util.function.Consumer<Result> replyTo,
             boolean local, int outstanding) {
       this.ctx = ctx;
       this.staged = staged;
@@ -117,14 +125,14 @@ final class Ingestion {
     }
 
     private Behavior<Event> done() {
-      replyTo.tell(new Placed(List.copyOf(copies)));
+      replyTo.accept(new Placed(List.copyOf(copies)));
       return Behaviors.stopped();
     }
 
     private Behavior<Event> fail(String reason) {
       for (Replica copy : copies) transfer.tell(new Transfer.Drop(copy.node(), copy.relativePath()));
       storage.tell(new Storage.Discard(staged));
-      replyTo.tell(new Failed(reason));
+      replyTo.accept(new Failed(reason));
       return Behaviors.stopped();
     }
   }

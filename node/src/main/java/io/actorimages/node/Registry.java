@@ -91,6 +91,15 @@ public final class Registry {
   /** Answer to {@link UpdateReplicas}; {@code ok} is false when no majority confirmed it. */
   public record ReplicasUpdated(boolean ok) {}
 
+  /**
+   * Answered with {@link Drained} once no upload is between arrival and acknowledgement on this node: the node
+   * is leaving, and CoordinatedShutdown lets uploads in flight finish before it goes (issue 4 point 3).
+   */
+  public record Drain(ActorRef<Drained> replyTo) implements Command {}
+
+  /** Answer to {@link Drain}. */
+  public enum Drained { INSTANCE }
+
   /** Images and bytes held per node, for the cluster view; answered with {@link Stats}. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
@@ -116,7 +125,8 @@ public final class Registry {
   /** Answer to {@link ListPeers}. */
   public record Peers(List<PeerRegistration> registrations) {}
 
-  private record PlacementDone(Ingest ingest, Instant receivedAt, Ingestion.Result result) implements Command {}
+  /** From {@link Ingestion}: how placing {@code ingest} on its replicas ended. */
+  record PlacementDone(Ingest ingest, Instant receivedAt, Ingestion.Result result) implements Command {}
 
   private record Pending(CatalogEntry entry, ActorRef<IngestResult> replyTo) {}
 
@@ -166,6 +176,8 @@ public final class Registry {
   private Map<String, PeerRegistration> peers = Map.of();
   private List<Pending> queued = new ArrayList<>();
   private boolean writing;
+  private int inFlight;
+  private final List<ActorRef<Drained>> drainers = new ArrayList<>();
 
   private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
                    ActorRef<Transfer.Command> transfer, ActorRef<Topic.Command<ImageStored>> topic,
@@ -235,6 +247,11 @@ public final class Registry {
             LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
                 settings.p4Port()))))
         .onMessage(UpdateReplicas.class, this::onUpdateReplicas)
+        .onMessage(Drain.class, m -> {
+          drainers.add(m.replyTo());
+          answerDrainers();
+          return Behaviors.same();
+        })
         .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
@@ -282,17 +299,18 @@ public final class Registry {
   }
 
   private Behavior<Command> onIngest(Ingest m) {
+    inFlight++;
     Instant receivedAt = Instant.now();
-    ActorRef<Ingestion.Result> placed =
-        ctx.messageAdapter(Ingestion.Result.class, r -> new PlacementDone(m, receivedAt, r));
-    ctx.spawnAnonymous(Ingestion.create(m.staged(), receivedAt, settings, storage, transfer, placed));
+    // The result comes back as a PlacementDone that carries its own request: a message adapter per upload
+    // would be replaced by the next one (one adapter per message class), mixing up concurrent uploads.
+    ctx.spawnAnonymous(Ingestion.create(m, receivedAt, settings, storage, transfer, ctx.getSelf()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onPlacementDone(PlacementDone m) {
     if (m.result() instanceof Ingestion.Failed f) {
       ctx.getLog().warn("Image {} not stored: {}", m.ingest().staged().md5(), f.reason());
-      m.ingest().replyTo().tell(new IngestFailed(f.reason()));
+      finish(m.ingest().replyTo(), new IngestFailed(f.reason()));
       return Behaviors.same();
     }
     List<Replica> replicas = ((Ingestion.Placed) m.result()).replicas();
@@ -306,6 +324,18 @@ public final class Registry {
     queued.add(new Pending(entry, m.ingest().replyTo()));
     writeQueued();
     return Behaviors.same();
+  }
+
+  private void finish(ActorRef<IngestResult> replyTo, IngestResult result) {
+    replyTo.tell(result);
+    inFlight--;
+    answerDrainers();
+  }
+
+  private void answerDrainers() {
+    if (inFlight > 0) return;
+    drainers.forEach(d -> d.tell(Drained.INSTANCE));
+    drainers.clear();
   }
 
   private void writeQueued() {
@@ -329,7 +359,7 @@ public final class Registry {
       for (Pending p : m.batch()) {
         view.put(p.entry());
         topic.tell(Topic.publish(new ImageStored(p.entry())));
-        p.replyTo().tell(new Ingested(p.entry()));
+        finish(p.replyTo(), new Ingested(p.entry()));
       }
     } else {
       // Not confirmed by a majority: take the entries back out and remove the files, so nothing the client
@@ -345,7 +375,7 @@ public final class Registry {
       for (Pending p : m.batch()) {
         view.remove(p.entry().id());
         for (Replica r : p.entry().replicas()) transfer.tell(new Transfer.Drop(r.node(), r.relativePath()));
-        p.replyTo().tell(new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
+        finish(p.replyTo(), new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
       }
     }
     writeQueued();

@@ -189,10 +189,12 @@ public final class Transfer {
           return Behaviors.same();
         })
         .onMessage(Restore.class, m -> {
-          // Ask only the other holders: this node's own copy is the one being replaced.
-          List<Replica> others = m.entry().replicas().stream().filter(r -> !r.node().equals(selfAddress)).toList();
-          ActorRef<OpenResult> opened = ctx.messageAdapter(OpenResult.class, r -> new Restoring(m, r));
-          tryRemote(new Open(m.entry(), opened), others);
+          // Ask only the other holders: this node's own copy is the one being replaced. ctx.ask gives each
+          // request its own reply reference, so concurrent restores cannot be confused.
+          CatalogEntry others = m.entry().withReplicas(m.entry().replicas().stream()
+              .filter(r -> !r.node().equals(selfAddress)).toList());
+          ctx.ask(OpenResult.class, ctx.getSelf(), settings.askTimeout(), r -> new Open(others, r),
+              (res, err) -> new Restoring(m, err == null ? res : new OpenFailed("timeout")));
           return Behaviors.same();
         })
         .onMessage(Restoring.class, m -> {

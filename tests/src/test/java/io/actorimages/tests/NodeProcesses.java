@@ -168,9 +168,19 @@ public final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  /** Kills every node still running and removes the data. */
+  /** Kills every node still running and removes the data; the logs are kept under {@code target/node-logs/}. */
   @Override
   public void close() {
+    try {
+      Path keep = Path.of("target", "node-logs", root.getFileName().toString());
+      Files.createDirectories(keep);
+      for (int i = 1; i <= processes.size(); i++) {
+        Path log = root.resolve("node-" + i + ".log");
+        if (Files.exists(log)) Files.copy(log, keep.resolve("node-" + i + ".log"));
+      }
+    } catch (IOException e) {
+      // the logs are a convenience
+    }
     for (Process p : processes) if (p != null) p.destroyForcibly();
     for (Process p : processes) {
       try {

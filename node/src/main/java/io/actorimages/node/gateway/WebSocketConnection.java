@@ -93,6 +93,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
   private final Node node;
   private final String clientIp;
   private final ActorRef<ImageStored> events;
+  private final ActorRef<Upload.Outcome> uploadOutcomes;
   private final List<Message> unsent = new ArrayList<>();
   private ActorRef<Message> out;
   private ActorRef<Ack> pendingAck;
@@ -105,6 +106,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
     this.node = node;
     this.clientIp = clientIp;
     this.events = ctx.messageAdapter(ImageStored.class, NewImage::new);
+    this.uploadOutcomes = ctx.messageAdapter(Upload.Outcome.class, UploadEnded::new);
     node.imageStored().tell(Topic.subscribe(events));
   }
 
@@ -165,9 +167,8 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
         binary.getStreamedData().runWith(Sink.ignore(), node.system());
         return answer(List.of());
       }
-      ActorRef<Upload.Outcome> outcomeTo = getContext().messageAdapter(Upload.Outcome.class, UploadEnded::new);
       getContext().ask(Storage.UPLOAD_REF, node.storage(), node.settings().askTimeout(),
-          replyTo -> new Storage.StartUpload(upload.size(), outcomeTo, replyTo),
+          replyTo -> new Storage.StartUpload(upload.size(), uploadOutcomes, replyTo),
           (ref, error) -> {
             if (error == null) return new UploadStarted(ref, binary);
             binary.getStreamedData().runWith(Sink.ignore(), node.system());
