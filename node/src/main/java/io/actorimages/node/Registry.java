@@ -81,6 +81,29 @@ public final class Registry {
   /** Every legacy peer's registration (HTTP API). */
   public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
 
+  /**
+   * Replaces the replica set of entry {@code id} (self-repair, {@link Repair}); a majority write, answered with
+   * {@link ReplicasUpdated}. An entry that is gone meanwhile stays gone.
+   */
+  public record UpdateReplicas(String id, List<Replica> replicas, ActorRef<ReplicasUpdated> replyTo)
+      implements Command {}
+
+  /** Answer to {@link UpdateReplicas}; {@code ok} is false when no majority confirmed it. */
+  public record ReplicasUpdated(boolean ok) {}
+
+  /** Images and bytes held per node, for the cluster view; answered with {@link Stats}. */
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  /**
+   * Catalog totals.
+   *
+   * @param images      catalog entries
+   * @param bytes       their bytes, counted once per entry
+   * @param perHost     host → replicas it holds
+   * @param bytesByHost host → bytes of the replicas it holds
+   */
+  public record Stats(long images, long bytes, Map<String, Long> perHost, Map<String, Long> bytesByHost) {}
+
   /** Answer to a lookup: the entry, or empty. */
   public record Found(Optional<CatalogEntry> entry) {}
 
@@ -93,7 +116,7 @@ public final class Registry {
   /** Answer to {@link ListPeers}. */
   public record Peers(List<PeerRegistration> registrations) {}
 
-  private record CommitDone(Ingest ingest, Instant receivedAt, Storage.CommitResult result) implements Command {}
+  private record PlacementDone(Ingest ingest, Instant receivedAt, Ingestion.Result result) implements Command {}
 
   private record Pending(CatalogEntry entry, ActorRef<IngestResult> replyTo) {}
 
@@ -109,6 +132,12 @@ public final class Registry {
 
   private enum Ignored implements Command { INSTANCE }
 
+  private record Answered<T>(ActorRef<T> replyTo, T answer) implements Command {
+    void tell() {
+      replyTo.tell(answer);
+    }
+  }
+
   /** The replicated catalog: catalog id → entry. */
   public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
 
@@ -118,18 +147,21 @@ public final class Registry {
   /**
    * @param settings this node's settings
    * @param storage  this node's Storage
+   * @param transfer this node's Transfer, which copies images to the other replicas
    * @param topic    the cluster-wide {@code image-stored} topic
    */
   public static Behavior<Command> create(NodeSettings settings, ActorRef<Storage.Command> storage,
+                                         ActorRef<Transfer.Command> transfer,
                                          ActorRef<Topic.Command<ImageStored>> topic) {
     return Behaviors.setup(ctx -> DistributedData.withReplicatorMessageAdapter(
         (ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) ->
-            new Registry(ctx, settings, storage, topic, catalog).behavior()));
+            new Registry(ctx, settings, storage, transfer, topic, catalog).behavior()));
   }
 
   private final ActorContext<Command> ctx;
   private final NodeSettings settings;
   private final ActorRef<Storage.Command> storage;
+  private final ActorRef<Transfer.Command> transfer;
   private final ActorRef<Topic.Command<ImageStored>> topic;
   private final ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog;
   private final SelfUniqueAddress self;
@@ -140,11 +172,12 @@ public final class Registry {
   private boolean writing;
 
   private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
-                   ActorRef<Topic.Command<ImageStored>> topic,
+                   ActorRef<Transfer.Command> transfer, ActorRef<Topic.Command<ImageStored>> topic,
                    ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) {
     this.ctx = ctx;
     this.settings = settings;
     this.storage = storage;
+    this.transfer = transfer;
     this.topic = topic;
     this.catalog = catalog;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
@@ -185,7 +218,7 @@ public final class Registry {
   private Behavior<Command> behavior() {
     return Behaviors.receive(Command.class)
         .onMessage(Ingest.class, this::onIngest)
-        .onMessage(CommitDone.class, this::onCommitDone)
+        .onMessage(PlacementDone.class, this::onPlacementDone)
         .onMessage(CatalogWritten.class, this::onCatalogWritten)
         .onMessage(CatalogChanged.class, m -> {
           view.replaceAll(m.catalog().getEntries());
@@ -205,9 +238,42 @@ public final class Registry {
         .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
             LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
                 settings.p4Port()))))
+        .onMessage(UpdateReplicas.class, this::onUpdateReplicas)
+        .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
+        .onMessage(Answered.class, m -> {
+          m.tell();
+          return Behaviors.same();
+        })
         .build();
+  }
+
+  private Behavior<Command> onUpdateReplicas(UpdateReplicas m) {
+    catalog.askUpdate(
+        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+            new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
+              var current = map.get(m.id());
+              return current.isDefined() ? map.put(self, m.id(), current.get().withReplicas(m.replicas())) : map;
+            }),
+        rsp -> new Answered<>(m.replyTo(), new ReplicasUpdated(rsp instanceof Replicator.UpdateSuccess)));
+    return Behaviors.same();
+  }
+
+  private Stats stats() {
+    long images = 0;
+    long bytes = 0;
+    Map<String, Long> perHost = new java.util.TreeMap<>();
+    Map<String, Long> bytesByHost = new java.util.TreeMap<>();
+    for (CatalogEntry e : view.uploadOrder()) {
+      images++;
+      bytes += e.size();
+      for (Replica r : e.replicas()) {
+        perHost.merge(r.host(), 1L, Long::sum);
+        bytesByHost.merge(r.host(), e.size(), Long::sum);
+      }
+    }
+    return new Stats(images, bytes, perHost, bytesByHost);
   }
 
   private <T> Behavior<Command> reply(ActorRef<T> replyTo, T value) {
@@ -217,24 +283,26 @@ public final class Registry {
 
   private Behavior<Command> onIngest(Ingest m) {
     Instant receivedAt = Instant.now();
-    ctx.ask(Storage.CommitResult.class, storage, settings.askTimeout(),
-        replyTo -> new Storage.Commit(m.staged(), receivedAt, replyTo),
-        (result, error) -> new CommitDone(m, receivedAt,
-            error == null ? result : new Storage.CommitFailed("storage did not answer: " + error.getMessage())));
+    ActorRef<Ingestion.Result> placed =
+        ctx.messageAdapter(Ingestion.Result.class, r -> new PlacementDone(m, receivedAt, r));
+    ctx.spawnAnonymous(Ingestion.create(m.staged(), receivedAt, settings, storage, transfer, placed));
     return Behaviors.same();
   }
 
-  private Behavior<Command> onCommitDone(CommitDone m) {
-    if (m.result() instanceof Storage.CommitFailed f) {
+  private Behavior<Command> onPlacementDone(PlacementDone m) {
+    if (m.result() instanceof Ingestion.Failed f) {
+      ctx.getLog().warn("Image {} not stored: {}", m.ingest().staged().md5(), f.reason());
       m.ingest().replyTo().tell(new IngestFailed(f.reason()));
       return Behaviors.same();
     }
-    var stored = ((Storage.Committed) m.result()).stored();
-    String storedName = stored.relativePath().substring(stored.relativePath().lastIndexOf('/') + 1);
-    CatalogEntry entry = new CatalogEntry(UUID.randomUUID().toString(), stored.md5(), stored.sha256(),
-        stored.size(), stored.format().mediaType(), stored.width(), stored.height(),
+    List<Replica> replicas = ((Ingestion.Placed) m.result()).replicas();
+    StagedBlob staged = m.ingest().staged();
+    String firstPath = replicas.get(0).relativePath();
+    String storedName = firstPath.substring(firstPath.lastIndexOf('/') + 1);
+    CatalogEntry entry = new CatalogEntry(UUID.randomUUID().toString(), staged.md5(), staged.sha256(),
+        staged.size(), staged.format().mediaType(), staged.width(), staged.height(),
         m.ingest().filename().orElse(storedName), m.ingest().uploader(), m.ingest().protocol(),
-        m.receivedAt().toEpochMilli(), List.of(new Replica(selfAddress, settings.host(), stored.relativePath())));
+        m.receivedAt().toEpochMilli(), replicas);
     queued.add(new Pending(entry, m.ingest().replyTo()));
     writeQueued();
     return Behaviors.same();
@@ -276,7 +344,7 @@ public final class Registry {
           rsp -> Ignored.INSTANCE);
       for (Pending p : m.batch()) {
         view.remove(p.entry().id());
-        storage.tell(new Storage.Delete(p.entry().replicas().get(0).relativePath()));
+        for (Replica r : p.entry().replicas()) transfer.tell(new Transfer.Drop(r.node(), r.relativePath()));
         p.replyTo().tell(new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
       }
     }

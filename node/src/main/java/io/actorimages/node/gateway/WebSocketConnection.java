@@ -225,7 +225,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
       return answer(List.of(text(P2Reply.uploadFailed(rejected.reason()))));
     }
     var staged = ((Upload.Staged) m.outcome()).blob();
-    getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().askTimeout(),
+    getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().ingestTimeout(),
         replyTo -> new Registry.Ingest(staged, Optional.of(upload.filename()), username,
             SourceProtocol.P2_WEBSOCKET, replyTo),
         (result, error) -> new Answer(List.of(text(
