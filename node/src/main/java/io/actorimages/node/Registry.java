@@ -283,8 +283,13 @@ public final class Registry {
 
   private Behavior<Command> onIngest(Ingest m) {
     Instant receivedAt = Instant.now();
-    ActorRef<Ingestion.Result> placed =
-        ctx.messageAdapter(Ingestion.Result.class, r -> new PlacementDone(m, receivedAt, r));
+    // A one-shot relay per ingest, not ctx.messageAdapter: an actor has one adapter per message class, so the
+    // next Ingest's adapter would replace this one and both results would be answered as that next Ingest.
+    ActorRef<Command> self = ctx.getSelf();
+    ActorRef<Ingestion.Result> placed = ctx.spawnAnonymous(Behaviors.<Ingestion.Result>receiveMessage(r -> {
+      self.tell(new PlacementDone(m, receivedAt, r));
+      return Behaviors.stopped();
+    }));
     ctx.spawnAnonymous(Ingestion.create(m.staged(), receivedAt, settings, storage, transfer, placed));
     return Behaviors.same();
   }

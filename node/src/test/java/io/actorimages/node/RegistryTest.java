@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Registry's rules (DESIGN.md "Registry", PROTOCOLS.md P1–P3 lookups) on a one-node cluster with a real
- * Storage on a temp data directory and the real test photographs: each image is staged through an
+ * Storage and Transfer on a temp data directory and the real test photographs: each image is staged through an
  * {@link Upload} actor and ingested as a gateway would. Each test gets a fresh node, so the catalog holds only
  * what the test put there.
  */
@@ -61,10 +61,13 @@ class RegistryTest {
   void startNode() {
     kit = OneNodeCluster.start(dir);
     settings = OneNodeCluster.settings(kit.system());
-    storage = kit.spawn(Storage.create(new BlobStore(settings.dataDir(), settings.maxImageBytes())), "storage",
-        Storage.BLOCKING_IO);
+    BlobStore store = new BlobStore(settings.dataDir(), settings.maxImageBytes());
+    storage = kit.spawn(Storage.create(store), "storage", Storage.BLOCKING_IO);
+    // One node: placement chooses it alone, so Transfer pushes nothing; Registry needs it all the same.
+    ActorRef<Transfer.Command> transfer =
+        kit.spawn(Transfer.create(store, storage, settings), "transfer", Storage.BLOCKING_IO);
     topic = kit.spawn(Topic.create(ImageStored.class, "image-stored"), "image-stored-topic");
-    registry = kit.spawn(Registry.create(settings, storage, topic), "registry");
+    registry = kit.spawn(Registry.create(settings, storage, transfer, topic), "registry");
   }
 
   @AfterEach
@@ -171,6 +174,30 @@ class RegistryTest {
     registry.tell(new Registry.ListHolders(probe.ref()));
     assertEquals(List.of(new ListedImage(entry.md5(), entry.filename(), List.of(OneNodeCluster.HOST + ":13378"))),
         probe.receiveMessage().images());
+  }
+
+  /**
+   * Issue 3, point 6: ingests in flight together (eight P1 cameras on one node) are each answered, to their
+   * own client, with their own entry: bytes, name and uploader are never swapped between them.
+   */
+  @Test
+  void concurrentIngestsAreEachAnsweredWithTheirOwnEntry() {
+    List<String> names = List.of("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg");
+    List<StagedBlob> staged = names.stream().map(n -> stage(image(n))).toList();
+    List<TestProbe<Registry.IngestResult>> replies = names.stream()
+        .map(n -> kit.<Registry.IngestResult>createTestProbe()).toList();
+    for (int i = 0; i < names.size(); i++) {
+      registry.tell(new Registry.Ingest(staged.get(i), Optional.of(names.get(i)), "camera-" + i,
+          SourceProtocol.P1_TCP, replies.get(i).ref()));
+    }
+    for (int i = 0; i < names.size(); i++) {
+      CatalogEntry entry = ingested(replies.get(i));
+      assertEquals(names.get(i), entry.filename());
+      assertEquals("camera-" + i, entry.uploader());
+      assertEquals(digest("MD5", image(names.get(i))), entry.md5(), names.get(i));
+      replies.get(i).expectNoMessage(java.time.Duration.ofMillis(200));
+    }
+    assertEquals(names.size(), entries(Registry.ListUploads::new).size());
   }
 
   /** PROTOCOLS.md P1: the seed overwrote an image of the same second; the second one becomes {@code HHMMSS-1}. */
