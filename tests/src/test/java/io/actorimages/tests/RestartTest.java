@@ -46,21 +46,29 @@ class RestartTest {
     TestCluster before = TestCluster.start(40, 3, "");
     Path root = before.root();
     JsonNode listBefore;
+    String lstBefore;
     try {
       assertEquals(0, LegacyP1.send(before.host(1), rocket), "P1 acknowledges by closing");
       try (LegacyP2 p2 = LegacyP2.connect(before.host(2))) {
         p2.command("AUTH", "alice");
         assertEquals("SUCCESS", p2.upload("chelsea.png", chelsea).path("status").asText());
       }
-      assertEquals("OK 1_REGISTERED_IMAGES",
-          LegacyP3.request(before.host(3), PEER_IP, "REG " + PASSWORD + " " + PEER_PORT + " " + PEER_MD5 + ",peer.jpg"));
+      assertEquals("OK 1_REGISTERED_IMAGES", LegacyP3.request(before.host(3), PEER_IP,
+          "REG " + PASSWORD + " " + PEER_PORT + " " + PEER_MD5 + ",peer.jpg"));
       listBefore = Poll.value(AFTER_START, "P2 LIST on node 2 with both images", () -> {
         JsonNode data = p2List(before.host(2));
         return data.size() == 2 ? data : null;
       });
+      lstBefore = Poll.value(AFTER_START, "LST on node 1 with both images and the peer", () -> {
+        String reply = lst(before.host(1));
+        return reply.contains(rocketMd5) && reply.contains(chelseaMd5) && reply.contains(PEER_MD5) ? reply : null;
+      });
     } finally {
       before.close(false);
     }
+    assertTrue(item(lstBefore, chelseaMd5).startsWith(chelseaMd5 + ",chelsea.png,"), lstBefore);
+    assertTrue(item(lstBefore, rocketMd5).contains(":13378"), "held by cluster nodes: " + lstBefore);
+    assertEquals(PEER_MD5 + ",peer.jpg," + PEER_IP + ":" + PEER_PORT, item(lstBefore, PEER_MD5));
 
     try (TestCluster after = TestCluster.start(40, 3, "", root)) {
       for (int i = 1; i <= 3; i++) {
@@ -70,13 +78,11 @@ class RestartTest {
           return data.equals(listBefore) ? data : null;
         }));
 
-        String lst = Poll.value(AFTER_START, "LST on " + host + " with both images and the peer", () -> {
+        // Same names, same holders (the nodes chosen at ingest, every one Up again), same order.
+        assertEquals(lstBefore, Poll.value(AFTER_START, "LST on " + host + " as before the restart", () -> {
           String reply = lst(host);
-          return reply.contains(rocketMd5) && reply.contains(chelseaMd5) && reply.contains(PEER_MD5) ? reply : null;
-        });
-        assertTrue(item(lst, rocketMd5).endsWith("," + after.host(1) + ":13378"), lst);
-        assertEquals(chelseaMd5 + ",chelsea.png," + after.host(2) + ":13378", item(lst, chelseaMd5));
-        assertEquals(PEER_MD5 + ",peer.jpg," + PEER_IP + ":" + PEER_PORT, item(lst, PEER_MD5));
+          return reply.equals(lstBefore) ? reply : null;
+        }));
 
         for (byte[] image : List.of(rocket, chelsea)) {
           String md5 = TestImages.md5(image);
