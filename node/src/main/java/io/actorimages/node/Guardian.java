@@ -39,7 +39,8 @@ public final class Guardian {
       ActorRef<Tracker.Command> tracker = ClusterSingleton.get(ctx.getSystem()).init(SingletonActor.of(
           Tracker.create(settings.host(), settings.catalogReadTimeout(), settings.catalogWriteTimeout()),
           Tracker.NAME));
-      ctx.spawn(Repair.create(settings, store, registry, transfer), "repair", Storage.BLOCKING_IO);
+      ctx.spawn(Repair.create(settings, store, registry, transfer), "repair");
+      ctx.spawn(Scrub.create(settings, store, registry, storage, transfer), "scrub", Storage.BLOCKING_IO);
       Node node = new Node(ctx.getSystem(), settings, storage, registry, tracker, transfer, imageStored);
 
       ctx.spawn(TcpIngest.create(node), "p1-tcp-ingest");

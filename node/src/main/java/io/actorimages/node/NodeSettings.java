@@ -29,6 +29,7 @@ import java.time.Duration;
  *                           {@code replicationMinThroughput} bytes
  * @param replicationMinThroughput bytes per second a copy must at least achieve
  * @param repairInterval     time between two self-repair passes (one also runs when a member is removed)
+ * @param scrubPace          time between two images checked by the background scrub
  */
 public record NodeSettings(
     String host,
@@ -50,7 +51,8 @@ public record NodeSettings(
     Duration askTimeout,
     Duration replicationTimeout,
     long replicationMinThroughput,
-    Duration repairInterval) {
+    Duration repairInterval,
+    Duration scrubPace) {
 
   /**
    * Reads the settings from the {@code actorimages} section of {@code config}.
@@ -80,7 +82,8 @@ public record NodeSettings(
         c.getDuration("ask-timeout"),
         c.getDuration("replication-timeout"),
         c.getBytes("replication-min-throughput"),
-        c.getDuration("repair-interval"));
+        c.getDuration("repair-interval"),
+        c.getDuration("scrub.pace"));
     s.validate();
     return s;
   }

@@ -132,11 +132,7 @@ public final class Registry {
 
   private enum Ignored implements Command { INSTANCE }
 
-  private record Answered<T>(ActorRef<T> replyTo, T answer) implements Command {
-    void tell() {
-      replyTo.tell(answer);
-    }
-  }
+  private record ReplicasWritten(UpdateReplicas request, boolean ok) implements Command {}
 
   /** The replicated catalog: catalog id → entry. */
   public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
@@ -242,10 +238,7 @@ public final class Registry {
         .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
-        .onMessage(Answered.class, m -> {
-          m.tell();
-          return Behaviors.same();
-        })
+        .onMessage(ReplicasWritten.class, this::onReplicasWritten)
         .build();
   }
 
@@ -256,7 +249,14 @@ public final class Registry {
               var current = map.get(m.id());
               return current.isDefined() ? map.put(self, m.id(), current.get().withReplicas(m.replicas())) : map;
             }),
-        rsp -> new Answered<>(m.replyTo(), new ReplicasUpdated(rsp instanceof Replicator.UpdateSuccess)));
+        rsp -> new ReplicasWritten(m, rsp instanceof Replicator.UpdateSuccess));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onReplicasWritten(ReplicasWritten m) {
+    // Read-your-writes here at once: the subscription would only catch up a notification interval later.
+    if (m.ok()) view.byId(m.request().id()).ifPresent(e -> view.put(e.withReplicas(m.request().replicas())));
+    m.request().replyTo().tell(new ReplicasUpdated(m.ok()));
     return Behaviors.same();
   }
 

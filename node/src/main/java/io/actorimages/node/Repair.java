@@ -55,6 +55,7 @@ public final class Repair {
   public static Behavior<Command> create(NodeSettings settings, BlobStore store,
                                          ActorRef<Registry.Command> registry, ActorRef<Transfer.Command> transfer) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(Repair.class);
       Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
           ctx.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new), ClusterEvent.MemberRemoved.class));
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.repairInterval());

@@ -64,6 +64,14 @@ public final class Transfer {
   public record StoreReplica(String sha256, long size, SourceRef<ByteString> bytes,
                              ActorRef<ReplicaResult> replyTo) implements Command, CborSerializable {}
 
+  /**
+   * Local request: replace this node's copy of {@code entry} with a sound one from another holder (scrub);
+   * answered with {@link ReplicaResult} naming the new copy.
+   */
+  public record Restore(CatalogEntry entry, ActorRef<ReplicaResult> replyTo) implements Command {}
+
+  private record Restoring(Restore request, OpenResult opened) implements Command {}
+
   /** Local request: remove the replica at {@code relativePath} on {@code node} (this node included). */
   public record Drop(String node, String relativePath) implements Command {}
 
@@ -183,7 +191,24 @@ public final class Transfer {
           return Behaviors.same();
         })
         .onMessage(StoreReplica.class, m -> {
-          ctx.spawnAnonymous(ReplicaReceiver.create(m, storage, settings, selfAddress), Storage.BLOCKING_IO);
+          ctx.spawnAnonymous(ReplicaReceiver.create(m.bytes().getSource(), m.sha256(), m.size(), m.replyTo(), storage,
+              settings, selfAddress), Storage.BLOCKING_IO);
+          return Behaviors.same();
+        })
+        .onMessage(Restore.class, m -> {
+          // Ask only the other holders: this node's own copy is the one being replaced.
+          List<Replica> others = m.entry().replicas().stream().filter(r -> !r.node().equals(selfAddress)).toList();
+          ActorRef<OpenResult> opened = ctx.messageAdapter(OpenResult.class, r -> new Restoring(m, r));
+          tryRemote(new Open(m.entry(), opened), others);
+          return Behaviors.same();
+        })
+        .onMessage(Restoring.class, m -> {
+          if (m.opened() instanceof Opened o) {
+            ctx.spawnAnonymous(ReplicaReceiver.create(o.bytes(), m.request().entry().sha256(),
+                m.request().entry().size(), m.request().replyTo(), storage, settings, selfAddress), Storage.BLOCKING_IO);
+          } else {
+            m.request().replyTo().tell(new ReplicaFailed(((OpenFailed) m.opened()).reason()));
+          }
           return Behaviors.same();
         })
         .onMessage(Drop.class, m -> {

@@ -151,7 +151,7 @@ class OneNamespaceTest {
       });
       JsonNode last = history.path("data").get(history.path("data").size() - 1);
       assertEquals("NEW_UPLOAD", last.path("event").asText());
-      assertTrue(last.path("message").asText().contains("coffee.png"), history.toString());
+      assertEquals("Novo arquivo 'coffee.png' enviado por alice.", last.path("message").asText(), history.toString());
     }
   }
 

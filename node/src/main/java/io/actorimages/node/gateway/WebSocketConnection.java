@@ -278,7 +278,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
   }
 
   private static List<String> newUploadEvents(List<CatalogEntry> entries) {
-    return entries.stream().map(e -> P2Reply.newUpload(e.filename(), e.uploader())).toList();
+    return entries.stream().map(e -> P2Reply.newUploadMessage(e.filename(), e.uploader())).toList();
   }
 
   private static List<P2Reply.ListedFile> listed(List<CatalogEntry> entries) {
