@@ -113,6 +113,8 @@ public final class Transfer {
 
   private record Pushed(ActorRef<ReplicaResult> replyTo, ReplicaResult result) implements Command {}
 
+  private record RetryPush(Push push, long deadlineNanos) implements Command {}
+
   private record FetchAnswered(Open open, List<Replica> remaining, FetchResult result) implements Command {}
 
   /** Every node's Transfer registers under this key, so others find it by address. */
@@ -176,7 +178,12 @@ public final class Transfer {
           return Behaviors.same();
         })
         .onMessage(Push.class, m -> {
-          push(m);
+          // Half the caller's timeout: the rest is left for the copy itself.
+          push(m, System.nanoTime() + settings.replicationTimeout(m.size()).dividedBy(2).toNanos());
+          return Behaviors.same();
+        })
+        .onMessage(RetryPush.class, m -> {
+          push(m.push(), m.deadlineNanos());
           return Behaviors.same();
         })
         .onMessage(Pushed.class, m -> {
@@ -252,8 +259,15 @@ public final class Transfer {
     return new Fetched(ref);
   }
 
-  private void push(Push m) {
+  private void push(Push m, long deadlineNanos) {
     ActorRef<Command> target = byNode.get(m.targetNode());
+    if (target == null && System.nanoTime() < deadlineNanos) {
+      // Placement picks Up members, but a member's Transfer reaches this node's receptionist only with a later
+      // receptionist gossip round (1–2 s after Up, measured). Right after a start or a join, wait for it
+      // instead of failing the upload: a P1 client cannot even be told that it failed.
+      ctx.scheduleOnce(java.time.Duration.ofMillis(100), ctx.getSelf(), new RetryPush(m, deadlineNanos));
+      return;
+    }
     if (target == null) {
       m.replyTo().tell(new ReplicaFailed("no Transfer known on " + m.targetNode()));
       return;
