@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 
 /**
  * The root actor of a node: starts Storage, Registry, Transfer, the tracker singleton's proxy, the
@@ -43,6 +44,8 @@ public final class Guardian {
       ctx.spawn(Scrub.create(settings, store, registry, storage, transfer), "scrub", Storage.BLOCKING_IO);
       Node node = new Node(ctx.getSystem(), settings, storage, registry, tracker, transfer, imageStored, repair);
       GracefulLeave.register(node);
+      // Pekko Management: /alive, /ready (cluster membership) and /cluster/members on management port 8558.
+      PekkoManagement.get(ctx.getSystem()).start();
 
       ctx.spawn(TcpIngest.create(node), "p1-tcp-ingest");
       ctx.spawn(WebSocketGateway.create(node), "p2-websocket");

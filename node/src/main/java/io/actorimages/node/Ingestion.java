@@ -98,7 +98,9 @@ final class Ingestion {
     Behavior<Event> collecting() {
       return Behaviors.receive(Event.class)
           .onMessage(Pushed.class, m -> {
-            if (m.result() instanceof Transfer.ReplicaStored stored) copies.add(stored.replica());
+            boolean ok = m.result() instanceof Transfer.ReplicaStored;
+            NodeMetrics.get(ctx.getSystem()).replicaCreated("upload", ok);
+            if (ok) copies.add(((Transfer.ReplicaStored) m.result()).replica());
             else failures.add(((Transfer.ReplicaFailed) m.result()).reason());
             return --outstanding == 0 ? allPushed() : Behaviors.same();
           })

@@ -59,12 +59,13 @@ public final class Main {
 
   /**
    * Adds the Pekko keys that follow from our own, so one setting has one source: remoting binds and advertises
-   * {@code actorimages.host}, and the durable Distributed Data store lives in {@code <data-dir>/ddata-lmdb}.
+   * {@code actorimages.host} (so does Pekko Management), and the durable Distributed Data store lives in {@code <data-dir>/ddata-lmdb}.
    */
   static Config withDerivedSettings(Config config) {
     NodeSettings s = NodeSettings.from(config.resolve());
     String derived = String.join("\n",
         "pekko.remote.artery.canonical.hostname = \"" + s.host() + "\"",
+        "pekko.management.http.hostname = \"" + s.host() + "\"",
         "pekko.cluster.distributed-data.durable.lmdb.dir = \""
             + s.dataDir().resolve("ddata-lmdb").toString().replace("\\", "/") + "\"");
     return ConfigFactory.parseString(derived).withFallback(config).resolve();

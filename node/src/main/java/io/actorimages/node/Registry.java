@@ -7,6 +7,7 @@ import io.actorimages.messages.Replica;
 import io.actorimages.messages.SourceProtocol;
 import io.actorimages.node.protocol.P3Reply.ListedImage;
 import io.actorimages.storage.StagedBlob;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,6 +175,7 @@ public final class Registry {
   private final ActorRef<Topic.Command<ImageStored>> topic;
   private final ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog;
   private final SelfUniqueAddress self;
+  private final NodeMetrics metrics;
   private final String selfAddress;
   private final CatalogView view = new CatalogView();
   private Map<String, PeerRegistration> peers = Map.of();
@@ -192,6 +194,7 @@ public final class Registry {
     this.topic = topic;
     this.catalog = catalog;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+    this.metrics = NodeMetrics.get(ctx.getSystem());
     this.selfAddress = ctx.getSystem().address().toString();
     // One adapter for both subscriptions: an actor has one message adapter per message class, so a second
     // ReplicatorMessageAdapter.subscribe would silently replace the first.
@@ -233,6 +236,9 @@ public final class Registry {
         .onMessage(CatalogWritten.class, this::onCatalogWritten)
         .onMessage(CatalogChanged.class, m -> {
           view.replaceAll(m.catalog().getEntries());
+          Stats stats = stats();
+          metrics.catalog(stats.images(), stats.perHost().getOrDefault(settings.host(), 0L),
+              stats.bytesByHost().getOrDefault(settings.host(), 0L));
           return Behaviors.same();
         })
         .onMessage(TrackerChanged.class, m -> {
@@ -307,6 +313,8 @@ public final class Registry {
       // crash keeps could come back when the node rejoins. Refuse before anything is stored.
       storage.tell(new Storage.Discard(m.staged()));
       m.replyTo().tell(new IngestFailed(NO_MAJORITY));
+      metrics.upload(m.protocol(), false, Duration.ZERO);
+      metrics.error("no_majority");
       return Behaviors.same();
     }
     inFlight++;
@@ -320,7 +328,8 @@ public final class Registry {
   private Behavior<Command> onPlacementDone(PlacementDone m) {
     if (m.result() instanceof Ingestion.Failed f) {
       ctx.getLog().warn("Image {} not stored: {}", m.ingest().staged().md5(), f.reason());
-      finish(m.ingest().replyTo(), new IngestFailed(f.reason()));
+      finish(m.ingest().replyTo(), new IngestFailed(f.reason()), m.ingest().protocol(),
+          m.receivedAt().toEpochMilli());
       return Behaviors.same();
     }
     List<Replica> replicas = ((Ingestion.Placed) m.result()).replicas();
@@ -336,8 +345,11 @@ public final class Registry {
     return Behaviors.same();
   }
 
-  private void finish(ActorRef<IngestResult> replyTo, IngestResult result) {
+  private void finish(ActorRef<IngestResult> replyTo, IngestResult result, SourceProtocol protocol,
+                      long receivedAtMillis) {
     replyTo.tell(result);
+    metrics.upload(protocol, result instanceof Ingested,
+        Duration.ofMillis(Math.max(0, System.currentTimeMillis() - receivedAtMillis)));
     inFlight--;
     answerDrainers();
   }
@@ -369,7 +381,7 @@ public final class Registry {
       for (Pending p : m.batch()) {
         view.put(p.entry());
         topic.tell(Topic.publish(new ImageStored(p.entry())));
-        finish(p.replyTo(), new Ingested(p.entry()));
+        finish(p.replyTo(), new Ingested(p.entry()), p.entry().protocol(), p.entry().receivedAt());
       }
     } else {
       // Not confirmed by a majority: take the entries back out and remove the files, so nothing the client
@@ -385,7 +397,8 @@ public final class Registry {
       for (Pending p : m.batch()) {
         view.remove(p.entry().id());
         for (Replica r : p.entry().replicas()) transfer.tell(new Transfer.Drop(r.node(), r.relativePath()));
-        finish(p.replyTo(), new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
+        finish(p.replyTo(), new IngestFailed("the catalog write was not confirmed by a majority of nodes"),
+            p.entry().protocol(), p.entry().receivedAt());
       }
     }
     writeQueued();

@@ -288,6 +288,8 @@ public final class Repair {
     private Behavior<Command> working(List<Replica> live) {
       return Behaviors.receive(Command.class)
           .onMessage(Copied.class, m -> {
+            NodeMetrics.get(ctx.getSystem()).replicaCreated(evacuationReplyTo != null ? "leave" : "repair",
+                m.result() instanceof Transfer.ReplicaStored);
             if (m.result() instanceof Transfer.ReplicaStored stored) {
               gained.add(stored.replica());
               copies++;

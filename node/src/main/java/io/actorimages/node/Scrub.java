@@ -97,6 +97,7 @@ public final class Scrub {
     }
     Replica mine = entry.replicas().stream().filter(r -> r.node().equals(self)).findFirst().orElse(null);
     if (mine == null || sound(mine, entry)) return Behaviors.same();
+    NodeMetrics.get(ctx.getSystem()).error("bad_replica");
     ctx.ask(Transfer.ReplicaResult.class, transfer, settings.replicationTimeout(entry.size()),
         r -> new Transfer.Restore(entry, r),
         (res, err) -> new Restored(entry, mine, err == null ? res : new Transfer.ReplicaFailed("timeout")));
@@ -109,6 +110,7 @@ public final class Scrub {
         .onMessage(Tick.class, m -> Behaviors.same())
         .onMessage(Snapshot.class, m -> Behaviors.same())
         .onMessage(Restored.class, m -> {
+          NodeMetrics.get(ctx.getSystem()).replicaCreated("scrub", m.result() instanceof Transfer.ReplicaStored);
           if (!(m.result() instanceof Transfer.ReplicaStored stored)) {
             ctx.getLog().error("Scrub could not restore {} ({}): {}", m.entry().md5(), m.bad().relativePath(),
                 ((Transfer.ReplicaFailed) m.result()).reason());

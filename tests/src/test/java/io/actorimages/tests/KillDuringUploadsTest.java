@@ -6,13 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -20,7 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,7 +40,8 @@ class KillDuringUploadsTest {
       ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
       for (int c = 0; c < CLIENTS; c++) {
         int client = c;
-        clients.submit(() -> upload(nodes, client, acknowledged, failed, enoughAcks));
+        clients.submit(() -> Uploads.run(client, UPLOADS_PER_CLIENT, nodes::host, nodes::alive, acknowledged,
+            failed, enoughAcks));
       }
       assertTrue(enoughAcks.await(120, TimeUnit.SECONDS), "first " + KILL_AFTER_ACKS + " uploads acknowledged");
       nodes.kill(3);
@@ -76,50 +73,6 @@ class KillDuringUploadsTest {
           acknowledged.size(), failed.get(), lost, repairSeconds);
       assertEquals(0, lost, "acknowledged uploads missing from the catalog");
       assertTrue(acknowledged.size() + failed.get() >= CLIENTS * UPLOADS_PER_CLIENT, "all uploads attempted");
-    }
-  }
-
-  /** One client: uploads its images over P2, moving to the next live node when its node dies. */
-  private static void upload(NodeProcesses nodes, int client, Map<String, byte[]> acknowledged,
-                             AtomicInteger failed, CountDownLatch enoughAcks) {
-    int node = client % 3 + 1;
-    LegacyP2 p2 = null;
-    for (int n = 0; n < UPLOADS_PER_CLIENT; n++) {
-      byte[] image = image(client * 1000 + n);
-      try {
-        if (p2 == null) {
-          p2 = LegacyP2.connect(nodes.host(node));
-          p2.command("AUTH", "client" + client);
-        }
-        JsonNode reply = p2.upload("img-" + client + "-" + n + ".png", image);
-        if ("SUCCESS".equals(reply.path("status").asText())) {
-          acknowledged.put(TestImages.md5(image), image);
-          enoughAcks.countDown();
-        } else {
-          failed.incrementAndGet();
-        }
-      } catch (Throwable connectionLost) {
-        failed.incrementAndGet();
-        if (p2 != null) p2.close();
-        p2 = null;
-        node = node % 3 + 1;
-        if (!nodes.alive(node)) node = node % 3 + 1;
-      }
-    }
-    if (p2 != null) p2.close();
-  }
-
-  /** A small distinct PNG: 48×48 of seeded noise. */
-  static byte[] image(int seed) {
-    BufferedImage img = new BufferedImage(48, 48, BufferedImage.TYPE_INT_RGB);
-    Random random = new Random(seed);
-    for (int y = 0; y < 48; y++) for (int x = 0; x < 48; x++) img.setRGB(x, y, random.nextInt(0x1000000));
-    try {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ImageIO.write(img, "png", out);
-      return out.toByteArray();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -35,7 +35,7 @@ class PartitionTest {
       ns.isolate(3);
       long cutAt = System.nanoTime();
       // The minority refuses writes: its copies cannot reach the other nodes, nor its catalog write a majority.
-      byte[] refused = KillDuringUploadsTest.image(900);
+      byte[] refused = Uploads.image(900);
       try (LegacyP2 p2 = LegacyP2.connect(nodes.host(3))) {
         p2.command("AUTH", "minority");
         JsonNode reply = p2.upload("minority.png", refused);
@@ -44,7 +44,7 @@ class PartitionTest {
         System.out.printf("minority refused the upload after %.1f s: %s%n", (System.nanoTime() - cutAt) / 1e9,
             reply.path("message").asText());
       }
-      byte[] refusedP1 = KillDuringUploadsTest.image(901);
+      byte[] refusedP1 = Uploads.image(901);
       try {
         LegacyP1.send(nodes.host(3), refusedP1);
       } catch (java.io.IOException nodeAlreadyGone) {
@@ -81,7 +81,7 @@ class PartitionTest {
 
   private static void uploadWithRetries(NodeProcesses nodes, int node, int seed, Map<String, byte[]> accepted)
       throws Exception {
-    byte[] image = KillDuringUploadsTest.image(seed);
+    byte[] image = Uploads.image(seed);
     for (int attempt = 0; attempt < 5; attempt++) {
       try (LegacyP2 p2 = LegacyP2.connect(nodes.host(node))) {
         p2.command("AUTH", "majority");

@@ -2,6 +2,7 @@ package io.actorimages.node.gateway;
 
 import io.actorimages.messages.SourceProtocol;
 import io.actorimages.node.Node;
+import io.actorimages.node.NodeMetrics;
 import io.actorimages.node.Registry;
 import io.actorimages.node.Storage;
 import io.actorimages.node.Upload;
@@ -212,6 +213,7 @@ public final class TcpIngestConnection extends AbstractBehavior<TcpIngestConnect
     } else {
       Upload.Rejected rejected = (Upload.Rejected) m.outcome();
       getContext().getLog().warn("P1 {}: frame discarded: {}", peer, rejected.reason());
+      NodeMetrics.get(node.system()).error("p1_frame_discarded");
       if (waiting == Waiting.UPLOAD) waiting = Waiting.NOTHING;
       unfinished--;
     }

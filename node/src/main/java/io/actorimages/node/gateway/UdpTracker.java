@@ -1,6 +1,7 @@
 package io.actorimages.node.gateway;
 
 import io.actorimages.node.Node;
+import io.actorimages.node.NodeMetrics;
 import io.actorimages.node.Registry;
 import io.actorimages.node.Tracker;
 import io.actorimages.node.protocol.P3Reply;
@@ -91,6 +92,7 @@ public final class UdpTracker extends AbstractActor {
     byte[] bytes = data.toArrayUnsafe();
     P3Request request = P3Request.parse(bytes, bytes.length);
     String ip = from.getAddress().getHostAddress();
+    NodeMetrics.get(node.system()).trackerRequest(commandOf(request));
     CompletionStage<byte[]> reply;
     if (request instanceof P3Request.Lst lst) {
       reply = AskPattern.<Registry.Command, Registry.Holders>ask(node.registry(), Registry.ListHolders::new,
@@ -119,6 +121,14 @@ public final class UdpTracker extends AbstractActor {
           message) {
     return AskPattern.<Tracker.Command, Tracker.Reply>ask(node.tracker(), message, node.settings().askTimeout(),
         node.system().scheduler()).thenApply(UdpTracker::render);
+  }
+
+  private static String commandOf(P3Request request) {
+    if (request instanceof P3Request.Lst) return "LST";
+    if (request instanceof P3Request.Reg) return "REG";
+    if (request instanceof P3Request.Upd) return "UPD";
+    if (request instanceof P3Request.End) return "END";
+    return "INVALID";
   }
 
   /** The P3 text for a tracker answer (PROTOCOLS.md P3 reply table). */

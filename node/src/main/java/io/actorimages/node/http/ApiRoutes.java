@@ -7,6 +7,7 @@ import io.actorimages.messages.PeerImage;
 import io.actorimages.messages.PeerRegistration;
 import io.actorimages.node.ClusterView;
 import io.actorimages.node.Node;
+import io.actorimages.node.NodeMetrics;
 import io.actorimages.node.Registry;
 import io.actorimages.node.Repair;
 import io.actorimages.node.Tracker;
@@ -43,6 +44,7 @@ import org.apache.pekko.japi.function.Function;
  *   <li>{@code GET /api/images/{md5}/content}: the bytes, with the detected {@code Content-Type}.</li>
  *   <li>{@code GET /api/cluster}: members, their state, the leader and the tracker singleton's host.</li>
  *   <li>{@code GET /api/tracker/peers}: legacy peers and their holdings, never their passwords.</li>
+ *   <li>{@code GET /metrics}: Prometheus text ({@link NodeMetrics}).</li>
  *   <li>{@code POST /api/cluster/stopping}: announces that every node is about to stop ({@code bin/cluster
  *       down}), so leaving nodes do not move their replicas to nodes that are going too; 202.</li>
  * </ul>
@@ -93,7 +95,8 @@ public final class ApiRoutes extends AllDirectives {
                 md5 -> get(() -> content(md5))),
             path("cluster", () -> get(this::cluster)),
             path(PathMatchers.segment("cluster").slash("stopping"), () -> post(this::announceStop)),
-            path(PathMatchers.segment("tracker").slash("peers"), () -> get(this::peers)))))));
+            path(PathMatchers.segment("tracker").slash("peers"), () -> get(this::peers)))),
+        path("metrics", () -> get(this::metrics)))));
   }
 
   private Route listImages() {
@@ -152,6 +155,12 @@ public final class ApiRoutes extends AllDirectives {
       return ok(new ClusterJson(node.settings().host(), ClusterView.members(node.system()), leader,
           host.orElse(null)));
     });
+  }
+
+  private Route metrics() {
+    return complete(HttpResponse.create().withEntity(HttpEntities.create(
+        ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
+        NodeMetrics.get(node.system()).scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
   }
 
   private Route announceStop() {
