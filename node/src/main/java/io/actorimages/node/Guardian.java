@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 
 /**
@@ -46,6 +47,7 @@ public final class Guardian {
       GracefulLeave.register(node);
       // Pekko Management: /alive, /ready (cluster membership) and /cluster/members on management port 8558.
       PekkoManagement.get(ctx.getSystem()).start();
+      if (settings.clusterBootstrap()) ClusterBootstrap.get(ctx.getSystem()).start();
 
       ctx.spawn(TcpIngest.create(node), "p1-tcp-ingest");
       ctx.spawn(WebSocketGateway.create(node), "p2-websocket");

@@ -30,6 +30,7 @@ import java.time.Duration;
  * @param replicationMinThroughput bytes per second a copy must at least achieve
  * @param repairInterval     time between two self-repair passes (one also runs when a member is removed)
  * @param scrubPace          time between two images checked by the background scrub
+ * @param clusterBootstrap   join through Pekko Management Cluster Bootstrap (containers) instead of seed nodes
  */
 public record NodeSettings(
     String host,
@@ -52,7 +53,8 @@ public record NodeSettings(
     Duration replicationTimeout,
     long replicationMinThroughput,
     Duration repairInterval,
-    Duration scrubPace) {
+    Duration scrubPace,
+    boolean clusterBootstrap) {
 
   /**
    * Reads the settings from the {@code actorimages} section of {@code config}.
@@ -83,7 +85,8 @@ public record NodeSettings(
         c.getDuration("replication-timeout"),
         c.getBytes("replication-min-throughput"),
         c.getDuration("repair-interval"),
-        c.getDuration("scrub.pace"));
+        c.getDuration("scrub.pace"),
+        c.getBoolean("cluster-bootstrap"));
     s.validate();
     return s;
   }
