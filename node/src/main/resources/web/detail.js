@@ -1,11 +1,21 @@
 // The image dialog: the full image with its metadata and the nodes holding it.
-import { contentUrl, el, formatBytes, formatTime, protocolLabel } from './format.js';
+import { contentUrl, el, formatBytes, formatTime, protocolLabel, thumbnailUrl } from './format.js';
 
 const dialog = document.getElementById('detail');
 
 /** Opens the dialog for `image` (the JSON of /api/images/{md5}). */
 export function showImage(image) {
   const img = document.getElementById('detail-image');
+  const note = document.getElementById('detail-note');
+  note.hidden = true;
+  img.classList.remove('fallback');
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF: then the thumbnail, which the node made as JPEG.
+  img.onerror = () => {
+    img.onerror = null;
+    img.classList.add('fallback');
+    img.src = thumbnailUrl(image);
+    note.hidden = false;
+  };
   img.src = contentUrl(image);
   img.alt = image.filename;
   document.getElementById('detail-filename').textContent = image.filename;

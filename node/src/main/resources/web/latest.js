@@ -1,6 +1,6 @@
 // Latest: the newest image of the whole cluster (seed 000's window), replaced live by `image-stored`.
 import { showImage } from './detail.js';
-import { ago, contentUrl, formatBytes, formatTime, protocolLabel } from './format.js';
+import { ago, contentUrl, el, formatBytes, formatTime, protocolLabel, thumbnailUrl } from './format.js';
 import * as live from './live.js';
 
 const stage = document.getElementById('latest');
@@ -14,20 +14,28 @@ function newer(candidate) {
   return a > b || (a === b && candidate.id > shown.id);
 }
 
-/** Shows `entry` once its bytes are loaded, so the old image stays until the new one can replace it. */
+/**
+ * Shows `entry` once its bytes are loaded, so the old image stays until the new one can replace it. When no
+ * node can serve the bytes (its holders are down), the caption still changes: the catalog knows the image.
+ */
 function show(entry) {
   if (!newer(entry)) return;
   shown = entry;
   const loader = new Image();
-  loader.onload = () => {
+  const display = (loaded) => {
     if (shown !== entry) return; // an even newer image arrived meanwhile
-    image.src = loader.src;
-    image.alt = entry.filename;
-    image.hidden = false;
-    image.classList.remove('arrived');
-    void image.offsetWidth; // restart the fade-in
-    image.classList.add('arrived');
-    document.getElementById('latest-empty').hidden = true;
+    image.hidden = !loaded;
+    if (loaded) {
+      image.src = loader.src;
+      image.alt = entry.filename;
+      image.classList.remove('arrived');
+      void image.offsetWidth; // restart the fade-in
+      image.classList.add('arrived');
+    }
+    const empty = document.getElementById('latest-empty');
+    empty.hidden = loaded;
+    if (!loaded) empty.replaceChildren(el('h2', {}, 'Image not reachable'),
+      el('p', {}, 'No node holding it answers right now; it shows as soon as one does.'));
     document.getElementById('latest-caption').hidden = false;
     document.getElementById('latest-filename').textContent = entry.filename;
     document.getElementById('latest-uploader').textContent = entry.uploader;
@@ -38,6 +46,12 @@ function show(entry) {
     tick();
     stage.dataset.md5 = entry.md5;
     stage.dataset.id = entry.id;
+  };
+  loader.onload = () => display(true);
+  loader.onerror = () => {
+    // A format the browser cannot show (TIFF) still has a JPEG thumbnail; no thumbnail means no node answers.
+    loader.onerror = () => display(false);
+    loader.src = thumbnailUrl(entry);
   };
   loader.src = contentUrl(entry);
 }
