@@ -30,16 +30,23 @@ public final class ClusterView {
 
   /** Hosts of members that are {@code Up} and reachable from this node: the P4 endpoints LST lists first. */
   public static Set<String> upHosts(ActorSystem<?> system) {
+    Set<String> hosts = new HashSet<>();
+    for (Placement.NodeRef n : upMembers(system)) hosts.add(n.host());
+    return hosts;
+  }
+
+  /** The members that are {@code Up} and reachable from this node, as replica candidates. */
+  public static List<Placement.NodeRef> upMembers(ActorSystem<?> system) {
     ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
     Set<Member> unreachable = new HashSet<>();
     state.getUnreachable().forEach(unreachable::add);
-    Set<String> hosts = new HashSet<>();
+    List<Placement.NodeRef> up = new ArrayList<>();
     for (Member m : state.getMembers()) {
       if (m.status() == MemberStatus.up() && !unreachable.contains(m)) {
-        m.address().getHost().ifPresent(hosts::add);
+        up.add(new Placement.NodeRef(m.address().toString(), m.address().getHost().orElse("")));
       }
     }
-    return hosts;
+    return up;
   }
 
   /** Every member this node knows, oldest first (the oldest hosts the singleton). */

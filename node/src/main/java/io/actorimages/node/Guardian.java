@@ -32,14 +32,17 @@ public final class Guardian {
       ActorRef<Storage.Command> storage = ctx.spawn(Storage.create(store), "storage", Storage.BLOCKING_IO);
       ActorRef<Topic.Command<ImageStored>> imageStored =
           ctx.spawn(Topic.create(ImageStored.class, "image-stored"), "image-stored-topic");
-      ActorRef<Registry.Command> registry =
-          ctx.spawn(Registry.create(settings, storage, imageStored), "registry");
       ActorRef<Transfer.Command> transfer =
-          ctx.spawn(Transfer.create(store, settings), "transfer", Storage.BLOCKING_IO);
+          ctx.spawn(Transfer.create(store, storage, settings), "transfer", Storage.BLOCKING_IO);
+      ActorRef<Registry.Command> registry =
+          ctx.spawn(Registry.create(settings, storage, transfer, imageStored), "registry");
       ActorRef<Tracker.Command> tracker = ClusterSingleton.get(ctx.getSystem()).init(SingletonActor.of(
           Tracker.create(settings.host(), settings.catalogReadTimeout(), settings.catalogWriteTimeout()),
           Tracker.NAME));
-      Node node = new Node(ctx.getSystem(), settings, storage, registry, tracker, transfer, imageStored);
+      ActorRef<Repair.Command> repair = ctx.spawn(Repair.create(settings, store, registry, transfer), "repair");
+      ctx.spawn(Scrub.create(settings, store, registry, storage, transfer), "scrub", Storage.BLOCKING_IO);
+      Node node = new Node(ctx.getSystem(), settings, storage, registry, tracker, transfer, imageStored, repair);
+      GracefulLeave.register(node);
 
       ctx.spawn(TcpIngest.create(node), "p1-tcp-ingest");
       ctx.spawn(WebSocketGateway.create(node), "p2-websocket");

@@ -2,6 +2,7 @@ package io.actorimages.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
@@ -22,8 +23,27 @@ public final class Main {
    * @param args ignored
    */
   public static void main(String[] args) {
-    start(ConfigFactory.load());
+    ActorSystem<Void> system = start(ConfigFactory.load());
+    system.getWhenTerminated().toCompletableFuture().join();
+    // With SIGTERM the JVM is already exiting and this call only waits for the shutdown hooks to finish.
+    System.exit(exitCode(CoordinatedShutdown.get(system).getShutdownReason().orElse(null)));
   }
+
+  /** 0 for a stop that was asked for (SIGTERM, a leave), {@link #EXIT_DOWNED} when downed, 1 otherwise. */
+  static int exitCode(CoordinatedShutdown.Reason reason) {
+    if (reason instanceof CoordinatedShutdown.ClusterDowningReason$) return EXIT_DOWNED;
+    if (reason instanceof CoordinatedShutdown.JvmExitReason$
+        || reason instanceof CoordinatedShutdown.ClusterLeavingReason$) {
+      return 0;
+    }
+    return 1; // a listener could not bind, or the node stopped by itself for another reason
+  }
+
+  /**
+   * Exit code of a node that the Split Brain Resolver downed (it was on the minority side of a partition, or
+   * taken for dead): {@code bin/cluster} restarts such a node so it rejoins once the network heals.
+   */
+  public static final int EXIT_DOWNED = 3;
 
   /**
    * Starts a node with {@code config} (which must contain the {@code actorimages} section, as a loaded

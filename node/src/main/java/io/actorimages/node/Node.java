@@ -15,6 +15,7 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
  * @param tracker     the proxy of the tracker singleton
  * @param transfer    this node's Transfer
  * @param imageStored the cluster-wide {@code image-stored} topic
+ * @param repair      this node's self-repair (also moves replicas away when the node leaves)
  */
 public record Node(
     ActorSystem<?> system,
@@ -23,4 +24,5 @@ public record Node(
     ActorRef<Registry.Command> registry,
     ActorRef<Tracker.Command> tracker,
     ActorRef<Transfer.Command> transfer,
-    ActorRef<Topic.Command<ImageStored>> imageStored) {}
+    ActorRef<Topic.Command<ImageStored>> imageStored,
+    ActorRef<Repair.Command> repair) {}

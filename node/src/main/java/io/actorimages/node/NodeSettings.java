@@ -25,6 +25,11 @@ import java.time.Duration;
  * @param catalogWriteTimeout majority-write timeout of the catalog
  * @param catalogReadTimeout  majority-read timeout of the catalog
  * @param askTimeout         how long a gateway waits for an actor's answer
+ * @param replicationTimeout how long copying one image to one other node may take, plus one second per
+ *                           {@code replicationMinThroughput} bytes
+ * @param replicationMinThroughput bytes per second a copy must at least achieve
+ * @param repairInterval     time between two self-repair passes (one also runs when a member is removed)
+ * @param scrubPace          time between two images checked by the background scrub
  */
 public record NodeSettings(
     String host,
@@ -43,7 +48,11 @@ public record NodeSettings(
     int maxPageSize,
     Duration catalogWriteTimeout,
     Duration catalogReadTimeout,
-    Duration askTimeout) {
+    Duration askTimeout,
+    Duration replicationTimeout,
+    long replicationMinThroughput,
+    Duration repairInterval,
+    Duration scrubPace) {
 
   /**
    * Reads the settings from the {@code actorimages} section of {@code config}.
@@ -70,7 +79,11 @@ public record NodeSettings(
         c.getInt("http.max-page-size"),
         c.getDuration("catalog.write-timeout"),
         c.getDuration("catalog.read-timeout"),
-        c.getDuration("ask-timeout"));
+        c.getDuration("ask-timeout"),
+        c.getDuration("replication-timeout"),
+        c.getBytes("replication-min-throughput"),
+        c.getDuration("repair-interval"),
+        c.getDuration("scrub.pace"));
     s.validate();
     return s;
   }
@@ -87,6 +100,19 @@ public record NodeSettings(
     if (defaultPageSize < 1 || maxPageSize < defaultPageSize) {
       throw new IllegalArgumentException("need 1 <= http.default-page-size <= http.max-page-size");
     }
+  }
+
+  /**
+   * How long a gateway waits for {@code Registry.Ingest}: copying to the replicas, the local commit and the
+   * majority write of the catalog entry, one after the other.
+   */
+  public Duration ingestTimeout() {
+    return replicationTimeout(maxImageBytes).plus(askTimeout).plus(catalogWriteTimeout);
+  }
+
+  /** How long copying {@code bytes} to one other node may take. */
+  public Duration replicationTimeout(long bytes) {
+    return replicationTimeout.plusSeconds(bytes / Math.max(1, replicationMinThroughput));
   }
 
   /** The P4 endpoint {@code host:port} that LST lists for this node (PROTOCOLS.md P3, P4). */

@@ -81,6 +81,25 @@ public final class Registry {
   /** Every legacy peer's registration (HTTP API). */
   public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
 
+  /**
+   * Replaces the replica set of entry {@code id} (self-repair, {@link Repair}); a majority write, answered with
+   * {@link ReplicasUpdated}. An entry that is gone meanwhile stays gone.
+   */
+  public record UpdateReplicas(String id, List<Replica> replicas, ActorRef<ReplicasUpdated> replyTo)
+      implements Command {}
+
+  /** Answer to {@link UpdateReplicas}; {@code ok} is false when no majority confirmed it. */
+  public record ReplicasUpdated(boolean ok) {}
+
+  /**
+   * Answered with {@link Drained} once no upload is between arrival and acknowledgement on this node: the node
+   * is leaving, and CoordinatedShutdown lets uploads in flight finish before it goes (issue 4 point 3).
+   */
+  public record Drain(ActorRef<Drained> replyTo) implements Command {}
+
+  /** Answer to {@link Drain}. */
+  public enum Drained { INSTANCE }
+
   /** Images and bytes held per node, for the cluster view; answered with {@link Stats}. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
@@ -106,7 +125,8 @@ public final class Registry {
   /** Answer to {@link ListPeers}. */
   public record Peers(List<PeerRegistration> registrations) {}
 
-  private record CommitDone(Ingest ingest, Instant receivedAt, Storage.CommitResult result) implements Command {}
+  /** From {@link Ingestion}: how placing {@code ingest} on its replicas ended. */
+  record PlacementDone(Ingest ingest, Instant receivedAt, Ingestion.Result result) implements Command {}
 
   private record Pending(CatalogEntry entry, ActorRef<IngestResult> replyTo) {}
 
@@ -122,6 +142,8 @@ public final class Registry {
 
   private enum Ignored implements Command { INSTANCE }
 
+  private record ReplicasWritten(UpdateReplicas request, boolean ok) implements Command {}
+
   /** The replicated catalog: catalog id → entry. */
   public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
 
@@ -131,18 +153,21 @@ public final class Registry {
   /**
    * @param settings this node's settings
    * @param storage  this node's Storage
+   * @param transfer this node's Transfer, which copies images to the other replicas
    * @param topic    the cluster-wide {@code image-stored} topic
    */
   public static Behavior<Command> create(NodeSettings settings, ActorRef<Storage.Command> storage,
+                                         ActorRef<Transfer.Command> transfer,
                                          ActorRef<Topic.Command<ImageStored>> topic) {
     return Behaviors.setup(ctx -> DistributedData.withReplicatorMessageAdapter(
         (ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) ->
-            new Registry(ctx, settings, storage, topic, catalog).behavior()));
+            new Registry(ctx, settings, storage, transfer, topic, catalog).behavior()));
   }
 
   private final ActorContext<Command> ctx;
   private final NodeSettings settings;
   private final ActorRef<Storage.Command> storage;
+  private final ActorRef<Transfer.Command> transfer;
   private final ActorRef<Topic.Command<ImageStored>> topic;
   private final ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog;
   private final SelfUniqueAddress self;
@@ -151,13 +176,16 @@ public final class Registry {
   private Map<String, PeerRegistration> peers = Map.of();
   private List<Pending> queued = new ArrayList<>();
   private boolean writing;
+  private int inFlight;
+  private final List<ActorRef<Drained>> drainers = new ArrayList<>();
 
   private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
-                   ActorRef<Topic.Command<ImageStored>> topic,
+                   ActorRef<Transfer.Command> transfer, ActorRef<Topic.Command<ImageStored>> topic,
                    ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) {
     this.ctx = ctx;
     this.settings = settings;
     this.storage = storage;
+    this.transfer = transfer;
     this.topic = topic;
     this.catalog = catalog;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
@@ -198,7 +226,7 @@ public final class Registry {
   private Behavior<Command> behavior() {
     return Behaviors.receive(Command.class)
         .onMessage(Ingest.class, this::onIngest)
-        .onMessage(CommitDone.class, this::onCommitDone)
+        .onMessage(PlacementDone.class, this::onPlacementDone)
         .onMessage(CatalogWritten.class, this::onCatalogWritten)
         .onMessage(CatalogChanged.class, m -> {
           view.replaceAll(m.catalog().getEntries());
@@ -218,10 +246,35 @@ public final class Registry {
         .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
             LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
                 settings.p4Port()))))
+        .onMessage(UpdateReplicas.class, this::onUpdateReplicas)
+        .onMessage(Drain.class, m -> {
+          drainers.add(m.replyTo());
+          answerDrainers();
+          return Behaviors.same();
+        })
         .onMessage(GetStats.class, m -> reply(m.replyTo(), stats()))
         .onMessage(ListPeers.class, m -> reply(m.replyTo(), new Peers(List.copyOf(peers.values()))))
         .onMessage(Ignored.class, m -> Behaviors.same())
+        .onMessage(ReplicasWritten.class, this::onReplicasWritten)
         .build();
+  }
+
+  private Behavior<Command> onUpdateReplicas(UpdateReplicas m) {
+    catalog.askUpdate(
+        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+            new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
+              var current = map.get(m.id());
+              return current.isDefined() ? map.put(self, m.id(), current.get().withReplicas(m.replicas())) : map;
+            }),
+        rsp -> new ReplicasWritten(m, rsp instanceof Replicator.UpdateSuccess));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onReplicasWritten(ReplicasWritten m) {
+    // Read-your-writes here at once: the subscription would only catch up a notification interval later.
+    if (m.ok()) view.byId(m.request().id()).ifPresent(e -> view.put(e.withReplicas(m.request().replicas())));
+    m.request().replyTo().tell(new ReplicasUpdated(m.ok()));
+    return Behaviors.same();
   }
 
   private Stats stats() {
@@ -246,28 +299,43 @@ public final class Registry {
   }
 
   private Behavior<Command> onIngest(Ingest m) {
+    inFlight++;
     Instant receivedAt = Instant.now();
-    ctx.ask(Storage.CommitResult.class, storage, settings.askTimeout(),
-        replyTo -> new Storage.Commit(m.staged(), receivedAt, replyTo),
-        (result, error) -> new CommitDone(m, receivedAt,
-            error == null ? result : new Storage.CommitFailed("storage did not answer: " + error.getMessage())));
+    // The result comes back as a PlacementDone that carries its own request: a message adapter per upload
+    // would be replaced by the next one (one adapter per message class), mixing up concurrent uploads.
+    ctx.spawnAnonymous(Ingestion.create(m, receivedAt, settings, storage, transfer, ctx.getSelf()));
     return Behaviors.same();
   }
 
-  private Behavior<Command> onCommitDone(CommitDone m) {
-    if (m.result() instanceof Storage.CommitFailed f) {
-      m.ingest().replyTo().tell(new IngestFailed(f.reason()));
+  private Behavior<Command> onPlacementDone(PlacementDone m) {
+    if (m.result() instanceof Ingestion.Failed f) {
+      ctx.getLog().warn("Image {} not stored: {}", m.ingest().staged().md5(), f.reason());
+      finish(m.ingest().replyTo(), new IngestFailed(f.reason()));
       return Behaviors.same();
     }
-    var stored = ((Storage.Committed) m.result()).stored();
-    String storedName = stored.relativePath().substring(stored.relativePath().lastIndexOf('/') + 1);
-    CatalogEntry entry = new CatalogEntry(UUID.randomUUID().toString(), stored.md5(), stored.sha256(),
-        stored.size(), stored.format().mediaType(), stored.width(), stored.height(),
+    List<Replica> replicas = ((Ingestion.Placed) m.result()).replicas();
+    StagedBlob staged = m.ingest().staged();
+    String firstPath = replicas.get(0).relativePath();
+    String storedName = firstPath.substring(firstPath.lastIndexOf('/') + 1);
+    CatalogEntry entry = new CatalogEntry(UUID.randomUUID().toString(), staged.md5(), staged.sha256(),
+        staged.size(), staged.format().mediaType(), staged.width(), staged.height(),
         m.ingest().filename().orElse(storedName), m.ingest().uploader(), m.ingest().protocol(),
-        m.receivedAt().toEpochMilli(), List.of(new Replica(selfAddress, settings.host(), stored.relativePath())));
+        m.receivedAt().toEpochMilli(), replicas);
     queued.add(new Pending(entry, m.ingest().replyTo()));
     writeQueued();
     return Behaviors.same();
+  }
+
+  private void finish(ActorRef<IngestResult> replyTo, IngestResult result) {
+    replyTo.tell(result);
+    inFlight--;
+    answerDrainers();
+  }
+
+  private void answerDrainers() {
+    if (inFlight > 0) return;
+    drainers.forEach(d -> d.tell(Drained.INSTANCE));
+    drainers.clear();
   }
 
   private void writeQueued() {
@@ -291,7 +359,7 @@ public final class Registry {
       for (Pending p : m.batch()) {
         view.put(p.entry());
         topic.tell(Topic.publish(new ImageStored(p.entry())));
-        p.replyTo().tell(new Ingested(p.entry()));
+        finish(p.replyTo(), new Ingested(p.entry()));
       }
     } else {
       // Not confirmed by a majority: take the entries back out and remove the files, so nothing the client
@@ -306,8 +374,8 @@ public final class Registry {
           rsp -> Ignored.INSTANCE);
       for (Pending p : m.batch()) {
         view.remove(p.entry().id());
-        storage.tell(new Storage.Delete(p.entry().replicas().get(0).relativePath()));
-        p.replyTo().tell(new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
+        for (Replica r : p.entry().replicas()) transfer.tell(new Transfer.Drop(r.node(), r.relativePath()));
+        finish(p.replyTo(), new IngestFailed("the catalog write was not confirmed by a majority of nodes"));
       }
     }
     writeQueued();

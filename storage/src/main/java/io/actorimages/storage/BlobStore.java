@@ -231,6 +231,27 @@ public final class BlobStore {
   }
 
   /**
+   * Reads {@code file} whole and returns its SHA-256 as lowercase hex: how a replica is checked before it is
+   * served or copied (issue 4 point 2). Blocking.
+   *
+   * @throws IOException when the file cannot be read (missing included)
+   */
+  public String sha256Of(Path file) throws IOException {
+    try (var in = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(64 * 1024);
+      while (in.read(buffer) >= 0) {
+        buffer.flip();
+        sha.update(buffer);
+        buffer.clear();
+      }
+      return java.util.HexFormat.of().formatHex(sha.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
+  /**
    * The file of a stored image.
    *
    * @param relativePath a path relative to {@link #dataDir()}, such as {@link StoredBlob#relativePath()}

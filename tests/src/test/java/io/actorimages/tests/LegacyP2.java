@@ -66,6 +66,11 @@ public final class LegacyP2 implements AutoCloseable {
             replies.add("closed");
             return null;
           }
+
+          @Override
+          public void onError(WebSocket ws, Throwable error) {
+            replies.add("closed");
+          }
         }).join();
   }
 

@@ -25,8 +25,14 @@ public final class LegacyP3 {
 
   /** Sends raw bytes and returns the reply read with a buffer of {@code bufferSize} bytes. */
   public static String request(String host, String localIp, byte[] datagram, int bufferSize) throws IOException {
+    return request(host, localIp, datagram, bufferSize, 15_000);
+  }
+
+  /** As above, giving up after {@code timeoutMillis} ms without a reply ({@link java.net.SocketTimeoutException}). */
+  public static String request(String host, String localIp, byte[] datagram, int bufferSize, int timeoutMillis)
+      throws IOException {
     try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(localIp), 0))) {
-      socket.setSoTimeout(15_000);
+      socket.setSoTimeout(timeoutMillis);
       socket.send(new DatagramPacket(datagram, datagram.length, new InetSocketAddress(host, 13377)));
       DatagramPacket reply = new DatagramPacket(new byte[bufferSize], bufferSize);
       socket.receive(reply);

@@ -55,9 +55,7 @@ class OneNamespaceTest {
       String reply = lst(3);
       return reply.contains(md5) ? reply : null;
     });
-    String item = itemOf(lst, md5);
-    assertTrue(item.endsWith("," + cluster.host(1) + ":13378") || item.contains("," + cluster.host(1) + ":13378"),
-        "holder of " + item);
+    assertReplicatedOnTwoNodes(md5, astronaut, lst);
 
     // P2 LIST on node 2 lists it with uploader tcp:<ip>.
     String filename;
@@ -135,7 +133,8 @@ class OneNamespaceTest {
       String reply = lst(1);
       return reply.contains(md5) ? reply : null;
     });
-    assertTrue(itemOf(lst, md5).startsWith(md5 + ",coffee.png," + cluster.host(2) + ":13378"), lst);
+    assertTrue(itemOf(lst, md5).startsWith(md5 + ",coffee.png,"), lst);
+    assertReplicatedOnTwoNodes(md5, coffee, lst);
     assertArrayEquals(coffee, LegacyP3.get(cluster.host(1), 13378, md5));
 
     // A new client's AUTH replays the history, oldest first, each item a NEW_UPLOAD event.
@@ -152,7 +151,7 @@ class OneNamespaceTest {
       });
       JsonNode last = history.path("data").get(history.path("data").size() - 1);
       assertEquals("NEW_UPLOAD", last.path("event").asText());
-      assertTrue(last.path("message").asText().contains("coffee.png"), history.toString());
+      assertEquals("Novo arquivo 'coffee.png' enviado por alice.", last.path("message").asText(), history.toString());
     }
   }
 
@@ -204,6 +203,31 @@ class OneNamespaceTest {
     for (JsonNode m : info.path("members")) if ("Up".equals(m.path("status").asText())) up.add(m.path("host").asText());
     assertEquals(List.of(cluster.host(1), cluster.host(2), cluster.host(3)), up.stream().sorted().toList());
     assertEquals(cluster.host(1), info.path("trackerHost").asText(), "the oldest node hosts the singleton");
+  }
+
+  /**
+   * Issue 4 point 1: the image is on replication-factor (2) nodes, byte-identical on each one's disk, and LST
+   * names exactly those nodes' P4 endpoints.
+   */
+  private static void assertReplicatedOnTwoNodes(String md5, byte[] bytes, String lst) throws Exception {
+    JsonNode meta = JSON.readTree(cluster.http(1, "/api/images/" + md5).body());
+    List<String> nodes = new ArrayList<>();
+    meta.path("nodes").forEach(n -> nodes.add(n.asText()));
+    assertEquals(2, nodes.size(), "replicas of " + meta);
+    assertEquals(2, nodes.stream().distinct().count());
+    List<String> holders = List.of(itemOf(lst, md5).split(",")).subList(2, 4);
+    assertEquals(nodes.stream().map(h -> h + ":13378").sorted().toList(), holders.stream().sorted().toList());
+    for (int i = 1; i <= 3; i++) {
+      List<byte[]> copies = new ArrayList<>();
+      try (var files = java.nio.file.Files.walk(cluster.dataDir(i))) {
+        for (var f : files.filter(p -> p.getParent().getFileName().toString().matches("\\d{4}-\\d{2}-\\d{2}"))
+            .toList()) {
+          byte[] b = java.nio.file.Files.readAllBytes(f);
+          if (java.util.Arrays.equals(b, bytes)) copies.add(b);
+        }
+      }
+      assertEquals(nodes.contains(cluster.host(i)) ? 1 : 0, copies.size(), "copies on node " + i);
+    }
   }
 
   private static String lst(int node) {

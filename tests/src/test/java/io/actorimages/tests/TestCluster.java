@@ -47,14 +47,35 @@ public final class TestCluster implements AutoCloseable {
    */
   public static TestCluster start(int base, int size, String extra) {
     try {
-      TestCluster cluster = new TestCluster(base, Files.createTempDirectory("actorimages-test"));
+      return start(base, size, extra, Files.createTempDirectory("actorimages-test"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * As {@link #start(int, int, String)}, with node {@code i}'s data directory at {@code root/node-i}: pass the
+   * {@link #root()} of a stopped cluster to start a new cluster on the same disks (a full restart).
+   *
+   * @param root folder of the nodes' data directories; created when missing, its content kept
+   */
+  public static TestCluster start(int base, int size, String extra, Path root) {
+    TestCluster cluster = new TestCluster(base, root);
+    try {
       for (int i = 1; i <= size; i++) cluster.nodes.add(Main.start(cluster.config(i, size, extra)));
       cluster.awaitUp(size, Duration.ofSeconds(60));
       for (int i = 1; i <= size; i++) cluster.awaitListening(i, Duration.ofSeconds(30));
       return cluster;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      // A node that failed to come up must not keep the others (and their ports) alive for the next test.
+      cluster.close(false);
+      throw e;
     }
+  }
+
+  /** The folder that holds every node's data directory. */
+  public Path root() {
+    return root;
   }
 
   /** The loopback address of node {@code i} (1-based). */
@@ -135,9 +156,18 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  /** Stops every node, newest first so each leaves a cluster that can still acknowledge it. */
+  /** Stops every node, newest first so each leaves a cluster that can still acknowledge it; deletes the data. */
   @Override
   public void close() {
+    close(true);
+  }
+
+  /**
+   * Stops every node, newest first so each leaves a cluster that can still acknowledge it.
+   *
+   * @param deleteData whether to delete {@link #root()} too; false keeps it for a restart on the same disks
+   */
+  public void close(boolean deleteData) {
     for (int i = nodes.size(); i >= 1; i--) {
       try {
         stop(i);
@@ -145,6 +175,10 @@ public final class TestCluster implements AutoCloseable {
         // keep closing the others
       }
     }
+    if (deleteData) deleteRoot();
+  }
+
+  private void deleteRoot() {
     try (Stream<Path> files = Files.walk(root)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {

@@ -204,7 +204,7 @@ public final class TcpIngestConnection extends AbstractBehavior<TcpIngestConnect
 
   private Behavior<Command> onUploadEnded(UploadEnded m) {
     if (m.outcome() instanceof Upload.Staged staged) {
-      getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().askTimeout(),
+      getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().ingestTimeout(),
           replyTo -> new Registry.Ingest(staged.blob(), Optional.empty(), "tcp:" + peerIp,
               SourceProtocol.P1_TCP, replyTo),
           (result, error) -> new IngestDone(error == null ? result

@@ -93,6 +93,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
   private final Node node;
   private final String clientIp;
   private final ActorRef<ImageStored> events;
+  private final ActorRef<Upload.Outcome> uploadOutcomes;
   private final List<Message> unsent = new ArrayList<>();
   private ActorRef<Message> out;
   private ActorRef<Ack> pendingAck;
@@ -105,6 +106,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
     this.node = node;
     this.clientIp = clientIp;
     this.events = ctx.messageAdapter(ImageStored.class, NewImage::new);
+    this.uploadOutcomes = ctx.messageAdapter(Upload.Outcome.class, UploadEnded::new);
     node.imageStored().tell(Topic.subscribe(events));
   }
 
@@ -165,9 +167,8 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
         binary.getStreamedData().runWith(Sink.ignore(), node.system());
         return answer(List.of());
       }
-      ActorRef<Upload.Outcome> outcomeTo = getContext().messageAdapter(Upload.Outcome.class, UploadEnded::new);
       getContext().ask(Storage.UPLOAD_REF, node.storage(), node.settings().askTimeout(),
-          replyTo -> new Storage.StartUpload(upload.size(), outcomeTo, replyTo),
+          replyTo -> new Storage.StartUpload(upload.size(), uploadOutcomes, replyTo),
           (ref, error) -> {
             if (error == null) return new UploadStarted(ref, binary);
             binary.getStreamedData().runWith(Sink.ignore(), node.system());
@@ -225,7 +226,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
       return answer(List.of(text(P2Reply.uploadFailed(rejected.reason()))));
     }
     var staged = ((Upload.Staged) m.outcome()).blob();
-    getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().askTimeout(),
+    getContext().ask(Registry.IngestResult.class, node.registry(), node.settings().ingestTimeout(),
         replyTo -> new Registry.Ingest(staged, Optional.of(upload.filename()), username,
             SourceProtocol.P2_WEBSOCKET, replyTo),
         (result, error) -> new Answer(List.of(text(
@@ -278,7 +279,7 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
   }
 
   private static List<String> newUploadEvents(List<CatalogEntry> entries) {
-    return entries.stream().map(e -> P2Reply.newUpload(e.filename(), e.uploader())).toList();
+    return entries.stream().map(e -> P2Reply.newUploadMessage(e.filename(), e.uploader())).toList();
   }
 
   private static List<P2Reply.ListedFile> listed(List<CatalogEntry> entries) {

@@ -8,6 +8,7 @@ import io.actorimages.messages.PeerRegistration;
 import io.actorimages.node.ClusterView;
 import io.actorimages.node.Node;
 import io.actorimages.node.Registry;
+import io.actorimages.node.Repair;
 import io.actorimages.node.Tracker;
 import io.actorimages.node.Transfer;
 import java.time.Duration;
@@ -42,6 +43,8 @@ import org.apache.pekko.japi.function.Function;
  *   <li>{@code GET /api/images/{md5}/content}: the bytes, with the detected {@code Content-Type}.</li>
  *   <li>{@code GET /api/cluster}: members, their state, the leader and the tracker singleton's host.</li>
  *   <li>{@code GET /api/tracker/peers}: legacy peers and their holdings, never their passwords.</li>
+ *   <li>{@code POST /api/cluster/stopping}: announces that every node is about to stop ({@code bin/cluster
+ *       down}), so leaving nodes do not move their replicas to nodes that are going too; 202.</li>
  * </ul>
  * Every error is {@code {"status": <code>, "error": "<text>"}} with a fitting status code.
  */
@@ -89,6 +92,7 @@ public final class ApiRoutes extends AllDirectives {
             path(PathMatchers.segment("images").slash(PathMatchers.segment()).slash("content"),
                 md5 -> get(() -> content(md5))),
             path("cluster", () -> get(this::cluster)),
+            path(PathMatchers.segment("cluster").slash("stopping"), () -> post(this::announceStop)),
             path(PathMatchers.segment("tracker").slash("peers"), () -> get(this::peers)))))));
   }
 
@@ -148,6 +152,11 @@ public final class ApiRoutes extends AllDirectives {
       return ok(new ClusterJson(node.settings().host(), ClusterView.members(node.system()), leader,
           host.orElse(null)));
     });
+  }
+
+  private Route announceStop() {
+    return onSuccess(ask(node.repair(), Repair.AnnounceStop::new),
+        done -> complete(StatusCodes.ACCEPTED, new ErrorJson(202, "stop announced"), Jackson.marshaller(json)));
   }
 
   private Route peers() {
