@@ -49,6 +49,20 @@ public final class ClusterView {
     return up;
   }
 
+  /**
+   * Whether this node reaches a majority of the cluster's members (itself included): Up, not unreachable, out
+   * of every member that is not yet removed. A node that does not is on the minority side of a partition and
+   * must not accept writes (issue 4 point 4); a one-node cluster is its own majority.
+   */
+  public static boolean reachesMajority(ActorSystem<?> system) {
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    int members = 0;
+    for (Member m : state.getMembers()) {
+      if (m.status() != MemberStatus.joining() && m.status() != MemberStatus.weaklyUp()) members++;
+    }
+    return upMembers(system).size() > members / 2;
+  }
+
   /** Every member this node knows, oldest first (the oldest hosts the singleton). */
   public static List<MemberInfo> members(ActorSystem<?> system) {
     ClusterEvent.CurrentClusterState state = Cluster.get(system).state();

@@ -60,6 +60,9 @@ public final class Registry {
   /** Nothing was stored; {@code reason} is a short English explanation. */
   public record IngestFailed(String reason) implements IngestResult {}
 
+  /** Reason of an {@link IngestFailed} on a node that does not reach a majority (HTTP answers it with 503). */
+  public static final String NO_MAJORITY = "this node cannot reach a majority of the cluster; try another node";
+
   /** The oldest entry with this md5 (P3/P4 id); answered with {@link Found}. */
   public record FindByMd5(String md5, ActorRef<Found> replyTo) implements Command {}
 
@@ -299,6 +302,13 @@ public final class Registry {
   }
 
   private Behavior<Command> onIngest(Ingest m) {
+    if (!ClusterView.reachesMajority(ctx.getSystem())) {
+      // The minority side of a partition: nothing it writes could be confirmed, and a local write that a
+      // crash keeps could come back when the node rejoins. Refuse before anything is stored.
+      storage.tell(new Storage.Discard(m.staged()));
+      m.replyTo().tell(new IngestFailed(NO_MAJORITY));
+      return Behaviors.same();
+    }
     inFlight++;
     Instant receivedAt = Instant.now();
     // The result comes back as a PlacementDone that carries its own request: a message adapter per upload

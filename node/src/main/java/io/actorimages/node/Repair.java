@@ -69,6 +69,8 @@ public final class Repair {
 
   private record StopWritten(ActorRef<Done> replyTo) implements Command {}
 
+  private record StopChecked(Evacuate evacuate, long announcedAt) implements Command {}
+
   private record EvacuationSnapshot(List<CatalogEntry> entries, ActorRef<Evacuated> replyTo) implements Command {}
 
   private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command {}
@@ -134,13 +136,23 @@ public final class Repair {
         .onMessage(Tick.class, m -> startPass())
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(Evacuate.class, m -> {
+          // Read the announcement from the replica itself: it may have arrived a moment ago, before the
+          // subscription told this actor.
+          replicator.askGet(r -> new Replicator.Get<>(STOPPING, Replicator.readLocal(), r),
+              rsp -> new StopChecked(m, rsp instanceof Replicator.GetSuccess<LWWRegister<Long>> ok
+                  ? ok.get(STOPPING).getValue() : 0L));
+          return Behaviors.same();
+        })
+        .onMessage(StopChecked.class, m -> {
+          stopAnnouncedAt = Math.max(stopAnnouncedAt, m.announcedAt());
           if (System.currentTimeMillis() - stopAnnouncedAt < STOP_ANNOUNCEMENT_SECONDS * 1000L) {
             ctx.getLog().info("Leaving with the whole cluster: replicas stay where they are");
-            m.replyTo().tell(new Evacuated(0, 0));
+            m.evacuate().replyTo().tell(new Evacuated(0, 0));
             return Behaviors.same();
           }
           ctx.ask(Registry.Entries.class, registry, settings.askTimeout(), Registry.ListUploads::new,
-              (entries, err) -> new EvacuationSnapshot(err == null ? entries.entries() : List.of(), m.replyTo()));
+              (entries, err) -> new EvacuationSnapshot(err == null ? entries.entries() : List.of(),
+                  m.evacuate().replyTo()));
           return Behaviors.same();
         })
         .onMessage(EvacuationSnapshot.class, this::onEvacuationSnapshot)

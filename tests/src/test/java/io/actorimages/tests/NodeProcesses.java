@@ -21,31 +21,42 @@ import java.util.stream.Stream;
  */
 public final class NodeProcesses implements AutoCloseable {
 
-  private final int base;
+  private final List<String> hosts;
+  private final List<List<String>> launchers;
   private final Path root;
   private final List<Process> processes = new ArrayList<>();
 
-  private NodeProcesses(int base, Path root) {
-    this.base = base;
+  private NodeProcesses(List<String> hosts, List<List<String>> launchers, Path root) {
+    this.hosts = hosts;
+    this.launchers = launchers;
     this.root = root;
   }
 
-  /** Starts {@code size} node processes and waits until all are Up and listening. */
+  /** Starts {@code size} node processes on {@code 127.0.0.<base+i>} and waits until all are Up and listening. */
   public static NodeProcesses start(int base, int size) {
+    List<String> hosts = IntStream.rangeClosed(1, size).mapToObj(i -> "127.0.0." + (base + i)).toList();
+    return start(hosts, hosts.stream().map(h -> List.<String>of()).toList());
+  }
+
+  /**
+   * Starts one node per host, each launched through its prefix (e.g. {@code ip netns exec ns1}, or nothing),
+   * and waits until all are Up and listening.
+   */
+  public static NodeProcesses start(List<String> hosts, List<List<String>> launchers) {
     try {
-      NodeProcesses nodes = new NodeProcesses(base, Files.createTempDirectory("actorimages-proc"));
-      for (int i = 1; i <= size; i++) nodes.processes.add(null);
-      for (int i = 1; i <= size; i++) nodes.startNode(i);
-      nodes.awaitUpMembers(size, Duration.ofSeconds(90));
+      NodeProcesses nodes = new NodeProcesses(hosts, launchers, Files.createTempDirectory("actorimages-proc"));
+      for (int i = 1; i <= hosts.size(); i++) nodes.processes.add(null);
+      for (int i = 1; i <= hosts.size(); i++) nodes.startNode(i);
+      nodes.awaitUpMembers(hosts.size(), Duration.ofSeconds(90));
       return nodes;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** The loopback address of node {@code i}. */
+  /** The address of node {@code i}. */
   public String host(int i) {
-    return "127.0.0." + (base + i);
+    return hosts.get(i - 1);
   }
 
   /** The data directory of node {@code i}. */
@@ -55,15 +66,17 @@ public final class NodeProcesses implements AutoCloseable {
 
   /** (Re)starts node {@code i} on its data directory. */
   public void startNode(int i) {
-    String seeds = IntStream.rangeClosed(1, 3).mapToObj(k -> "pekko://ActorImages@" + host(k) + ":25520")
+    int seedCount = Math.min(3, hosts.size());
+    String seeds = IntStream.rangeClosed(1, seedCount).mapToObj(k -> "pekko://ActorImages@" + host(k) + ":25520")
         .collect(Collectors.toList()).toString();
-    List<String> command = new ArrayList<>(List.of(
+    List<String> command = new ArrayList<>(launchers.get(i - 1));
+    command.addAll(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dactorimages.host=" + host(i),
         "-Dactorimages.data-dir=" + dataDir(i)));
-    for (int k = 1; k <= 3; k++) {
+    for (int k = 1; k <= seedCount; k++) {
       command.add("-Dpekko.cluster.seed-nodes." + (k - 1) + "=pekko://ActorImages@" + host(k) + ":25520");
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.actorimages.node.Main"));
@@ -74,6 +87,17 @@ public final class NodeProcesses implements AutoCloseable {
       processes.set(i - 1, p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start node " + i + " (seeds " + seeds + ")", e);
+    }
+  }
+
+  /** Waits up to {@code timeout} for node {@code i} to exit by itself; its exit code, or -1 if it still runs. */
+  public int awaitExit(int i, Duration timeout) {
+    try {
+      Process p = processes.get(i - 1);
+      return p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? p.exitValue() : -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
     }
   }
 

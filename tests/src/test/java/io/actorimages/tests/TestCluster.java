@@ -168,6 +168,7 @@ public final class TestCluster implements AutoCloseable {
    * @param deleteData whether to delete {@link #root()} too; false keeps it for a restart on the same disks
    */
   public void close(boolean deleteData) {
+    announceStop();
     for (int i = nodes.size(); i >= 1; i--) {
       try {
         stop(i);
@@ -176,6 +177,23 @@ public final class TestCluster implements AutoCloseable {
       }
     }
     if (deleteData) deleteRoot();
+  }
+
+  /**
+   * Tells the cluster that every node is stopping, as {@code bin/cluster down} does, so the nodes leave without
+   * copying their images to the ones that stop after them.
+   */
+  private void announceStop() {
+    if (nodes.size() < 2) return;
+    try {
+      HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + host(1) + ":8080/api/cluster/stopping"))
+          .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.discarding());
+    } catch (IOException e) {
+      // a node that does not answer is stopping anyway
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void deleteRoot() {
