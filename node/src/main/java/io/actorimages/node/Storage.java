@@ -12,7 +12,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * This node's disk (DESIGN.md "Storage"): starts {@link Upload}s, commits staged blobs into
- * {@code data/YYYY-MM-DD/HHMMSS.<ext>} (never overwriting) and deletes files. It and its uploads run on the
+ * {@code data/YYYY-MM-DD/HHMMSS.<ext>} (never overwriting), has each committed image's thumbnail made by its
+ * {@link Thumbnails} child, and deletes files. It, its uploads and its thumbnails run on the
  * {@code actorimages.blocking-io} dispatcher, the only place where this node blocks on file I/O.
  */
 public final class Storage {
@@ -38,6 +39,9 @@ public final class Storage {
 
   /** Drops a staged blob that will never be committed. */
   public record Discard(StagedBlob staged) implements Command {}
+
+  /** The gallery thumbnail of an image, answered by the {@link Thumbnails} child (see {@link Thumbnails.Get}). */
+  public record GetThumbnail(Thumbnails.Get get) implements Command {}
 
   /** Result of {@link Commit}. */
   public sealed interface CommitResult {}
@@ -65,6 +69,7 @@ public final class Storage {
     return Behaviors.setup(ctx -> {
       int removed = store.removeLeftoverTempFiles();
       if (removed > 0) ctx.getLog().info("Removed {} leftover temp files from an earlier run", removed);
+      ActorRef<Thumbnails.Command> thumbnails = ctx.spawn(Thumbnails.create(store), "thumbnails", BLOCKING_IO);
       return Behaviors.receive(Command.class)
           .onMessage(StartUpload.class, m -> {
             m.replyTo().tell(ctx.spawnAnonymous(
@@ -73,7 +78,10 @@ public final class Storage {
           })
           .onMessage(Commit.class, m -> {
             try {
-              m.replyTo().tell(new Committed(store.commit(m.staged(), m.receivedAt())));
+              StoredBlob stored = store.commit(m.staged(), m.receivedAt());
+              m.replyTo().tell(new Committed(stored));
+              // After the reply, and in another actor: a thumbnail never delays or fails a commit (issue 5).
+              thumbnails.tell(new Thumbnails.Make(stored.md5(), stored.relativePath()));
             } catch (IOException | RuntimeException e) {
               ctx.getLog().error("Commit of {} failed", m.staged().tempFile(), e);
               deleteQuietly(m.staged());
@@ -87,6 +95,10 @@ public final class Storage {
             } catch (IOException | RuntimeException e) {
               ctx.getLog().error("Could not delete {}", m.relativePath(), e);
             }
+            return Behaviors.same();
+          })
+          .onMessage(GetThumbnail.class, m -> {
+            thumbnails.tell(m.get());
             return Behaviors.same();
           })
           .onMessage(Discard.class, m -> {

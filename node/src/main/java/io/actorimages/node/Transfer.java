@@ -115,6 +115,11 @@ public final class Transfer {
 
   private record RetryPush(Push push, long deadlineNanos) implements Command {}
 
+  private record RetryOpen(Open open, List<Replica> remotes, long deadlineNanos) implements Command {}
+
+  /** How long {@link Open} waits for the receptionist to list a holder that is an Up member. */
+  private static final java.time.Duration LISTING_WAIT = java.time.Duration.ofSeconds(3);
+
   private record FetchAnswered(Open open, List<Replica> remaining, FetchResult result) implements Command {}
 
   /** Every node's Transfer registers under this key, so others find it by address. */
@@ -182,6 +187,10 @@ public final class Transfer {
           push(m, System.nanoTime() + settings.replicationTimeout(m.size()).dividedBy(2).toNanos());
           return Behaviors.same();
         })
+        .onMessage(RetryOpen.class, m -> {
+          tryRemote(m.open(), m.remotes(), m.deadlineNanos());
+          return Behaviors.same();
+        })
         .onMessage(RetryPush.class, m -> {
           push(m.push(), m.deadlineNanos());
           return Behaviors.same();
@@ -240,9 +249,21 @@ public final class Transfer {
   }
 
   private void tryRemote(Open m, List<Replica> remotes) {
+    tryRemote(m, remotes, System.nanoTime() + LISTING_WAIT.toNanos());
+  }
+
+  private void tryRemote(Open m, List<Replica> remotes, long deadlineNanos) {
     List<Replica> reachable = remotes.stream().filter(r -> byNode.containsKey(r.node())).toList();
     if (reachable.isEmpty()) {
-      m.replyTo().tell(new OpenFailed("no reachable node holds a sound copy of " + m.entry().md5()));
+      // Right after this node (or a holder) started, the receptionist may not list the holder's Transfer yet,
+      // though the holder is an Up member: wait for the listing a little before giving up.
+      var up = ClusterView.upMembers(ctx.getSystem()).stream().map(Placement.NodeRef::address).toList();
+      boolean holderUp = remotes.stream().anyMatch(r -> up.contains(r.node()));
+      if (holderUp && System.nanoTime() < deadlineNanos) {
+        ctx.scheduleOnce(java.time.Duration.ofMillis(100), ctx.getSelf(), new RetryOpen(m, remotes, deadlineNanos));
+      } else {
+        m.replyTo().tell(new OpenFailed("no reachable node holds a sound copy of " + m.entry().md5()));
+      }
       return;
     }
     Replica next = reachable.get(0);

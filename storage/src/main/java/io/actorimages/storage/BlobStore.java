@@ -16,7 +16,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +43,9 @@ public final class BlobStore {
   private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
 
   static final String TEMP_DIR = ".tmp";
+  /** Folder of the gallery's thumbnails, one {@code <md5>.jpg} per image (see {@link Thumbnailer}). */
+  static final String THUMBNAIL_DIR = "thumbnails";
+  private static final Pattern MD5 = Pattern.compile("[0-9a-f]{32}");
   /** A bound on the suffix search, so a broken directory cannot loop a commit forever. */
   static final int MAX_IMAGES_PER_SECOND = 100_000;
 
@@ -287,6 +292,33 @@ public final class BlobStore {
    */
   public boolean delete(String relativePath) throws IOException {
     return Files.deleteIfExists(resolve(relativePath));
+  }
+
+  /**
+   * Where the thumbnail of the image with {@code md5} lives: {@code dataDir/thumbnails/<md5>.jpg}. One per
+   * md5, since the thumbnail depends on the bytes only. The file may not exist; {@link Thumbnailer#write}
+   * makes it (and the folder).
+   *
+   * @param md5 lowercase hex MD5, 32 characters
+   * @throws IllegalArgumentException if {@code md5} is not 32 lowercase hex characters (so no name can leave
+   *                                  the folder)
+   */
+  public Path thumbnailPath(String md5) {
+    if (md5 == null || !MD5.matcher(md5).matches()) {
+      throw new IllegalArgumentException("not a lowercase hex md5: " + md5);
+    }
+    return dataDir.resolve(THUMBNAIL_DIR).resolve(md5 + ".jpg");
+  }
+
+  /**
+   * A fresh, not yet existing file name under {@code dataDir/.tmp}, for a file the node builds and then moves
+   * or deletes (e.g. the bytes of an image fetched from another node to make its thumbnail). Whatever a crash
+   * leaves there goes at the next {@link #removeLeftoverTempFiles()}.
+   *
+   * @param suffix the end of the name, e.g. {@code ".source"}
+   */
+  public Path newTempPath(String suffix) {
+    return tempDir.resolve("work-" + UUID.randomUUID() + suffix);
   }
 
   /** The data directory, absolute and normalised. */

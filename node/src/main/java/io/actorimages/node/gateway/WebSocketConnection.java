@@ -16,7 +16,6 @@ import java.util.Optional;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -107,6 +106,8 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
     this.clientIp = clientIp;
     this.events = ctx.messageAdapter(ImageStored.class, NewImage::new);
     this.uploadOutcomes = ctx.messageAdapter(Upload.Outcome.class, UploadEnded::new);
+    // No unsubscribe on stop: the Topic watches its subscribers and drops this one when the actor stops; an
+    // explicit unsubscribe racing that can make the cluster receptionist fail ("never been registered").
     node.imageStored().tell(Topic.subscribe(events));
   }
 
@@ -141,10 +142,6 @@ public final class WebSocketConnection extends AbstractBehavior<WebSocketConnect
         .onMessage(InputFailed.class, m -> {
           getContext().getLog().debug("P2 {}: connection failed: {}", clientIp, m.cause().toString());
           return Behaviors.stopped();
-        })
-        .onSignal(PostStop.class, s -> {
-          node.imageStored().tell(Topic.unsubscribe(events));
-          return this;
         })
         .build();
   }

@@ -22,7 +22,7 @@ public final class HttpApi {
     return Behaviors.setup(ctx -> {
       var s = node.settings();
       CompletionStage<ServerBinding> binding = Http.get(ctx.getSystem()).newServerAt(s.host(), s.httpPort())
-          .bind(new ApiRoutes(node).routes());
+          .bind(new WebRoutes(node).routes().orElse(new ApiRoutes(node).routes()));
       Listeners.watch(ctx.getSystem(), "HTTP API", s.host() + ":" + s.httpPort(), binding,
           b -> b.terminate(Listeners.DRAIN));
       return Behaviors.empty();
