@@ -74,7 +74,10 @@ public final class Tracker {
 
   private enum LoadFailed implements Command { INSTANCE }
 
-  private record Written(Reply reply, ActorRef<Reply> replyTo, boolean ok) implements Command {}
+  private enum RolledBack implements Command { INSTANCE }
+
+  private record Written(String identity, PeerRegistration previous, Reply reply, ActorRef<Reply> replyTo,
+                         boolean ok) implements Command {}
 
   /** Singleton name, also used by the proxy on every node. */
   public static final String NAME = "tracker";
@@ -155,12 +158,10 @@ public final class Tracker {
           m.replyTo().tell(new Location(host));
           return Behaviors.same();
         })
-        .onMessage(Written.class, m -> {
-          m.replyTo().tell(m.ok() ? m.reply() : new Unavailable("tracker state not confirmed by a majority"));
-          return Behaviors.same();
-        })
+        .onMessage(Written.class, this::onWritten)
         .onMessage(Loaded.class, m -> Behaviors.same())
         .onMessage(LoadFailed.class, m -> Behaviors.same())
+        .onMessage(RolledBack.class, m -> Behaviors.same())
         .build();
   }
 
@@ -194,14 +195,39 @@ public final class Tracker {
     return Behaviors.same();
   }
 
-  /** Applies the change here at once (the next request sees it) and answers once a majority has it. */
+  /**
+   * Applies the change here at once (the next request sees it) and answers once a majority has it. A change no
+   * majority confirmed is rolled back, here and in this node's replica, so what the client was told
+   * ("unavailable") is what the tracker serves.
+   */
   private void write(String identity, PeerRegistration reg, Reply reply, ActorRef<Reply> replyTo) {
-    if (reg == null) registrations.remove(identity);
-    else registrations.put(identity, reg);
+    PeerRegistration previous = registrations.get(identity);
+    apply(identity, reg);
     replicator.askUpdate(
         r -> new Replicator.Update<>(Registry.TRACKER, LWWMap.create(), new Replicator.WriteMajority(writeTimeout),
             r, map -> reg == null ? map.remove(self, identity) : map.put(self, identity, reg)),
-        rsp -> new Written(reply, replyTo, rsp instanceof Replicator.UpdateSuccess));
+        rsp -> new Written(identity, previous, reply, replyTo, rsp instanceof Replicator.UpdateSuccess));
+  }
+
+  private Behavior<Command> onWritten(Written m) {
+    if (m.ok()) {
+      m.replyTo().tell(m.reply());
+      return Behaviors.same();
+    }
+    ctx.getLog().warn("Tracker change of {} not confirmed by a majority; rolled back", m.identity());
+    apply(m.identity(), m.previous());
+    PeerRegistration previous = m.previous();
+    replicator.askUpdate(
+        r -> new Replicator.Update<>(Registry.TRACKER, LWWMap.create(), Replicator.writeLocal(), r,
+            map -> previous == null ? map.remove(self, m.identity()) : map.put(self, m.identity(), previous)),
+        rsp -> RolledBack.INSTANCE);
+    m.replyTo().tell(new Unavailable("tracker state not confirmed by a majority"));
+    return Behaviors.same();
+  }
+
+  private void apply(String identity, PeerRegistration reg) {
+    if (reg == null) registrations.remove(identity);
+    else registrations.put(identity, reg);
   }
 
   private static boolean passwordMatches(PeerRegistration reg, String password) {
