@@ -70,6 +70,9 @@ public final class Registry {
   /** The oldest entry with this filename (P2 DOWNLOAD/VIEW, PROTOCOLS.md P2); answered with {@link Found}. */
   public record FindByFilename(String filename, ActorRef<Found> replyTo) implements Command {}
 
+  /** The entry with this catalog id, from this node's replica; answered with {@link Found}. */
+  public record FindById(String id, ActorRef<Found> replyTo) implements Command {}
+
   /** Every entry in upload order (P2 LIST). */
   public record ListUploads(ActorRef<Entries> replyTo) implements Command {}
 
@@ -248,6 +251,7 @@ public final class Registry {
         .onMessage(FindByMd5.class, m -> find(v -> v.byMd5(m.md5()), m.replyTo()))
         .onMessage(FindByFilename.class, m -> find(v -> v.byFilename(m.filename()), m.replyTo()))
         .onMessage(MajorityRead.class, this::onMajorityRead)
+        .onMessage(FindById.class, m -> reply(m.replyTo(), new Found(view.byId(m.id()))))
         .onMessage(ListUploads.class, m -> reply(m.replyTo(), new Entries(view.uploadOrder())))
         .onMessage(Latest.class, m -> reply(m.replyTo(), new Entries(view.latest(m.count()))))
         .onMessage(ListImages.class, m -> reply(m.replyTo(),

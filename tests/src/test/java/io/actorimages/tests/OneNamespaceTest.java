@@ -197,6 +197,7 @@ class OneNamespaceTest {
     assertEquals(404, JSON.readTree(missing.body()).path("status").asInt());
     assertEquals(400, cluster.http(1, "/api/images/not-an-md5").statusCode());
     assertEquals(400, cluster.http(1, "/api/images?limit=0").statusCode());
+    assertEquals(400, cluster.http(1, "/api/images?after=no-such-cursor").statusCode());
 
     JsonNode info = JSON.readTree(cluster.http(2, "/api/cluster").body());
     List<String> up = new ArrayList<>();

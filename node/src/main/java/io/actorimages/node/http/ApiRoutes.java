@@ -115,7 +115,11 @@ public final class ApiRoutes extends AllDirectives {
           new Registry.ListImages(pageSize, after, r)), page -> {
             List<ImageJson> images = page.entries().stream().map(ImageJson::of).toList();
             String next = images.size() == pageSize ? images.get(images.size() - 1).id() : null;
-            return ok(new ImagePage(images, next));
+            if (!images.isEmpty() || after.isEmpty()) return ok(new ImagePage(images, next));
+            // An empty page after a cursor: the end of the catalog, or a cursor this catalog never had.
+            return onSuccess(ask(node.registry(), (ActorRef<Registry.Found> r) -> new Registry.FindById(after.get(), r)),
+                found -> found.entry().isPresent() ? ok(new ImagePage(images, null))
+                    : error(StatusCodes.BAD_REQUEST, "unknown cursor: " + after.get()));
           });
     }));
   }
