@@ -170,16 +170,7 @@ public final class NodeProcesses implements AutoCloseable {
   }
 
   private void awaitListening(int i, Duration timeout) {
-    for (int port : new int[] {5001, 8765, 13378, 8080}) {
-      Poll.until(timeout, host(i) + ":" + port + " listening", () -> {
-        try (java.net.Socket probe = new java.net.Socket()) {
-          probe.connect(new java.net.InetSocketAddress(host(i), port), 500);
-          return true;
-        } catch (IOException e) {
-          return false;
-        }
-      });
-    }
+    Poll.listening(host(i), timeout);
   }
 
   /** The last lines of node {@code i}'s log, for failure messages. */

@@ -33,4 +33,21 @@ public final class Poll {
     }
     throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what, last);
   }
+
+  /** The TCP ports every node listens on (P1, P2, P4, HTTP), as {@link #listening} probes them. */
+  private static final int[] NODE_PORTS = {5001, 8765, 13378, 8080};
+
+  /** Waits until {@code host} accepts connections on every TCP listener of a node; fails after {@code timeout}. */
+  public static void listening(String host, Duration timeout) {
+    for (int port : NODE_PORTS) {
+      until(timeout, host + ":" + port + " listening", () -> {
+        try (java.net.Socket probe = new java.net.Socket()) {
+          probe.connect(new java.net.InetSocketAddress(host, port), 500);
+          return true;
+        } catch (java.io.IOException e) {
+          return false;
+        }
+      });
+    }
+  }
 }

@@ -119,16 +119,7 @@ public final class TestCluster implements AutoCloseable {
 
   /** Waits until node {@code i} accepts connections on its TCP listeners (P1, P2, P4, HTTP). */
   public void awaitListening(int i, Duration timeout) {
-    for (int port : new int[] {5001, 8765, 13378, 8080}) {
-      Poll.until(timeout, host(i) + ":" + port + " listening", () -> {
-        try (java.net.Socket probe = new java.net.Socket()) {
-          probe.connect(new java.net.InetSocketAddress(host(i), port), 500);
-          return true;
-        } catch (IOException e) {
-          return false;
-        }
-      });
-    }
+    Poll.listening(host(i), timeout);
   }
 
   /** GET {@code path} on node {@code i}'s HTTP API; returns status and body. */
