@@ -71,6 +71,9 @@ public final class Repair {
 
   private record StopChecked(Evacuate evacuate, long announcedAt) implements Command {}
 
+  /** Before a pass: the stop announcement as this node's replica has it. */
+  private record PassChecked(long announcedAt) implements Command {}
+
   private record EvacuationSnapshot(List<CatalogEntry> entries, ActorRef<Evacuated> replyTo) implements Command {}
 
   private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command {}
@@ -138,14 +141,23 @@ public final class Repair {
         .onMessage(Evacuate.class, m -> {
           // Read the announcement from the replica itself: it may have arrived a moment ago, before the
           // subscription told this actor.
-          replicator.askGet(r -> new Replicator.Get<>(STOPPING, Replicator.readLocal(), r),
-              rsp -> new StopChecked(m, rsp instanceof Replicator.GetSuccess<LWWRegister<Long>> ok
-                  ? ok.get(STOPPING).getValue() : 0L));
+          readStopAnnouncement(at -> new StopChecked(m, at));
+          return Behaviors.same();
+        })
+        .onMessage(PassChecked.class, m -> {
+          if (wholeClusterStopping(m.announcedAt())) {
+            // The removed member stops with all the others: copying its replicas to nodes that stop a moment
+            // later is wasted work, and would change replica sets that a restart is meant to bring back as
+            // they were (RestartTest).
+            ctx.getLog().info("The whole cluster is stopping: no repair pass");
+            return Behaviors.same();
+          }
+          ctx.ask(Registry.Entries.class, registry, settings.askTimeout(), Registry.ListUploads::new,
+              (entries, err) -> new Snapshot(err == null ? entries.entries() : List.of()));
           return Behaviors.same();
         })
         .onMessage(StopChecked.class, m -> {
-          stopAnnouncedAt = Math.max(stopAnnouncedAt, m.announcedAt());
-          if (System.currentTimeMillis() - stopAnnouncedAt < STOP_ANNOUNCEMENT_SECONDS * 1000L) {
+          if (wholeClusterStopping(m.announcedAt())) {
             ctx.getLog().info("Leaving with the whole cluster: replicas stay where they are");
             m.evacuate().replyTo().tell(new Evacuated(0, 0));
             return Behaviors.same();
@@ -184,10 +196,27 @@ public final class Repair {
     return Behaviors.same();
   }
 
+  /** Starts a pass unless the whole cluster is stopping (see {@link PassChecked}). */
   private Behavior<Command> startPass() {
-    ctx.ask(Registry.Entries.class, registry, settings.askTimeout(), Registry.ListUploads::new,
-        (entries, err) -> new Snapshot(err == null ? entries.entries() : List.of()));
+    readStopAnnouncement(PassChecked::new);
     return Behaviors.same();
+  }
+
+  /**
+   * Reads the stop announcement from this node's replica itself, not only from the subscription: it may have
+   * arrived a moment ago, before the subscription told this actor. {@code then} gets its time (epoch ms, 0 when
+   * none).
+   */
+  private void readStopAnnouncement(java.util.function.LongFunction<Command> then) {
+    replicator.askGet(r -> new Replicator.Get<>(STOPPING, Replicator.readLocal(), r),
+        rsp -> then.apply(rsp instanceof Replicator.GetSuccess<LWWRegister<Long>> ok
+            ? ok.get(STOPPING).getValue() : 0L));
+  }
+
+  /** Whether a stop of the whole cluster was announced less than {@link #STOP_ANNOUNCEMENT_SECONDS} ago. */
+  private boolean wholeClusterStopping(long announcedAt) {
+    stopAnnouncedAt = Math.max(stopAnnouncedAt, announcedAt);
+    return System.currentTimeMillis() - stopAnnouncedAt < STOP_ANNOUNCEMENT_SECONDS * 1000L;
   }
 
   private Behavior<Command> onSnapshot(Snapshot m) {
@@ -311,6 +340,7 @@ public final class Repair {
           .onMessage(RunPass.class, m -> requestPass())
           .onMessage(Tick.class, m -> Behaviors.same())
           .onMessage(Snapshot.class, m -> Behaviors.same())
+          .onMessage(PassChecked.class, m -> requestPass())
           .onMessage(Evacuate.class, m -> {
             pendingEvacuation = m;
             return Behaviors.same();
