@@ -16,7 +16,8 @@ import java.util.TreeSet;
  * the protocols make (by md5, by filename, in upload order). Not thread-safe; owned by {@link Registry}.
  *
  * <p>Order is upload order: {@code receivedAt}, then {@code id} so that two entries of one millisecond keep a
- * stable order on every node.
+ * stable order on every node. Entries are also grouped by their {@link CatalogShards shard}, so that a change
+ * of one Distributed Data key is applied in time proportional to that key, not to the whole catalog.
  */
 public final class CatalogView {
 
@@ -28,21 +29,48 @@ public final class CatalogView {
   private final NavigableSet<CatalogEntry> ordered = new TreeSet<>(UPLOAD_ORDER);
   private final Map<String, List<CatalogEntry>> byMd5 = new HashMap<>();
   private final Map<String, NavigableSet<CatalogEntry>> byFilename = new HashMap<>();
+  private final List<Map<String, CatalogEntry>> byShard = new ArrayList<>(CatalogShards.COUNT);
 
-  /** Replaces the view with {@code entries} (id → entry), applying only the differences. */
-  public void replaceAll(Map<String, CatalogEntry> entries) {
-    for (CatalogEntry old : List.copyOf(byId.values())) {
-      if (!old.equals(entries.get(old.id()))) remove(old.id());
+  /** An empty view. */
+  public CatalogView() {
+    for (int i = 0; i < CatalogShards.COUNT; i++) byShard.add(new HashMap<>());
+  }
+
+  /**
+   * Replaces the entries of one shard with {@code entries} (id → entry: the value of that shard's key),
+   * applying only the differences; entries of other shards stay as they are.
+   *
+   * @param shard   0 … {@link CatalogShards#COUNT} - 1
+   * @param entries the shard's entries; each one's md5 must belong to {@code shard}
+   * @return whether anything changed
+   * @throws IllegalArgumentException if an entry belongs to another shard
+   */
+  public boolean replaceShard(int shard, Map<String, CatalogEntry> entries) {
+    boolean changed = false;
+    for (CatalogEntry old : List.copyOf(byShard.get(shard).values())) {
+      if (!old.equals(entries.get(old.id()))) {
+        remove(old.id());
+        changed = true;
+      }
     }
     for (CatalogEntry e : entries.values()) {
-      if (!byId.containsKey(e.id())) put(e);
+      if (CatalogShards.shardOf(e.md5()) != shard) {
+        throw new IllegalArgumentException("entry " + e.id() + " belongs to shard " + CatalogShards.shardOf(e.md5())
+            + ", not " + shard);
+      }
+      if (!byId.containsKey(e.id())) {
+        put(e);
+        changed = true;
+      }
     }
+    return changed;
   }
 
   /** Adds or replaces one entry. */
   public void put(CatalogEntry entry) {
     remove(entry.id());
     byId.put(entry.id(), entry);
+    byShard.get(CatalogShards.shardOf(entry.md5())).put(entry.id(), entry);
     ordered.add(entry);
     byMd5.computeIfAbsent(entry.md5(), k -> new ArrayList<>()).add(entry);
     byFilename.computeIfAbsent(entry.filename(), k -> new TreeSet<>(UPLOAD_ORDER)).add(entry);
@@ -52,6 +80,7 @@ public final class CatalogView {
   public void remove(String id) {
     CatalogEntry old = byId.remove(id);
     if (old == null) return;
+    byShard.get(CatalogShards.shardOf(old.md5())).remove(id);
     ordered.remove(old);
     List<CatalogEntry> sameMd5 = byMd5.get(old.md5());
     sameMd5.remove(old);

@@ -10,9 +10,12 @@ import io.actorimages.storage.StagedBlob;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -20,9 +23,10 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ddata.LWWMap;
-import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
@@ -30,10 +34,13 @@ import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
 
 /**
  * This node's entry to the catalog (DESIGN.md "Registry"). It commits an ingested image to Storage, writes its
- * catalog entry to a majority of nodes (batched: while one write is in flight the next entries queue and go
- * out together, so Distributed Data does not bound ingest), publishes {@link ImageStored}, and only then
- * answers the gateway — acknowledged means durable (issue 3, point 6). Reads are answered from this node's
- * replicas of the catalog and of the tracker's registrations; a lookup that misses locally asks a majority.
+ * catalog entry to a majority of nodes, publishes {@link ImageStored}, and only then answers the gateway —
+ * acknowledged means durable (issue 3, point 6). Reads are answered from this node's replicas of the catalog
+ * and of the tracker's registrations; a lookup that misses locally asks a majority.
+ *
+ * <p>The catalog lives in {@link CatalogShards#COUNT} Distributed Data keys ({@link CatalogShards}). Writes are
+ * batched per key: while one write of a key is in flight, the next entries of that key queue and go out
+ * together, and writes of different keys run side by side, so Distributed Data does not bound ingest.
  */
 public final class Registry {
 
@@ -89,10 +96,13 @@ public final class Registry {
   public record ListPeers(ActorRef<Peers> replyTo) implements Command {}
 
   /**
-   * Replaces the replica set of entry {@code id} (self-repair, {@link Repair}); a majority write, answered with
-   * {@link ReplicasUpdated}. An entry that is gone meanwhile stays gone.
+   * Replaces the replica set of {@code entry} (self-repair, {@link Repair}, {@link Scrub}); a majority write,
+   * answered with {@link ReplicasUpdated}. An entry that is gone meanwhile stays gone.
+   *
+   * @param entry    the entry as the caller read it (its id and md5 name the entry and its catalog key)
+   * @param replicas the new replica set
    */
-  public record UpdateReplicas(String id, List<Replica> replicas, ActorRef<ReplicasUpdated> replyTo)
+  public record UpdateReplicas(CatalogEntry entry, List<Replica> replicas, ActorRef<ReplicasUpdated> replyTo)
       implements Command {}
 
   /** Answer to {@link UpdateReplicas}; {@code ok} is false when no majority confirmed it. */
@@ -137,22 +147,37 @@ public final class Registry {
 
   private record Pending(CatalogEntry entry, ActorRef<IngestResult> replyTo) {}
 
-  private record CatalogWritten(List<Pending> batch, Replicator.UpdateResponse<LWWMap<String, CatalogEntry>> rsp)
-      implements Command {}
+  private record CatalogWritten(int shard, List<Pending> batch,
+                                Replicator.UpdateResponse<LWWMap<String, CatalogEntry>> rsp) implements Command {}
 
-  private record CatalogChanged(LWWMap<String, CatalogEntry> catalog) implements Command {}
+  private record CatalogChanged(int shard, LWWMap<String, CatalogEntry> catalog) implements Command {}
 
   private record TrackerChanged(LWWMap<String, PeerRegistration> registrations) implements Command {}
 
-  private record MajorityRead(Function<CatalogView, Optional<CatalogEntry>> query, ActorRef<Found> replyTo,
-                              Replicator.GetResponse<LWWMap<String, CatalogEntry>> rsp) implements Command {}
+  /** A lookup that missed this node's replica, waiting for the majority reads of the keys it may live in. */
+  private static final class PendingRead {
+    final Function<CatalogView, Optional<CatalogEntry>> query;
+    final ActorRef<Found> replyTo;
+    int outstanding;
+
+    PendingRead(Function<CatalogView, Optional<CatalogEntry>> query, ActorRef<Found> replyTo, int outstanding) {
+      this.query = query;
+      this.replyTo = replyTo;
+      this.outstanding = outstanding;
+    }
+  }
+
+  private record MajorityRead(PendingRead read, int shard, Replicator.GetResponse<LWWMap<String, CatalogEntry>> rsp)
+      implements Command {}
 
   private enum Ignored implements Command { INSTANCE }
 
-  private record ReplicasWritten(UpdateReplicas request, boolean ok) implements Command {}
+  /** Timer: publish the catalog totals to the metrics gauges (at most once per {@link #STATS_INTERVAL}). */
+  private enum PublishStats implements Command { INSTANCE }
 
-  /** The replicated catalog: catalog id → entry. */
-  public static final Key<LWWMap<String, CatalogEntry>> CATALOG = LWWMapKey.create("catalog");
+  private static final Duration STATS_INTERVAL = Duration.ofMillis(500);
+
+  private record ReplicasWritten(UpdateReplicas request, boolean ok) implements Command {}
 
   /** The tracker's replicated registrations: {@code ip:port} → registration (written only by {@link Tracker}). */
   public static final Key<LWWMap<String, PeerRegistration>> TRACKER = LWWMapKey.create("tracker");
@@ -166,12 +191,13 @@ public final class Registry {
   public static Behavior<Command> create(NodeSettings settings, ActorRef<Storage.Command> storage,
                                          ActorRef<Transfer.Command> transfer,
                                          ActorRef<Topic.Command<ImageStored>> topic) {
-    return Behaviors.setup(ctx -> DistributedData.withReplicatorMessageAdapter(
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> DistributedData.withReplicatorMessageAdapter(
         (ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) ->
-            new Registry(ctx, settings, storage, transfer, topic, catalog).behavior()));
+            new Registry(ctx, timers, settings, storage, transfer, topic, catalog).behavior())));
   }
 
   private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
   private final NodeSettings settings;
   private final ActorRef<Storage.Command> storage;
   private final ActorRef<Transfer.Command> transfer;
@@ -182,15 +208,23 @@ public final class Registry {
   private final String selfAddress;
   private final CatalogView view = new CatalogView();
   private Map<String, PeerRegistration> peers = Map.of();
-  private List<Pending> queued = new ArrayList<>();
-  private boolean writing;
+  /** Entries waiting for their key's write, per shard; a shard is in {@code writing} while its write runs. */
+  private final Map<Integer, List<Pending>> queued = new HashMap<>();
+  private final Set<Integer> writing = new HashSet<>();
+  /** The composed LST listing and the up hosts it was composed for; null when the catalog or peers changed. */
+  private List<ListedImage> listing;
+  private Set<String> listingUpHosts = Set.of();
+  /** The catalog totals, or null when the catalog changed since they were counted. */
+  private Stats stats;
   private int inFlight;
   private final List<ActorRef<Drained>> drainers = new ArrayList<>();
 
-  private Registry(ActorContext<Command> ctx, NodeSettings settings, ActorRef<Storage.Command> storage,
+  private Registry(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
+                   ActorRef<Storage.Command> storage,
                    ActorRef<Transfer.Command> transfer, ActorRef<Topic.Command<ImageStored>> topic,
                    ReplicatorMessageAdapter<Command, LWWMap<String, CatalogEntry>> catalog) {
     this.ctx = ctx;
+    this.timers = timers;
     this.settings = settings;
     this.storage = storage;
     this.transfer = transfer;
@@ -204,15 +238,16 @@ public final class Registry {
     ActorRef<Replicator.SubscribeResponse<LWWMap<String, ?>>> changes =
         ctx.messageAdapter(subscribeResponseClass(), Registry::onChange);
     var replicator = DistributedData.get(ctx.getSystem()).replicator();
-    replicator.tell(new Replicator.Subscribe<>(CATALOG, narrow(changes)));
+    for (var key : CatalogShards.keys()) replicator.tell(new Replicator.Subscribe<>(key, narrow(changes)));
     replicator.tell(new Replicator.Subscribe<>(TRACKER, narrow(changes)));
   }
 
   @SuppressWarnings("unchecked")
   private static Command onChange(Replicator.SubscribeResponse<LWWMap<String, ?>> rsp) {
     if (rsp instanceof Replicator.Changed<LWWMap<String, ?>> changed) {
-      if (changed.key().equals(CATALOG)) {
-        return new CatalogChanged((LWWMap<String, CatalogEntry>) (LWWMap<String, ?>) changed.dataValue());
+      int shard = CatalogShards.shardOfKey(changed.key());
+      if (shard >= 0) {
+        return new CatalogChanged(shard, (LWWMap<String, CatalogEntry>) (LWWMap<String, ?>) changed.dataValue());
       }
       if (changed.key().equals(TRACKER)) {
         return new TrackerChanged((LWWMap<String, PeerRegistration>) (LWWMap<String, ?>) changed.dataValue());
@@ -238,27 +273,29 @@ public final class Registry {
         .onMessage(PlacementDone.class, this::onPlacementDone)
         .onMessage(CatalogWritten.class, this::onCatalogWritten)
         .onMessage(CatalogChanged.class, m -> {
-          view.replaceAll(m.catalog().getEntries());
-          Stats stats = stats();
-          metrics.catalog(stats.images(), stats.perHost().getOrDefault(settings.host(), 0L),
-              stats.bytesByHost().getOrDefault(settings.host(), 0L));
+          if (view.replaceShard(m.shard(), m.catalog().getEntries())) catalogChanged();
+          return Behaviors.same();
+        })
+        .onMessage(PublishStats.class, m -> {
+          Stats totals = stats();
+          metrics.catalog(totals.images(), totals.perHost().getOrDefault(settings.host(), 0L),
+              totals.bytesByHost().getOrDefault(settings.host(), 0L));
           return Behaviors.same();
         })
         .onMessage(TrackerChanged.class, m -> {
           peers = Map.copyOf(m.registrations().getEntries());
+          listing = null;
           return Behaviors.same();
         })
-        .onMessage(FindByMd5.class, m -> find(v -> v.byMd5(m.md5()), m.replyTo()))
-        .onMessage(FindByFilename.class, m -> find(v -> v.byFilename(m.filename()), m.replyTo()))
+        .onMessage(FindByMd5.class, m -> find(v -> v.byMd5(m.md5()), shardsOf(m.md5()), m.replyTo()))
+        .onMessage(FindByFilename.class, m -> find(v -> v.byFilename(m.filename()), ALL_SHARDS, m.replyTo()))
         .onMessage(MajorityRead.class, this::onMajorityRead)
         .onMessage(FindById.class, m -> reply(m.replyTo(), new Found(view.byId(m.id()))))
         .onMessage(ListUploads.class, m -> reply(m.replyTo(), new Entries(view.uploadOrder())))
         .onMessage(Latest.class, m -> reply(m.replyTo(), new Entries(view.latest(m.count()))))
         .onMessage(ListImages.class, m -> reply(m.replyTo(),
             new Entries(view.newestFirst(m.limit(), m.afterId()))))
-        .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(
-            LstListing.compose(view.uploadOrder(), peers.values(), ClusterView.upHosts(ctx.getSystem()),
-                settings.p4Port()))))
+        .onMessage(ListHolders.class, m -> reply(m.replyTo(), new Holders(listing())))
         .onMessage(UpdateReplicas.class, this::onUpdateReplicas)
         .onMessage(Drain.class, m -> {
           drainers.add(m.replyTo());
@@ -272,12 +309,47 @@ public final class Registry {
         .build();
   }
 
+  private static final List<Integer> ALL_SHARDS =
+      java.util.stream.IntStream.range(0, CatalogShards.COUNT).boxed().toList();
+
+  /** The one key an md5 lives in; none for a string that is not an md5 (no entry can match it). */
+  private static List<Integer> shardsOf(String md5) {
+    try {
+      return List.of(CatalogShards.shardOf(md5));
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      return List.of();
+    }
+  }
+
+  /** The view changed: the LST listing and the totals are stale; the gauges catch up within a stats interval. */
+  private void catalogChanged() {
+    listing = null;
+    stats = null;
+    if (!timers.isTimerActive(PublishStats.INSTANCE)) {
+      timers.startSingleTimer(PublishStats.INSTANCE, STATS_INTERVAL);
+    }
+  }
+
+  /**
+   * The LST listing, composed again only after the catalog, the peers or the set of up nodes changed: an LST
+   * costs a lookup, not a walk over the catalog (README "Benchmarks").
+   */
+  private List<ListedImage> listing() {
+    Set<String> upHosts = ClusterView.upHosts(ctx.getSystem());
+    if (listing == null || !upHosts.equals(listingUpHosts)) {
+      listing = LstListing.compose(view.uploadOrder(), peers.values(), upHosts, settings.p4Port());
+      listingUpHosts = upHosts;
+    }
+    return listing;
+  }
+
   private Behavior<Command> onUpdateReplicas(UpdateReplicas m) {
+    String id = m.entry().id();
     catalog.askUpdate(
-        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+        replyTo -> new Replicator.Update<>(CatalogShards.keyOf(m.entry().md5()), LWWMap.create(),
             new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
-              var current = map.get(m.id());
-              return current.isDefined() ? map.put(self, m.id(), current.get().withReplicas(m.replicas())) : map;
+              var current = map.get(id);
+              return current.isDefined() ? map.put(self, id, current.get().withReplicas(m.replicas())) : map;
             }),
         rsp -> new ReplicasWritten(m, rsp instanceof Replicator.UpdateSuccess));
     return Behaviors.same();
@@ -285,12 +357,22 @@ public final class Registry {
 
   private Behavior<Command> onReplicasWritten(ReplicasWritten m) {
     // Read-your-writes here at once: the subscription would only catch up a notification interval later.
-    if (m.ok()) view.byId(m.request().id()).ifPresent(e -> view.put(e.withReplicas(m.request().replicas())));
+    if (m.ok()) {
+      view.byId(m.request().entry().id()).ifPresent(e -> {
+        view.put(e.withReplicas(m.request().replicas()));
+        catalogChanged();
+      });
+    }
     m.request().replyTo().tell(new ReplicasUpdated(m.ok()));
     return Behaviors.same();
   }
 
   private Stats stats() {
+    if (stats == null) stats = countStats();
+    return stats;
+  }
+
+  private Stats countStats() {
     long images = 0;
     long bytes = 0;
     Map<String, Long> perHost = new java.util.TreeMap<>();
@@ -344,8 +426,9 @@ public final class Registry {
         staged.size(), staged.format().mediaType(), staged.width(), staged.height(),
         m.ingest().filename().orElse(storedName), m.ingest().uploader(), m.ingest().protocol(),
         m.receivedAt().toEpochMilli(), replicas);
-    queued.add(new Pending(entry, m.ingest().replyTo()));
-    writeQueued();
+    int shard = CatalogShards.shardOf(entry.md5());
+    queued.computeIfAbsent(shard, s -> new ArrayList<>()).add(new Pending(entry, m.ingest().replyTo()));
+    writeQueued(shard);
     return Behaviors.same();
   }
 
@@ -364,26 +447,26 @@ public final class Registry {
     drainers.clear();
   }
 
-  private void writeQueued() {
-    if (writing || queued.isEmpty()) return;
-    List<Pending> batch = queued;
-    queued = new ArrayList<>();
-    writing = true;
+  private void writeQueued(int shard) {
+    if (writing.contains(shard) || !queued.containsKey(shard)) return;
+    List<Pending> batch = queued.remove(shard);
+    writing.add(shard);
     catalog.askUpdate(
-        replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(),
+        replyTo -> new Replicator.Update<>(CatalogShards.keys().get(shard), LWWMap.create(),
             new Replicator.WriteMajority(settings.catalogWriteTimeout()), replyTo, map -> {
               LWWMap<String, CatalogEntry> updated = map;
               for (Pending p : batch) updated = updated.put(self, p.entry().id(), p.entry());
               return updated;
             }),
-        rsp -> new CatalogWritten(batch, rsp));
+        rsp -> new CatalogWritten(shard, batch, rsp));
   }
 
   private Behavior<Command> onCatalogWritten(CatalogWritten m) {
-    writing = false;
+    writing.remove(m.shard());
     if (m.rsp() instanceof Replicator.UpdateSuccess) {
       for (Pending p : m.batch()) {
         view.put(p.entry());
+        catalogChanged();
         topic.tell(Topic.publish(new ImageStored(p.entry())));
         finish(p.replyTo(), new Ingested(p.entry()), p.entry().protocol(), p.entry().receivedAt());
       }
@@ -392,7 +475,8 @@ public final class Registry {
       // was not told about stays visible (issue 3, point 6).
       ctx.getLog().warn("Catalog write of {} entries failed: {}", m.batch().size(), m.rsp());
       catalog.askUpdate(
-          replyTo -> new Replicator.Update<>(CATALOG, LWWMap.create(), Replicator.writeLocal(), replyTo, map -> {
+          replyTo -> new Replicator.Update<>(CatalogShards.keys().get(m.shard()), LWWMap.create(),
+              Replicator.writeLocal(), replyTo, map -> {
             LWWMap<String, CatalogEntry> updated = map;
             for (Pending p : m.batch()) updated = updated.remove(self, p.entry().id());
             return updated;
@@ -400,33 +484,43 @@ public final class Registry {
           rsp -> Ignored.INSTANCE);
       for (Pending p : m.batch()) {
         view.remove(p.entry().id());
+        catalogChanged();
         for (Replica r : p.entry().replicas()) transfer.tell(new Transfer.Drop(r.node(), r.relativePath()));
         finish(p.replyTo(), new IngestFailed("the catalog write was not confirmed by a majority of nodes"),
             p.entry().protocol(), p.entry().receivedAt());
       }
     }
-    writeQueued();
+    writeQueued(m.shard());
     return Behaviors.same();
   }
 
-  private Behavior<Command> find(Function<CatalogView, Optional<CatalogEntry>> query, ActorRef<Found> replyTo) {
+  /**
+   * Answers {@code query} from this node's replica; when it finds nothing, reads {@code shards} from a majority
+   * first (the entry may have been written on other nodes a moment ago and not have reached this replica yet).
+   */
+  private Behavior<Command> find(Function<CatalogView, Optional<CatalogEntry>> query, List<Integer> shards,
+                                 ActorRef<Found> replyTo) {
     Optional<CatalogEntry> local = query.apply(view);
-    if (local.isPresent()) {
+    if (local.isPresent() || shards.isEmpty()) {
       replyTo.tell(new Found(local));
-    } else {
-      // The entry may have been written on other nodes a moment ago and not have reached this replica yet.
+      return Behaviors.same();
+    }
+    PendingRead read = new PendingRead(query, replyTo, shards.size());
+    for (int shard : shards) {
       catalog.askGet(
-          r -> new Replicator.Get<>(CATALOG, new Replicator.ReadMajority(settings.catalogReadTimeout()), r),
-          rsp -> new MajorityRead(query, replyTo, rsp));
+          r -> new Replicator.Get<>(CatalogShards.keys().get(shard),
+              new Replicator.ReadMajority(settings.catalogReadTimeout()), r),
+          rsp -> new MajorityRead(read, shard, rsp));
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onMajorityRead(MajorityRead m) {
-    if (m.rsp() instanceof Replicator.GetSuccess<LWWMap<String, CatalogEntry>> ok) {
-      view.replaceAll(ok.get(CATALOG).getEntries());
+    if (m.rsp() instanceof Replicator.GetSuccess<LWWMap<String, CatalogEntry>> ok
+        && view.replaceShard(m.shard(), ok.dataValue().getEntries())) {
+      catalogChanged();
     }
-    m.replyTo().tell(new Found(m.query().apply(view)));
+    if (--m.read().outstanding == 0) m.read().replyTo.tell(new Found(m.read().query.apply(view)));
     return Behaviors.same();
   }
 }

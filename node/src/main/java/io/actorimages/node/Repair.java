@@ -332,7 +332,7 @@ public final class Repair {
             List<Replica> replicas = new ArrayList<>(live);
             replicas.addAll(gained);
             ctx.ask(Registry.ReplicasUpdated.class, registry, settings.askTimeout(),
-                r -> new Registry.UpdateReplicas(current.id(), replicas, r), (ok, err) -> Recorded.INSTANCE);
+                r -> new Registry.UpdateReplicas(current, replicas, r), (ok, err) -> Recorded.INSTANCE);
             return Behaviors.same();
           })
           .onMessage(Recorded.class, m -> next())

@@ -119,7 +119,7 @@ public final class Scrub {
           List<Replica> replicas = new ArrayList<>();
           for (Replica r : m.entry().replicas()) replicas.add(r.node().equals(self) ? stored.replica() : r);
           ctx.ask(Registry.ReplicasUpdated.class, registry, settings.askTimeout(),
-              r -> new Registry.UpdateReplicas(m.entry().id(), replicas, r), (ok, err) -> Recorded.INSTANCE);
+              r -> new Registry.UpdateReplicas(m.entry(), replicas, r), (ok, err) -> Recorded.INSTANCE);
           storage.tell(new Storage.Delete(m.bad().relativePath()));
           ctx.getLog().info("Scrub restored {} from another replica as {}", m.entry().md5(),
               stored.replica().relativePath());

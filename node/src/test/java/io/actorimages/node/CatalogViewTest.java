@@ -1,6 +1,10 @@
 package io.actorimages.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.actorimages.messages.CatalogEntry;
 import io.actorimages.messages.Replica;
@@ -73,27 +77,34 @@ class CatalogViewTest {
   }
 
   /**
-   * A new replica of the catalog (Registry's {@code CatalogChanged}) replaces the view: removed entries leave
-   * every index, a changed entry is replaced, new ones appear.
+   * A new value of one catalog key (Registry's {@code CatalogChanged}) replaces that shard of the view: its
+   * removed entries leave every index, a changed entry is replaced, new ones appear; other shards stay.
    */
   @Test
-  void replaceAllAppliesTheNewCatalog() {
+  void replaceShardAppliesOneKeyOfTheCatalog() {
     CatalogView view = view();
+    int shardX = CatalogShards.shardOf(MD5_X);
+    int shardY = CatalogShards.shardOf(MD5_Y);
+    assertNotEquals(shardX, shardY, "the two md5s of this test live in different keys");
     CatalogEntry e2Moved = E2.withReplicas(List.of(new Replica("pekko://ActorImages@127.0.0.2:25520",
         "127.0.0.2", "2026-01-01/000002.png")));
     CatalogEntry e5 = entry("e5", MD5_Y, "fish.png", 5_000);
-    view.replaceAll(Stream.of(E1, e2Moved, E4, e5).collect(Collectors.toMap(CatalogEntry::id, e -> e)));
+    assertTrue(view.replaceShard(shardY, Stream.of(e2Moved, e5).collect(Collectors.toMap(CatalogEntry::id, e -> e))));
 
-    assertEquals(List.of(E1, e2Moved, E4, e5), view.uploadOrder());
+    assertEquals(List.of(E1, e2Moved, E3A, E4, e5), view.uploadOrder());
     assertEquals(Optional.of(e2Moved), view.byMd5(MD5_Y));
-    assertEquals(List.of(E1, E4), view.allByMd5(MD5_X));
+    assertEquals(List.of(E1, E3A, E4), view.allByMd5(MD5_X), "shard X untouched");
     assertEquals(Optional.empty(), view.byFilename("bird.png"), "e3b is gone from the filename index");
-    assertEquals(Optional.empty(), view.byId("e3a"));
-    assertEquals(4, view.size());
+    assertEquals(Optional.empty(), view.byId("e3b"));
+    assertEquals(5, view.size());
+    assertFalse(view.replaceShard(shardY, Stream.of(e2Moved, e5).collect(Collectors.toMap(CatalogEntry::id, e -> e))),
+        "the same value again changes nothing");
 
-    view.replaceAll(Map.of());
-    assertEquals(List.of(), view.uploadOrder());
+    assertTrue(view.replaceShard(shardX, Map.of()));
+    assertEquals(List.of(e2Moved, e5), view.uploadOrder());
     assertEquals(Optional.empty(), view.byMd5(MD5_X));
+    assertThrows(IllegalArgumentException.class, () -> view.replaceShard(shardX, Map.of(e5.id(), e5)),
+        "an entry of another key is a caller bug");
   }
 
   /** Removing an entry takes it out of every index; removing an unknown id changes nothing. */
