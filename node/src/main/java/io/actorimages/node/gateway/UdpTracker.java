@@ -7,8 +7,10 @@ import io.actorimages.node.Tracker;
 import io.actorimages.node.protocol.P3Reply;
 import io.actorimages.node.protocol.P3Request;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.AbstractActor;
 import org.apache.pekko.actor.ActorRef;
@@ -32,6 +34,15 @@ import org.apache.pekko.util.ByteString;
 public final class UdpTracker extends AbstractActor {
 
   private record Reply(ByteString datagram, InetSocketAddress to) {}
+
+  /** A listing as Registry answered it, and its rendering. */
+  private record Rendered(List<P3Reply.ListedImage> source, P3Reply.Listing listing) {}
+
+  /**
+   * The rendering of the last listing: Registry answers with the same list until the catalog, the peers or the
+   * up nodes change, so the LSTs in between reuse it. Set from the ask's completion threads, hence atomic.
+   */
+  private final AtomicReference<Rendered> lastRendered = new AtomicReference<>();
 
   /** Starts the listener as a child of {@code parent}. */
   public static void start(org.apache.pekko.actor.typed.javadsl.ActorContext<?> parent, Node node) {
@@ -97,7 +108,7 @@ public final class UdpTracker extends AbstractActor {
     if (request instanceof P3Request.Lst lst) {
       reply = AskPattern.<Registry.Command, Registry.Holders>ask(node.registry(), Registry.ListHolders::new,
               node.settings().askTimeout(), node.system().scheduler())
-          .thenApply(holders -> P3Reply.list(holders.images(), lst.offset()));
+          .thenApply(holders -> rendered(holders.images()).datagram(lst.offset()));
     } else if (request instanceof P3Request.Reg reg) {
       reply = askTracker(r -> new Tracker.Register(ip, reg.port(), reg.password(), reg.images(), r));
     } else if (request instanceof P3Request.Upd upd) {
@@ -114,6 +125,14 @@ public final class UdpTracker extends AbstractActor {
       self.tell(new Reply(ByteString.fromArray(error == null ? datagram : P3Reply.unavailable()), from),
           ActorRef.noSender());
     });
+  }
+
+  private P3Reply.Listing rendered(List<P3Reply.ListedImage> images) {
+    Rendered last = lastRendered.get();
+    if (last != null && last.source() == images) return last.listing();
+    P3Reply.Listing listing = new P3Reply.Listing(images);
+    lastRendered.set(new Rendered(images, listing));
+    return listing;
   }
 
   private CompletionStage<byte[]> askTracker(

@@ -2,6 +2,7 @@ package io.actorimages.node.protocol;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -106,26 +107,66 @@ public final class P3Reply {
    * @throws IllegalArgumentException if {@code offset < 0}
    */
   public static byte[] list(List<ListedImage> newestFirst, int offset) {
-    if (offset < 0) {
-      throw new IllegalArgumentException("offset must not be negative: " + offset);
+    return new Listing(newestFirst).datagram(offset);
+  }
+
+  /**
+   * A listing rendered once for many {@code LST} datagrams: each listable item's bytes are made when it is
+   * built, and the first datagram too, so answering {@code LST} costs a copy, not a walk over the catalog
+   * (README "Benchmarks"). Immutable and safe to share between threads. The packing rules are those of
+   * {@link P3Reply#list}.
+   */
+  public static final class Listing {
+    private final List<byte[]> items;
+    private final byte[] first;
+
+    /**
+     * @param newestFirst the catalog, newest image first (PROTOCOLS.md P3)
+     */
+    public Listing(List<ListedImage> newestFirst) {
+      List<byte[]> listable = new ArrayList<>(newestFirst.size());
+      for (ListedImage image : newestFirst) {
+        byte[] item = item(image);
+        if (item != null) listable.add(item);
+      }
+      this.items = List.copyOf(listable);
+      this.first = pack(0);
     }
-    ByteArrayOutputStream reply = new ByteArrayOutputStream(MAX_LIST_BYTES);
-    int toSkip = offset;
-    for (ListedImage image : newestFirst) {
-      byte[] item = item(image);
-      if (item == null || toSkip-- > 0) {
-        continue;
-      }
-      int separator = reply.size() == 0 ? 0 : 1;
-      if (reply.size() + separator + item.length > MAX_LIST_BYTES) {
-        break;
-      }
-      if (separator == 1) {
-        reply.write(';');
-      }
-      reply.writeBytes(item);
+
+    /** Number of listable items (what {@code LST <offset>} counts). */
+    public int size() {
+      return items.size();
     }
-    return reply.size() == 0 ? noImages() : reply.toByteArray();
+
+    /**
+     * The reply to {@code LST <offset>}.
+     *
+     * @param offset how many listable items to skip
+     * @return a fresh array with the reply bytes, or {@code ERR NO_IMAGES_AVAILABLE}
+     * @throws IllegalArgumentException if {@code offset < 0}
+     */
+    public byte[] datagram(int offset) {
+      if (offset < 0) {
+        throw new IllegalArgumentException("offset must not be negative: " + offset);
+      }
+      return (offset == 0 ? first : pack(offset)).clone();
+    }
+
+    private byte[] pack(int offset) {
+      ByteArrayOutputStream reply = new ByteArrayOutputStream(MAX_LIST_BYTES);
+      for (int i = offset; i < items.size(); i++) {
+        byte[] item = items.get(i);
+        int separator = reply.size() == 0 ? 0 : 1;
+        if (reply.size() + separator + item.length > MAX_LIST_BYTES) {
+          break;
+        }
+        if (separator == 1) {
+          reply.write(';');
+        }
+        reply.writeBytes(item);
+      }
+      return reply.size() == 0 ? noImages() : reply.toByteArray();
+    }
   }
 
   /** The UTF-8 bytes of one item with as many holders as fit alone in a reply, or {@code null} if not listable. */

@@ -170,6 +170,24 @@ class P3ReplyTest {
     assertEquals(holders.subList(0, parts.length - 2), List.of(parts).subList(2, parts.length));
   }
 
+  /**
+   * One rendered {@link P3Reply.Listing}, shared by every LST between two catalog changes, answers each offset
+   * as a listing rendered for that datagram alone would, and hands out copies a caller may not spoil.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("catalogs")
+  void aSharedListingAnswersEveryOffsetAsAFreshOne(String description, List<ListedImage> catalog) {
+    P3Reply.Listing shared = new P3Reply.Listing(catalog);
+    for (int offset = 0; offset <= shared.size() + 1; offset++) {
+      assertEquals(text(new P3Reply.Listing(catalog).datagram(offset)), text(shared.datagram(offset)),
+          "offset " + offset);
+    }
+    byte[] first = shared.datagram(0);
+    java.util.Arrays.fill(first, (byte) 'x');
+    assertFalse(text(shared.datagram(0)).startsWith("xxx"), "the cached first datagram is not handed out itself");
+    assertThrows(IllegalArgumentException.class, () -> shared.datagram(-1));
+  }
+
   @Test
   void badArgumentsAreCallerBugs() {
     assertThrows(IllegalArgumentException.class, () -> P3Reply.list(List.of(), -1));
