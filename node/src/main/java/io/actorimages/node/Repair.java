@@ -280,8 +280,12 @@ public final class Repair {
     }
 
     Behavior<Command> next() {
-      current = todo.poll();
+      String interruption = interruption();
+      current = interruption == null ? todo.poll() : null;
       if (current == null) {
+        if (interruption != null) {
+          ctx.getLog().info("Repair pass stopped with {} images left: {}", todo.size(), interruption);
+        }
         ctx.getLog().info("Repair done: {} replicas re-created, {} failed, in {} ms", copies, failures,
             Duration.ofNanos(System.nanoTime() - startedNanos).toMillis());
         if (evacuationReplyTo != null) evacuationReplyTo.tell(new Evacuated(copies, failures));
@@ -295,12 +299,18 @@ public final class Repair {
         }
         return idle();
       }
-      Set<String> upAddresses = up.stream().map(Placement.NodeRef::address).collect(Collectors.toSet());
-      List<Replica> live = current.replicas().stream().filter(r -> upAddresses.contains(r.node())).toList();
+      // Membership is read again per image: a pass over thousands of images outlives the members it started
+      // with, and a copy to a node that has gone only waits for its timeout.
+      Set<String> upNow = ClusterView.upMembers(ctx.getSystem()).stream().map(Placement.NodeRef::address)
+          .collect(Collectors.toSet());
+      List<Placement.NodeRef> candidates = up.stream().filter(n -> upNow.contains(n.address())).toList();
+      Set<String> candidateAddresses = candidates.stream().map(Placement.NodeRef::address)
+          .collect(Collectors.toSet());
+      List<Replica> live = current.replicas().stream().filter(r -> candidateAddresses.contains(r.node())).toList();
       Set<String> holding = live.stream().map(Replica::node).collect(Collectors.toSet());
       Replica source = current.replicas().stream().filter(r -> r.node().equals(self)).findFirst().orElseThrow();
-      int wanted = Math.min(settings.replicationFactor(), up.size()) - live.size();
-      List<Placement.NodeRef> targets = Placement.rank(current.md5(), up).stream()
+      int wanted = Math.min(settings.replicationFactor(), candidates.size()) - live.size();
+      List<Placement.NodeRef> targets = Placement.rank(current.md5(), candidates).stream()
           .filter(n -> !holding.contains(n.address())).limit(wanted).toList();
       gained = new ArrayList<>();
       outstanding = targets.size();
@@ -312,6 +322,18 @@ public final class Repair {
             (res, err) -> new Copied(entry, err == null ? res : new Transfer.ReplicaFailed("timeout")));
       }
       return outstanding == 0 ? next() : working(live);
+    }
+
+    /**
+     * Why this pass should stop before its next image, or null to go on: nothing is worth copying when the whole
+     * cluster stops; a repair pass gives way to this node's leave (the evacuation is what the leave waits for)
+     * and to a new pass after a membership change, which starts from a fresh snapshot.
+     */
+    private String interruption() {
+      if (wholeClusterStopping(0)) return "the whole cluster is stopping";
+      if (evacuationReplyTo == null && pendingEvacuation != null) return "this node is leaving";
+      if (evacuationReplyTo == null && passRequested) return "a new pass was requested";
+      return null;
     }
 
     private Behavior<Command> working(List<Replica> live) {
