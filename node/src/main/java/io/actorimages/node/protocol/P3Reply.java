@@ -149,7 +149,7 @@ public final class P3Reply {
       if (offset < 0) {
         throw new IllegalArgumentException("offset must not be negative: " + offset);
       }
-      return (offset == 0 ? first : pack(offset)).clone();
+      return offset == 0 ? first.clone() : pack(offset);
     }
 
     private byte[] pack(int offset) {
