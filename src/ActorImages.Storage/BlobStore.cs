@@ -1,0 +1,249 @@
+using System.Text.RegularExpressions;
+
+namespace ActorImages.Storage;
+
+/// <summary>
+/// The images of one node on its local disk, laid out as the seed promised (docs/protocols.md, P1 "Storage"):
+/// <code>
+/// dataDir/
+///   .tmp/upload-&lt;guid&gt;.part    uploads in progress, never visible to readers
+///   YYYY-MM-DD/HHMMSS.ext          committed images, UTC date and time of receipt (see BlobPaths)
+///   YYYY-MM-DD/HHMMSS-1.ext        the second image of the same second, then -2, ... never overwritten
+///   thumbnails/&lt;md5&gt;.jpg          the gallery's thumbnails (see Thumbnailer)
+/// </code>
+/// An upload goes <see cref="NewWriter"/> → <see cref="BlobWriter.WriteAsync"/> → <see cref="BlobWriter.FinishAsync"/>
+/// → <see cref="CommitAsync"/>; only a committed image is visible under the data directory, so a truncated or
+/// refused upload never is. Thread-safe; the async methods do their blocking file work on thread-pool threads.
+/// </summary>
+public sealed partial class BlobStore
+{
+    /// <summary>The folder of uploads in progress, under the data directory.</summary>
+    public const string TempFolder = ".tmp";
+
+    /// <summary>The folder of the gallery's thumbnails, under the data directory.</summary>
+    public const string ThumbnailFolder = "thumbnails";
+
+    private readonly long _maxImageBytes;
+    private readonly long _maxPixels;
+
+    /// <summary>
+    /// Opens (and creates when missing) the store under <paramref name="dataDir"/>, with its <c>.tmp</c> folder.
+    /// </summary>
+    /// <param name="dataDir">the node's data directory</param>
+    /// <param name="maxImageBytes">the largest accepted image in bytes (docs/protocols.md, P1
+    /// <c>max-image-bytes</c>, 64 MiB by default), at least 1</param>
+    /// <param name="maxPixels">the largest accepted width × height in pixels (issue 9: 100 megapixels by default),
+    /// at least 1</param>
+    /// <exception cref="ArgumentOutOfRangeException">a limit is below 1</exception>
+    /// <exception cref="IOException">a folder cannot be created</exception>
+    public BlobStore(string dataDir, long maxImageBytes, long maxPixels = ImageProbe.DefaultMaxPixels)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxImageBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        DataDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
+        TempDir = Path.Combine(DataDir, TempFolder);
+        _maxImageBytes = maxImageBytes;
+        _maxPixels = maxPixels;
+        Directory.CreateDirectory(TempDir);
+    }
+
+    /// <summary>The data directory, absolute, without a trailing separator.</summary>
+    public string DataDir { get; }
+
+    /// <summary>The folder of uploads in progress: <c>dataDir/.tmp</c>.</summary>
+    public string TempDir { get; }
+
+    /// <summary>The largest accepted image in bytes.</summary>
+    public long MaxImageBytes => _maxImageBytes;
+
+    /// <summary>The largest accepted width × height in pixels.</summary>
+    public long MaxPixels => _maxPixels;
+
+    /// <summary>
+    /// Deletes everything under <c>dataDir/.tmp</c>: uploads that a crash or a kill interrupted. Call it at start,
+    /// before the first <see cref="NewWriter"/>, since it would delete the temp files of running uploads too.
+    /// </summary>
+    /// <returns>how many entries of <c>.tmp</c> were removed (a folder counts once)</returns>
+    /// <exception cref="IOException">listing or deleting failed</exception>
+    public int RemoveLeftoverTempFiles()
+    {
+        int removed = 0;
+        foreach (var entry in new DirectoryInfo(TempDir).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo folder)
+            {
+                folder.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>A writer for one upload, limited to <see cref="MaxImageBytes"/> and <see cref="MaxPixels"/>. Its temp
+    /// file under <c>.tmp</c> is only created by its first byte.</summary>
+    /// <returns>a fresh writer; dispose it</returns>
+    public BlobWriter NewWriter() => new(TempDir, _maxImageBytes, _maxPixels);
+
+    /// <summary>
+    /// Makes a staged upload visible under <paramref name="relativePath"/>, never overwriting: the temp file is
+    /// hard-linked to the name, which fails atomically when the name exists, even against a concurrent commit of
+    /// the same name, and then unlinked (<see cref="File.Move(string, string, bool)"/> without overwrite does exactly
+    /// that on Unix; on a file system without hard links it copies to a new file, which refuses an existing name
+    /// too). The day folder is created when missing; the folder is fsynced before this returns (the bytes were
+    /// fsynced by <see cref="BlobWriter.FinishAsync"/>).
+    /// </summary>
+    /// <param name="staged">a blob from <see cref="BlobWriter.FinishAsync"/> of this store, committed at most once</param>
+    /// <param name="relativePath">the name, <c>/</c>-separated, e.g. <c>2026-12-02/062423-1.jpg</c> (see
+    /// <see cref="BlobPaths"/>)</param>
+    /// <param name="cancellationToken">cancels before the move</param>
+    /// <returns>the absolute path of the stored image</returns>
+    /// <exception cref="IOException">the name is taken (the staged blob stays in <c>.tmp</c>, so the caller can try
+    /// the next suffix), the temp file is gone (already committed or aborted), or linking or fsyncing failed</exception>
+    /// <exception cref="ArgumentException"><paramref name="relativePath"/> is refused by <see cref="Resolve"/>, or
+    /// <paramref name="staged"/> is not in this store's <c>.tmp</c></exception>
+    public Task<string> CommitAsync(StagedBlob staged, string relativePath,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        var target = Resolve(relativePath);
+        if (!string.Equals(Path.GetDirectoryName(Path.GetFullPath(staged.TempFile)), TempDir, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"not a staged blob of this store: {staged.TempFile}", nameof(staged));
+        }
+        return Task.Run(() =>
+        {
+            var folder = Path.GetDirectoryName(target)!;
+            if (!Directory.Exists(folder))
+            {
+                Directory.CreateDirectory(folder);
+                // The new folder's own name must survive a crash too, or the image inside it would not.
+                DirectorySync.Fsync(Path.GetDirectoryName(folder)!);
+            }
+            File.Move(staged.TempFile, target, overwrite: false);
+            DirectorySync.Fsync(folder);
+            return target;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The file of a stored image.
+    /// </summary>
+    /// <param name="relativePath">a path relative to <see cref="DataDir"/>, <c>/</c>-separated</param>
+    /// <returns>the absolute file; it may not exist</returns>
+    /// <exception cref="ArgumentException">the path is empty, absolute, holds a NUL, a backslash, an empty,
+    /// <c>.</c> or <c>..</c> segment, or names something in <c>.tmp</c> (uploads in progress are never visible) or
+    /// not strictly inside <see cref="DataDir"/></exception>
+    public string Resolve(string relativePath)
+    {
+        if (string.IsNullOrWhiteSpace(relativePath))
+        {
+            throw new ArgumentException("empty relative path", nameof(relativePath));
+        }
+        // Stored names are '/'-separated everywhere; a backslash is either a Windows path or an attempt to look
+        // like one, and a NUL ends the name at the system call.
+        if (relativePath.AsSpan().IndexOfAny('\0', '\\') >= 0)
+        {
+            throw new ArgumentException($"path with a NUL or a backslash: {relativePath}", nameof(relativePath));
+        }
+        if (relativePath.StartsWith('/') || Path.IsPathRooted(relativePath))
+        {
+            throw new ArgumentException($"absolute path: {relativePath}", nameof(relativePath));
+        }
+        var segments = relativePath.Split('/');
+        if (segments.Any(segment => segment is "" or "." or ".."))
+        {
+            throw new ArgumentException($"path with an empty, '.' or '..' segment: {relativePath}",
+                nameof(relativePath));
+        }
+        if (segments[0] == TempFolder)
+        {
+            throw new ArgumentException($"path inside {TempFolder}: {relativePath}", nameof(relativePath));
+        }
+        var resolved = Path.GetFullPath(Path.Combine(DataDir, relativePath));
+        if (!resolved.StartsWith(DataDir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"path outside the data directory: {relativePath}", nameof(relativePath));
+        }
+        return resolved;
+    }
+
+    /// <summary>Whether a stored image exists.</summary>
+    /// <param name="relativePath">as for <see cref="Resolve"/></param>
+    /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
+    public bool Exists(string relativePath) => File.Exists(Resolve(relativePath));
+
+    /// <summary>
+    /// Opens a stored image for an asynchronous sequential read, unbuffered: read it in chunks of 64 KiB or more.
+    /// A concurrent <see cref="Delete"/> does not disturb a reader that already has it open.
+    /// </summary>
+    /// <param name="relativePath">as for <see cref="Resolve"/></param>
+    /// <returns>the open file; dispose it</returns>
+    /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
+    /// <exception cref="FileNotFoundException">no such image</exception>
+    public FileStream OpenRead(string relativePath) => new(Resolve(relativePath), new FileStreamOptions
+    {
+        Mode = FileMode.Open,
+        Access = FileAccess.Read,
+        Share = FileShare.Read | FileShare.Delete,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+        BufferSize = 0,
+    });
+
+    /// <summary>Deletes a stored image.</summary>
+    /// <param name="relativePath">as for <see cref="Resolve"/></param>
+    /// <returns>true if a file was deleted, false if there was none</returns>
+    /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
+    /// <exception cref="IOException">deleting failed</exception>
+    public bool Delete(string relativePath)
+    {
+        var file = Resolve(relativePath);
+        if (!File.Exists(file))
+        {
+            return false;
+        }
+        File.Delete(file);
+        return true;
+    }
+
+    /// <summary>
+    /// Where the thumbnail of the image with <paramref name="md5"/> lives: <c>dataDir/thumbnails/&lt;md5&gt;.jpg</c>.
+    /// One per md5, since the thumbnail depends on the bytes only. The file may not exist;
+    /// <see cref="Thumbnailer.Write"/> makes it (and the folder).
+    /// </summary>
+    /// <param name="md5">lowercase hex MD5, 32 characters</param>
+    /// <exception cref="ArgumentException"><paramref name="md5"/> is not 32 lowercase hex characters (so no name
+    /// can leave the folder)</exception>
+    public string ThumbnailPath(string md5)
+    {
+        if (md5 is null || !Md5Pattern().IsMatch(md5))
+        {
+            throw new ArgumentException($"not a lowercase hex md5: {md5}", nameof(md5));
+        }
+        return Path.Combine(DataDir, ThumbnailFolder, md5 + ".jpg");
+    }
+
+    /// <summary>
+    /// A fresh, not yet existing file name under <c>dataDir/.tmp</c>, for a file the node builds and then moves or
+    /// deletes (e.g. an image fetched from another node to make its thumbnail). Whatever a crash leaves there goes at
+    /// the next <see cref="RemoveLeftoverTempFiles"/>.
+    /// </summary>
+    /// <param name="suffix">the end of the name, e.g. <c>.source</c>; no separator</param>
+    /// <exception cref="ArgumentException"><paramref name="suffix"/> holds a separator or a NUL</exception>
+    public string NewTempPath(string suffix)
+    {
+        ArgumentNullException.ThrowIfNull(suffix);
+        if (suffix.AsSpan().IndexOfAny('/', '\\', '\0') >= 0)
+        {
+            throw new ArgumentException($"suffix with a separator or a NUL: {suffix}", nameof(suffix));
+        }
+        return Path.Combine(TempDir, $"work-{Guid.NewGuid():N}{suffix}");
+    }
+
+    [GeneratedRegex(@"\A[0-9a-f]{32}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Md5Pattern();
+}

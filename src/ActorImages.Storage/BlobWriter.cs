@@ -1,0 +1,236 @@
+namespace ActorImages.Storage;
+
+/// <summary>
+/// Receives one upload as a stream of chunks into a temp file under <c>dataDir/.tmp</c>, computing its MD5 and
+/// SHA-256 as the bytes pass, so an image is never held whole in memory. Made by <see cref="BlobStore.NewWriter"/>.
+/// Not thread-safe: one writer serves one upload, one call at a time.
+/// </summary>
+/// <remarks>
+/// <para>Rules (docs/protocols.md, P1 "Bad input"; issue 9), each an <see cref="InvalidImageException"/> that leaves
+/// the writer aborted and its temp file deleted:</para>
+/// <list type="bullet">
+/// <item>more than <c>maxImageBytes</c> bytes: <c>image larger than N bytes</c>, thrown by the write that would
+/// pass the limit, before any of its bytes reach the disk;</item>
+/// <item>no known magic number in the first 12 bytes: <c>not an image (unknown format)</c>, as soon as 12 bytes
+/// arrived (at <see cref="FinishAsync"/> for a shorter upload);</item>
+/// <item>no bytes at all: <c>empty image</c>;</item>
+/// <item>a length other than announced: <c>truncated upload (N of M bytes)</c> or
+/// <c>upload longer than announced (N of M bytes)</c>. This, not an end marker, is how a transfer cut short by a
+/// closed connection is caught;</item>
+/// <item>a header no decoder reads, or over the pixel limit: see <see cref="ImageProbe"/>.</item>
+/// </list>
+/// <para>Any exception from <see cref="WriteAsync"/> or <see cref="FinishAsync"/>, an <see cref="IOException"/> or a
+/// cancellation too, aborts the writer; later calls throw <see cref="InvalidOperationException"/>.</para>
+/// </remarks>
+public sealed class BlobWriter : IAsyncDisposable
+{
+    private enum State
+    {
+        Open,
+        Finished,
+        Aborted,
+    }
+
+    private readonly string _tempDir;
+    private readonly long _maxImageBytes;
+    private readonly long _maxPixels;
+    private readonly BlobHasher _hasher = new();
+    private readonly byte[] _head = new byte[ImageFormats.SniffBytes];
+    private int _headLength;
+    private ImageFormat? _format;
+    private State _state = State.Open;
+    private FileStream? _file;
+
+    internal BlobWriter(string tempDir, long maxImageBytes, long maxPixels)
+    {
+        _tempDir = tempDir;
+        _maxImageBytes = maxImageBytes;
+        _maxPixels = maxPixels;
+    }
+
+    /// <summary>Bytes accepted so far by <see cref="WriteAsync"/>.</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>The temp file, or null before the first byte: a connection that sends nothing leaves no file.</summary>
+    public string? TempFile { get; private set; }
+
+    /// <summary>
+    /// Appends the next bytes of the upload. The temp file is created by the first non-empty call.
+    /// </summary>
+    /// <param name="bytes">the next bytes, any length; not kept after the call</param>
+    /// <param name="cancellationToken">cancels the write, which aborts the writer</param>
+    /// <exception cref="InvalidImageException">the upload grew over <c>maxImageBytes</c>, or its first 12 bytes are no
+    /// known image; the writer is aborted</exception>
+    /// <exception cref="IOException">writing the temp file failed; the writer is aborted</exception>
+    /// <exception cref="InvalidOperationException">the writer was already finished or aborted</exception>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        try
+        {
+            if (bytes.Length > _maxImageBytes - BytesWritten)
+            {
+                throw new InvalidImageException($"image larger than {_maxImageBytes} bytes");
+            }
+            if (bytes.IsEmpty)
+            {
+                return;
+            }
+            SniffEarly(bytes.Span);
+            _hasher.Append(bytes.Span);
+            await OpenFile().WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            BytesWritten += bytes.Length;
+        }
+        catch
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends the upload: checks its length, reads its header (format and dimensions, no pixel decode), then fsyncs
+    /// and closes the temp file. The returned blob is not visible yet: pass it to <see cref="BlobStore.CommitAsync"/>,
+    /// or call <see cref="Abort"/> to drop it.
+    /// </summary>
+    /// <param name="expectedSize">the length the sender announced in bytes (P1 length header, P2 size, HTTP
+    /// Content-Length), or null when it announced none</param>
+    /// <param name="cancellationToken">cancels before the fsync, which aborts the writer</param>
+    /// <returns>the verified upload, still in its temp file</returns>
+    /// <exception cref="InvalidImageException">empty, another length than announced, not an image, unreadable header
+    /// or over the pixel limit; the writer is aborted</exception>
+    /// <exception cref="IOException">flushing, reading or fsyncing the temp file failed; the writer is aborted</exception>
+    /// <exception cref="InvalidOperationException">the writer was already finished or aborted</exception>
+    public async Task<StagedBlob> FinishAsync(long? expectedSize = null, CancellationToken cancellationToken = default)
+    {
+        RequireOpen();
+        try
+        {
+            if (BytesWritten == 0)
+            {
+                throw new InvalidImageException("empty image");
+            }
+            if (expectedSize is long expected && expected != BytesWritten)
+            {
+                throw new InvalidImageException(BytesWritten < expected
+                    ? $"truncated upload ({BytesWritten} of {expected} bytes)"
+                    : $"upload longer than announced ({BytesWritten} of {expected} bytes)");
+            }
+            var format = _format ?? Sniff();
+            var file = _file!;
+            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var tempFile = TempFile!;
+            // Header parse and fsync are blocking: a thread-pool thread does them, the caller's stays free. The
+            // probe goes first, so a refused upload, deleted anyway, costs no disk flush.
+            var header = await Task.Run(() =>
+            {
+                var read = ImageProbe.Read(tempFile, format, _maxPixels);
+                cancellationToken.ThrowIfCancellationRequested();
+                file.Flush(flushToDisk: true);
+                return read;
+            }, cancellationToken).ConfigureAwait(false);
+            await file.DisposeAsync().ConfigureAwait(false);
+            _file = null;
+            _state = State.Finished;
+            var digest = _hasher.Finish();
+            return new StagedBlob(tempFile, BytesWritten, digest.Md5, digest.Sha256, header.Format, header.Width,
+                header.Height);
+        }
+        catch
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Drops the upload: closes and deletes the temp file, whether or not <see cref="FinishAsync"/> ran (after a
+    /// <see cref="BlobStore.CommitAsync"/> the temp file is gone and this does nothing). Idempotent; never throws. A
+    /// temp file that cannot be deleted is left for <see cref="BlobStore.RemoveLeftoverTempFiles"/>.
+    /// </summary>
+    public void Abort()
+    {
+        if (_state == State.Aborted)
+        {
+            return;
+        }
+        _state = State.Aborted;
+        _hasher.Dispose();
+        try
+        {
+            _file?.Dispose();
+        }
+        catch (IOException)
+        {
+            // The buffered tail could not be written: the file is deleted next anyway.
+        }
+        _file = null;
+        try
+        {
+            if (TempFile is not null)
+            {
+                File.Delete(TempFile);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for RemoveLeftoverTempFiles at the next start.
+        }
+    }
+
+    /// <summary>
+    /// Drops whatever was not committed (see <see cref="Abort"/>): an upload that failed, was refused, or was finished
+    /// but never committed. After a commit there is nothing left to drop.
+    /// </summary>
+    /// <returns>a completed task</returns>
+    public ValueTask DisposeAsync()
+    {
+        Abort();
+        return ValueTask.CompletedTask;
+    }
+
+    private void RequireOpen()
+    {
+        if (_state != State.Open)
+        {
+            throw new InvalidOperationException($"writer already {_state.ToString().ToLowerInvariant()}");
+        }
+    }
+
+    // Junk is refused as soon as its first 12 bytes are in, before it fills a temp file.
+    private void SniffEarly(ReadOnlySpan<byte> bytes)
+    {
+        if (_headLength < _head.Length)
+        {
+            int take = Math.Min(bytes.Length, _head.Length - _headLength);
+            bytes[..take].CopyTo(_head.AsSpan(_headLength));
+            _headLength += take;
+            if (_headLength == _head.Length)
+            {
+                _format = Sniff();
+            }
+        }
+    }
+
+    private ImageFormat Sniff() =>
+        ImageFormats.Sniff(_head.AsSpan(0, _headLength))
+        ?? throw new InvalidImageException("not an image (unknown format)");
+
+    private FileStream OpenFile()
+    {
+        if (_file is null)
+        {
+            TempFile = Path.Combine(_tempDir, $"upload-{Guid.NewGuid():N}.part");
+            _file = new FileStream(TempFile, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.Read | FileShare.Delete,
+                Options = FileOptions.Asynchronous,
+                // Sockets hand over chunks of a few KiB: a buffer keeps those to one system call per 64 KiB.
+                BufferSize = 64 * 1024,
+            });
+        }
+        return _file;
+    }
+}

@@ -1,0 +1,186 @@
+using MetadataExtractor;
+using MetadataExtractor.Formats.Bmp;
+using MetadataExtractor.Formats.Exif;
+using MetadataExtractor.Formats.Gif;
+using MetadataExtractor.Formats.Jpeg;
+using MetadataExtractor.Formats.Png;
+using MetadataExtractor.Formats.WebP;
+using SkiaSharp;
+
+namespace ActorImages.Storage;
+
+/// <summary>What a decoder read from an image's header, without decoding its pixels.</summary>
+/// <param name="Format">the format</param>
+/// <param name="Width">width in pixels, at least 1</param>
+/// <param name="Height">height in pixels, at least 1</param>
+public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
+{
+    /// <summary>Width × height: what the pixel limit is checked against.</summary>
+    public long Pixels => (long)Width * Height;
+}
+
+/// <summary>
+/// Decides whether a file is an image the node stores: a maintained decoder reads its header, format and
+/// dimensions, and the dimensions are within the pixel limit (issue 9). SkiaSharp's codec reads JPEG (baseline,
+/// progressive, CMYK), PNG (8- and 16-bit), GIF, BMP and WebP; MetadataExtractor reads what SkiaSharp has no codec
+/// for (TIFF) or refuses for a reason other than a cut header. Neither decodes pixels, so a 64 MiB upload costs a
+/// header parse.
+/// </summary>
+/// <remarks>
+/// No end marker is required: phones append a video after a JPEG's EOI (motion photos), and PNG writers put chunks
+/// after IEND; such files are images and are stored exactly as sent. A transfer cut short is caught by its length
+/// instead (docs/protocols.md, P1 length header, P2 size). Stateless and thread-safe; blocking file I/O.
+/// </remarks>
+public static class ImageProbe
+{
+    /// <summary>The default pixel limit: 100 megapixels (issue 9). Larger headers are refused before any decode,
+    /// so neither the probe nor the thumbnailer ever allocates for more pixels than that.</summary>
+    public const long DefaultMaxPixels = 100_000_000;
+
+    /// <summary>
+    /// Reads the header of <paramref name="file"/>, sniffing its format first.
+    /// </summary>
+    /// <param name="file">an image file</param>
+    /// <param name="maxPixels">the pixel limit (width × height), at least 1</param>
+    /// <returns>the header</returns>
+    /// <exception cref="InvalidImageException">not an image (unknown format), an unreadable or cut header, or more
+    /// pixels than <paramref name="maxPixels"/></exception>
+    /// <exception cref="IOException">the file cannot be read</exception>
+    public static ImageHeader Read(string file, long maxPixels = DefaultMaxPixels)
+    {
+        Span<byte> head = stackalloc byte[ImageFormats.SniffBytes];
+        int length;
+        using (var stream = File.OpenRead(file))
+        {
+            length = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        var format = ImageFormats.Sniff(head[..length])
+            ?? throw new InvalidImageException(length == 0 ? "empty image" : "not an image (unknown format)");
+        return Read(file, format, maxPixels);
+    }
+
+    /// <summary>
+    /// Reads the header of <paramref name="file"/>, whose magic number said <paramref name="format"/>.
+    /// </summary>
+    /// <param name="file">an image file</param>
+    /// <param name="format">the sniffed format; a header of another format is refused</param>
+    /// <param name="maxPixels">the pixel limit (width × height), at least 1</param>
+    /// <returns>the header</returns>
+    /// <exception cref="InvalidImageException"><c>unreadable &lt;format&gt; header</c>,
+    /// <c>truncated &lt;format&gt; header</c>, or <c>image too large (W×H pixels, limit N)</c></exception>
+    /// <exception cref="IOException">the file cannot be read</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is below 1</exception>
+    public static ImageHeader Read(string file, ImageFormat format, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException("no such image file", file);
+        }
+        var header = ReadWithSkia(file, format, out var skiaResult)
+            ?? ReadWithMetadataExtractor(file, format, skiaResult);
+        CheckPixels(header.Width, header.Height, maxPixels);
+        return header;
+    }
+
+    /// <summary>Refuses dimensions over the pixel limit, or not positive.</summary>
+    /// <exception cref="InvalidImageException">as described</exception>
+    internal static void CheckPixels(int width, int height, long maxPixels)
+    {
+        if (width < 1 || height < 1)
+        {
+            throw new InvalidImageException($"image without pixels ({width}x{height})");
+        }
+        if ((long)width * height > maxPixels)
+        {
+            throw new InvalidImageException($"image too large ({width}x{height} pixels, limit {maxPixels})");
+        }
+    }
+
+    private static ImageHeader? ReadWithSkia(string file, ImageFormat format, out SKCodecResult result)
+    {
+        using var codec = SKCodec.Create(file, out result);
+        if (codec is null)
+        {
+            return null;
+        }
+        var decoded = FromSkia(codec.EncodedFormat);
+        if (decoded != format)
+        {
+            throw new InvalidImageException($"unreadable {format.Name()} header (a {codec.EncodedFormat} inside)");
+        }
+        return new ImageHeader(format, codec.Info.Width, codec.Info.Height);
+    }
+
+    private static ImageFormat? FromSkia(SKEncodedImageFormat format) => format switch
+    {
+        SKEncodedImageFormat.Jpeg => ImageFormat.Jpeg,
+        SKEncodedImageFormat.Png => ImageFormat.Png,
+        SKEncodedImageFormat.Gif => ImageFormat.Gif,
+        SKEncodedImageFormat.Bmp => ImageFormat.Bmp,
+        SKEncodedImageFormat.Webp => ImageFormat.WebP,
+        _ => null,
+    };
+
+    private static ImageHeader ReadWithMetadataExtractor(string file, ImageFormat format, SKCodecResult skiaResult)
+    {
+        // SkiaSharp found the file ending inside its header (a JPEG before its first scan, a PNG before its image
+        // data): no decoder can show it, whatever a metadata parser still finds in the part that arrived.
+        if (skiaResult == SKCodecResult.IncompleteInput && format != ImageFormat.Tiff)
+        {
+            throw new InvalidImageException($"truncated {format.Name()} header");
+        }
+        IReadOnlyList<MetadataExtractor.Directory> directories;
+        try
+        {
+            using var stream = File.OpenRead(file);
+            directories = ImageMetadataReader.ReadMetadata(stream);
+        }
+        catch (Exception e) when (e is ImageProcessingException or IOException or ArgumentException
+            or InvalidOperationException or IndexOutOfRangeException or OverflowException or NotSupportedException)
+        {
+            // A parser's own failure on hostile bytes must not escape as anything but "unreadable".
+            throw new InvalidImageException($"unreadable {format.Name()} header", e);
+        }
+        var size = format switch
+        {
+            ImageFormat.Jpeg => Dimensions<JpegDirectory>(directories, JpegDirectory.TagImageWidth,
+                JpegDirectory.TagImageHeight),
+            ImageFormat.Png => Dimensions<PngDirectory>(directories, PngDirectory.TagImageWidth,
+                PngDirectory.TagImageHeight),
+            ImageFormat.Gif => Dimensions<GifHeaderDirectory>(directories, GifHeaderDirectory.TagImageWidth,
+                GifHeaderDirectory.TagImageHeight),
+            ImageFormat.Bmp => Dimensions<BmpHeaderDirectory>(directories, BmpHeaderDirectory.TagImageWidth,
+                BmpHeaderDirectory.TagImageHeight),
+            ImageFormat.WebP => Dimensions<WebPDirectory>(directories, WebPDirectory.TagImageWidth,
+                WebPDirectory.TagImageHeight),
+            ImageFormat.Tiff => Dimensions<ExifIfd0Directory>(directories, ExifDirectoryBase.TagImageWidth,
+                ExifDirectoryBase.TagImageHeight),
+            _ => null,
+        };
+        return size is var (width, height)
+            ? new ImageHeader(format, width, height)
+            : throw new InvalidImageException($"unreadable {format.Name()} header");
+    }
+
+    private static (int Width, int Height)? Dimensions<T>(IReadOnlyList<MetadataExtractor.Directory> directories,
+        int widthTag, int heightTag)
+        where T : MetadataExtractor.Directory
+    {
+        // The first directory of the kind is the first image (TIFF page 1).
+        var directory = directories.OfType<T>().FirstOrDefault();
+        if (directory is null
+            || !directory.TryGetInt64(widthTag, out var width) || !directory.TryGetInt64(heightTag, out var height))
+        {
+            return null;
+        }
+        // BMP stores a top-down image with a negative height.
+        width = Math.Abs(width);
+        height = Math.Abs(height);
+        if (width is < 1 or > int.MaxValue || height is < 1 or > int.MaxValue)
+        {
+            return null;
+        }
+        return ((int)width, (int)height);
+    }
+}

@@ -1,0 +1,197 @@
+using SkiaSharp;
+
+namespace ActorImages.Storage;
+
+/// <summary>
+/// Makes the gallery's thumbnail of an image (issue 5): a JPEG whose longest side is at most <see cref="MaxSide"/>
+/// pixels, turned upright by the image's EXIF orientation, aspect ratio kept. Blocking file I/O and CPU work: call it
+/// off the acknowledgement path, a few at a time. Thread-safe (no state).
+/// </summary>
+/// <remarks>
+/// The header is checked against the pixel limit before anything is decoded (issue 9), and a large image is never
+/// decoded at full size where the codec can help: JPEG and WebP decode at a reduced scale (1/2 to 1/8 for JPEG),
+/// GIF samples while it decodes; what is left is scaled down in halving steps. PNG and BMP have no reduced decode in
+/// SkiaSharp, so they are decoded whole: at most the pixel limit × 4 bytes, which the limit bounds.
+/// </remarks>
+public static class Thumbnailer
+{
+    /// <summary>Longest side of a thumbnail in pixels (issue 5).</summary>
+    public const int MaxSide = 256;
+
+    /// <summary>JPEG quality of thumbnails: small files, no visible blocks at 256 px.</summary>
+    internal const int JpegQuality = 85;
+
+    /// <summary>
+    /// Reads the image in <paramref name="source"/> and writes its thumbnail to <paramref name="target"/> as JPEG.
+    /// The target appears whole or not at all: the JPEG goes to a temp file beside it that is then renamed over it
+    /// (a reader never sees half a thumbnail). Not fsynced: a thumbnail lost in a crash is made again.
+    /// </summary>
+    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page)</param>
+    /// <param name="target">the thumbnail file; its folder is created when missing</param>
+    /// <param name="maxPixels">the pixel limit (width × height), at least 1; the default is 100 megapixels</param>
+    /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when no decoder here decodes it, or
+    /// <c>image too large (…)</c> over the pixel limit</exception>
+    /// <exception cref="IOException">reading the source or writing the target failed</exception>
+    public static void Write(string source, string target, long maxPixels = ImageProbe.DefaultMaxPixels)
+    {
+        using var thumbnail = Thumbnail(source, maxPixels);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(target))!;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.part");
+        try
+        {
+            using (var output = File.Create(temp))
+            {
+                if (!thumbnail.Encode(output, SKEncodedImageFormat.Jpeg, JpegQuality))
+                {
+                    throw new IOException($"encoding the thumbnail of {source} as JPEG failed");
+                }
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// The thumbnail of <paramref name="source"/>, upright, at most <see cref="MaxSide"/> pixels on its longest side
+    /// (a smaller image keeps its size), opaque: transparent parts are drawn on white, since JPEG has no alpha.
+    /// </summary>
+    /// <exception cref="InvalidImageException">as <see cref="Write"/></exception>
+    internal static SKBitmap Thumbnail(string source, long maxPixels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        using var decoded = Decode(source, maxPixels, out var origin);
+        var (width, height) = Fit(decoded.Width, decoded.Height);
+        using var scaled = ScaleDown(decoded, width, height);
+        return Orient(scaled, origin);
+    }
+
+    /// <summary>
+    /// The size of the thumbnail of a <paramref name="width"/> × <paramref name="height"/> image: the longest side
+    /// becomes <see cref="MaxSide"/> (or stays, when smaller), the other keeps the ratio, rounded, at least 1.
+    /// </summary>
+    internal static (int Width, int Height) Fit(int width, int height)
+    {
+        int longest = Math.Max(width, height);
+        if (longest <= MaxSide)
+        {
+            return (width, height);
+        }
+        double scale = (double)MaxSide / longest;
+        return (Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)));
+    }
+
+    private static SKBitmap Decode(string source, long maxPixels, out SKEncodedOrigin origin)
+    {
+        using var codec = SKCodec.Create(source, out var result);
+        if (codec is null)
+        {
+            // SkiaSharp has no TIFF codec: baseline TIFF is read here.
+            if (result == SKCodecResult.Unimplemented && TiffThumbnailDecoder.IsTiff(source))
+            {
+                origin = SKEncodedOrigin.TopLeft;
+                return TiffThumbnailDecoder.Decode(source, 2 * MaxSide, maxPixels);
+            }
+            throw new InvalidImageException($"unreadable image: {Reason(result)}");
+        }
+        ImageProbe.CheckPixels(codec.Info.Width, codec.Info.Height, maxPixels);
+        origin = codec.EncodedOrigin;
+        // Decode at the smallest size the codec offers that keeps at least twice the thumbnail, so the final
+        // scaling still has pixels to average.
+        int longest = Math.Max(codec.Info.Width, codec.Info.Height);
+        var size = codec.Info.Size;
+        if (longest > 2 * MaxSide)
+        {
+            var scaled = codec.GetScaledDimensions(2f * MaxSide / longest);
+            if (scaled.Width >= 1 && scaled.Height >= 1 && (long)scaled.Width * scaled.Height < (long)size.Width * size.Height)
+            {
+                size = scaled;
+            }
+        }
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Premul,
+            SKColorSpace.CreateSrgb());
+        var bitmap = new SKBitmap();
+        if (!bitmap.TryAllocPixels(info))
+        {
+            bitmap.Dispose();
+            throw new InvalidImageException($"image too large to decode ({size.Width}x{size.Height} pixels)");
+        }
+        result = codec.GetPixels(info, bitmap.GetPixels());
+        // A file whose last rows are missing still shows the rows it has; SkiaSharp fills the rest.
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        {
+            bitmap.Dispose();
+            throw new InvalidImageException($"unreadable image: {Reason(result)}");
+        }
+        return bitmap;
+    }
+
+    private static string Reason(SKCodecResult result) => result switch
+    {
+        SKCodecResult.Unimplemented => "no decoder for its format",
+        SKCodecResult.IncompleteInput => "cut short",
+        _ => $"decoder says {result}",
+    };
+
+    // Halving steps: one step from far above the target skips pixels and aliases.
+    private static SKBitmap ScaleDown(SKBitmap image, int width, int height)
+    {
+        if (image.Width == width && image.Height == height)
+        {
+            return image.Copy();
+        }
+        var current = image;
+        var sampling = new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None);
+        while (current.Width != width || current.Height != height)
+        {
+            int w = Math.Max(width, current.Width / 2);
+            int h = Math.Max(height, current.Height / 2);
+            var next = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul,
+                SKColorSpace.CreateSrgb()));
+            current.ScalePixels(next, sampling);
+            if (!ReferenceEquals(current, image))
+            {
+                current.Dispose();
+            }
+            current = next;
+        }
+        return current;
+    }
+
+    /// <summary>
+    /// <paramref name="image"/> turned upright for the EXIF orientation <paramref name="origin"/> (TIFF 6.0 tag 274:
+    /// 1 as stored, 2 mirrored, 3 turned 180°, 4 flipped, 5 transposed, 6 turned 90° clockwise to view,
+    /// 7 transversed, 8 turned 90° counter-clockwise to view), drawn opaque on white.
+    /// </summary>
+    internal static SKBitmap Orient(SKBitmap image, SKEncodedOrigin origin)
+    {
+        int w = image.Width;
+        int h = image.Height;
+        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom
+            or SKEncodedOrigin.LeftBottom;
+        // Each matrix maps a stored pixel (x, y) to its upright place; whole-pixel translations keep it exact.
+        var matrix = origin switch
+        {
+            SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
+            SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
+            SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
+            _ => SKMatrix.Identity,
+        };
+        var upright = new SKBitmap(new SKImageInfo(swap ? h : w, swap ? w : h, SKColorType.Rgba8888,
+            SKAlphaType.Premul, SKColorSpace.CreateSrgb()));
+        using var canvas = new SKCanvas(upright);
+        canvas.Clear(SKColors.White);
+        canvas.SetMatrix(matrix);
+        using var picture = SKImage.FromBitmap(image);
+        canvas.DrawImage(picture, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
+        canvas.Flush();
+        return upright;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using SkiaSharp;
+
+namespace ActorImages.Storage;
+
+/// <summary>
+/// Reads the first page of a baseline TIFF for a thumbnail, since SkiaSharp has no TIFF codec: uncompressed strips,
+/// 8 bits per sample, grey (1 sample) or RGB (3, or 4 with an extra alpha sample), chunky. It reads only every
+/// n-th row and column, so memory is one row plus the sampled image whatever the page's size. Anything else (LZW,
+/// JPEG-in-TIFF, tiles, 16-bit) is an <see cref="InvalidImageException"/>: the image is stored, only its thumbnail is
+/// missing.
+/// </summary>
+internal static class TiffThumbnailDecoder
+{
+    private const int TagImageWidth = 256;
+    private const int TagImageLength = 257;
+    private const int TagBitsPerSample = 258;
+    private const int TagCompression = 259;
+    private const int TagPhotometric = 262;
+    private const int TagStripOffsets = 273;
+    private const int TagSamplesPerPixel = 277;
+    private const int TagRowsPerStrip = 278;
+    private const int TagPlanarConfiguration = 284;
+
+    /// <summary>Whether <paramref name="file"/> starts with a TIFF magic number.</summary>
+    public static bool IsTiff(string file)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using var handle = File.OpenHandle(file);
+        return RandomAccess.Read(handle, head, 0) == 4 && ImageFormats.Sniff(head) == ImageFormat.Tiff;
+    }
+
+    /// <summary>
+    /// The first page, sampled so its longest side is at least <paramref name="minLongestSide"/> where it is larger.
+    /// </summary>
+    /// <exception cref="InvalidImageException">not a TIFF this reads, or over <paramref name="maxPixels"/></exception>
+    public static SKBitmap Decode(string file, int minLongestSide, long maxPixels)
+    {
+        using var handle = File.OpenHandle(file);
+        long length = RandomAccess.GetLength(handle);
+        Span<byte> header = stackalloc byte[8];
+        Require(RandomAccess.Read(handle, header, 0) == 8, "cut header");
+        bool little = header[0] == (byte)'I';
+        var ifd = ReadIfd(handle, ReadUInt32(header[4..], little), little, length);
+
+        int width = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TagImageWidth, [0])[0]);
+        int height = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TagImageLength, [0])[0]);
+        ImageProbe.CheckPixels(width, height, maxPixels);
+        int samples = (int)ifd.GetValueOrDefault(TagSamplesPerPixel, [1])[0];
+        long compression = ifd.GetValueOrDefault(TagCompression, [1])[0];
+        long photometric = ifd.GetValueOrDefault(TagPhotometric, [1])[0];
+        Require(compression == 1, $"tiff compression {compression} not read here");
+        Require(ifd.GetValueOrDefault(TagPlanarConfiguration, [1])[0] == 1, "planar tiff not read here");
+        Require(ifd.GetValueOrDefault(TagBitsPerSample, [8]).All(bits => bits == 8), "only 8-bit tiff read here");
+        Require(samples is 1 or 3 or 4 && photometric is 0 or 1 or 2 && (samples == 1) == (photometric < 2),
+            $"tiff with {samples} samples, photometric {photometric} not read here");
+        var strips = ifd.GetValueOrDefault(TagStripOffsets)
+            ?? throw new InvalidImageException("unreadable image: tiff without strips");
+        long rowsPerStrip = Math.Clamp(ifd.GetValueOrDefault(TagRowsPerStrip, [uint.MaxValue])[0], 1, height);
+
+        int step = Math.Max(1, Math.Max(width, height) / minLongestSide);
+        int outWidth = (width + step - 1) / step;
+        int outHeight = (height + step - 1) / step;
+        long rowBytes = (long)width * samples;
+        Require(rowBytes <= int.MaxValue, "tiff row too long");
+        var row = new byte[rowBytes];
+        var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        try
+        {
+            for (int oy = 0; oy < outHeight; oy++)
+            {
+                long y = (long)oy * step;
+                long strip = y / rowsPerStrip;
+                Require(strip < strips.Length, "tiff with fewer strips than rows");
+                long offset = strips[strip] + (y % rowsPerStrip) * rowBytes;
+                Require(offset + rowBytes <= length, "tiff cut short");
+                RandomAccess.Read(handle, row, offset);
+                for (int ox = 0; ox < outWidth; ox++)
+                {
+                    int i = ox * step * samples;
+                    byte r = row[i];
+                    bool inverted = photometric == 0;
+                    var color = samples == 1
+                        ? new SKColor(Grey(r, inverted), Grey(r, inverted), Grey(r, inverted))
+                        : new SKColor(r, row[i + 1], row[i + 2], samples == 4 ? row[i + 3] : (byte)255);
+                    bitmap.SetPixel(ox, oy, color);
+                }
+            }
+            return bitmap;
+        }
+        catch
+        {
+            bitmap.Dispose();
+            throw;
+        }
+    }
+
+    private static byte Grey(byte value, bool whiteIsZero) => whiteIsZero ? (byte)(255 - value) : value;
+
+    private static Dictionary<int, long[]> ReadIfd(SafeFileHandle handle, long offset, bool little, long length)
+    {
+        Span<byte> countBytes = stackalloc byte[2];
+        Require(offset + 2 <= length && RandomAccess.Read(handle, countBytes, offset) == 2, "cut directory");
+        int count = ReadUInt16(countBytes, little);
+        var entries = new byte[count * 12];
+        Require(RandomAccess.Read(handle, entries, offset + 2) == entries.Length, "cut directory");
+        var tags = new Dictionary<int, long[]>();
+        for (int e = 0; e < count; e++)
+        {
+            var entry = entries.AsSpan(e * 12, 12);
+            int tag = ReadUInt16(entry, little);
+            int type = ReadUInt16(entry[2..], little);
+            long n = ReadUInt32(entry[4..], little);
+            int size = type switch { 3 => 2, 4 => 4, _ => 0 };
+            // Only SHORT and LONG values matter here; a count past what a page could hold is hostile.
+            if (size == 0 || n is < 1 or > 1 << 20)
+            {
+                continue;
+            }
+            var raw = new byte[n * size];
+            if (raw.Length <= 4)
+            {
+                entry.Slice(8, raw.Length).CopyTo(raw);
+            }
+            else
+            {
+                Require(RandomAccess.Read(handle, raw, ReadUInt32(entry[8..], little)) == raw.Length, "cut values");
+            }
+            var values = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                values[i] = size == 2 ? ReadUInt16(raw.AsSpan(i * 2), little) : ReadUInt32(raw.AsSpan(i * 4), little);
+            }
+            tags[tag] = values;
+        }
+        return tags;
+    }
+
+    private static int ReadUInt16(ReadOnlySpan<byte> bytes, bool little) =>
+        little ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : BinaryPrimitives.ReadUInt16BigEndian(bytes);
+
+    private static long ReadUInt32(ReadOnlySpan<byte> bytes, bool little) =>
+        little ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
+
+    private static void Require(bool condition, string reason)
+    {
+        if (!condition)
+        {
+            throw new InvalidImageException($"unreadable image: {reason}");
+        }
+    }
+}
