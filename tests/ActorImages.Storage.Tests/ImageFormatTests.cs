@@ -1,0 +1,59 @@
+namespace ActorImages.Storage.Tests;
+
+public class ImageFormatTests
+{
+    [Theory]
+    [InlineData("ffd8ffe000104a4649460001", ImageFormat.Jpeg)]
+    [InlineData("ffd8ffe1", ImageFormat.Jpeg)]
+    [InlineData("89504e470d0a1a0a0000000d", ImageFormat.Png)]
+    [InlineData("474946383761", ImageFormat.Gif)]
+    [InlineData("474946383961", ImageFormat.Gif)]
+    [InlineData("424d36300000", ImageFormat.Bmp)]
+    [InlineData("52494646240000005745425056503820", ImageFormat.WebP)]
+    [InlineData("49492a0008000000", ImageFormat.Tiff)]
+    [InlineData("4d4d002a00000008", ImageFormat.Tiff)]
+    public void SniffRecognisesEachMagicNumber(string headHex, ImageFormat expected)
+    {
+        Assert.Equal(expected, ImageFormats.Sniff(Convert.FromHexString(headHex)));
+    }
+
+    [Theory]
+    [InlineData("plain text", "48656c6c6f2c20776f726c6421")]
+    [InlineData("RIFF WAVE audio", "524946462400000057415645666d7420")]
+    [InlineData("GIF with an unknown version", "474946393061")]
+    [InlineData("PNG signature cut short", "89504e470d0a1a")]
+    [InlineData("JPEG SOI without a marker", "ffd800")]
+    [InlineData("PDF", "255044462d312e370a")]
+    [InlineData("ZIP", "504b030414000000")]
+    [InlineData("MP4", "0000001866747970")]
+    [InlineData("TIFF byte order with the wrong magic", "49492b00")]
+    [InlineData("nothing", "")]
+    public void SniffRejectsEverythingElse(string what, string headHex)
+    {
+        Assert.True(ImageFormats.Sniff(Convert.FromHexString(headHex)) is null, what);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    [InlineData(11)]
+    public void WebPNeedsTwelveBytesToBeRecognised(int length)
+    {
+        var head = "RIFF\0\0\0\0WEBPVP8 "u8.ToArray();
+        Assert.Null(ImageFormats.Sniff(head.AsSpan(0, length)));
+        Assert.Equal(ImageFormat.WebP, ImageFormats.Sniff(head.AsSpan(0, ImageFormats.SniffBytes)));
+    }
+
+    [Theory]
+    [InlineData(ImageFormat.Jpeg, "jpg", "image/jpeg")]
+    [InlineData(ImageFormat.Png, "png", "image/png")]
+    [InlineData(ImageFormat.Gif, "gif", "image/gif")]
+    [InlineData(ImageFormat.Bmp, "bmp", "image/bmp")]
+    [InlineData(ImageFormat.WebP, "webp", "image/webp")]
+    [InlineData(ImageFormat.Tiff, "tif", "image/tiff")]
+    public void EachFormatHasItsExtensionAndMediaType(ImageFormat format, string extension, string mediaType)
+    {
+        Assert.Equal(extension, format.Extension());
+        Assert.Equal(mediaType, format.MediaType());
+    }
+}
