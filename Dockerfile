@@ -1,23 +1,34 @@
-# ActorImages node image. Build: docker compose build (or docker build -t actorimages .).
-# Stage 1 builds the node with Maven; stage 2 is a plain JRE with the node jar, its lib/ and the profiles.
-FROM maven:3.9-eclipse-temurin-17 AS build
+# ActorImages node image. Build: docker compose build (or docker build -t actorimages .); run: docker-compose.yml.
+#
+# Stage "projects" keeps only the .csproj files, so the restore layer below is rebuilt only when a project file or
+# Directory.*.props changes, not on every source edit. Stage "build" publishes src/ActorImages.Node; the runtime
+# stage is the ASP.NET Core runtime (Ubuntu 24.04) with the published node, the HOCON profiles and the entrypoint.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS projects
 WORKDIR /src
-COPY pom.xml ./
-COPY messages messages
-COPY storage storage
-COPY node node
-COPY cli/pom.xml cli/pom.xml
-COPY tests/pom.xml tests/pom.xml
-RUN mvn -B -q -DskipTests -pl node -am package \
- && cp node/target/node-*.jar /src/node.jar
+COPY src ./src
+RUN find src -type f ! -name '*.csproj' -delete
 
-FROM eclipse-temurin:17-jre
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+WORKDIR /src
+COPY Directory.* ./
+COPY --from=projects /src/src ./src
+RUN dotnet restore src/ActorImages.Node/ActorImages.Node.csproj
+COPY src ./src
+RUN dotnet publish src/ActorImages.Node -c Release -o /out --no-restore
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
-COPY --from=build /src/node.jar /app/node.jar
-COPY --from=build /src/node/target/lib /app/lib
-COPY hocon /app/hocon
-COPY docker/entrypoint.sh /app/entrypoint.sh
+COPY --from=build /out ./
+COPY hocon ./hocon
+COPY docker/entrypoint.sh docker/healthcheck.sh ./docker/
+# /var/lib/actorimages: node data (a volume; the entrypoint gives each container its own slot in it).
+# /run/actorimages: what the entrypoint hands to the node and to the healthcheck (its address, secret copies).
+# Both belong to the image's non-root user `app` ($APP_UID), which the entrypoint switches to.
+RUN chmod 755 docker/entrypoint.sh docker/healthcheck.sh \
+ && mkdir -p /var/lib/actorimages /run/actorimages \
+ && chown "$APP_UID:$APP_UID" /var/lib/actorimages /run/actorimages
 VOLUME /var/lib/actorimages
-# P1 ingest, P2 WebSocket, P3 tracker (UDP), P4 peer GET, HTTP API, Pekko Management, cluster remoting
+# P1 ingest, P2 WebSocket, P3 tracker (UDP), P4 peer GET, HTTP API, Akka.Management, cluster remoting
 EXPOSE 5001 8765 13377/udp 13378 8080 8558 25520
-ENTRYPOINT ["/app/entrypoint.sh"]
+ENTRYPOINT ["/app/docker/entrypoint.sh"]
