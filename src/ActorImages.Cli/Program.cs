@@ -1,0 +1,1 @@
+return await ActorImages.Cli.CliApp.RunProcessAsync(args);
