@@ -92,10 +92,9 @@ public sealed partial class BlobStore
     /// <summary>
     /// Makes a staged upload visible under <paramref name="relativePath"/>, never overwriting: the temp file is
     /// hard-linked to the name, which fails atomically when the name exists, even against a concurrent commit of
-    /// the same name, and then unlinked (<see cref="File.Move(string, string, bool)"/> without overwrite does exactly
-    /// that on Unix; on a file system without hard links it copies to a new file, which refuses an existing name
-    /// too). The day folder is created when missing; the folder is fsynced before this returns (the bytes were
-    /// fsynced by <see cref="BlobWriter.FinishAsync"/>).
+    /// the same name, and then unlinked (on a file system without hard links it is copied to a new file, whose
+    /// creation refuses an existing name too). The day folder is created when missing; the folder is fsynced before
+    /// this returns (the bytes were fsynced by <see cref="BlobWriter.FinishAsync"/>).
     /// </summary>
     /// <param name="staged">a blob from <see cref="BlobWriter.FinishAsync"/> of this store, committed at most once</param>
     /// <param name="relativePath">the name, <c>/</c>-separated, e.g. <c>2026-12-02/062423-1.jpg</c> (see
@@ -122,10 +121,18 @@ public sealed partial class BlobStore
             {
                 Directory.CreateDirectory(folder);
                 // The new folder's own name must survive a crash too, or the image inside it would not.
-                DirectorySync.Fsync(Path.GetDirectoryName(folder)!);
+                NativeFiles.FsyncDirectory(Path.GetDirectoryName(folder)!);
             }
-            File.Move(staged.TempFile, target, overwrite: false);
-            DirectorySync.Fsync(folder);
+            NativeFiles.LinkNew(staged.TempFile, target);
+            NativeFiles.FsyncDirectory(folder);
+            try
+            {
+                File.Delete(staged.TempFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The image is stored and durable; a leftover temp file only costs space until the next start.
+            }
             return target;
         }, cancellationToken);
     }

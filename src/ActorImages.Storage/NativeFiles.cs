@@ -3,17 +3,54 @@ using System.Runtime.InteropServices;
 namespace ActorImages.Storage;
 
 /// <summary>
-/// fsync of a directory, so a new name in it (a committed image, a new day folder) survives a power cut. .NET has
-/// no API for it: a <see cref="FileStream"/> cannot open a directory, so this calls open(2) and fsync(2).
+/// The two file operations a commit needs that .NET lacks. <see cref="LinkNew"/>: <see cref="File.Move(string, string,
+/// bool)"/> without overwrite checks for the target and then renames, so two concurrent moves to one name both
+/// succeed and the second overwrites the first (seen in BlobStoreTests); link(2) fails atomically instead.
+/// <see cref="FsyncDirectory"/>: a <see cref="FileStream"/> cannot open a directory.
 /// </summary>
-internal static partial class DirectorySync
+internal static partial class NativeFiles
 {
     private const int ReadOnly = 0;
     private const int OpenDirectory = 0x10000; // O_DIRECTORY on Linux x86-64 and arm64
+    private const int ErrorNoEntry = 2;
+    private const int ErrorExists = 17;
 
-    /// <summary>fsyncs <paramref name="directory"/>; a no-op where directories cannot be synced (Windows).</summary>
+    /// <summary>
+    /// Gives <paramref name="existing"/> the new name <paramref name="target"/>, failing when that name exists: a
+    /// hard link on Linux; elsewhere, or where the file system refuses links (EXDEV, EPERM, ...), a copy to a new file
+    /// that is fsynced, its creation refusing an existing name just as atomically.
+    /// </summary>
+    /// <exception cref="IOException">the target exists, the source is missing, or linking or copying failed</exception>
+    public static void LinkNew(string existing, string target)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            if (Link(existing, target) == 0)
+            {
+                return;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == ErrorExists)
+            {
+                throw new IOException($"{target} already exists");
+            }
+            if (errno == ErrorNoEntry)
+            {
+                throw new FileNotFoundException($"{existing} or the folder of {target} is missing", existing);
+            }
+        }
+        // Not atomic like a link: a crash mid-copy can leave a partial file under its final name. It is in no
+        // catalog entry, so no client is ever pointed at it.
+        using var source = new FileStream(existing, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var copy = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        source.CopyTo(copy, 1 << 20);
+        copy.Flush(flushToDisk: true);
+    }
+
+    /// <summary>fsyncs <paramref name="directory"/>, so a new name in it survives a power cut; a no-op where
+    /// directories cannot be synced (Windows).</summary>
     /// <exception cref="IOException">open or fsync failed</exception>
-    public static void Fsync(string directory)
+    public static void FsyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -36,6 +73,9 @@ internal static partial class DirectorySync
             _ = Close(fd);
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string target);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);

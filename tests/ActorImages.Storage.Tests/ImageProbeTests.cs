@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using ActorImages.Testing;
+using static ActorImages.Storage.Tests.Staging;
+
+namespace ActorImages.Storage.Tests;
+
+public sealed class ImageProbeTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    public static TheoryData<string> Images() => RealImages.Names();
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void TheHeaderOfEveryRealImageIsRead(string name)
+    {
+        var image = RealImages.Get(name);
+        var header = ImageProbe.Read(_dir.Write(name, image.Bytes));
+        Assert.Equal(new ImageHeader(image.Format, image.Width, image.Height), header);
+    }
+
+    [Fact]
+    public void AJpegBombIsRefusedFromItsHeaderInAFewHundredBytes()
+    {
+        var bomb = RealImages.JpegBomb();
+        Assert.InRange(bomb.Length, 100, 1000);
+        var file = _dir.Write("bomb.jpg", bomb);
+
+        var watch = Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidImageException>(() => ImageProbe.Read(file));
+        Assert.Equal("image too large (16000x16000 pixels, limit 100000000)", e.Message);
+        // A header parse, not a 1 GB decode.
+        Assert.True(watch.ElapsedMilliseconds < 2000, $"{watch.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public void APngBombIsRefusedFromItsHeader()
+    {
+        var e = Assert.Throws<InvalidImageException>(() => ImageProbe.Read(_dir.Write("bomb.png", RealImages.PngBomb())));
+        Assert.Equal("image too large (16000x16000 pixels, limit 100000000)", e.Message);
+    }
+
+    [Fact]
+    public async Task AnUploadOverThePixelLimitIsRefusedAndNothingIsStaged()
+    {
+        var store = new BlobStore(_dir.Combine("data"), 64L << 20, maxPixels: 640 * 427 - 1);
+        var writer = store.NewWriter();
+        var e = await Assert.ThrowsAsync<InvalidImageException>(() => Stage(writer, TestImages.Bytes("rocket.jpg")));
+        Assert.Equal($"image too large (640x427 pixels, limit {640 * 427 - 1})", e.Message);
+        Assert.Empty(TempFolder.List(store.TempDir));
+
+        var atTheLimit = new BlobStore(_dir.Combine("data"), 64L << 20, maxPixels: 640 * 427);
+        await using var accepted = atTheLimit.NewWriter();
+        Assert.Equal(427, (await Stage(accepted, TestImages.Bytes("rocket.jpg"))).Height);
+    }
+
+    [Fact]
+    public async Task ABombUploadIsRefusedBeforeAnyDecode()
+    {
+        var store = new BlobStore(_dir.Combine("data"), 64L << 20);
+        var bomb = RealImages.JpegBomb();
+        var e = await Assert.ThrowsAsync<InvalidImageException>(
+            () => Stage(store.NewWriter(), bomb, expectedSize: bomb.Length));
+        Assert.StartsWith("image too large", e.Message);
+    }
+
+    [Fact]
+    public void AFileThatIsNoImageIsRefusedByTheSniffer()
+    {
+        var e = Assert.Throws<InvalidImageException>(
+            () => ImageProbe.Read(_dir.Write("x.txt", TestImages.Bytes("not-an-image.txt"))));
+        Assert.Equal("not an image (unknown format)", e.Message);
+    }
+}
