@@ -6,9 +6,10 @@ namespace ActorImages.Storage;
 
 /// <summary>
 /// Reads the first page of a baseline TIFF for a thumbnail, since SkiaSharp has no TIFF codec: uncompressed strips,
-/// 8 bits per sample, grey (1 sample) or RGB (3, or 4 with an extra alpha sample), chunky. It reads only every
-/// n-th row and column, so memory is one row plus the sampled image whatever the page's size. Anything else (LZW,
-/// JPEG-in-TIFF, tiles, 16-bit) is an <see cref="InvalidImageException"/>: the image is stored, only its thumbnail is
+/// 8 or 16 bits per sample, grey (1 sample) or RGB (3, or 4 with an extra alpha sample), chunky. It reads only every
+/// n-th row and column, so memory is one row plus the sampled image whatever the page's size. 16-bit samples (as
+/// scientific software writes, e.g. testdata's multipage_rgb.tif) keep their high byte. Anything else (LZW,
+/// JPEG-in-TIFF, tiles, planes, floating-point samples) is an <see cref="InvalidImageException"/>: the image is stored, only its thumbnail is
 /// missing.
 /// </summary>
 internal static class TiffThumbnailDecoder
@@ -22,6 +23,7 @@ internal static class TiffThumbnailDecoder
     private const int TagSamplesPerPixel = 277;
     private const int TagRowsPerStrip = 278;
     private const int TagPlanarConfiguration = 284;
+    private const int TagSampleFormat = 339;
 
     /// <summary>Whether <paramref name="file"/> starts with a TIFF magic number.</summary>
     public static bool IsTiff(string file)
@@ -52,7 +54,12 @@ internal static class TiffThumbnailDecoder
         long photometric = ifd.GetValueOrDefault(TagPhotometric, [1])[0];
         Require(compression == 1, $"tiff compression {compression} not read here");
         Require(ifd.GetValueOrDefault(TagPlanarConfiguration, [1])[0] == 1, "planar tiff not read here");
-        Require(ifd.GetValueOrDefault(TagBitsPerSample, [8]).All(bits => bits == 8), "only 8-bit tiff read here");
+        Require(ifd.GetValueOrDefault(TagSampleFormat, [1]).All(f => f == 1), "tiff without integer samples not read here");
+        var bits = ifd.GetValueOrDefault(TagBitsPerSample, [8]);
+        Require(bits.All(b => b == bits[0]) && bits[0] is 8 or 16, "only 8- and 16-bit tiff read here");
+        int sampleBytes = (int)bits[0] / 8;
+        // The high byte of a 16-bit sample: its second byte in little-endian order.
+        int high = sampleBytes == 2 && little ? 1 : 0;
         Require(samples is 1 or 3 or 4 && photometric is 0 or 1 or 2 && (samples == 1) == (photometric < 2),
             $"tiff with {samples} samples, photometric {photometric} not read here");
         var strips = ifd.GetValueOrDefault(TagStripOffsets)
@@ -62,7 +69,8 @@ internal static class TiffThumbnailDecoder
         int step = Math.Max(1, Math.Max(width, height) / minLongestSide);
         int outWidth = (width + step - 1) / step;
         int outHeight = (height + step - 1) / step;
-        long rowBytes = (long)width * samples;
+        int pixelBytes = samples * sampleBytes;
+        long rowBytes = (long)width * pixelBytes;
         Require(rowBytes <= int.MaxValue, "tiff row too long");
         var row = new byte[rowBytes];
         var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
@@ -78,12 +86,13 @@ internal static class TiffThumbnailDecoder
                 RandomAccess.Read(handle, row, offset);
                 for (int ox = 0; ox < outWidth; ox++)
                 {
-                    int i = ox * step * samples;
+                    int i = ox * step * pixelBytes + high;
                     byte r = row[i];
                     bool inverted = photometric == 0;
                     var color = samples == 1
                         ? new SKColor(Grey(r, inverted), Grey(r, inverted), Grey(r, inverted))
-                        : new SKColor(r, row[i + 1], row[i + 2], samples == 4 ? row[i + 3] : (byte)255);
+                        : new SKColor(r, row[i + sampleBytes], row[i + 2 * sampleBytes],
+                            samples == 4 ? row[i + 3 * sampleBytes] : (byte)255);
                     bitmap.SetPixel(ox, oy, color);
                 }
             }

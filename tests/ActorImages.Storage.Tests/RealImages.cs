@@ -48,6 +48,7 @@ public static class RealImages
             File("rocket-cmyk.jpg", ImageFormat.Jpeg, 320, 214),
             File("chelsea-animated.gif", ImageFormat.Gif, 96, 64),
             File("multipage_rgb.tif", ImageFormat.Tiff, 10, 10),
+            File("chelsea.tif", ImageFormat.Tiff, 96, 64),
             new("rocket-motion-photo.jpg", MotionPhoto(rocket), ImageFormat.Jpeg, 640, 427),
             new("chelsea-after-iend.png", [.. chelsea, .. "tEXt appended after IEND by an editor"u8], ImageFormat.Png,
                 451, 300),

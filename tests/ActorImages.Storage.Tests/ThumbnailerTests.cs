@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using ActorImages.Testing;
+using SkiaSharp;
+
+namespace ActorImages.Storage.Tests;
+
+public sealed class ThumbnailerTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    // multipage_rgb.tif holds planes of 64-bit floating-point noise: stored like any TIFF, but no photo to show.
+    public static TheoryData<string> Images() =>
+        new(RealImages.All.Select(image => image.Name).Where(name => name != "multipage_rgb.tif"));
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void EveryRealImageGetsAJpegThumbnailAtMost256PixelsWithItsAspectKept(string name)
+    {
+        var image = RealImages.Get(name);
+        var source = _dir.Write(name, image.Bytes);
+        var target = _dir.Combine("thumbnails", "thumb.jpg");
+
+        Thumbnailer.Write(source, target);
+
+        var bytes = File.ReadAllBytes(target);
+        Assert.Equal(ImageFormat.Jpeg, ImageFormats.Sniff(bytes));
+        using var thumb = SKBitmap.Decode(bytes);
+        int longest = Math.Max(image.Width, image.Height);
+        Assert.Equal(Math.Min(longest, Thumbnailer.MaxSide), Math.Max(thumb.Width, thumb.Height));
+        double expectedRatio = (double)image.Width / image.Height;
+        double ratio = (double)thumb.Width / thumb.Height;
+        // One pixel of rounding on the short side is all the aspect may move.
+        Assert.InRange(ratio, expectedRatio - expectedRatio / Math.Min(thumb.Width, thumb.Height) - 1e-9,
+            expectedRatio + expectedRatio / Math.Min(thumb.Width, thumb.Height) + 1e-9);
+        Assert.Equal(["thumb.jpg"], TempFolder.List(Path.GetDirectoryName(target)!));
+    }
+
+    [Fact]
+    public void TheThumbnailShowsThePhotoNotABlankOrBlackFrame()
+    {
+        // The CMYK JPEG is the one a decoder most often gets wrong (inverted or black): compare with the RGB original.
+        using var rgb = Thumb("rocket.jpg");
+        using var cmyk = Thumb("rocket-cmyk.jpg");
+        Assert.Equal((rgb.Width, rgb.Height), (cmyk.Width, cmyk.Height));
+        var a = Mean(rgb, 0, 0, rgb.Width, rgb.Height);
+        var b = Mean(cmyk, 0, 0, cmyk.Width, cmyk.Height);
+        Assert.True(Close(a, b, 24), $"{string.Join(",", a)} vs {string.Join(",", b)}");
+        Assert.False(Close(a, [0, 0, 0], 24), "not black");
+    }
+
+    [Fact]
+    public void ExifOrientationSixTurnsTheThumbnailUpright()
+    {
+        var rocket = TestImages.Bytes("rocket.jpg");
+        using var asStored = Thumbnailer.Thumbnail(_dir.Write("rocket.jpg", rocket), ImageProbe.DefaultMaxPixels);
+        using var upright = Thumbnailer.Thumbnail(_dir.Write("rocket-exif6.jpg", RealImages.WithExifOrientation(rocket, 6)),
+            ImageProbe.DefaultMaxPixels);
+
+        Assert.Equal((256, 171), (asStored.Width, asStored.Height));
+        Assert.Equal((171, 256), (upright.Width, upright.Height));
+        // Orientation 6 means "turn 90° clockwise to view": the stored bottom-left corner becomes the top-left.
+        var topLeftUpright = Mean(upright, 0, 0, 24, 24);
+        Assert.True(Close(Mean(asStored, 0, asStored.Height - 24, 24, 24), topLeftUpright, 12));
+        Assert.False(Close(Mean(asStored, 0, 0, 24, 24), topLeftUpright, 12), "the corners differ, so the check means something");
+    }
+
+    [Theory]
+    [InlineData(SKEncodedOrigin.TopLeft, 3, 2, 0, 0)]
+    [InlineData(SKEncodedOrigin.TopRight, 3, 2, 2, 0)]
+    [InlineData(SKEncodedOrigin.BottomRight, 3, 2, 2, 1)]
+    [InlineData(SKEncodedOrigin.BottomLeft, 3, 2, 0, 1)]
+    [InlineData(SKEncodedOrigin.LeftTop, 2, 3, 0, 0)]
+    [InlineData(SKEncodedOrigin.RightTop, 2, 3, 1, 0)]
+    [InlineData(SKEncodedOrigin.RightBottom, 2, 3, 1, 2)]
+    [InlineData(SKEncodedOrigin.LeftBottom, 2, 3, 0, 2)]
+    public void EveryOrientationKeepsOrSwapsTheSidesAndMovesTheMarkedCorner(SKEncodedOrigin origin, int width,
+        int height, int redX, int redY)
+    {
+        // A 3x2 image whose stored top-left pixel alone is red; where it lands is fixed by TIFF 6.0 tag 274.
+        using var image = new SKBitmap(new SKImageInfo(3, 2, SKColorType.Rgba8888, SKAlphaType.Premul));
+        image.Erase(SKColors.Black);
+        image.SetPixel(0, 0, SKColors.Red);
+        using var upright = Thumbnailer.Orient(image, origin);
+        Assert.Equal((width, height), (upright.Width, upright.Height));
+        Assert.Equal(SKColors.Red, upright.GetPixel(redX, redY));
+        Assert.Equal(1, Enumerable.Range(0, width * height).Count(i => upright.GetPixel(i % width, i / width) == SKColors.Red));
+    }
+
+    [Theory]
+    [InlineData(640, 427, 256, 171)]
+    [InlineData(427, 640, 171, 256)]
+    [InlineData(256, 10, 256, 10)]
+    [InlineData(100, 60, 100, 60)]
+    [InlineData(5000, 1, 256, 1)]
+    public void TheLongestSideBecomes256AndTheOtherFollows(int width, int height, int thumbWidth, int thumbHeight)
+    {
+        Assert.Equal((thumbWidth, thumbHeight), Thumbnailer.Fit(width, height));
+    }
+
+    [Theory]
+    [InlineData("not-an-image.txt")]
+    [InlineData("truncated.jpg")]
+    public void AnUnreadableImageIsAClearErrorAndWritesNothing(string name)
+    {
+        var source = _dir.Write(name, TestImages.Bytes(name));
+        var target = _dir.Combine("thumbnails", "x.jpg");
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(source, target));
+        Assert.StartsWith("unreadable image", e.Message);
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
+    public void ATiffOfFloatingPointPlanesGetsNoThumbnailAndAClearReason()
+    {
+        var source = _dir.Write("multipage_rgb.tif", TestImages.Bytes("multipage_rgb.tif"));
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(source, _dir.Combine("t.jpg")));
+        Assert.Equal("unreadable image: planar tiff not read here", e.Message);
+        Assert.False(File.Exists(_dir.Combine("t.jpg")));
+    }
+
+    [Fact]
+    public void ADecodeBombIsRefusedFromItsHeaderBeforeAnyDecode()
+    {
+        var source = _dir.Write("bomb.jpg", RealImages.JpegBomb());
+        var target = _dir.Combine("thumbnails", "bomb.jpg");
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(source, target));
+        Assert.Equal("image too large (16000x16000 pixels, limit 100000000)", e.Message);
+        Assert.False(File.Exists(target));
+        Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(_dir.Write("bomb.png", RealImages.PngBomb()), target));
+    }
+
+    [Fact]
+    public void UnderARaisedLimitABigJpegIsDecodedAtAnEighthNeverAtFullSize()
+    {
+        // 16000x16000 RGBA would be 1 GB; at 1/8 scale it is 16 MB.
+        var source = _dir.Write("bomb.jpg", RealImages.JpegBomb());
+        long peakBefore = PeakMemory();
+        var watch = Stopwatch.StartNew();
+
+        Thumbnailer.Write(source, _dir.Combine("big.jpg"), maxPixels: 300_000_000);
+
+        using var thumb = SKBitmap.Decode(_dir.Combine("big.jpg"));
+        Assert.Equal((256, 256), (thumb.Width, thumb.Height));
+        Assert.True(PeakMemory() - peakBefore < 512L << 20, $"peak grew by {(PeakMemory() - peakBefore) >> 20} MiB");
+        Assert.True(watch.ElapsedMilliseconds < 10_000, $"{watch.ElapsedMilliseconds} ms");
+    }
+
+    private SKBitmap Thumb(string name) =>
+        Thumbnailer.Thumbnail(_dir.Write(name, RealImages.Get(name).Bytes), ImageProbe.DefaultMaxPixels);
+
+    private static long PeakMemory()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64;
+    }
+
+    private static int[] Mean(SKBitmap image, int x0, int y0, int w, int h)
+    {
+        long r = 0, g = 0, b = 0;
+        for (int y = y0; y < y0 + h; y++)
+        {
+            for (int x = x0; x < x0 + w; x++)
+            {
+                var c = image.GetPixel(x, y);
+                r += c.Red;
+                g += c.Green;
+                b += c.Blue;
+            }
+        }
+        int n = w * h;
+        return [(int)(r / n), (int)(g / n), (int)(b / n)];
+    }
+
+    private static bool Close(int[] a, int[] b, int tolerance) =>
+        Enumerable.Range(0, 3).All(i => Math.Abs(a[i] - b[i]) <= tolerance);
+}
