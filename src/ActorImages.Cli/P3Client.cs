@@ -36,17 +36,43 @@ internal sealed class P3Client(Endpoint tracker, IPAddress? local = null, TimeSp
         throw CliFailure.Node($"{tracker} LST: {Encoding.UTF8.GetString(reply)}");
     }
 
-    /// <summary>Every page of <c>LST</c>, walking <c>LST &lt;offset&gt;</c> until the tracker has no more.</summary>
+    /// <summary>
+    /// Every page of <c>LST</c>, walking <c>LST &lt;offset&gt;</c> until the tracker has no more. A tracker without
+    /// that extension (a seed's) answers it with <c>ERR INVALID_MESSAGE_FORMAT</c> or repeats its first page: the
+    /// walk then ends with what it has.
+    /// </summary>
     public async Task<IReadOnlyList<LstItem>> ListAllAsync(CancellationToken cancel)
     {
         var all = new List<LstItem>();
-        for (int page = 0; page < MaxPages; page++)
+        await foreach (var page in PagesAsync(cancel))
         {
-            var items = await ListAsync(all.Count, cancel);
-            if (items.Count == 0) break;
-            all.AddRange(items);
+            all.AddRange(page);
         }
         return all;
+    }
+
+    /// <summary>The pages of <c>LST</c> one by one, so a search can stop at the page that holds its md5.</summary>
+    public async IAsyncEnumerable<IReadOnlyList<LstItem>> PagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
+        int offset = 0;
+        LstItem? first = null;
+        for (int page = 0; page < MaxPages; page++)
+        {
+            IReadOnlyList<LstItem> items;
+            if (offset == 0)
+            {
+                items = await ListAsync(0, cancel);
+            }
+            else
+            {
+                byte[] reply = await RequestAsync(new P3Request.Lst(offset), cancel);
+                if (!P3Reply.TryParseListing(reply, out items) || items.Count > 0 && items[0].Equals(first)) yield break;
+            }
+            if (items.Count == 0) yield break;
+            first ??= items[0];
+            offset += items.Count;
+            yield return items;
+        }
     }
 
     /// <summary><c>REG &lt;password&gt; &lt;port&gt; md5,name;…</c>: registers <paramref name="images"/> as held here.</summary>

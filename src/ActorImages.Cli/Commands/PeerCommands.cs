@@ -77,8 +77,12 @@ internal static class PeerCommands
             else
             {
                 var trackerAt = context.At(parsed.GetValue(port));
-                var listed = (await new P3Client(trackerAt).ListAllAsync(cancel)).FirstOrDefault(i => i.Md5 == wanted)
-                    ?? throw CliFailure.Node($"{trackerAt} LST: no holder of {wanted}");
+                LstItem? listed = null;
+                await foreach (var page in new P3Client(trackerAt).PagesAsync(cancel))
+                {
+                    if ((listed = page.FirstOrDefault(i => i.Md5 == wanted)) is not null) break;
+                }
+                if (listed is null) throw CliFailure.Node($"{trackerAt} LST: no holder of {wanted}");
                 try
                 {
                     holder = Endpoint.Parse(listed.Holders[0]); // the seed-002 client, too, asks the first only
