@@ -30,6 +30,24 @@ public class SocketTests
     }
 
     [Fact]
+    public async Task ProgressBarsGoToStderrAndLeaveStdoutToTheResult()
+    {
+        using var folder = Cli.TempFolder();
+        string big = Path.Combine(folder.Path, "big.png");
+        var bytes = new byte[3 << 20];
+        new Random(5001).NextBytes(bytes);
+        Chelsea.AsSpan(0, 16).CopyTo(bytes); // starts like a PNG: all that send checks locally
+        File.WriteAllBytes(big, bytes);
+        using var sink = new P1Sink(connections: 1);
+        var result = await Cli.RunAsync("send", big, "--progress", "--p1-port", sink.Port.ToString());
+        Assert.True(result.Code == Exit.Ok, result.ToString());
+        Assert.Equal($"sent 1 image (3.1 MB) to 127.0.0.1:{sink.Port}\n", result.Out.ReplaceLineEndings("\n"));
+        Assert.Contains("send", result.Err);
+        await sink.Done;
+        Assert.Equal(bytes, Assert.Single(sink.Frames));
+    }
+
+    [Fact]
     public async Task GetFromAHolderKeepsOnlyBytesOfTheAskedMd5()
     {
         string md5 = Cli.Md5(Chelsea);
