@@ -1,0 +1,96 @@
+using ActorImages.Messages;
+using Npgsql;
+
+namespace ActorImages.Catalog;
+
+/// <summary>The catalog's listings and scans beyond single lookups; see <see cref="CatalogStore"/> for each contract.</summary>
+internal static class CatalogScans
+{
+    public static async Task<IReadOnlyList<Md5Listing>> DistinctMd5PageAsync(
+        NpgsqlDataSource dataSource, int offset, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        // Item k from the newest is seq = md5s - k; the counter and the rows come from one snapshot, so a page
+        // never straddles a commit. Hosts: every entry of the md5, oldest first, each in replica order.
+        await using var command = dataSource.CreateCommand("""
+            WITH c AS (SELECT md5s FROM catalog_counters WHERE id = 1)
+            SELECT m.md5, i.filename, m.first_id,
+                   ARRAY(SELECT r.host FROM images e JOIN replicas r ON r.image_id = e.id
+                         WHERE e.md5 = m.md5 ORDER BY e.id, r.position) AS hosts
+            FROM c JOIN md5_first_seen m ON m.seq <= c.md5s - $1 AND m.seq > c.md5s - $1 - $2
+            JOIN images i ON i.id = m.first_id
+            ORDER BY m.seq DESC
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)offset });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        var page = new List<Md5Listing>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var hosts = reader.GetFieldValue<string[]>(3).Distinct(StringComparer.Ordinal).ToArray();
+            page.Add(new Md5Listing(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), hosts));
+        }
+
+        return page;
+    }
+
+    public static async Task<IReadOnlyList<CatalogEntry>> EntriesHeldByAsync(
+        NpgsqlDataSource dataSource, string address, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return await CatalogRows.QueryAsync(dataSource, CatalogRows.Select + """
+
+            WHERE i.id IN (SELECT image_id FROM replicas WHERE address = $1 AND image_id > $2 ORDER BY image_id LIMIT $3)
+            ORDER BY i.id
+            """, cancellationToken, address, afterId, limit).ConfigureAwait(false);
+    }
+
+    public static async Task<ScanPage> UnderReplicatedAsync(
+        NpgsqlDataSource dataSource, IReadOnlyCollection<string> upAddresses, int factor, long afterId, int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        // The examined page's last id first, then its matches: the cursor moves past a page with no match.
+        batch.BatchCommands.Add(CatalogWrites.Command(
+            "SELECT max(id), count(*) FROM (SELECT id FROM images WHERE id > $1 ORDER BY id LIMIT $2) p", afterId, limit));
+        batch.BatchCommands.Add(CatalogWrites.Command(CatalogRows.Select + """
+
+            WHERE i.id IN (SELECT id FROM images WHERE id > $1 ORDER BY id LIMIT $2)
+              AND (SELECT count(*) FROM replicas x WHERE x.image_id = i.id AND x.address = ANY($3)) < $4
+            ORDER BY i.id
+            """, afterId, limit, upAddresses.ToArray(), (long)factor));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        long? last = reader.IsDBNull(0) ? null : reader.GetInt64(0);
+        var examined = reader.GetInt64(1);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var entries = await CatalogRows.ReadAllAsync(reader, cancellationToken).ConfigureAwait(false);
+        return new ScanPage(entries, examined < limit ? null : last);
+    }
+
+    public static async Task<CatalogStats> StatsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // One transaction: the totals and the per-host rows come from one snapshot.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken)
+            .ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT images, bytes FROM catalog_counters WHERE id = 1"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT host, images, bytes FROM host_totals WHERE images <> 0 ORDER BY host"));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var (images, bytes) = (reader.GetInt64(0), reader.GetInt64(1));
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var perHost = new SortedDictionary<string, HostTotals>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            perHost[reader.GetString(0)] = new HostTotals(reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return new CatalogStats(images, bytes, perHost);
+    }
+}

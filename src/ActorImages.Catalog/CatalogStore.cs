@@ -1,0 +1,268 @@
+using System.Globalization;
+using ActorImages.Messages;
+using Npgsql;
+
+namespace ActorImages.Catalog;
+
+/// <summary>
+/// The cluster-wide catalog in PostgreSQL (docs/design.md, "The catalog"): one entry per stored upload, unique
+/// names allocated in one place, read-your-writes for every node. Thread-safe; each call takes a pooled connection.
+/// Every read is an index lookup or an index range scan, so its cost does not grow with the catalog.
+/// </summary>
+public sealed class CatalogStore
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>A store over <paramref name="dataSource"/>, whose schema <see cref="Migrations"/> has applied.</summary>
+    /// <param name="dataSource">The database.</param>
+    public CatalogStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <summary>
+    /// Allocates stored paths, unique forever across the cluster whichever node asks: <c>yyyy-MM-dd/HHmmss.ext</c>
+    /// for the first image of a second (UTC), then <c>HHmmss-1.ext</c>, <c>HHmmss-2.ext</c> … (docs/protocols.md,
+    /// P1 "Storage"). One statement for the whole batch; a path whose entry is never committed stays unused.
+    /// </summary>
+    /// <param name="requests">Per image: its time of receipt and its extension (<c>jpg</c> or <c>.jpg</c>; letters and
+    /// digits, stored in lower case).</param>
+    /// <param name="cancellationToken">Cancels the statement.</param>
+    /// <returns>One relative path per request, in request order.</returns>
+    /// <exception cref="ArgumentException">An extension is empty or not letters and digits.</exception>
+    /// <exception cref="NpgsqlException">The database failed; nothing was reserved.</exception>
+    public async Task<IReadOnlyList<string>> ReserveNamesAsync(
+        IReadOnlyList<(DateTimeOffset ReceivedAt, string Extension)> requests, CancellationToken cancellationToken = default)
+    {
+        if (requests.Count == 0)
+        {
+            return [];
+        }
+
+        var bases = new string[requests.Count];
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            bases[i] = BaseName(requests[i].ReceivedAt, requests[i].Extension);
+            counts[bases[i]] = counts.GetValueOrDefault(bases[i]) + 1;
+        }
+
+        // Keys in one order for every caller, so two batches lock their counters in the same order.
+        var keys = counts.Keys.Order(StringComparer.Ordinal).ToArray();
+        await using var command = _dataSource.CreateCommand(ReserveSql);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => counts[k]).ToArray() });
+        var next = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var key = reader.GetString(0);
+                next[key] = reader.GetInt64(1) - counts[key];
+            }
+        }
+
+        var paths = new string[requests.Count];
+        for (var i = 0; i < paths.Length; i++)
+        {
+            paths[i] = PathFor(bases[i], next[bases[i]]++);
+        }
+
+        return paths;
+    }
+
+    /// <summary>Adds $2[k] to the counter of base $1[k]; returns each base's count after the addition.</summary>
+    internal const string ReserveSql = """
+        INSERT INTO name_counters AS c (base, used) SELECT * FROM unnest($1::text[], $2::bigint[])
+        ON CONFLICT (base) DO UPDATE SET used = c.used + EXCLUDED.used
+        RETURNING base, used
+        """;
+
+    /// <summary>The counter key of a receipt time and extension: <c>yyyy-MM-dd/HHmmss.ext</c> (UTC).</summary>
+    internal static string BaseName(DateTimeOffset receivedAt, string extension)
+    {
+        var ext = extension.TrimStart('.').ToLowerInvariant();
+        if (ext.Length == 0 || !ext.All(char.IsAsciiLetterOrDigit))
+        {
+            throw new ArgumentException($"Not a file extension: '{extension}'", nameof(extension));
+        }
+
+        return receivedAt.UtcDateTime.ToString("yyyy-MM-dd'/'HHmmss", CultureInfo.InvariantCulture) + "." + ext;
+    }
+
+    /// <summary>The n-th path of a base (n from 0): the base itself, then <c>HHmmss-n.ext</c>.</summary>
+    internal static string PathFor(string baseName, long n)
+    {
+        if (n == 0)
+        {
+            return baseName;
+        }
+
+        var dot = baseName.LastIndexOf('.');
+        return string.Concat(baseName.AsSpan(0, dot), "-", n.ToString(CultureInfo.InvariantCulture), baseName.AsSpan(dot));
+    }
+
+    /// <summary>
+    /// Commits a batch of entries in ONE transaction (group commit, docs/design.md "Registry"): all or none. An
+    /// entry whose <see cref="NewEntry.ImportKey"/> is already in the catalog is skipped and answered with the
+    /// entry that has it. Once this returns, every node's next read sees the entries.
+    /// </summary>
+    /// <param name="entries">The entries; each <see cref="NewEntry.Path"/> from <see cref="ReserveNamesAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels before the commit; a cancelled batch is not committed.</param>
+    /// <returns>The committed entries with their ids (increasing in batch order), in batch order.</returns>
+    /// <exception cref="PostgresException">A path is already taken, or a value breaks the schema (md5 not 32
+    /// lowercase hex digits …); nothing of the batch was committed.</exception>
+    /// <exception cref="NpgsqlException">The database failed; nothing of the batch was committed.</exception>
+    public Task<IReadOnlyList<CatalogEntry>> CommitAsync(IReadOnlyList<NewEntry> entries, CancellationToken cancellationToken = default) =>
+        CatalogWrites.CommitAsync(_dataSource, entries, cancellationToken);
+
+    /// <summary>Replaces an entry's replica set (self-repair, scrub, graceful leave).</summary>
+    /// <param name="imageId">The entry's catalog id.</param>
+    /// <param name="replicas">The new replica set, in replica order; addresses distinct.</param>
+    /// <param name="cancellationToken">Cancels the transaction.</param>
+    /// <returns>False when no entry has that id (nothing changed).</returns>
+    /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
+    public Task<bool> SetReplicasAsync(long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken = default) =>
+        CatalogWrites.SetReplicasAsync(_dataSource, imageId, replicas, cancellationToken);
+
+    /// <summary>The oldest entry with these bytes (P3/P4 <c>GET &lt;md5&gt;</c>).</summary>
+    /// <param name="md5">Lowercase hex MD5.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The entry, or null.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<CatalogEntry?> FindByMd5Async(string md5, CancellationToken cancellationToken = default) =>
+        (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.md5 = $1 ORDER BY i.id LIMIT 1", cancellationToken, md5)
+            .ConfigureAwait(false)).FirstOrDefault();
+
+    /// <summary>The oldest entry with this filename: "where several entries share the filename, the oldest one"
+    /// (docs/protocols.md, P2 DOWNLOAD/VIEW).</summary>
+    /// <param name="filename">The exact filename (case-sensitive).</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The entry, or null.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<CatalogEntry?> FindByFilenameAsync(string filename, CancellationToken cancellationToken = default) =>
+        (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.filename = $1 ORDER BY i.id LIMIT 1", cancellationToken, filename)
+            .ConfigureAwait(false)).FirstOrDefault();
+
+    /// <summary>The entry with this catalog id.</summary>
+    /// <param name="id">The catalog id.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The entry, or null.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<CatalogEntry?> FindByIdAsync(long id, CancellationToken cancellationToken = default) =>
+        (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.id = $1", cancellationToken, id)
+            .ConfigureAwait(false)).FirstOrDefault();
+
+    /// <summary>One page of entries, newest first (HTTP API pages, P2 HISTORY): keyset pagination on the id.</summary>
+    /// <param name="limit">Page size, ≥ 1.</param>
+    /// <param name="beforeId">The id of the last entry of the previous page (only older entries follow), or null
+    /// for the newest page.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Up to <paramref name="limit"/> entries, newest first; fewer at the end of the catalog.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<IReadOnlyList<CatalogEntry>> NewestAsync(int limit, long? beforeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.id < $1 ORDER BY i.id DESC LIMIT $2",
+            cancellationToken, beforeId ?? long.MaxValue, limit).ConfigureAwait(false);
+    }
+
+    /// <summary>Filename and uploader of the newest entries, newest first, for P2 <c>LIST</c>: the caller keeps as
+    /// many as fit the legacy client's 1 MiB message (docs/protocols.md, P2).</summary>
+    /// <param name="limit">At most this many, ≥ 1.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The names, newest first.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<IReadOnlyList<UploadName>> NewestNamesAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var command = _dataSource.CreateCommand("SELECT filename, uploader FROM images ORDER BY id DESC LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var names = new List<UploadName>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(new UploadName(reader.GetString(0), reader.GetString(1)));
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// One page of the catalog's images for P3 <c>LST</c> and <c>LST &lt;offset&gt;</c>: one item per md5, newest
+    /// first (by the md5's first commit), with every host holding it (docs/protocols.md, P3). Items are numbered
+    /// densely at commit (<c>md5_first_seen.seq</c>), so any page is an index range scan, however deep.
+    /// </summary>
+    /// <param name="offset">Items to skip from the newest, ≥ 0.</param>
+    /// <param name="limit">Page size, ≥ 1.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Up to <paramref name="limit"/> items; empty past the end.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative offset, or a limit &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public Task<IReadOnlyList<Md5Listing>> DistinctMd5PageAsync(int offset, int limit, CancellationToken cancellationToken = default) =>
+        CatalogScans.DistinctMd5PageAsync(_dataSource, offset, limit, cancellationToken);
+
+    /// <summary>The entries a node holds a replica of, in id order (self-repair, graceful leave): keyset pages.</summary>
+    /// <param name="address">The node's cluster address.</param>
+    /// <param name="afterId">Only entries with a larger id; 0 for the first page.</param>
+    /// <param name="limit">Page size, ≥ 1.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Up to <paramref name="limit"/> entries; the last one's id is the next page's <paramref name="afterId"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public Task<IReadOnlyList<CatalogEntry>> EntriesHeldByAsync(string address, long afterId, int limit, CancellationToken cancellationToken = default) =>
+        CatalogScans.EntriesHeldByAsync(_dataSource, address, afterId, limit, cancellationToken);
+
+    /// <summary>
+    /// Examines the next <paramref name="limit"/> entries after <paramref name="afterId"/> and returns those with
+    /// fewer than <paramref name="factor"/> replicas on <paramref name="upAddresses"/> (self-repair). Bounded by
+    /// entries examined, not found, so a pass over a healthy catalog is many cheap pages, never one long scan.
+    /// </summary>
+    /// <param name="upAddresses">Cluster addresses of the members that are Up.</param>
+    /// <param name="factor">The replication factor, ≥ 1.</param>
+    /// <param name="afterId">Examine entries with a larger id; 0 to start.</param>
+    /// <param name="limit">Entries to examine, ≥ 1.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The under-replicated entries of the page and where the next page starts.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="factor"/> or <paramref name="limit"/> &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public Task<ScanPage> UnderReplicatedAsync(
+        IReadOnlyCollection<string> upAddresses, int factor, long afterId, int limit, CancellationToken cancellationToken = default) =>
+        CatalogScans.UnderReplicatedAsync(_dataSource, upAddresses, factor, afterId, limit, cancellationToken);
+
+    /// <summary>Catalog totals and replicas per host, kept by every commit (no scan of the catalog).</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The totals.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public Task<CatalogStats> StatsAsync(CancellationToken cancellationToken = default) =>
+        CatalogScans.StatsAsync(_dataSource, cancellationToken);
+
+    /// <summary>The number of catalog entries (kept by every commit).</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The number of entries.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT images FROM catalog_counters WHERE id = 1");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="count"/> synthetic entries for benchmarks at catalog scale (issue: "a million images"):
+    /// distinct random md5s, plausible sizes and names (<c>synthetic-0000001.jpg</c> …), paths reserved like any
+    /// other, <paramref name="factor"/> of <paramref name="holders"/> per entry. One transaction of binary COPYs.
+    /// The files do not exist: a GET of one is a miss on every node.
+    /// </summary>
+    /// <param name="count">Entries to add, ≥ 0.</param>
+    /// <param name="holders">The replicas to spread entries over (rotating), or null for three made-up nodes
+    /// <c>127.0.0.1</c>…<c>127.0.0.3</c>.</param>
+    /// <param name="factor">Replicas per entry, 1 … holders.</param>
+    /// <param name="start">Receipt time of the first entry; entries follow 10 ms apart. Null: so that the last
+    /// entry is received now.</param>
+    /// <param name="cancellationToken">Cancels the fill; nothing is kept.</param>
+    /// <returns>The id of the first entry added, or 0 when <paramref name="count"/> is 0.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative count, or a factor outside 1 … holders.</exception>
+    /// <exception cref="NpgsqlException">The database failed; nothing was kept.</exception>
+    public Task<long> FillSyntheticAsync(
+        long count, IReadOnlyList<Replica>? holders = null, int factor = 2, DateTimeOffset? start = null, CancellationToken cancellationToken = default) =>
+        SyntheticFill.RunAsync(_dataSource, count, holders, factor, start, cancellationToken);
+}

@@ -1,0 +1,179 @@
+using ActorImages.Messages;
+using Npgsql;
+
+namespace ActorImages.Catalog;
+
+/// <summary>
+/// The catalog's writes: a batch commit and a replica change, each one transaction. Every commit first locks the
+/// single <c>catalog_counters</c> row, so catalog commits run one at a time cluster-wide: ids then grow in commit
+/// order, the dense md5 numbering behind P3 <c>LST &lt;offset&gt;</c> has no gaps, and the totals stay exact. The
+/// cost is one row lock per batch, and a batch is everything a node has pending (group commit, docs/design.md
+/// "Registry"), so the cluster commits batches, not rows, one at a time.
+/// </summary>
+internal static class CatalogWrites
+{
+    private const string InsertBatch = """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::text[],
+                                 $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
+                WITH ORDINALITY AS t(md5, sha256, size, media_type, width, height, filename, uploader, protocol,
+                                     received_at, path, import_key, ord)),
+        ins AS (
+            INSERT INTO images (md5, sha256, size, media_type, width, height, filename, uploader, protocol,
+                                received_at, path, import_key)
+            SELECT md5, sha256, size, media_type, width, height, filename, uploader, protocol, received_at, path,
+                   import_key
+            FROM input ORDER BY ord
+            ON CONFLICT (import_key) DO NOTHING
+            RETURNING id, md5, size, path),
+        rep AS (
+            INSERT INTO replicas (image_id, position, address, host)
+            SELECT ins.id, r.position, r.address, r.host
+            FROM unnest($13::text[], $14::smallint[], $15::text[], $16::text[]) AS r(path, position, address, host)
+            JOIN ins ON ins.path = r.path
+            RETURNING image_id, host),
+        per_host AS (
+            INSERT INTO host_totals AS h (host, images, bytes)
+            SELECT rep.host, count(*), sum(ins.size) FROM rep JOIN ins ON ins.id = rep.image_id
+            GROUP BY rep.host ORDER BY rep.host
+            ON CONFLICT (host) DO UPDATE SET images = h.images + EXCLUDED.images, bytes = h.bytes + EXCLUDED.bytes),
+        firsts AS (
+            SELECT DISTINCT ON (md5) md5, id FROM ins
+            WHERE NOT EXISTS (SELECT 1 FROM md5_first_seen m WHERE m.md5 = ins.md5)
+            ORDER BY md5, id),
+        seen AS (
+            INSERT INTO md5_first_seen (md5, seq, first_id)
+            SELECT f.md5, c.md5s + row_number() OVER (ORDER BY f.id), f.id
+            FROM firsts f, (SELECT md5s FROM catalog_counters WHERE id = 1) c),
+        bump AS (
+            UPDATE catalog_counters SET md5s = md5s + (SELECT count(*) FROM firsts),
+                                        images = images + (SELECT count(*) FROM ins),
+                                        bytes = bytes + (SELECT coalesce(sum(size), 0) FROM ins)
+            WHERE id = 1)
+        SELECT id, path FROM ins
+        """;
+
+    public static async Task<IReadOnlyList<CatalogEntry>> CommitAsync(
+        NpgsqlDataSource dataSource, IReadOnlyList<NewEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return [];
+        }
+
+        var n = entries.Count;
+        var times = new DateTime[n];
+        var replicaCount = entries.Sum(e => e.Replicas.Count);
+        var (rPath, rPosition, rAddress, rHost) = (new string[replicaCount], new short[replicaCount], new string[replicaCount], new string[replicaCount]);
+        var k = 0;
+        for (var i = 0; i < n; i++)
+        {
+            times[i] = CatalogRows.ToStoredTime(entries[i].ReceivedAt);
+            for (var p = 0; p < entries[i].Replicas.Count; p++, k++)
+            {
+                (rPath[k], rPosition[k], rAddress[k], rHost[k]) = (entries[i].Path, (short)p, entries[i].Replicas[p].Address, entries[i].Replicas[p].Host);
+            }
+        }
+
+        var importKeys = entries.Select(e => e.ImportKey).ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM catalog_counters WHERE id = 1 FOR UPDATE"));
+        batch.BatchCommands.Add(Command(InsertBatch,
+            entries.Select(e => e.Md5).ToArray(), entries.Select(e => e.Sha256).ToArray(), entries.Select(e => e.Size).ToArray(),
+            entries.Select(e => e.MediaType).ToArray(), entries.Select(e => e.Width).ToArray(), entries.Select(e => e.Height).ToArray(),
+            entries.Select(e => e.Filename).ToArray(), entries.Select(e => e.Uploader).ToArray(),
+            entries.Select(e => e.Protocol.ToString()).ToArray(), times, entries.Select(e => e.Path).ToArray(), importKeys,
+            rPath, rPosition, rAddress, rHost));
+        var keys = importKeys.OfType<string>().Distinct().ToArray();
+        if (keys.Length > 0)
+        {
+            // A separate statement sees the rows the insert just made: skipped entries are answered with what exists.
+            batch.BatchCommands.Add(Command(CatalogRows.SelectWithImportKey + " WHERE i.import_key = ANY($1)", keys));
+        }
+
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        var existing = new Dictionary<string, CatalogEntry>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids[reader.GetString(1)] = reader.GetInt64(0);
+            }
+
+            if (keys.Length > 0)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    existing[reader.GetString(14)] = CatalogRows.Read(reader);
+                }
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var committed = new CatalogEntry[n];
+        for (var i = 0; i < n; i++)
+        {
+            var e = entries[i];
+            // Not inserted means its import key was already there (a taken path fails the whole batch instead).
+            committed[i] = ids.TryGetValue(e.Path, out var id)
+                ? new CatalogEntry(id, e.Md5, e.Sha256, e.Size, e.MediaType, e.Width, e.Height, e.Filename, e.Uploader,
+                    e.Protocol, new DateTimeOffset(times[i]), e.Path, e.Replicas.ToArray())
+                : existing[e.ImportKey!];
+        }
+
+        return committed;
+    }
+
+    public static async Task<bool> SetReplicasAsync(
+        NpgsqlDataSource dataSource, long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var hosts = replicas.Select(r => r.Host).ToArray();
+        // The image row first, then the host totals in host order: the same lock order as a commit, so a repair
+        // and an ingest never deadlock. The totals move by the net difference, in one statement.
+        batch.BatchCommands.Add(Command("SELECT id FROM images WHERE id = $1 FOR UPDATE", imageId));
+        batch.BatchCommands.Add(Command("""
+            WITH img AS (SELECT size FROM images WHERE id = $1),
+            delta AS (
+                SELECT host, sum(d) AS n FROM (
+                    SELECT host, -1 AS d FROM replicas WHERE image_id = $1
+                    UNION ALL SELECT host, 1 FROM unnest($2::text[]) AS t(host)) x
+                GROUP BY host HAVING sum(d) <> 0)
+            INSERT INTO host_totals AS h (host, images, bytes)
+            SELECT delta.host, delta.n, delta.n * img.size FROM delta, img ORDER BY delta.host
+            ON CONFLICT (host) DO UPDATE SET images = h.images + EXCLUDED.images, bytes = h.bytes + EXCLUDED.bytes
+            """, imageId, hosts));
+        batch.BatchCommands.Add(Command("DELETE FROM replicas WHERE image_id = $1", imageId));
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO replicas (image_id, position, address, host)
+            SELECT $1, t.ord - 1, t.address, t.host
+            FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(address, host, ord)
+            WHERE EXISTS (SELECT 1 FROM images WHERE id = $1)
+            """, imageId, replicas.Select(r => r.Address).ToArray(), hosts));
+        var found = false;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    internal static NpgsqlBatchCommand Command(string sql, params object?[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+}
