@@ -1,0 +1,168 @@
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+
+namespace ActorImages.Node.Catalog;
+
+/// <summary>
+/// This node's entry to the catalog (docs/design.md, "Registry"): it reserves stored names and commits catalog
+/// entries in batches — everything pending goes into one transaction (group commit), so a thousand concurrent
+/// uploads cost a handful of commits, not a thousand. After a commit it hands each entry to the local
+/// <see cref="ImageFeed"/> before answering (read-your-writes on this node) and publishes <see cref="ImageStored"/>
+/// on the cluster-wide <c>images</c> topic (every other node within a second). It is the catalog and nothing else.
+/// </summary>
+public sealed class RegistryActor : ReceiveActor
+{
+    /// <summary>Reserve a stored path for an image received at <paramref name="ReceivedAt"/>; answered with
+    /// <see cref="PathReserved"/> or a <see cref="Status.Failure"/>.</summary>
+    /// <param name="ReceivedAt">Time of receipt (UTC): names the day folder and <c>HHmmss</c>.</param>
+    /// <param name="Extension">The detected format's extension, e.g. <c>jpg</c>.</param>
+    public sealed record ReservePath(DateTimeOffset ReceivedAt, string Extension);
+
+    /// <summary>The answer to <see cref="ReservePath"/>.</summary>
+    /// <param name="Path">A relative path unique cluster-wide, e.g. <c>2026-12-02/062423-1.jpg</c>.</param>
+    public sealed record PathReserved(string Path);
+
+    /// <summary>Commit one entry; answered with <see cref="Committed"/> once its batch transaction committed, or a
+    /// <see cref="Status.Failure"/>.</summary>
+    /// <param name="Entry">The entry to commit.</param>
+    public sealed record Commit(NewEntry Entry);
+
+    /// <summary>The answer to <see cref="Commit"/>.</summary>
+    /// <param name="Entry">The committed entry with its id.</param>
+    public sealed record Committed(CatalogEntry Entry);
+
+    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string>? Paths, Exception? Error);
+    private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, IReadOnlyList<CatalogEntry>? Entries, Exception? Error);
+
+    /// <summary>The cluster-wide topic of <see cref="ImageStored"/>.</summary>
+    public const string ImagesTopic = "images";
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CatalogStore _store;
+    private readonly ImageFeed _feed;
+    private readonly int _batchSize;
+    private readonly List<(IActorRef, ReservePath)> _pendingReservations = new();
+    private readonly List<(IActorRef, Commit)> _pendingCommits = new();
+    private bool _reserving;
+    private bool _writing;
+
+    /// <summary>Creates the registry.</summary>
+    /// <param name="store">The PostgreSQL catalog.</param>
+    /// <param name="feed">The node-local feed of committed entries.</param>
+    /// <param name="batchSize">Most entries per transaction.</param>
+    public RegistryActor(CatalogStore store, ImageFeed feed, int batchSize)
+    {
+        _store = store;
+        _feed = feed;
+        _batchSize = batchSize;
+        Receive<ReservePath>(r =>
+        {
+            _pendingReservations.Add((Sender, r));
+            StartReserving();
+        });
+        Receive<Commit>(c =>
+        {
+            _pendingCommits.Add((Sender, c));
+            StartWriting();
+        });
+        Receive<Reserved>(HandleReserved);
+        Receive<Written>(HandleWritten);
+    }
+
+    /// <summary>Props of the registry.</summary>
+    /// <param name="store">The PostgreSQL catalog.</param>
+    /// <param name="feed">The node-local feed.</param>
+    /// <param name="batchSize">Most entries per transaction.</param>
+    /// <returns>The props.</returns>
+    public static Props Props(CatalogStore store, ImageFeed feed, int batchSize) =>
+        Akka.Actor.Props.Create(() => new RegistryActor(store, feed, batchSize));
+
+    private void StartReserving()
+    {
+        if (_reserving || _pendingReservations.Count == 0) return;
+        _reserving = true;
+        var batch = Take(_pendingReservations);
+        var requests = batch.Select(b => (b.Item2.ReceivedAt, b.Item2.Extension)).ToList();
+        _store.ReserveNamesAsync(requests).PipeTo(Self,
+            success: paths => new Reserved(batch, paths, null),
+            failure: e => new Reserved(batch, null, e));
+    }
+
+    private void HandleReserved(Reserved r)
+    {
+        _reserving = false;
+        for (var i = 0; i < r.Batch.Count; i++)
+        {
+            r.Batch[i].ReplyTo.Tell(r.Paths is { } paths
+                ? new PathReserved(paths[i])
+                : new Status.Failure(r.Error ?? new InvalidOperationException("no path")));
+        }
+        if (r.Error is not null) _log.Warning("catalog: reserving {0} names failed: {1}", r.Batch.Count, r.Error.Message);
+        StartReserving();
+    }
+
+    private void StartWriting()
+    {
+        if (_writing || _pendingCommits.Count == 0) return;
+        _writing = true;
+        var batch = Take(_pendingCommits);
+        _store.CommitAsync(batch.Select(b => b.Item2.Entry).ToList()).PipeTo(Self,
+            success: entries => new Written(batch, entries, null),
+            failure: e => new Written(batch, null, e));
+    }
+
+    private void HandleWritten(Written w)
+    {
+        _writing = false;
+        if (w.Entries is { } entries)
+        {
+            var mediator = DistributedPubSub.Get(Context.System).Mediator;
+            for (var i = 0; i < w.Batch.Count; i++)
+            {
+                _feed.Publish(entries[i]);
+                mediator.Tell(new Publish(ImagesTopic, new ImageStored(entries[i])));
+                w.Batch[i].ReplyTo.Tell(new Committed(entries[i]));
+            }
+        }
+        else
+        {
+            _log.Warning("catalog: committing {0} entries failed: {1}", w.Batch.Count, w.Error?.Message);
+            foreach (var (replyTo, _) in w.Batch)
+                replyTo.Tell(new Status.Failure(w.Error ?? new InvalidOperationException("commit failed")));
+        }
+        StartWriting();
+    }
+
+    private List<(IActorRef, T)> Take<T>(List<(IActorRef, T)> pending)
+    {
+        var n = Math.Min(_batchSize, pending.Count);
+        var batch = pending.GetRange(0, n);
+        pending.RemoveRange(0, n);
+        return batch;
+    }
+}
+
+/// <summary>Feeds <see cref="ImageStored"/> events of other nodes from the <c>images</c> topic into this node's
+/// <see cref="ImageFeed"/>.</summary>
+public sealed class ImageTopicSubscriber : ReceiveActor
+{
+    /// <summary>Creates the subscriber.</summary>
+    /// <param name="feed">The node-local feed.</param>
+    public ImageTopicSubscriber(ImageFeed feed)
+    {
+        Receive<ImageStored>(s => feed.Publish(s.Entry));
+        Receive<SubscribeAck>(_ => { });
+    }
+
+    /// <summary>Props of the subscriber.</summary>
+    /// <param name="feed">The node-local feed.</param>
+    /// <returns>The props.</returns>
+    public static Props Props(ImageFeed feed) => Akka.Actor.Props.Create(() => new ImageTopicSubscriber(feed));
+
+    /// <inheritdoc />
+    protected override void PreStart() =>
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(RegistryActor.ImagesTopic, Self));
+}

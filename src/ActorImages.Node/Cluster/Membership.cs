@@ -1,0 +1,144 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using ActorImages.Messages;
+using Akka.Actor;
+using Akka.Cluster;
+
+namespace ActorImages.Node.Cluster;
+
+/// <summary>One member as this node sees it, for placement, <c>/api/cluster</c> and LST holders.</summary>
+/// <param name="Address">Cluster address, e.g. <c>akka.tcp://ActorImages@127.0.0.2:25520</c>.</param>
+/// <param name="Host">The member's advertised host (its remoting host name).</param>
+/// <param name="Status">Akka member status: Joining, Up, Leaving, Exiting, Down, Removed.</param>
+/// <param name="Reachable">Whether this node's failure detector reaches it.</param>
+/// <param name="Roles">The member's roles.</param>
+/// <param name="UpNumber">Age order among Up members: smaller is older (the singleton runs on the oldest).</param>
+public sealed record MemberInfo(string Address, string Host, string Status, bool Reachable, IReadOnlyList<string> Roles, int UpNumber);
+
+/// <summary>An immutable view of the membership, replaced whole on each cluster event.</summary>
+/// <param name="Self">This node's address.</param>
+/// <param name="Members">Every member known, in address order; members that left stay listed as Removed.</param>
+/// <param name="Leader">The leader's host, or null.</param>
+/// <param name="SelfUp">Whether this node is an Up member.</param>
+public sealed record MembershipSnapshot(string Self, ImmutableArray<MemberInfo> Members, string? Leader, bool SelfUp)
+{
+    /// <summary>The members that are Up and reachable: the ones that can take replicas.</summary>
+    public IReadOnlyList<MemberInfo> UpReachable => Members.Where(m => m.Status == "Up" && m.Reachable).ToList();
+
+    /// <summary>Whether this node sees a reachable majority of the Up and Leaving members, so it may take writes
+    /// (a minority side of a partition refuses them up front; docs/design.md "Membership and failure").</summary>
+    public bool HasMajority
+    {
+        get
+        {
+            var counted = Members.Where(m => m.Status is "Up" or "Leaving" or "Joining" or "WeaklyUp").ToList();
+            return SelfUp && counted.Count(m => m.Reachable) * 2 > counted.Count;
+        }
+    }
+
+    /// <summary>The host of the oldest Up member, where the tracker singleton runs.</summary>
+    public string? OldestHost => Members.Where(m => m.Status == "Up").OrderBy(m => m.UpNumber).FirstOrDefault()?.Host;
+
+    /// <summary>The empty view before the first cluster event.</summary>
+    /// <param name="self">This node's address.</param>
+    /// <returns>A view with no members.</returns>
+    public static MembershipSnapshot Empty(string self) => new(self, ImmutableArray<MemberInfo>.Empty, null, false);
+}
+
+/// <summary>
+/// This node's current view of the cluster, readable from any thread without an actor round trip (gateways and
+/// placement read it per request). <see cref="MembershipActor"/> is its only writer.
+/// </summary>
+public sealed class Membership
+{
+    private volatile MembershipSnapshot _current;
+
+    /// <summary>Creates the holder for the node at <paramref name="selfAddress"/>.</summary>
+    /// <param name="selfAddress">This node's cluster address.</param>
+    public Membership(string selfAddress) => _current = MembershipSnapshot.Empty(selfAddress);
+
+    /// <summary>The latest view.</summary>
+    public MembershipSnapshot Current => _current;
+
+    /// <summary>Raised after each change of view, on the membership actor's thread; handlers must be quick.</summary>
+    public event Action<MembershipSnapshot>? Changed;
+
+    internal void Set(MembershipSnapshot snapshot)
+    {
+        _current = snapshot;
+        Changed?.Invoke(snapshot);
+    }
+
+    /// <summary>
+    /// The nodes that should hold <paramref name="md5"/>, best first: rendezvous (highest-random-weight) hashing of the
+    /// md5 over the Up reachable members (docs/design.md, "Registry"). Every node computes the same answer from the
+    /// same membership, and a member joining or leaving moves only the images whose top nodes changed.
+    /// </summary>
+    /// <param name="md5">The image's lowercase hex md5.</param>
+    /// <param name="members">Candidate members.</param>
+    /// <param name="count">Wanted copies; fewer are returned while fewer members are given.</param>
+    /// <returns>At most <paramref name="count"/> replicas in rendezvous order.</returns>
+    public static IReadOnlyList<Replica> Place(string md5, IEnumerable<MemberInfo> members, int count) =>
+        Rank(md5, members).Take(count).Select(m => new Replica(m.Address, m.Host)).ToList();
+
+    /// <summary>Every member in rendezvous order for <paramref name="md5"/>.</summary>
+    /// <param name="md5">The image's lowercase hex md5.</param>
+    /// <param name="members">Candidate members.</param>
+    /// <returns>The members, best holder first.</returns>
+    public static IEnumerable<MemberInfo> Rank(string md5, IEnumerable<MemberInfo> members) =>
+        members.OrderByDescending(m => Weight(md5, m.Address)).ThenBy(m => m.Address, StringComparer.Ordinal);
+
+    private static ulong Weight(string md5, string address)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(md5 + "|" + address), digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest);
+    }
+}
+
+/// <summary>Keeps <see cref="Membership"/> current from the cluster's membership events.</summary>
+public sealed class MembershipActor : ReceiveActor
+{
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly Membership _membership;
+
+    /// <summary>Creates the actor.</summary>
+    /// <param name="membership">The holder this actor writes.</param>
+    public MembershipActor(Membership membership)
+    {
+        _membership = membership;
+        ReceiveAny(_ => Publish());
+    }
+
+    /// <summary>Props of the actor.</summary>
+    /// <param name="membership">The holder to keep current.</param>
+    /// <returns>The props.</returns>
+    public static Props Props(Membership membership) => Akka.Actor.Props.Create(() => new MembershipActor(membership));
+
+    /// <inheritdoc />
+    protected override void PreStart() =>
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.LeaderChanged));
+
+    /// <inheritdoc />
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private readonly Dictionary<string, MemberInfo> _removed = new();
+
+    private void Publish()
+    {
+        var state = _cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var up = state.Members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).ToList();
+        var current = state.Members.Select(m => new MemberInfo(
+            m.Address.ToString(), m.Address.Host ?? "", m.Status.ToString(), !unreachable.Contains(m.Address),
+            m.Roles.ToList(), up.IndexOf(m) is var i and >= 0 ? i : int.MaxValue)).ToList();
+        foreach (var gone in _membership.Current.Members.Where(m => current.All(c => c.Address != m.Address)))
+            _removed[gone.Address] = gone with { Status = "Removed", Reachable = false };
+        foreach (var back in current) _removed.Remove(back.Address);
+        var all = current.Concat(_removed.Values).OrderBy(m => m.Address, StringComparer.Ordinal).ToImmutableArray();
+        var selfUp = _cluster.SelfMember.Status == MemberStatus.Up;
+        _membership.Set(new MembershipSnapshot(_cluster.SelfAddress.ToString(), all, state.Leader?.Host, selfUp));
+    }
+}

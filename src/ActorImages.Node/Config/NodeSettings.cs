@@ -1,0 +1,151 @@
+using Akka.Configuration;
+
+namespace ActorImages.Node.Config;
+
+/// <summary>
+/// Every <c>actorimages.*</c> setting of one node, read once from the merged HOCON (embedded
+/// <c>reference.conf</c>, then the profile named by <c>ACTORIMAGES_CONFIG</c>). Durations are <see cref="TimeSpan"/>s,
+/// sizes bytes. README "Configuration" lists each key with its environment variable.
+/// </summary>
+public sealed record NodeSettings
+{
+    /// <summary>Address every listener binds to and the cluster and legacy peers reach this node on.</summary>
+    public required string Host { get; init; }
+    /// <summary>The node's data directory (absolute).</summary>
+    public required string DataDir { get; init; }
+    /// <summary>The PostgreSQL catalog: a <c>postgresql://</c> URL or an Npgsql connection string.</summary>
+    public required string DbUrl { get; init; }
+    /// <summary>Largest accepted image, bytes (docs/protocols.md, P1).</summary>
+    public required long MaxImageBytes { get; init; }
+    /// <summary>Largest accepted image area from its header, pixels.</summary>
+    public required long MaxImagePixels { get; init; }
+    /// <summary>Nodes that hold a copy of each image.</summary>
+    public required int ReplicationFactor { get; init; }
+    /// <summary>Bearer token of the admin routes; empty refuses them all.</summary>
+    public required string AdminToken { get; init; }
+    /// <summary>P1 TCP ingest port.</summary>
+    public required int P1Port { get; init; }
+    /// <summary>A P1 connection without a byte for this long is closed.</summary>
+    public required TimeSpan P1IdleTimeout { get; init; }
+    /// <summary>Least rate of a P1 frame once its header is in, bytes per second.</summary>
+    public required long P1MinRate { get; init; }
+    /// <summary>Most concurrent P1 connections.</summary>
+    public required int P1MaxConnections { get; init; }
+    /// <summary>P2 WebSocket port.</summary>
+    public required int P2Port { get; init; }
+    /// <summary>NEW_UPLOAD events replayed after AUTH.</summary>
+    public required int P2HistorySize { get; init; }
+    /// <summary>Largest P2 command frame, bytes.</summary>
+    public required int P2MaxTextFrame { get; init; }
+    /// <summary>Byte budget of a P2 LIST reply (docs/protocols.md, P2: the seed-001 client drops larger messages).</summary>
+    public required int P2ListMaxBytes { get; init; }
+    /// <summary>A P2 connection without a message for this long is closed.</summary>
+    public required TimeSpan P2IdleTimeout { get; init; }
+    /// <summary>P3 UDP tracker port.</summary>
+    public required int P3Port { get; init; }
+    /// <summary>Replies per second to one source address.</summary>
+    public required int P3RepliesPerSecond { get; init; }
+    /// <summary>Most items in one REG or UPD.</summary>
+    public required int P3MaxItemsPerRegistration { get; init; }
+    /// <summary>Most registered identities per source IP.</summary>
+    public required int P3MaxIdentitiesPerIp { get; init; }
+    /// <summary>P4 peer GET port, the same on every node.</summary>
+    public required int P4Port { get; init; }
+    /// <summary>Time a P4 client has to send its whole request.</summary>
+    public required TimeSpan P4RequestTimeout { get; init; }
+    /// <summary>Most concurrent P4 connections.</summary>
+    public required int P4MaxConnections { get; init; }
+    /// <summary>HTTP API port.</summary>
+    public required int HttpPort { get; init; }
+    /// <summary>Page size of <c>GET /api/images</c> without <c>limit</c>.</summary>
+    public required int DefaultPageSize { get; init; }
+    /// <summary>Largest <c>limit</c> of <c>GET /api/images</c>.</summary>
+    public required int MaxPageSize { get; init; }
+    /// <summary>Time a gateway waits for the Registry or the Tracker.</summary>
+    public required TimeSpan AskTimeout { get; init; }
+    /// <summary>Most catalog entries in one commit transaction.</summary>
+    public required int CatalogBatchSize { get; init; }
+    /// <summary>Base time of one replica copy.</summary>
+    public required TimeSpan ReplicationTimeout { get; init; }
+    /// <summary>Least rate of a replica copy, bytes per second.</summary>
+    public required long ReplicationMinThroughput { get; init; }
+    /// <summary>Period of self-repair passes.</summary>
+    public required TimeSpan RepairInterval { get; init; }
+    /// <summary>Period of the background scrub; zero turns it off.</summary>
+    public required TimeSpan ScrubPace { get; init; }
+    /// <summary>Join through Cluster Bootstrap instead of seed nodes.</summary>
+    public required bool ClusterBootstrap { get; init; }
+    /// <summary>DNS service name Cluster Bootstrap looks up.</summary>
+    public required string DiscoveryService { get; init; }
+    /// <summary>Contacts Cluster Bootstrap needs before forming a new cluster.</summary>
+    public required int BootstrapRequiredContacts { get; init; }
+    /// <summary>Akka.Management HTTP port (Cluster Bootstrap probes it).</summary>
+    public required int ManagementPort { get; init; }
+    /// <summary>Every exit path ends the process within this deadline.</summary>
+    public required TimeSpan ExitDeadline { get; init; }
+
+    /// <summary>Time one replica copy of <paramref name="bytes"/> may take (replication-timeout plus size/rate).</summary>
+    /// <param name="bytes">The image size in bytes.</param>
+    /// <returns>The deadline of one copy.</returns>
+    public TimeSpan ReplicationDeadline(long bytes) =>
+        ReplicationTimeout + TimeSpan.FromSeconds((double)bytes / Math.Max(1, ReplicationMinThroughput));
+
+    /// <summary>Reads the <c>actorimages</c> section of <paramref name="config"/>.</summary>
+    /// <param name="config">The merged node configuration.</param>
+    /// <returns>The checked settings.</returns>
+    /// <exception cref="ConfigurationException">A value is missing or out of range.</exception>
+    public static NodeSettings Create(Akka.Configuration.Config config)
+    {
+        var c = config.GetConfig("actorimages") ?? throw new ConfigurationException("missing actorimages section");
+        var settings = new NodeSettings
+        {
+            Host = c.GetString("host"),
+            DataDir = Path.GetFullPath(c.GetString("data-dir")),
+            DbUrl = c.GetString("db-url"),
+            MaxImageBytes = Bytes(c, "max-image-bytes"),
+            MaxImagePixels = c.GetLong("max-image-pixels"),
+            ReplicationFactor = c.GetInt("replication-factor"),
+            AdminToken = c.GetString("admin-token", "") ?? "",
+            P1Port = c.GetInt("p1.port"),
+            P1IdleTimeout = c.GetTimeSpan("p1.idle-timeout"),
+            P1MinRate = Bytes(c, "p1.min-rate"),
+            P1MaxConnections = c.GetInt("p1.max-connections"),
+            P2Port = c.GetInt("p2.port"),
+            P2HistorySize = c.GetInt("p2.history-size"),
+            P2MaxTextFrame = (int)Bytes(c, "p2.max-text-frame"),
+            P2ListMaxBytes = (int)Bytes(c, "p2.list-max-bytes"),
+            P2IdleTimeout = c.GetTimeSpan("p2.idle-timeout"),
+            P3Port = c.GetInt("p3.port"),
+            P3RepliesPerSecond = c.GetInt("p3.replies-per-second"),
+            P3MaxItemsPerRegistration = c.GetInt("p3.max-items-per-registration"),
+            P3MaxIdentitiesPerIp = c.GetInt("p3.max-identities-per-ip"),
+            P4Port = c.GetInt("p4.port"),
+            P4RequestTimeout = c.GetTimeSpan("p4.request-timeout"),
+            P4MaxConnections = c.GetInt("p4.max-connections"),
+            HttpPort = c.GetInt("http.port"),
+            DefaultPageSize = c.GetInt("http.default-page-size"),
+            MaxPageSize = c.GetInt("http.max-page-size"),
+            AskTimeout = c.GetTimeSpan("ask-timeout"),
+            CatalogBatchSize = c.GetInt("catalog-batch-size"),
+            ReplicationTimeout = c.GetTimeSpan("replication-timeout"),
+            ReplicationMinThroughput = Bytes(c, "replication-min-throughput"),
+            RepairInterval = c.GetTimeSpan("repair-interval"),
+            ScrubPace = c.GetTimeSpan("scrub-pace"),
+            ClusterBootstrap = c.GetBoolean("cluster-bootstrap"),
+            DiscoveryService = c.GetString("discovery-service"),
+            BootstrapRequiredContacts = c.GetInt("bootstrap-required-contacts"),
+            ManagementPort = c.GetInt("management-port"),
+            ExitDeadline = c.GetTimeSpan("exit-deadline"),
+        };
+        if (settings.MaxImageBytes is <= 0 or > uint.MaxValue)
+            throw new ConfigurationException("actorimages.max-image-bytes must be 1..4294967295 (P1 lengths are 4-byte unsigned)");
+        if (settings.ReplicationFactor < 1)
+            throw new ConfigurationException("actorimages.replication-factor must be at least 1");
+        if (settings.MaxPageSize < settings.DefaultPageSize)
+            throw new ConfigurationException("actorimages.http.max-page-size must be at least default-page-size");
+        return settings;
+    }
+
+    private static long Bytes(Akka.Configuration.Config c, string key) =>
+        c.GetByteSize(key) ?? throw new ConfigurationException($"actorimages.{key} is not a size");
+}

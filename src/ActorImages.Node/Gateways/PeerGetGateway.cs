@@ -1,0 +1,94 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using ActorImages.Node.Config;
+using ActorImages.Node.Transfer;
+using ActorImages.Protocols;
+
+namespace ActorImages.Node.Gateways;
+
+/// <summary>
+/// P4 (docs/protocols.md, P4): <c>GET &lt;md5&gt;</c> from legacy peers. Reads the request (no terminator, possibly
+/// split over segments) until it is whole or <c>p4.request-timeout</c> passes, asks <see cref="ImageReader"/> for the
+/// bytes — local or from a holder — and streams them, then closes. An unknown md5 or a bad request closes without data.
+/// </summary>
+public sealed class PeerGetGateway : TcpListenerService
+{
+    private readonly NodeSettings _settings;
+    private readonly ImageReader _reader;
+    private readonly ILogger<PeerGetGateway> _log;
+
+    /// <summary>Creates the gateway.</summary>
+    /// <param name="settings">Node settings.</param>
+    /// <param name="reader">The read entry point.</param>
+    /// <param name="log">Logger.</param>
+    public PeerGetGateway(NodeSettings settings, ImageReader reader, ILogger<PeerGetGateway> log) : base(log)
+    {
+        _settings = settings;
+        _reader = reader;
+        _log = log;
+    }
+
+    /// <inheritdoc />
+    protected override IPEndPoint Endpoint => new(IPAddress.Parse(_settings.Host), _settings.P4Port);
+
+    /// <inheritdoc />
+    protected override int MaxConnections => _settings.P4MaxConnections;
+
+    /// <inheritdoc />
+    protected override async Task HandleAsync(Socket socket, CancellationToken ct)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var pipe = PipeReader.Create(stream);
+        P4Request request;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            timeout.CancelAfter(_settings.P4RequestTimeout);
+            request = await ReadRequestAsync(pipe, timeout.Token);
+        }
+        if (request is not P4Request.Get get)
+        {
+            _log.LogInformation("P4 {Peer}: no valid GET within {Timeout}; closing", SafePeer(socket), _settings.P4RequestTimeout);
+            return;
+        }
+        OpenedImage? image;
+        try
+        {
+            image = await _reader.OpenByMd5Async(get.Md5, ct);
+        }
+        catch (ImageUnavailableException e)
+        {
+            _log.LogWarning("P4 {Peer}: GET {Md5}: {Error}; closing without data", SafePeer(socket), get.Md5, e.Message);
+            return;
+        }
+        await using var opened = image;
+        if (image is null)
+        {
+            _log.LogInformation("P4 {Peer}: GET {Md5}: unknown; closing without data", SafePeer(socket), get.Md5);
+            return;
+        }
+        // Slow readers are bounded by the deadline: the whole image at the least rate, plus the base timeout.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_settings.ReplicationDeadline(image.Entry.Size));
+        await image.Content.CopyToAsync(stream, 81920, deadline.Token);
+        socket.Shutdown(SocketShutdown.Both);
+    }
+
+    private static async Task<P4Request> ReadRequestAsync(PipeReader pipe, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                var read = await pipe.ReadAsync(ct);
+                var request = P4Request.Parse(read.Buffer);
+                pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                if (request is not P4Request.NeedMore || read.IsCompleted) return request;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return new P4Request.Invalid();
+        }
+    }
+}

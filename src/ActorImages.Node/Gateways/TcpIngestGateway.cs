@@ -1,0 +1,113 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using ActorImages.Messages;
+using ActorImages.Node.Config;
+using ActorImages.Node.Ingest;
+using ActorImages.Protocols;
+
+namespace ActorImages.Node.Gateways;
+
+/// <summary>
+/// P1 (docs/protocols.md, P1): length-prefixed image frames over TCP from camera clients. It only translates: each
+/// frame's bytes go to <see cref="Ingestion"/>, and the socket is closed once the client has closed its side and every
+/// frame has been handled — P1 has no reply, so that close is the acknowledgement. Bad input is logged with the peer
+/// and nothing is stored; a bad length closes at once without allocating it.
+/// </summary>
+public sealed class TcpIngestGateway : TcpListenerService
+{
+    private readonly NodeSettings _settings;
+    private readonly Ingestion _ingestion;
+    private readonly ILogger<TcpIngestGateway> _log;
+    private readonly NodeMetrics _metrics;
+
+    /// <summary>Creates the gateway.</summary>
+    /// <param name="settings">Node settings (port, limits, timeouts).</param>
+    /// <param name="ingestion">The upload entry point.</param>
+    /// <param name="metrics">Upload counters.</param>
+    /// <param name="log">Logger.</param>
+    public TcpIngestGateway(NodeSettings settings, Ingestion ingestion, NodeMetrics metrics, ILogger<TcpIngestGateway> log) : base(log)
+    {
+        _settings = settings;
+        _ingestion = ingestion;
+        _metrics = metrics;
+        _log = log;
+    }
+
+    /// <inheritdoc />
+    protected override IPEndPoint Endpoint => new(IPAddress.Parse(_settings.Host), _settings.P1Port);
+
+    /// <inheritdoc />
+    protected override int MaxConnections => _settings.P1MaxConnections;
+
+    /// <inheritdoc />
+    protected override async Task HandleAsync(Socket socket, CancellationToken ct)
+    {
+        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        while (true)
+        {
+            uint length;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                idle.CancelAfter(_settings.P1IdleTimeout);
+                var header = await ReadHeaderAsync(reader, idle.Token);
+                if (header is null) break; // clean end: the client closed between frames
+                length = header.Value;
+            }
+            if (!P1Frame.IsAcceptableLength(length, _settings.MaxImageBytes, out var reason))
+            {
+                _log.LogWarning("P1 {Peer}: {Reason}; closing", peer, reason);
+                _metrics.Upload("p1", "refused");
+                return;
+            }
+            // A frame must arrive within the idle timeout plus its size at the least rate: one byte every 29 s
+            // cannot hold a connection and a temp file forever (docs/protocols.md, P1; limits in the README).
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_settings.P1IdleTimeout + TimeSpan.FromSeconds((double)length / _settings.P1MinRate));
+            var started = DateTime.UtcNow;
+            IngestResult result;
+            try
+            {
+                result = await _ingestion.IngestAsync(reader, length, toEnd: false,
+                    new UploadInfo(null, "tcp:" + peer.Address, SourceProtocol.P1Tcp), deadline.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                _log.LogWarning("P1 {Peer}: frame of {Length} bytes not received in time; closing", peer, length);
+                _metrics.Upload("p1", "timeout");
+                return;
+            }
+            if (result.Entry is { } entry)
+            {
+                _metrics.Stored("p1", DateTime.UtcNow - started);
+                _log.LogInformation("P1 {Peer}: stored {Path} ({Size} bytes, md5 {Md5})", peer, entry.Path, entry.Size, entry.Md5);
+                continue;
+            }
+            _metrics.Upload("p1", result.Failure.ToString()!.ToLowerInvariant());
+            _log.LogWarning("P1 {Peer}: nothing stored: {Reason}", peer, result.Reason);
+            // Truncated and unavailable end the connection; a frame that is no image was read whole, so the next
+            // frame is still in step.
+            if (result.Failure != IngestFailure.Invalid) return;
+        }
+        await reader.CompleteAsync();
+        socket.Shutdown(SocketShutdown.Both);
+    }
+
+    private static async Task<uint?> ReadHeaderAsync(PipeReader reader, CancellationToken ct)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync(ct);
+            var buffer = read.Buffer;
+            if (P1Frame.TryReadHeader(ref buffer, out var length))
+            {
+                reader.AdvanceTo(buffer.Start);
+                return length;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (read.IsCompleted) return null; // EOF; a partial header is a truncated upload, logged by nobody
+        }
+    }
+}

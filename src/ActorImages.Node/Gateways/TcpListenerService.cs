@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ActorImages.Node.Gateways;
+
+/// <summary>
+/// A bounded TCP listener: accepts on one address and port, runs <see cref="HandleAsync"/> per connection, and
+/// closes at once any connection over <see cref="MaxConnections"/> (every listener is bounded in count; the handlers
+/// bound size and time). Shared by the P1 and P4 gateways.
+/// </summary>
+public abstract class TcpListenerService : BackgroundService
+{
+    private readonly ILogger _log;
+    private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _open;
+
+    /// <summary>Creates the listener.</summary>
+    /// <param name="log">Logger of the concrete gateway.</param>
+    protected TcpListenerService(ILogger log) => _log = log;
+
+    /// <summary>The address to bind.</summary>
+    protected abstract IPEndPoint Endpoint { get; }
+
+    /// <summary>Most concurrent connections.</summary>
+    protected abstract int MaxConnections { get; }
+
+    /// <summary>Completes once the socket is bound (for <c>/ready</c>).</summary>
+    public Task Bound => _bound.Task;
+
+    /// <summary>Serves one connection; the socket is closed by the caller afterwards.</summary>
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="ct">Cancelled when the node stops.</param>
+    /// <returns>A task that completes when the connection is done.</returns>
+    protected abstract Task HandleAsync(Socket socket, CancellationToken ct);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var listener = new Socket(Endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            listener.Bind(Endpoint);
+            listener.Listen(512);
+        }
+        catch (SocketException e)
+        {
+            _bound.TrySetException(e);
+            _log.LogCritical("cannot listen on {Endpoint}: {Error}", Endpoint, e.Message);
+            throw;
+        }
+        _bound.TrySetResult();
+        _log.LogInformation("listening on {Endpoint}", Endpoint);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                _log.LogWarning("accept failed: {Error}", e.Message);
+                continue;
+            }
+            if (Interlocked.Increment(ref _open) > MaxConnections)
+            {
+                Interlocked.Decrement(ref _open);
+                _log.LogWarning("refused {Peer}: {Max} connections open", socket.RemoteEndPoint, MaxConnections);
+                socket.Dispose();
+                continue;
+            }
+            _ = ServeAsync(socket, stoppingToken);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken ct)
+    {
+        try
+        {
+            socket.NoDelay = true;
+            await HandleAsync(socket, ct);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+            _log.LogDebug("connection from {Peer} ended: {Error}", SafePeer(socket), e.Message);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "connection from {Peer} failed", SafePeer(socket));
+        }
+        finally
+        {
+            socket.Dispose();
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>The peer's endpoint as text, or "?" once the socket is gone.</summary>
+    /// <param name="socket">The socket.</param>
+    /// <returns>The text.</returns>
+    protected static string SafePeer(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.RateLimiting;
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using ActorImages.Node.Config;
+using ActorImages.Node.Tracker;
+using ActorImages.Protocols;
+using Akka.Actor;
+using Akka.Hosting;
+using static ActorImages.Node.Tracker.TrackerProtocol;
+
+namespace ActorImages.Node.Gateways;
+
+/// <summary>
+/// P3 (docs/protocols.md, P3): the IDP2PI tracker over UDP. Each datagram is parsed once; a plain <c>LST</c> is
+/// answered from this node's <see cref="LstView"/> without any actor round trip, <c>REG</c>/<c>UPD</c>/<c>END</c> go to
+/// the tracker singleton through its proxy, and the committed change is applied to the local view before the reply
+/// leaves (read-your-writes). A datagram that is itself a reply is never answered, and replies per source address are
+/// rate-limited (token bucket), so the node cannot be made to amplify or loop traffic.
+/// </summary>
+public sealed class UdpTrackerGateway : BackgroundService
+{
+    private const int MaxInFlight = 1024;
+    private readonly NodeSettings _settings;
+    private readonly LstView _view;
+    private readonly CatalogStore _catalog;
+    private readonly IActorRef _tracker;
+    private readonly NodeMetrics _metrics;
+    private readonly ILogger<UdpTrackerGateway> _log;
+    private readonly PartitionedRateLimiter<IPAddress> _limiter;
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight);
+    private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Creates the gateway.</summary>
+    /// <param name="settings">Node settings.</param>
+    /// <param name="view">This node's LST view.</param>
+    /// <param name="catalog">The catalog, for <c>LST &lt;offset&gt;</c> past the view's head.</param>
+    /// <param name="tracker">The tracker singleton's proxy.</param>
+    /// <param name="metrics">Request counters.</param>
+    /// <param name="log">Logger.</param>
+    public UdpTrackerGateway(NodeSettings settings, LstView view, CatalogStore catalog, IRequiredActor<TrackerActor> tracker,
+        NodeMetrics metrics, ILogger<UdpTrackerGateway> log)
+    {
+        _settings = settings;
+        _view = view;
+        _catalog = catalog;
+        _tracker = tracker.ActorRef;
+        _metrics = metrics;
+        _log = log;
+        var rate = Math.Max(1, settings.P3RepliesPerSecond);
+        _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip => RateLimitPartition.GetTokenBucketLimiter(ip,
+            _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = rate, TokensPerPeriod = rate, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0, AutoReplenishment = true,
+            }));
+    }
+
+    /// <summary>Completes once the socket is bound (for <c>/ready</c>).</summary>
+    public Task Bound => _bound.Task;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Parse(_settings.Host), _settings.P3Port));
+        }
+        catch (SocketException e)
+        {
+            _bound.TrySetException(e);
+            _log.LogCritical("cannot bind UDP {Host}:{Port}: {Error}", _settings.Host, _settings.P3Port, e.Message);
+            throw;
+        }
+        socket.ReceiveBufferSize = 4 * 1024 * 1024;
+        _bound.TrySetResult();
+        _log.LogInformation("P3 tracker listening on udp {Host}:{Port}", _settings.Host, _settings.P3Port);
+        var buffer = new byte[65536];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                _log.LogDebug("P3 receive: {Error}", e.Message);
+                continue;
+            }
+            var from = (IPEndPoint)received.RemoteEndPoint;
+            var datagram = buffer.AsSpan(0, received.ReceivedBytes);
+            if (P3Request.IsReply(datagram))
+            {
+                _metrics.Tracker("dropped");
+                continue;
+            }
+            using var lease = _limiter.AttemptAcquire(from.Address);
+            if (!lease.IsAcquired)
+            {
+                _metrics.Tracker("dropped");
+                continue;
+            }
+            var request = P3Request.Parse(datagram);
+            if (request is P3Request.Lst { Offset: null })
+            {
+                _metrics.Tracker("LST");
+                Send(socket, _view.First(), from);
+                continue;
+            }
+            if (!_inFlight.Wait(0))
+            {
+                _metrics.Tracker("dropped");
+                continue;
+            }
+            _ = AnswerAsync(socket, request, from, stoppingToken);
+        }
+    }
+
+    private async Task AnswerAsync(Socket socket, P3Request request, IPEndPoint from, CancellationToken ct)
+    {
+        try
+        {
+            var reply = await ReplyAsync(request, from.Address.ToString(), ct);
+            Send(socket, reply, from);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _log.LogWarning("P3 {Peer}: {Request} failed: {Error}", from, request, e.Message);
+            Send(socket, P3Reply.Unavailable(), from);
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    private async Task<ReadOnlyMemory<byte>> ReplyAsync(P3Request request, string ip, CancellationToken ct)
+    {
+        switch (request)
+        {
+            case P3Request.Lst { Offset: { } offset }:
+                _metrics.Tracker("LST");
+                return await _view.PageAsync(offset, _catalog, ct);
+            case P3Request.Reg r when r.Images.Count <= _settings.P3MaxItemsPerRegistration:
+                _metrics.Tracker("REG");
+                return await AskAsync(new Register(ip, r.Port, r.Password, Images(r.Images)), ct);
+            case P3Request.Upd u when u.Images.Count <= _settings.P3MaxItemsPerRegistration:
+                _metrics.Tracker("UPD");
+                return await AskAsync(new Update(ip, u.Port, u.Password, Images(u.Images)), ct);
+            case P3Request.End e:
+                _metrics.Tracker("END");
+                return await AskAsync(new End(ip, e.Port, e.Password), ct);
+            default:
+                _metrics.Tracker("invalid");
+                return P3Reply.InvalidFormat();
+        }
+    }
+
+    private async Task<byte[]> AskAsync(ICommand command, CancellationToken ct)
+    {
+        var reply = await _tracker.Ask<Reply>(command, _settings.AskTimeout, ct);
+        if (reply.Change is { } change) _view.Apply(change);
+        return reply.Outcome switch
+        {
+            Outcome.Registered => P3Reply.Registered(reply.Count),
+            Outcome.Updated => P3Reply.Updated(reply.Count),
+            Outcome.Finished => P3Reply.Finished(),
+            Outcome.WrongPassword => P3Reply.WrongPassword(),
+            Outcome.TooManyIdentities => System.Text.Encoding.ASCII.GetBytes("ERR TOO_MANY_IDENTITIES"),
+            _ => P3Reply.Unavailable(),
+        };
+    }
+
+    private static IReadOnlyList<PeerImage> Images(IReadOnlyList<P3Image> images) =>
+        images.Select(i => new PeerImage(i.Md5, i.Name)).ToList();
+
+    private void Send(Socket socket, ReadOnlyMemory<byte> datagram, IPEndPoint to)
+    {
+        try
+        {
+            socket.SendTo(datagram.Span, SocketFlags.None, to);
+        }
+        catch (SocketException e)
+        {
+            _log.LogDebug("P3 send to {Peer}: {Error}", to, e.Message);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _limiter.Dispose();
+        _inFlight.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using ActorImages.Node.Catalog;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Node.Ingest;
+using ActorImages.Node.Tracker;
+using ActorImages.Node.Transfer;
+using ActorImages.Protocols;
+
+namespace ActorImages.Node.Http;
+
+/// <summary>
+/// The catalog over HTTP (README "HTTP API"): pages of entries newest first, one entry, its bytes and thumbnail, the
+/// HTTP upload (the same <see cref="Ingestion"/> path as every protocol), totals, the tracker's peers, the live
+/// Server-Sent Events feed and the admin route that announces a full stop. Errors are
+/// <c>{"status":&lt;code&gt;,"error":"&lt;text&gt;"}</c>.
+/// </summary>
+public static class CatalogApi
+{
+    /// <summary>Maps the routes on the HTTP port.</summary>
+    /// <param name="app">The application.</param>
+    /// <param name="host">The host pattern of the HTTP port, e.g. <c>*:8080</c>.</param>
+    /// <returns>The same application.</returns>
+    public static WebApplication MapCatalogApi(this WebApplication app, string host)
+    {
+        var api = app.MapGroup("/api").RequireHost(host);
+        api.MapGet("/images", ListAsync);
+        api.MapGet("/images/{md5}", GetAsync);
+        api.MapGet("/images/{md5}/content", ContentAsync);
+        api.MapGet("/images/{md5}/thumbnail", ThumbnailAsync);
+        api.MapPost("/images", UploadAsync);
+        api.MapGet("/stats", async (CatalogStore catalog, CancellationToken ct) => Results.Json(await catalog.StatsAsync(ct)));
+        api.MapGet("/tracker/peers", (LstView view) => Results.Json(view.Peers.Select(p => new
+        {
+            ip = p.Ip, port = p.Port, images = p.Images.Select(i => new { md5 = i.Md5, name = i.Name }),
+            registeredAt = p.RegisteredAt,
+        })));
+        api.MapGet("/events", LiveFeed.StreamAsync);
+        api.MapPost("/cluster/stopping", (HttpContext ctx, NodeSettings settings, StopAnnouncement stop) =>
+        {
+            if (!AdminAuthorized(ctx, settings)) return Error(StatusCodes.Status401Unauthorized, "admin token required");
+            stop.Announce();
+            return Results.Json(new { status = 202, error = "stop announced" }, statusCode: StatusCodes.Status202Accepted);
+        });
+        return app;
+    }
+
+    /// <summary>Whether the request carries the admin token as <c>Authorization: Bearer &lt;token&gt;</c>.</summary>
+    /// <param name="ctx">The request.</param>
+    /// <param name="settings">Node settings.</param>
+    /// <returns>False when the node has no token or the request another one.</returns>
+    public static bool AdminAuthorized(HttpContext ctx, NodeSettings settings)
+    {
+        var header = ctx.Request.Headers.Authorization.ToString();
+        return settings.AdminToken.Length > 0 && header.StartsWith("Bearer ", StringComparison.Ordinal)
+            && Transfer.ReplicaEndpoints.CryptographicEquals(header["Bearer ".Length..], settings.AdminToken);
+    }
+
+    /// <summary>The JSON of one entry: id, md5, sha256, size (bytes), mediaType, width, height, filename, uploader,
+    /// protocol (<c>P1_TCP</c>, <c>P2_WEBSOCKET</c>, <c>HTTP</c>, <c>IMPORT</c>), receivedAt (ISO-8601), nodes (hosts).</summary>
+    /// <param name="e">The entry.</param>
+    /// <returns>An object for System.Text.Json.</returns>
+    public static object EntryJson(CatalogEntry e) => new
+    {
+        id = e.Id.ToString(CultureInfo.InvariantCulture), md5 = e.Md5, sha256 = e.Sha256, size = e.Size,
+        mediaType = e.MediaType, width = e.Width, height = e.Height, filename = e.Filename, uploader = e.Uploader,
+        protocol = ProtocolName(e.Protocol), receivedAt = e.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        nodes = e.Hosts.ToList(),
+    };
+
+    /// <summary>The API's name of a protocol.</summary>
+    /// <param name="protocol">The protocol.</param>
+    /// <returns><c>P1_TCP</c>, <c>P2_WEBSOCKET</c>, <c>HTTP</c> or <c>IMPORT</c>.</returns>
+    public static string ProtocolName(SourceProtocol protocol) => protocol switch
+    {
+        SourceProtocol.P1Tcp => "P1_TCP",
+        SourceProtocol.P2WebSocket => "P2_WEBSOCKET",
+        SourceProtocol.Http => "HTTP",
+        _ => "IMPORT",
+    };
+
+    private static IResult Error(int status, string message) =>
+        Results.Json(new { status, error = message }, statusCode: status);
+
+    private static async Task<IResult> ListAsync(HttpContext ctx, CatalogStore catalog, NodeSettings settings, CancellationToken ct)
+    {
+        var query = ctx.Request.Query;
+        var limit = settings.DefaultPageSize;
+        if (query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > settings.MaxPageSize))
+            return Error(400, $"limit must be an integer 1..{settings.MaxPageSize}");
+        long? before = null;
+        if (query.TryGetValue("after", out var a) && a.ToString().Length > 0)
+        {
+            if (!long.TryParse(a, out var cursor) || await catalog.FindByIdAsync(cursor, ct) is null)
+                return Error(400, $"unknown cursor: {a}");
+            before = cursor;
+        }
+        var page = await catalog.NewestAsync(limit, before, ct);
+        var next = page.Count == limit ? page[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
+        return Results.Json(new { images = page.Select(EntryJson), next });
+    }
+
+    private static async Task<IResult> GetAsync(string md5, CatalogStore catalog, CancellationToken ct)
+    {
+        if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
+        return await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct) is { } entry
+            ? Results.Json(EntryJson(entry)) : Error(404, "no image with md5 " + md5);
+    }
+
+    private static async Task<IResult> ContentAsync(string md5, ImageReader reader, CancellationToken ct)
+    {
+        if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
+        try
+        {
+            var image = await reader.OpenByMd5Async(md5.ToLowerInvariant(), ct);
+            if (image is null) return Error(404, "no image with md5 " + md5);
+            return Results.Stream(image.Content, image.Entry.MediaType);
+        }
+        catch (ImageUnavailableException e)
+        {
+            return Error(503, e.Message);
+        }
+    }
+
+    private static async Task<IResult> ThumbnailAsync(string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx, CancellationToken ct)
+    {
+        if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
+        var entry = await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct);
+        if (entry is null) return Error(404, "no image with md5 " + md5);
+        var file = await thumbnails.GetAsync(entry, ct);
+        if (file is null) return Error(503, "no thumbnail: no holder answered or the image does not decode");
+        ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        return Results.File(file, "image/jpeg");
+    }
+
+    private static async Task<IResult> UploadAsync(HttpContext ctx, Ingestion ingestion, NodeMetrics metrics, CancellationToken ct)
+    {
+        var query = ctx.Request.Query;
+        var ip = ctx.Connection.RemoteIpAddress?.ToString() ?? "?";
+        var filename = query["filename"].ToString();
+        if (filename.Length > 0) filename = Path.GetFileName(filename.Replace('\\', '/'));
+        var uploader = query["uploader"].ToString() is { Length: > 0 } u ? u : "http:" + ip;
+        var started = DateTime.UtcNow;
+        var result = await ingestion.IngestAsync(ctx.Request.BodyReader, ctx.Request.ContentLength, toEnd: true,
+            new UploadInfo(filename.Length > 0 ? filename : null, uploader, SourceProtocol.Http), ct);
+        if (result.Entry is { } entry)
+        {
+            metrics.Stored("http", DateTime.UtcNow - started);
+            ctx.Response.Headers.Location = "/api/images/" + entry.Md5;
+            return Results.Json(EntryJson(entry), statusCode: 201);
+        }
+        metrics.Upload("http", result.Failure.ToString()!.ToLowerInvariant());
+        return result.Failure switch
+        {
+            IngestFailure.TooLarge => Error(413, result.Reason),
+            IngestFailure.Unavailable => Error(503, result.Reason),
+            _ => Error(400, result.Reason),
+        };
+    }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using ActorImages.Messages;
+using ActorImages.Node.Config;
+using ActorImages.Node.Transfer;
+using ActorImages.Storage;
+
+namespace ActorImages.Node.Http;
+
+/// <summary>
+/// Thumbnails on first request, never on the upload's path (README "Web viewer"): made once per image from this
+/// node's copy, or from a holder's bytes when it has none, and kept as <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c>. At
+/// most one is made at a time (a PNG decodes whole: up to the pixel limit × 4 bytes of memory); an image that does not decode is
+/// remembered, not decoded again on every request.
+/// </summary>
+public sealed class Thumbnails
+{
+    private readonly BlobStore _blobs;
+    private readonly ImageReader _reader;
+    private readonly NodeSettings _settings;
+    private readonly SemaphoreSlim _workers = new(1);
+    private readonly ConcurrentDictionary<string, string> _failed = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<string?>>> _making = new();
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="blobs">This node's blob store.</param>
+    /// <param name="reader">Opens images held elsewhere.</param>
+    /// <param name="settings">Node settings (pixel limit).</param>
+    public Thumbnails(BlobStore blobs, ImageReader reader, NodeSettings settings)
+    {
+        _blobs = blobs;
+        _reader = reader;
+        _settings = settings;
+    }
+
+    /// <summary>The thumbnail file of <paramref name="entry"/>, made now if needed.</summary>
+    /// <param name="entry">The catalog entry.</param>
+    /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
+    /// <returns>The JPEG file's path, or null when the image does not decode or no holder answered.</returns>
+    public async Task<string?> GetAsync(CatalogEntry entry, CancellationToken ct)
+    {
+        var path = _blobs.ThumbnailPath(entry.Md5);
+        if (File.Exists(path)) return path;
+        if (_failed.ContainsKey(entry.Md5)) return null;
+        var making = _making.GetOrAdd(entry.Md5, _ => new Lazy<Task<string?>>(() => MakeAsync(entry, path)));
+        try
+        {
+            return await making.Value.WaitAsync(ct);
+        }
+        finally
+        {
+            if (making.Value.IsCompleted) _making.TryRemove(entry.Md5, out _);
+        }
+    }
+
+    private async Task<string?> MakeAsync(CatalogEntry entry, string target)
+    {
+        await _workers.WaitAsync();
+        string? temp = null;
+        try
+        {
+            var source = _blobs.Exists(entry.Path) ? _blobs.Resolve(entry.Path) : null;
+            if (source is null)
+            {
+                await using var image = await _reader.OpenAsync(entry, CancellationToken.None);
+                temp = _blobs.NewTempPath(".thumbsrc");
+                await using (var file = File.Create(temp)) await image.Content.CopyToAsync(file);
+                source = temp;
+            }
+            await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels));
+            return target;
+        }
+        catch (InvalidImageException e)
+        {
+            // Bounded: at most one entry per image that failed; an md5's bytes never change.
+            if (_failed.Count < 100_000) _failed[entry.Md5] = e.Message;
+            return null;
+        }
+        catch (ImageUnavailableException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (temp is not null) File.Delete(temp);
+            _workers.Release();
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using ActorImages.Node.Catalog;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Node.Transfer;
+using ActorImages.Storage;
+using Akka.Actor;
+using Akka.Hosting;
+
+namespace ActorImages.Node.Ingest;
+
+/// <summary>Who sent an upload and how; what the catalog records besides the bytes.</summary>
+/// <param name="Filename">The client's name for it (P2, HTTP), or null for the stored name (P1).</param>
+/// <param name="Uploader">P2 user, <c>tcp:&lt;ip&gt;</c> (P1) or <c>http:&lt;ip&gt;</c> (HTTP).</param>
+/// <param name="Protocol">The way it came in.</param>
+/// <param name="ReceivedAt">Time of receipt; null means now. Imports keep the original time.</param>
+/// <param name="ImportKey">For imports: a key that makes a second import of the same item a no-op.</param>
+public sealed record UploadInfo(string? Filename, string Uploader, SourceProtocol Protocol,
+    DateTimeOffset? ReceivedAt = null, string? ImportKey = null);
+
+/// <summary>Why an upload was not stored; gateways map each to their protocol's error.</summary>
+public enum IngestFailure
+{
+    /// <summary>The bytes are no whole image of an accepted format (or over the pixel limit).</summary>
+    Invalid,
+    /// <summary>The declared or received size is over <c>max-image-bytes</c>.</summary>
+    TooLarge,
+    /// <summary>The sender stopped before the declared size arrived.</summary>
+    Truncated,
+    /// <summary>The cluster or the catalog cannot take writes now (minority side, database down, a replica failed).</summary>
+    Unavailable,
+}
+
+/// <summary>The outcome of one upload: <see cref="Entry"/> when stored, else <see cref="Failure"/> and a reason.</summary>
+/// <param name="Entry">The committed entry, or null.</param>
+/// <param name="Failure">Why nothing was stored, when <paramref name="Entry"/> is null.</param>
+/// <param name="Reason">A short English reason (shown to P2 clients as <c>Falha no upload: &lt;reason&gt;</c>).</param>
+public sealed record IngestResult(CatalogEntry? Entry, IngestFailure? Failure, string Reason)
+{
+    /// <summary>A stored upload.</summary>
+    /// <param name="entry">The committed entry.</param>
+    /// <returns>The result.</returns>
+    public static IngestResult Stored(CatalogEntry entry) => new(entry, null, "");
+
+    /// <summary>A refused upload.</summary>
+    /// <param name="failure">The kind of failure.</param>
+    /// <param name="reason">The reason.</param>
+    /// <returns>The result.</returns>
+    public static IngestResult Refused(IngestFailure failure, string reason) => new(null, failure, reason);
+}
+
+/// <summary>
+/// The one entry point of every upload, whatever the protocol (docs/design.md, "The path of one image"): stream the
+/// bytes to a temp file while hashing them, probe the image header, place the replicas (rendezvous hashing), reserve
+/// the stored name, write the local copy and push the remote ones side by side, commit the catalog entry in the
+/// Registry's next batch, and only then answer. Nothing half-written becomes visible: a failure at any step removes
+/// what was written and commits nothing.
+/// </summary>
+public sealed class Ingestion
+{
+    private readonly NodeSettings _settings;
+    private readonly BlobStore _blobs;
+    private readonly Membership _membership;
+    private readonly ReplicaTransfer _transfer;
+    private readonly IActorRef _registry;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="settings">Node settings.</param>
+    /// <param name="blobs">This node's blob store.</param>
+    /// <param name="membership">The membership view, for placement.</param>
+    /// <param name="transfer">Copies bytes to other nodes.</param>
+    /// <param name="registry">This node's <see cref="RegistryActor"/>.</param>
+    public Ingestion(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
+        IRequiredActor<RegistryActor> registry)
+    {
+        _settings = settings;
+        _blobs = blobs;
+        _membership = membership;
+        _transfer = transfer;
+        _registry = registry.ActorRef;
+    }
+
+    /// <summary>Reads one upload from <paramref name="source"/> and stores it.</summary>
+    /// <param name="source">The bytes.</param>
+    /// <param name="length">The declared size in bytes (P1 header, P2 size, HTTP Content-Length), or null.</param>
+    /// <param name="toEnd">False: exactly <paramref name="length"/> bytes are consumed and the rest stays for the
+    /// caller (the next P1 frame). True: everything up to the end is the upload (a P2 binary message, an HTTP body),
+    /// and it must be exactly <paramref name="length"/> bytes when that is given.</param>
+    /// <param name="info">Who sent it and how.</param>
+    /// <param name="ct">Cancelled when the connection goes.</param>
+    /// <returns>The stored entry or the reason for refusing it; never throws for bad input.</returns>
+    public async Task<IngestResult> IngestAsync(PipeReader source, long? length, bool toEnd, UploadInfo info, CancellationToken ct)
+    {
+        if (length > _settings.MaxImageBytes)
+            return IngestResult.Refused(IngestFailure.TooLarge, $"image larger than {_settings.MaxImageBytes} bytes");
+        if (length is <= 0) return IngestResult.Refused(IngestFailure.Invalid, "empty image");
+        var writer = _blobs.NewWriter();
+        try
+        {
+            var received = await CopyAsync(source, writer, toEnd ? null : length, _settings.MaxImageBytes, ct);
+            if (received > _settings.MaxImageBytes)
+                return IngestResult.Refused(IngestFailure.TooLarge, $"image larger than {_settings.MaxImageBytes} bytes");
+            if (length is { } expected && received < expected)
+                return IngestResult.Refused(IngestFailure.Truncated, $"truncated upload ({received} of {expected} bytes)");
+            if (length is { } announced && received > announced)
+                return IngestResult.Refused(IngestFailure.Invalid, $"received {received} bytes, announced {announced}");
+            var staged = await writer.FinishAsync(length, ct);
+            return await StoreAsync(staged, info, ct);
+        }
+        catch (InvalidImageException e)
+        {
+            return IngestResult.Refused(IngestFailure.Invalid, e.Message);
+        }
+        finally
+        {
+            await writer.DisposeAsync();
+        }
+    }
+
+    /// <returns>Bytes received; more than <paramref name="max"/> means the upload was cut off there.</returns>
+    private static async Task<long> CopyAsync(PipeReader source, BlobWriter writer, long? length, long max, CancellationToken ct)
+    {
+        long received = 0;
+        while (length is null || received < length)
+        {
+            var read = await source.ReadAsync(ct);
+            var buffer = read.Buffer;
+            if (length is { } n && buffer.Length > n - received) buffer = buffer.Slice(0, n - received);
+            if (received + buffer.Length > max)
+            {
+                source.AdvanceTo(buffer.End);
+                return received + buffer.Length;
+            }
+            foreach (var segment in buffer) await writer.WriteAsync(segment, ct);
+            received += buffer.Length;
+            source.AdvanceTo(buffer.End);
+            if (read.IsCompleted || read.IsCanceled) break;
+        }
+        return received;
+    }
+
+    private async Task<IngestResult> StoreAsync(StagedBlob staged, UploadInfo info, CancellationToken ct)
+    {
+        var view = _membership.Current;
+        if (!view.HasMajority)
+            return IngestResult.Refused(IngestFailure.Unavailable, "cluster unavailable (this node is not in a majority)");
+        var receivedAt = info.ReceivedAt ?? DateTimeOffset.UtcNow;
+        var targets = Membership.Place(staged.Md5, view.UpReachable, _settings.ReplicationFactor);
+        string path;
+        try
+        {
+            path = (await _registry.Ask<RegistryActor.PathReserved>(
+                new RegistryActor.ReservePath(receivedAt, staged.Format.Extension()), _settings.AskTimeout, ct)).Path;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return IngestResult.Refused(IngestFailure.Unavailable, "catalog unavailable: " + e.Message);
+        }
+
+        var self = view.Self;
+        var written = new List<Replica>();
+        try
+        {
+            // Remote pushes read the temp file while the local copy is linked into place: both are durable before
+            // the catalog hears of them (docs/design.md, "Storage" and "Transfer").
+            var copies = targets.Select(async target =>
+            {
+                if (target.Address == self) await _blobs.CommitAsync(staged, path, ct);
+                else await _transfer.PushAsync(target.Host, path, staged.TempFile, staged.Size, staged.Sha256, ct);
+                lock (written) written.Add(target);
+            }).ToList();
+            await Task.WhenAll(copies);
+            var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
+                staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
+            var committed = await _registry.Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
+                _settings.AskTimeout, ct);
+            return IngestResult.Stored(committed.Entry);
+        }
+        catch (Exception e)
+        {
+            await RemoveCopiesAsync(written, path, staged.Sha256, self);
+            if (e is OperationCanceledException && ct.IsCancellationRequested) throw;
+            return IngestResult.Refused(IngestFailure.Unavailable, "replication failed: " + e.Message);
+        }
+    }
+
+    private async Task RemoveCopiesAsync(IEnumerable<Replica> written, string path, string sha256, string self)
+    {
+        foreach (var replica in written.ToList())
+        {
+            try
+            {
+                if (replica.Address == self) _blobs.Delete(path);
+                else await _transfer.DeleteAsync(replica.Host, path, sha256, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // An orphan file without a catalog entry is invisible to every client; the scrub removes it.
+            }
+        }
+    }
+}

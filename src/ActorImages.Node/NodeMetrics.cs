@@ -1,0 +1,50 @@
+using Prometheus;
+
+namespace ActorImages.Node;
+
+/// <summary>
+/// The node's Prometheus metrics, served at <c>GET /metrics</c> (README "HTTP API"): names end in <c>_total</c> for
+/// counters and use base units (<c>_seconds</c>, <c>_bytes</c>).
+/// </summary>
+public sealed class NodeMetrics
+{
+    private static readonly Counter Uploads = Metrics.CreateCounter("actorimages_uploads_total",
+        "Uploads by protocol and outcome (stored, invalid, toolarge, truncated, unavailable, timeout, refused).",
+        "protocol", "outcome");
+    private static readonly Histogram UploadLatency = Metrics.CreateHistogram("actorimages_upload_latency_seconds",
+        "Time from an upload's first byte to its acknowledgement, seconds.",
+        new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+    private static readonly Counter TrackerRequests = Metrics.CreateCounter("actorimages_tracker_requests_total",
+        "P3 datagrams answered, by command (REG, UPD, LST, END, invalid, dropped).", "command");
+    private static readonly Counter Copies = Metrics.CreateCounter("actorimages_replica_copies_total",
+        "Replica copies by reason (repair, leave, scrub) and outcome.", "reason", "outcome");
+    private static readonly Counter Errors = Metrics.CreateCounter("actorimages_errors_total",
+        "Errors by kind.", "kind");
+
+    /// <summary>Counts an upload that was not stored.</summary>
+    /// <param name="protocol">p1, p2 or http.</param>
+    /// <param name="outcome">Why.</param>
+    public void Upload(string protocol, string outcome) => Uploads.WithLabels(protocol, outcome).Inc();
+
+    /// <summary>Counts a stored upload and its latency.</summary>
+    /// <param name="protocol">p1, p2 or http.</param>
+    /// <param name="latency">Time from first byte to acknowledgement.</param>
+    public void Stored(string protocol, TimeSpan latency)
+    {
+        Uploads.WithLabels(protocol, "stored").Inc();
+        UploadLatency.WithLabels(protocol).Observe(latency.TotalSeconds);
+    }
+
+    /// <summary>Counts a P3 request.</summary>
+    /// <param name="command">REG, UPD, LST, END, invalid or dropped.</param>
+    public void Tracker(string command) => TrackerRequests.WithLabels(command).Inc();
+
+    /// <summary>Counts a replica copy.</summary>
+    /// <param name="reason">repair, leave or scrub.</param>
+    /// <param name="outcome">ok or failed.</param>
+    public void Copy(string reason, string outcome) => Copies.WithLabels(reason, outcome).Inc();
+
+    /// <summary>Counts an error.</summary>
+    /// <param name="kind">A short kind, e.g. <c>catalog</c>.</param>
+    public void Error(string kind) => Errors.WithLabels(kind).Inc();
+}

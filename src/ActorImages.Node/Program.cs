@@ -1,0 +1,33 @@
+using ActorImages.Catalog;
+using ActorImages.Node;
+using ActorImages.Node.Catalog;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Node.Gateways;
+using ActorImages.Node.Http;
+using ActorImages.Node.Ingest;
+using ActorImages.Node.Tracker;
+using ActorImages.Node.Transfer;
+using ActorImages.Storage;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Serilog;
+
+// One ActorImages node (docs/design.md): the Akka.NET cluster member with its registry, tracker view and gateways,
+// and Kestrel serving the HTTP API (actorimages.http.port) and the P2 WebSocket (actorimages.p2.port).
+var config = NodeConfig.Load(NodeConfig.ProcessEnvironment());
+var settings = NodeSettings.Create(config);
+
+Log.Logger = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    .MinimumLevel.Override("System.Net.Http", Serilog.Events.LogEventLevel.Warning)
+    .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} [{SourceContext}] {Message:lj}{NewLine}{Exception}")
+    .CreateLogger();
+Log.Information("ActorImages node {Host} starting: data {DataDir}", settings.Host, settings.DataDir);
+
+var exitCode = await NodeHost.RunAsync(settings, config, args);
+Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);
+await Log.CloseAndFlushAsync();
+return exitCode;

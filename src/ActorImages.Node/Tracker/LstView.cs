@@ -1,0 +1,205 @@
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using ActorImages.Node.Cluster;
+using ActorImages.Protocols;
+using static ActorImages.Node.Tracker.TrackerProtocol;
+
+namespace ActorImages.Node.Tracker;
+
+/// <summary>
+/// This node's read view of the tracker, from which every <c>LST</c> is answered without an actor round trip
+/// (docs/design.md: writes go through the singleton, reads do not). It holds the peers' registrations, the newest
+/// catalog entries and the membership, composes the listing in the order of docs/protocols.md, P3 — first what
+/// legacy peers registered, the most recently registered first; then the cluster's own images, newest first; holders
+/// that are up first, a node's P4 endpoint before a legacy peer — and renders the first datagram once per change.
+/// Thread-safe: writers take a lock, readers of the rendered datagram do not.
+/// </summary>
+public sealed class LstView
+{
+    /// <summary>Catalog entries kept for the first datagram; far more than 4,096 bytes can list.</summary>
+    public const int HeadSize = 256;
+
+    private readonly object _gate = new();
+    private readonly int _p4Port;
+    private readonly Dictionary<string, (long Version, PeerRegistration? Registration)> _peers = new();
+    private readonly List<CatalogEntry> _head = new();
+    private MembershipSnapshot? _membership;
+    private volatile P3Listing? _listing;
+    private int _peerItems;
+    private long _version;
+
+    /// <summary>Creates an empty view.</summary>
+    /// <param name="p4Port">The P4 port every node serves <c>GET</c> on (listed as <c>host:port</c>).</param>
+    public LstView(int p4Port) => _p4Port = p4Port;
+
+    /// <summary>The highest tracker version applied.</summary>
+    public long Version
+    {
+        get { lock (_gate) return _version; }
+    }
+
+    /// <summary>The registered peers, most recently registered first (for <c>/api/tracker/peers</c>).</summary>
+    public IReadOnlyList<PeerRegistration> Peers
+    {
+        get
+        {
+            lock (_gate)
+                return _peers.Values.Where(p => p.Registration is not null).Select(p => p.Registration!)
+                    .OrderByDescending(r => r.Sequence).ToList();
+        }
+    }
+
+    /// <summary>Applies one committed change unless this view already has a newer state of that identity.</summary>
+    /// <param name="change">The change from the singleton's answer or the <c>tracker</c> topic.</param>
+    public void Apply(TrackerChange change)
+    {
+        lock (_gate)
+        {
+            if (_peers.TryGetValue(change.Identity, out var known) && known.Version > change.Version) return;
+            _peers[change.Identity] = (change.Version, change.Registration);
+            _version = Math.Max(_version, change.Version);
+            Invalidate();
+        }
+    }
+
+    /// <summary>Replaces the peers with the committed state read from PostgreSQL, keeping changes newer than it.</summary>
+    /// <param name="state">The tracker state.</param>
+    public void Reload(TrackerSnapshot state)
+    {
+        lock (_gate)
+        {
+            var newer = _peers.Where(p => p.Value.Version > state.Version).ToList();
+            _peers.Clear();
+            foreach (var p in state.Peers) _peers[p.Registration.Identity] = (state.Version, p.Registration);
+            foreach (var (identity, value) in newer) _peers[identity] = value;
+            _version = Math.Max(_version, state.Version);
+            Invalidate();
+        }
+    }
+
+    /// <summary>Replaces the catalog head with the newest entries read from PostgreSQL.</summary>
+    /// <param name="newestFirst">The newest entries, newest first.</param>
+    public void ReloadHead(IEnumerable<CatalogEntry> newestFirst)
+    {
+        lock (_gate)
+        {
+            var known = _head.ToList();
+            _head.Clear();
+            foreach (var e in newestFirst.Concat(known).OrderByDescending(e => e.Id)) AddToHead(e);
+            Invalidate();
+        }
+    }
+
+    /// <summary>Adds a committed catalog entry (from this node's Registry or the <c>images</c> topic).</summary>
+    /// <param name="entry">The entry.</param>
+    public void AddImage(CatalogEntry entry)
+    {
+        lock (_gate)
+        {
+            AddToHead(entry);
+            Invalidate();
+        }
+    }
+
+    /// <summary>Takes a new membership view: holders that are up are listed first.</summary>
+    /// <param name="membership">The view.</param>
+    public void SetMembership(MembershipSnapshot membership)
+    {
+        lock (_gate)
+        {
+            _membership = membership;
+            Invalidate();
+        }
+    }
+
+    /// <summary>The plain <c>LST</c> reply: at most 4,096 bytes, rendered once per change.</summary>
+    /// <returns>The datagram; callers must not change it.</returns>
+    public ReadOnlyMemory<byte> First() => Listing().First.Datagram;
+
+    private P3Listing Listing()
+    {
+        var listing = _listing;
+        if (listing is not null) return listing;
+        lock (_gate) return ComposeLocked();
+    }
+
+    /// <summary>The <c>LST &lt;offset&gt;</c> reply: whole items from the item <paramref name="offset"/> on; past the
+    /// newest entries this view keeps, the catalog is read from PostgreSQL.</summary>
+    /// <param name="offset">Item offset, zero-based.</param>
+    /// <param name="catalog">The catalog, for items past the head.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The datagram.</returns>
+    public async Task<ReadOnlyMemory<byte>> PageAsync(int offset, CatalogStore catalog, CancellationToken ct)
+    {
+        P3Listing listing;
+        int peerItems, headCount;
+        lock (_gate)
+        {
+            listing = ComposeLocked();
+            peerItems = _peerItems;
+            headCount = _head.Count;
+        }
+        if (offset + 128 > listing.Count && headCount >= HeadSize)
+        {
+            // Past the head: the catalog's own images, newest first, one item per md5, read by item offset.
+            var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - peerItems), 256, ct);
+            var rest = page.Select(m => new LstItem(m.Md5, m.Filename, m.Hosts.Select(h => $"{h}:{_p4Port}").ToList())).ToList();
+            return P3Reply.List(rest, 0).Datagram;
+        }
+        return listing.Page(offset).Datagram;
+    }
+
+    private void AddToHead(CatalogEntry entry)
+    {
+        var existing = _head.FindIndex(e => e.Md5 == entry.Md5);
+        if (existing >= 0)
+        {
+            // One item per md5, placed by its newest entry.
+            if (_head[existing].Id >= entry.Id) return;
+            _head.RemoveAt(existing);
+        }
+        var at = _head.FindIndex(e => e.Id < entry.Id);
+        _head.Insert(at < 0 ? _head.Count : at, entry);
+        if (_head.Count > HeadSize) _head.RemoveAt(_head.Count - 1);
+    }
+
+    private void Invalidate() => _listing = null;
+
+    private P3Listing ComposeLocked()
+    {
+        if (_listing is { } cached) return cached;
+        var registrations = _peers.Values.Where(p => p.Registration is not null).Select(p => p.Registration!)
+            .OrderBy(r => r.Sequence).ToList();
+        // md5 → peers holding it, first registered first; the name registered first is the one listed.
+        var holders = new Dictionary<string, List<(PeerRegistration Peer, string Name)>>();
+        foreach (var r in registrations)
+            foreach (var image in r.Images)
+            {
+                if (!holders.TryGetValue(image.Md5, out var list)) holders[image.Md5] = list = new();
+                if (list.All(h => h.Peer != r)) list.Add((r, image.Name));
+            }
+        var catalogByMd5 = _head.GroupBy(e => e.Md5).ToDictionary(g => g.Key, g => g.Last());
+        var items = new List<LstItem>();
+        var listed = new HashSet<string>();
+        foreach (var r in registrations.AsEnumerable().Reverse())
+            foreach (var image in r.Images)
+            {
+                if (!listed.Add(image.Md5)) continue;
+                var nodes = catalogByMd5.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry) : [];
+                var peers = holders[image.Md5].Select(h => $"{h.Peer.Ip}:{h.Peer.Port}");
+                items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name, nodes.Concat(peers).ToList()));
+            }
+        _peerItems = items.Count;
+        foreach (var entry in _head)
+            if (listed.Add(entry.Md5)) items.Add(ToItem(entry));
+        return _listing = new P3Listing(items);
+    }
+
+    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, entry.Filename, NodeHolders(entry).ToList());
+
+    private IEnumerable<string> NodeHolders(CatalogEntry entry)
+    {
+        var up = _membership?.UpReachable.Select(m => m.Address).ToHashSet() ?? new HashSet<string>();
+        return entry.Replicas.OrderBy(r => up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
+    }
+}

@@ -1,0 +1,89 @@
+using ActorImages.Catalog;
+using ActorImages.Node.Catalog;
+using ActorImages.Node.Cluster;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using static ActorImages.Node.Tracker.TrackerProtocol;
+
+namespace ActorImages.Node.Tracker;
+
+/// <summary>
+/// Keeps this node's <see cref="LstView"/> current: loads the committed tracker state and the newest catalog entries
+/// from PostgreSQL at start, then applies every <see cref="TrackerChange"/> of the <c>tracker</c> topic, every entry
+/// of the <see cref="ImageFeed"/> and every membership change. Pub-sub delivers at most once, so it also reloads the
+/// state every <c>reload-interval</c>: a change lost on the way is served within that time.
+/// </summary>
+public sealed class TrackerViewActor : ReceiveActor, IWithTimers
+{
+    private sealed record Reload;
+    private sealed record Reloaded(TrackerSnapshot? State, IReadOnlyList<ActorImages.Messages.CatalogEntry>? Head, Exception? Error);
+
+    private static readonly TimeSpan ReloadInterval = TimeSpan.FromSeconds(10);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LstView _view;
+    private readonly TrackerStore _tracker;
+    private readonly CatalogStore _catalog;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Creates the actor.</summary>
+    /// <param name="view">The view to keep current.</param>
+    /// <param name="tracker">The tracker tables.</param>
+    /// <param name="catalog">The catalog.</param>
+    /// <param name="feed">The node-local feed of committed entries.</param>
+    /// <param name="membership">The membership holder.</param>
+    public TrackerViewActor(LstView view, TrackerStore tracker, CatalogStore catalog, ImageFeed feed, Membership membership)
+    {
+        _view = view;
+        _tracker = tracker;
+        _catalog = catalog;
+        feed.OnEntry(view.AddImage);
+        membership.Changed += view.SetMembership;
+        view.SetMembership(membership.Current);
+        Receive<TrackerChange>(view.Apply);
+        Receive<SubscribeAck>(_ => { });
+        Receive<Reload>(_ => StartReload());
+        Receive<Reloaded>(r =>
+        {
+            if (r.Error is not null)
+            {
+                _log.Warning("LST view: reloading from the catalog failed: {0}", r.Error.Message);
+                return;
+            }
+            _view.Reload(r.State!);
+            if (r.Head is not null) _view.ReloadHead(r.Head);
+        });
+    }
+
+    /// <summary>Props of the actor.</summary>
+    /// <param name="view">The view.</param>
+    /// <param name="tracker">The tracker tables.</param>
+    /// <param name="catalog">The catalog.</param>
+    /// <param name="feed">The feed.</param>
+    /// <param name="membership">The membership.</param>
+    /// <returns>The props.</returns>
+    public static Props Props(LstView view, TrackerStore tracker, CatalogStore catalog, ImageFeed feed, Membership membership) =>
+        Akka.Actor.Props.Create(() => new TrackerViewActor(view, tracker, catalog, feed, membership));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(Topic, Self));
+        StartReload();
+        Timers.StartPeriodicTimer("reload", new Reload(), ReloadInterval);
+    }
+
+    private void StartReload()
+    {
+        LoadAsync(withHead: true).PipeTo(Self, failure: e => new Reloaded(null, null, e));
+    }
+
+    private async Task<Reloaded> LoadAsync(bool withHead)
+    {
+        var state = await _tracker.LoadAsync(CancellationToken.None);
+        var head = withHead ? await _catalog.NewestAsync(LstView.HeadSize, null, CancellationToken.None) : null;
+        return new Reloaded(state, head, null);
+    }
+}

@@ -1,0 +1,87 @@
+using ActorImages.Node.Config;
+using ActorImages.Storage;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace ActorImages.Node.Transfer;
+
+/// <summary>
+/// The node side of <see cref="ReplicaTransfer"/>: <c>PUT /internal/replicas/{path}?sha256=</c> stores a copy
+/// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one after
+/// checking it, <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one. Each needs the cluster token
+/// header when the node has a token.
+/// </summary>
+public static class ReplicaEndpoints
+{
+    /// <summary>Maps the internal routes.</summary>
+    /// <param name="app">The HTTP application.</param>
+    /// <returns>The same application.</returns>
+    public static WebApplication MapReplicaEndpoints(this WebApplication app)
+    {
+        var group = app.MapGroup("/internal").AddEndpointFilter(async (ctx, next) =>
+        {
+            var settings = ctx.HttpContext.RequestServices.GetRequiredService<NodeSettings>();
+            var token = ctx.HttpContext.Request.Headers[ReplicaTransfer.TokenHeader].ToString();
+            if (settings.AdminToken.Length > 0 && !CryptographicEquals(token, settings.AdminToken))
+                return Results.StatusCode(StatusCodes.Status401Unauthorized);
+            return await next(ctx);
+        });
+        group.MapPut("/replicas/{**path}", StoreAsync);
+        group.MapGet("/blobs/{**path}", ServeAsync);
+        group.MapDelete("/replicas/{**path}", Delete);
+        return app;
+    }
+
+    private static async Task<IResult> StoreAsync(string path, string sha256, HttpContext ctx, BlobStore blobs)
+    {
+        ctx.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
+        if (blobs.Exists(path))
+            return await BlobVerifier.MatchesAsync(blobs.Resolve(path), sha256, ctx.RequestAborted)
+                ? Results.Ok() : Results.Conflict("another file has that path");
+        await using var writer = blobs.NewWriter();
+        try
+        {
+            var reader = ctx.Request.BodyReader;
+            while (true)
+            {
+                var read = await reader.ReadAsync(ctx.RequestAborted);
+                foreach (var segment in read.Buffer) await writer.WriteAsync(segment, ctx.RequestAborted);
+                reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted) break;
+            }
+            var staged = await writer.FinishAsync(ctx.Request.ContentLength, ctx.RequestAborted);
+            if (staged.Sha256 != sha256) return Results.BadRequest("sha256 mismatch");
+            await blobs.CommitAsync(staged, path, ctx.RequestAborted);
+            return Results.Created();
+        }
+        catch (InvalidImageException e)
+        {
+            return Results.BadRequest(e.Message);
+        }
+    }
+
+    private static async Task<IResult> ServeAsync(string path, string sha256, HttpContext ctx, BlobStore blobs)
+    {
+        if (!blobs.Exists(path)) return Results.NotFound();
+        var file = blobs.Resolve(path);
+        // A corrupt copy is never served: the caller goes to the next replica, the scrub restores this one.
+        if (!await BlobVerifier.MatchesAsync(file, sha256, ctx.RequestAborted)) return Results.NotFound();
+        return Results.File(blobs.OpenRead(path), "application/octet-stream");
+    }
+
+    private static async Task<IResult> Delete(string path, string sha256, HttpContext ctx, BlobStore blobs)
+    {
+        if (!blobs.Exists(path)) return Results.NoContent();
+        if (!await BlobVerifier.MatchesAsync(blobs.Resolve(path), sha256, ctx.RequestAborted))
+            return Results.Conflict();
+        blobs.Delete(path);
+        return Results.NoContent();
+    }
+
+    /// <summary>Compares two tokens in constant time.</summary>
+    /// <param name="a">One token.</param>
+    /// <param name="b">The other.</param>
+    /// <returns>Whether they are equal.</returns>
+    public static bool CryptographicEquals(string a, string b) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Headers;
+using ActorImages.Node.Config;
+
+namespace ActorImages.Node.Transfer;
+
+/// <summary>
+/// Moves image bytes between nodes over the nodes' HTTP port (<see cref="ReplicaEndpoints"/>): push a replica, fetch
+/// a copy, delete an aborted one. Bytes do not travel over Akka.Remote: one 64 MiB copy on the remoting connection
+/// would queue every heartbeat behind it and make a healthy node look dead (docs/design.md, "Transfer"). HTTP
+/// streams with back-pressure, from file to socket to file, never holding an image in memory.
+/// </summary>
+public sealed class ReplicaTransfer
+{
+    /// <summary>Header carrying the cluster token on internal routes.</summary>
+    public const string TokenHeader = "X-ActorImages-Cluster";
+
+    private readonly NodeSettings _settings;
+    private readonly HttpClient _http;
+
+    /// <summary>Creates the client.</summary>
+    /// <param name="settings">Node settings (HTTP port, timeouts, token).</param>
+    /// <param name="http">A client from the factory; requests carry their own deadlines.</param>
+    public ReplicaTransfer(NodeSettings settings, HttpClient http)
+    {
+        _settings = settings;
+        _http = http;
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+    }
+
+    /// <summary>Copies the file at <paramref name="file"/> to <paramref name="host"/> under <paramref name="path"/>;
+    /// returns once the target fsynced it and checked its SHA-256.</summary>
+    /// <param name="host">The target node's host.</param>
+    /// <param name="path">The stored relative path, the same on every replica.</param>
+    /// <param name="file">The local file to send.</param>
+    /// <param name="size">Its size in bytes.</param>
+    /// <param name="sha256">Its lowercase hex SHA-256.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <exception cref="IOException">The target refused or failed, or the deadline passed.</exception>
+    public async Task PushAsync(string host, string path, string file, long size, string sha256, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_settings.ReplicationDeadline(size));
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+            81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var request = new HttpRequestMessage(HttpMethod.Put, Url(host, "replicas", path, sha256))
+        {
+            Content = new StreamContent(stream, 81920),
+        };
+        request.Content.Headers.ContentLength = size;
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        try
+        {
+            using var response = await Send(request, deadline.Token);
+            if (!response.IsSuccessStatusCode)
+                throw new IOException($"{host} refused the copy: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(deadline.Token)}");
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new IOException($"copy to {host} took longer than {_settings.ReplicationDeadline(size).TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new IOException($"copy to {host} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Opens the copy of <paramref name="path"/> held by <paramref name="host"/>.</summary>
+    /// <param name="host">A node holding the image.</param>
+    /// <param name="path">The stored relative path.</param>
+    /// <param name="sha256">The expected SHA-256: the holder checks its copy before it sends a byte.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The response body, to be disposed by the caller; null when that node has no good copy.</returns>
+    public async Task<Stream?> OpenAsync(string host, string path, string sha256, CancellationToken ct)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, Url(host, "blobs", path, sha256));
+        try
+        {
+            var response = await Send(request, ct, HttpCompletionOption.ResponseHeadersRead);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                response.Dispose();
+                return null;
+            }
+            return await response.Content.ReadAsStreamAsync(ct);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes an aborted copy (best effort: an upload failed after this replica was written).</summary>
+    /// <param name="host">The node holding the copy.</param>
+    /// <param name="path">The stored relative path.</param>
+    /// <param name="sha256">Only a copy with this SHA-256 is removed.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>A task that completes when the node answered.</returns>
+    public async Task DeleteAsync(string host, string path, string sha256, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, Url(host, "replicas", path, sha256));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_settings.ReplicationTimeout);
+        using var _ = await Send(request, timeout.Token);
+    }
+
+    private Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken ct,
+        HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
+    {
+        request.Headers.TryAddWithoutValidation(TokenHeader, _settings.AdminToken);
+        return _http.SendAsync(request, option, ct);
+    }
+
+    private Uri Url(string host, string kind, string path, string sha256) =>
+        new($"http://{host}:{_settings.HttpPort}/internal/{kind}/{path}?sha256={sha256}");
+}

@@ -1,0 +1,44 @@
+// The image dialog: the full image with its metadata and the nodes holding it.
+import { contentUrl, el, formatBytes, formatTime, protocolLabel, thumbnailUrl } from './format.js';
+
+const dialog = document.getElementById('detail');
+
+/** Opens the dialog for `image` (the JSON of /api/images/{md5}). */
+export function showImage(image) {
+  const img = document.getElementById('detail-image');
+  const note = document.getElementById('detail-note');
+  note.hidden = true;
+  img.classList.remove('fallback');
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF: then the thumbnail, which the node made as JPEG.
+  img.onerror = () => {
+    img.onerror = null;
+    img.classList.add('fallback');
+    img.src = thumbnailUrl(image);
+    note.hidden = false;
+  };
+  img.src = contentUrl(image);
+  img.alt = image.filename;
+  document.getElementById('detail-filename').textContent = image.filename;
+  document.getElementById('detail-open').href = contentUrl(image);
+  const facts = [
+    ['Uploader', image.uploader],
+    ['Protocol', protocolLabel(image.protocol)],
+    ['Received', formatTime(image.receivedAt)],
+    ['Size', `${formatBytes(image.size)} · ${image.width} × ${image.height} px · ${image.mediaType}`],
+    ['Held by', image.nodes.length ? image.nodes.join(', ') : 'no node'],
+    ['MD5', image.md5, 'hash'],
+    ['SHA-256', image.sha256, 'hash'],
+  ];
+  document.getElementById('detail-facts').replaceChildren(
+    ...facts.map(([name, value, kind]) => el('div', {}, el('dt', {}, name), el('dd', { class: kind }, value))));
+  dialog.dataset.md5 = image.md5;
+  if (!dialog.open) dialog.showModal();
+}
+
+// A click on the backdrop (outside the dialog's box) closes it, as people expect of a lightbox.
+dialog.addEventListener('click', (event) => {
+  if (event.target === dialog) dialog.close();
+});
+dialog.addEventListener('close', () => {
+  document.getElementById('detail-image').removeAttribute('src');
+});

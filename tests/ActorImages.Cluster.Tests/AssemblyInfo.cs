@@ -1,0 +1,2 @@
+// Each test class runs a real cluster of node processes; on two cores they run one class at a time.
+[assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]

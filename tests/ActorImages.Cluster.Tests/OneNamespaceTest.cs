@@ -1,0 +1,134 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using ActorImages.Testing;
+using Xunit;
+
+namespace ActorImages.Cluster.Tests;
+
+/// <summary>
+/// One namespace across protocols and nodes (docs/design.md): an image that enters any node through any protocol is
+/// listed and downloadable byte-identical through every protocol on every node; what a node acknowledged, the next
+/// read through that node shows.
+/// </summary>
+public sealed class OneNamespaceTest : IAsyncLifetime
+{
+    private TestCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(subnet: 20, count: 3);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task AP1ImageIsSeenThroughEveryProtocolOnEveryNode()
+    {
+        var image = Images.Jpeg("p1-namespace");
+        var md5 = Images.Md5(image);
+        await LegacyWire.SendP1Async(_cluster[1].Host, image);
+
+        // Read-your-writes on node 1 at once, every other node within a second.
+        foreach (var node in _cluster.Nodes)
+        {
+            var lst = await Poll(() => LegacyWire.AskP3Async(node.Host, "LST"), r => r.Contains(md5), TimeSpan.FromSeconds(1));
+            Assert.Contains(md5, lst);
+            Assert.Equal(image, await LegacyWire.GetP4Async(node.Host, md5));
+        }
+
+        await using var p2 = await LegacyWire.P2.ConnectAsync(_cluster[2].Host);
+        await p2.SendAsync("LIST");
+        var list = await p2.ReplyAsync();
+        var listed = list.GetProperty("data").EnumerateArray().Single(f => f.GetProperty("uploader").GetString()!.StartsWith("tcp:"));
+        var name = listed.GetProperty("filename").GetString()!;
+        Assert.Matches(@"^\d{6}(-\d+)?\.jpg$", name);
+
+        await p2.SendAsync("DOWNLOAD", name);
+        var size = await p2.ReplyAsync();
+        Assert.Equal("SIZE_INFO", size.GetProperty("status").GetString());
+        Assert.Equal(image.Length, size.GetProperty("size").GetInt64());
+        var (_, bytes) = await p2.ReceiveAsync();
+        Assert.Equal(image, bytes);
+        Assert.Equal("SUCCESS", (await p2.ReplyAsync()).GetProperty("status").GetString());
+
+        using var http = new HttpClient { BaseAddress = _cluster[3].HttpBase };
+        var entry = await http.GetFromJsonAsync<JsonElement>($"api/images/{md5}");
+        Assert.Equal(2, entry.GetProperty("nodes").GetArrayLength());
+        Assert.Equal(image, await http.GetByteArrayAsync($"api/images/{md5}/content"));
+    }
+
+    [Fact]
+    public async Task TwentyP1ImagesInOneSecondGetTwentyNamesAndEachNameItsOwnBytes()
+    {
+        var images = Enumerable.Range(0, 20).Select(i => Images.Jpeg($"burst-{i}")).ToList();
+        await Task.WhenAll(images.Select(img => LegacyWire.SendP1Async(_cluster[1].Host, img)));
+
+        await using var p2 = await LegacyWire.P2.ConnectAsync(_cluster[3].Host);
+        await p2.SendAsync("LIST");
+        var names = (await p2.ReplyAsync()).GetProperty("data").EnumerateArray()
+            .Select(f => f.GetProperty("filename").GetString()!).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        var md5s = images.Select(Images.Md5).ToHashSet();
+        var seen = new HashSet<string>();
+        foreach (var name in names)
+        {
+            await p2.SendAsync("DOWNLOAD", name);
+            await p2.ReplyAsync();
+            var (_, bytes) = await p2.ReceiveAsync();
+            await p2.ReplyAsync();
+            var md5 = Images.Md5(bytes);
+            if (md5s.Contains(md5)) Assert.True(seen.Add(md5), $"{name} returned the bytes of another name");
+        }
+        Assert.Equal(md5s, seen);
+    }
+
+    [Fact]
+    public async Task ARegistrationAcknowledgedByANodeIsListedByItsNextLst()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var md5 = $"{i:x2}" + new string('a', 30);
+            var port = 40000 + i;
+            Assert.Equal("OK 1_REGISTERED_IMAGES", await LegacyWire.AskP3Async(_cluster[2].Host, $"REG pw{i} {port} '{md5},p{i}.jpg'"));
+            Assert.Contains($"{md5},p{i}.jpg,", await LegacyWire.AskP3Async(_cluster[2].Host, "LST"));
+            Assert.Equal("OK 2_REGISTERED_FILES", await LegacyWire.AskP3Async(_cluster[2].Host, $"UPD pw{i} {port} {md5},q{i}.jpg;{md5[..31]}b,r.jpg"));
+            Assert.Contains($"{md5},q{i}.jpg,", await LegacyWire.AskP3Async(_cluster[2].Host, "LST"));
+            Assert.Equal("OK CLIENT_FINISHED", await LegacyWire.AskP3Async(_cluster[2].Host, $"END pw{i} {port}"));
+            Assert.DoesNotContain(md5, await LegacyWire.AskP3Async(_cluster[2].Host, "LST"));
+        }
+    }
+
+    [Fact]
+    public async Task AP2UploadIsAnnouncedToClientsOnEveryNode()
+    {
+        await using var watcher = await LegacyWire.P2.ConnectAsync(_cluster[3].Host);
+        await watcher.SendAsync("AUTH", "watcher");
+        await watcher.ReplyAsync();
+        await using var p2 = await LegacyWire.P2.ConnectAsync(_cluster[1].Host);
+        await p2.SendAsync("AUTH", "ana");
+        Assert.Equal("Autenticado como ana", (await p2.ReplyAsync()).GetProperty("message").GetString());
+        var image = Images.Jpeg("p2-event");
+        await p2.SendAsync("UPLOAD", "ana.jpg", image.Length.ToString());
+        Assert.Equal("READY", (await p2.ReplyAsync()).GetProperty("status").GetString());
+        await p2.SendBinaryAsync(image);
+        var done = await p2.ReplyAsync();
+        Assert.StartsWith("Upload de ana.jpg concluído. ID: ", done.GetProperty("message").GetString());
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var (json, _) = await watcher.ReceiveAsync();
+            if (json is { } j && j.TryGetProperty("event", out var e) && e.GetString() == "NEW_UPLOAD"
+                && j.GetProperty("message").GetString() == "Novo arquivo 'ana.jpg' enviado por ana.") break;
+        }
+    }
+
+    private static async Task<string> Poll(Func<Task<string>> ask, Func<string, bool> done, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var last = await ask();
+        while (!done(last) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            last = await ask();
+        }
+        return last;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Collections.Immutable;
+using System.Text;
+using ActorImages.Messages;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Tracker;
+using Xunit;
+
+namespace ActorImages.Node.Tests;
+
+/// <summary>The LST order and holders of docs/protocols.md, P3, as the node's view composes them.</summary>
+public class LstViewTest
+{
+    private const int P4 = 13378;
+    private static readonly Replica Node1 = new("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
+    private static readonly Replica Node2 = new("akka.tcp://ActorImages@127.0.0.2:25520", "127.0.0.2");
+
+    private static string Md5(int i) => i.ToString("x32");
+
+    private static CatalogEntry Entry(long id, int md5, string name, params Replica[] replicas) =>
+        new(id, Md5(md5), new string('0', 64), 10, "image/jpeg", 1, 1, name, "u", SourceProtocol.P1Tcp,
+            DateTimeOffset.UnixEpoch, $"2026-12-02/{name}", replicas);
+
+    private static TrackerProtocol.TrackerChange Registered(long version, string ip, int port, long sequence, params (int Md5, string Name)[] images) =>
+        new(version, $"{ip}:{port}", new PeerRegistration(ip, port,
+            images.Select(i => new PeerImage(Md5(i.Md5), i.Name)).ToList(), DateTimeOffset.UnixEpoch, sequence));
+
+    private static string[] Items(LstView view) => Encoding.UTF8.GetString(view.First().Span).Split(';');
+
+    private static MembershipSnapshot Up(params Replica[] up) => new(Node1.Address,
+        up.Select((r, i) => new MemberInfo(r.Address, r.Host, "Up", true, [], i)).ToImmutableArray(), Node1.Host, true);
+
+    [Fact]
+    public void PeersComeFirstMostRecentlyRegisteredFirstThenTheClusterNewestFirst()
+    {
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node1, Node2));
+        view.AddImage(Entry(1, 100, "old.jpg", Node1));
+        view.AddImage(Entry(2, 101, "new.jpg", Node2));
+        view.Apply(Registered(1, "10.0.0.5", 7000, 1, (200, "a.jpg")));
+        view.Apply(Registered(2, "10.0.0.6", 7001, 2, (201, "b.jpg")));
+
+        Assert.Equal(
+            [$"{Md5(201)},b.jpg,10.0.0.6:7001", $"{Md5(200)},a.jpg,10.0.0.5:7000",
+             $"{Md5(101)},new.jpg,127.0.0.2:{P4}", $"{Md5(100)},old.jpg,127.0.0.1:{P4}"],
+            Items(view));
+    }
+
+    [Fact]
+    public void AnImageHeldByTheClusterAndAPeerListsTheNodeFirstAndTheNameRegisteredFirst()
+    {
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node1));
+        view.AddImage(Entry(1, 300, "cluster-name.jpg", Node1));
+        view.Apply(Registered(1, "10.0.0.5", 7000, 1, (300, "first.jpg")));
+        view.Apply(Registered(2, "10.0.0.6", 7001, 2, (300, "second.jpg")));
+
+        Assert.Equal([$"{Md5(300)},first.jpg,127.0.0.1:{P4},10.0.0.5:7000,10.0.0.6:7001"], Items(view));
+    }
+
+    [Fact]
+    public void HoldersThatAreUpComeFirst()
+    {
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node2));
+        view.AddImage(Entry(1, 400, "x.jpg", Node1, Node2));
+        Assert.Equal([$"{Md5(400)},x.jpg,127.0.0.2:{P4},127.0.0.1:{P4}"], Items(view));
+    }
+
+    [Fact]
+    public void AnOlderChangeOfAnIdentityNeverUndoesANewerOne()
+    {
+        var view = new LstView(P4);
+        view.Apply(Registered(5, "10.0.0.5", 7000, 3, (500, "new.jpg")));
+        view.Apply(Registered(4, "10.0.0.5", 7000, 2, (501, "old.jpg")));
+        Assert.Equal([$"{Md5(500)},new.jpg,10.0.0.5:7000"], Items(view));
+        view.Apply(new TrackerProtocol.TrackerChange(6, "10.0.0.5:7000", null));
+        Assert.Equal("ERR NO_IMAGES_AVAILABLE", Encoding.ASCII.GetString(view.First().Span));
+    }
+
+    [Fact]
+    public void ManyClusterImagesNeverPushPeerRegistrationsOutOfTheFirstDatagram()
+    {
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node1));
+        view.Apply(Registered(1, "10.0.0.5", 7000, 1, (600, "peer.jpg")));
+        for (var i = 0; i < 200; i++) view.AddImage(Entry(i + 1, 1000 + i, $"{i:000000}.jpg", Node1));
+        var first = view.First();
+        Assert.True(first.Length <= 4096);
+        Assert.StartsWith($"{Md5(600)},peer.jpg,10.0.0.5:7000;", Encoding.UTF8.GetString(first.Span));
+    }
+
+    [Fact]
+    public void AnMd5IsListedOnceAtItsNewestEntry()
+    {
+        var view = new LstView(P4);
+        view.AddImage(Entry(1, 700, "a.jpg", Node1));
+        view.AddImage(Entry(2, 701, "b.jpg", Node1));
+        view.AddImage(Entry(3, 700, "c.jpg", Node1));
+        var items = Items(view);
+        Assert.Equal(2, items.Length);
+        Assert.StartsWith(Md5(700), items[0]);
+    }
+}

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace ActorImages.Testing;
+
+/// <summary>
+/// One real ActorImages node as a child process (<c>dotnet ActorImages.Node.dll</c>) bound to its own loopback address
+/// with the standard ports, as <c>bin/cluster</c> runs it. Its output goes to <see cref="LogPath"/>; a failing test
+/// names that file. Multi-node tests use several on 127.0.X.1, 127.0.X.2, … (docs/design.md, "Running without
+/// containers").
+/// </summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly Dictionary<string, string> _environment;
+    private Process? _process;
+
+    /// <summary>Creates (does not start) a node.</summary>
+    /// <param name="host">Its loopback address, e.g. <c>127.0.21.1</c>.</param>
+    /// <param name="dataDir">Its data directory.</param>
+    /// <param name="dbUrl">The catalog database.</param>
+    /// <param name="seeds">The seed nodes' hosts (remoting port 25520).</param>
+    /// <param name="extra">More <c>ACTORIMAGES_*</c> variables.</param>
+    public NodeProcess(string host, string dataDir, string dbUrl, IEnumerable<string> seeds,
+        IReadOnlyDictionary<string, string>? extra = null)
+    {
+        Host = host;
+        DataDir = dataDir;
+        LogPath = Path.Combine(Path.GetDirectoryName(dataDir)!, $"{host}.log");
+        _environment = new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_HOST"] = host,
+            ["ACTORIMAGES_DATA_DIR"] = dataDir,
+            ["ACTORIMAGES_DB_URL"] = dbUrl,
+            ["ACTORIMAGES_SEED_NODES"] = string.Join(",", seeds.Select(s => $"akka.tcp://ActorImages@{s}:25520")),
+            ["ACTORIMAGES_ADMIN_TOKEN"] = AdminToken,
+            ["ACTORIMAGES_CONFIG"] = "",
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) _environment[k] = v;
+    }
+
+    /// <summary>The admin and cluster token every test node shares.</summary>
+    public const string AdminToken = "test-admin-token";
+
+    /// <summary>The node's loopback address.</summary>
+    public string Host { get; }
+
+    /// <summary>The node's data directory.</summary>
+    public string DataDir { get; }
+
+    /// <summary>Where its standard output and error go.</summary>
+    public string LogPath { get; }
+
+    /// <summary>The HTTP API's base address.</summary>
+    public Uri HttpBase => new($"http://{Host}:8080/");
+
+    /// <summary>Whether the process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The exit code once it has exited.</summary>
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
+    /// <summary>Starts the process (appending to its log).</summary>
+    public void Start()
+    {
+        Directory.CreateDirectory(DataDir);
+        var info = new ProcessStartInfo("dotnet", [NodeBinaries.Dll])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = RepoPaths.Root,
+        };
+        foreach (var (k, v) in _environment) info.Environment[k] = v;
+        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        _process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>SIGKILL: no leave, the others must notice (fault tests).</summary>
+    public void Kill()
+    {
+        if (IsRunning) _process!.Kill();
+        _process?.WaitForExit(10_000);
+    }
+
+    /// <summary>SIGTERM, then waits for the exit.</summary>
+    /// <param name="timeout">How long to wait before SIGKILL.</param>
+    /// <returns>The exit code, or null when it had to be killed.</returns>
+    public async Task<int?> StopAsync(TimeSpan timeout)
+    {
+        if (!IsRunning) return ExitCode;
+        using (var kill = Process.Start("kill", ["-TERM", _process!.Id.ToString()])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            return null;
+        }
+    }
+
+    /// <summary>Waits for the process to exit by itself.</summary>
+    /// <param name="timeout">How long to wait.</param>
+    /// <returns>The exit code, or null when it still runs.</returns>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process!.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>This node's <c>GET /api/cluster</c>, or null when it does not answer.</summary>
+    /// <returns>The JSON document.</returns>
+    public async Task<JsonDocument?> ClusterAsync()
+    {
+        try
+        {
+            return JsonDocument.Parse(await Http.GetStringAsync(new Uri(HttpBase, "api/cluster")));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>How many members this node sees Up (0 when it does not answer).</summary>
+    /// <returns>The count.</returns>
+    public async Task<int> UpMembersAsync()
+    {
+        using var doc = await ClusterAsync();
+        return doc?.RootElement.GetProperty("members").EnumerateArray()
+            .Count(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean()) ?? 0;
+    }
+
+    /// <summary>Whether <c>/ready</c> answers 200.</summary>
+    /// <returns>True when ready.</returns>
+    public async Task<bool> ReadyAsync()
+    {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(HttpBase, "ready"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The last lines of the log, for assertion messages.</summary>
+    /// <param name="lines">How many.</param>
+    /// <returns>The text.</returns>
+    public string Tail(int lines = 40)
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var all = new StreamReader(stream).ReadToEnd().Split('\n');
+            return $"--- {LogPath} (last {lines} lines)\n" + string.Join('\n', all.TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return $"--- {LogPath}: no log";
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (IsRunning) await StopAsync(TimeSpan.FromSeconds(20));
+        _process?.Dispose();
+    }
+}
