@@ -35,6 +35,7 @@ public sealed record CatalogEntry(
     IReadOnlyList<Replica> Replicas) : IActorImagesMessage
 {
     /// <summary>The advertised hosts of the nodes holding a copy, in replica order.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<string> Hosts => Replicas.Select(r => r.Host);
 
     /// <summary>This entry with <paramref name="replicas"/> in place of its own.</summary>

@@ -153,7 +153,7 @@ public sealed class ImageTopicSubscriber : ReceiveActor
     /// <param name="feed">The node-local feed.</param>
     public ImageTopicSubscriber(ImageFeed feed)
     {
-        Receive<ImageStored>(s => feed.Publish(s.Entry));
+        Receive<ImageStored>(s => { feed.Publish(s.Entry); });
         Receive<SubscribeAck>(_ => { });
     }
 

@@ -25,7 +25,7 @@ public sealed class UdpTrackerGateway : BackgroundService
     private readonly NodeSettings _settings;
     private readonly LstView _view;
     private readonly CatalogStore _catalog;
-    private readonly IActorRef _tracker;
+    private readonly IRequiredActor<TrackerActor> _tracker;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<UdpTrackerGateway> _log;
     private readonly PartitionedRateLimiter<IPAddress> _limiter;
@@ -45,7 +45,7 @@ public sealed class UdpTrackerGateway : BackgroundService
         _settings = settings;
         _view = view;
         _catalog = catalog;
-        _tracker = tracker.ActorRef;
+        _tracker = tracker;
         _metrics = metrics;
         _log = log;
         var rate = Math.Max(1, settings.P3RepliesPerSecond);
@@ -166,7 +166,8 @@ public sealed class UdpTrackerGateway : BackgroundService
 
     private async Task<byte[]> AskAsync(ICommand command, CancellationToken ct)
     {
-        var reply = await _tracker.Ask<Reply>(command, _settings.AskTimeout, ct);
+        var tracker = await _tracker.GetAsync(ct);
+        var reply = await tracker.Ask<Reply>(command, _settings.AskTimeout, ct);
         if (reply.Change is { } change) _view.Apply(change);
         return reply.Outcome switch
         {

@@ -65,7 +65,7 @@ public sealed class Ingestion
     private readonly BlobStore _blobs;
     private readonly Membership _membership;
     private readonly ReplicaTransfer _transfer;
-    private readonly IActorRef _registry;
+    private readonly IRequiredActor<RegistryActor> _registry;
 
     /// <summary>Creates the service.</summary>
     /// <param name="settings">Node settings.</param>
@@ -80,7 +80,7 @@ public sealed class Ingestion
         _blobs = blobs;
         _membership = membership;
         _transfer = transfer;
-        _registry = registry.ActorRef;
+        _registry = registry;
     }
 
     /// <summary>Reads one upload from <paramref name="source"/> and stores it.</summary>
@@ -152,7 +152,8 @@ public sealed class Ingestion
         string path;
         try
         {
-            path = (await _registry.Ask<RegistryActor.PathReserved>(
+            var registry = await _registry.GetAsync(ct);
+            path = (await registry.Ask<RegistryActor.PathReserved>(
                 new RegistryActor.ReservePath(receivedAt, staged.Format.Extension()), _settings.AskTimeout, ct)).Path;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -175,7 +176,7 @@ public sealed class Ingestion
             await Task.WhenAll(copies);
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
                 staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
-            var committed = await _registry.Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
+            var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
                 _settings.AskTimeout, ct);
             return IngestResult.Stored(committed.Entry);
         }
