@@ -36,6 +36,8 @@ public sealed class CatalogDatabase : IAsyncDisposable
     {
         var builder = new NpgsqlDataSourceBuilder(DatabaseUrl.ToConnectionString(urlOrConnectionString));
         builder.ConnectionStringBuilder.ApplicationName ??= "actorimages";
+        // Every query here is a short index lookup: JIT compilation costs tens of milliseconds and saves none.
+        builder.ConnectionStringBuilder.Options ??= "-c jit=off";
         var dataSource = builder.Build();
         try
         {

@@ -13,14 +13,16 @@ internal static class CatalogScans
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         // Item k from the newest is seq = md5s - k; the counter and the rows come from one snapshot, so a page
         // never straddles a commit. Hosts: every entry of the md5, oldest first, each in replica order.
+        // Written as ORDER BY seq DESC LIMIT from a bound, not as a range of seq: the planner then knows the page is
+        // small and walks the seq index backwards, where a range over a subquery's value looked large to it.
         await using var command = dataSource.CreateCommand("""
-            WITH c AS (SELECT md5s FROM catalog_counters WHERE id = 1)
             SELECT m.md5, i.filename, m.first_id,
                    ARRAY(SELECT r.host FROM images e JOIN replicas r ON r.image_id = e.id
                          WHERE e.md5 = m.md5 ORDER BY e.id, r.position) AS hosts
-            FROM c JOIN md5_first_seen m ON m.seq <= c.md5s - $1 AND m.seq > c.md5s - $1 - $2
-            JOIN images i ON i.id = m.first_id
+            FROM md5_first_seen m JOIN images i ON i.id = m.first_id
+            WHERE m.seq <= (SELECT md5s FROM catalog_counters WHERE id = 1) - $1
             ORDER BY m.seq DESC
+            LIMIT $2
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = (long)offset });
         command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });

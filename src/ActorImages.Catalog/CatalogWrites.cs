@@ -24,7 +24,7 @@ internal static class CatalogWrites
             SELECT md5, sha256, size, media_type, width, height, filename, uploader, protocol, received_at, path,
                    import_key
             FROM input ORDER BY ord
-            ON CONFLICT (import_key) DO NOTHING
+            ON CONFLICT (import_key) WHERE import_key IS NOT NULL DO NOTHING
             RETURNING id, md5, size, path),
         rep AS (
             INSERT INTO replicas (image_id, position, address, host)
@@ -61,6 +61,11 @@ internal static class CatalogWrites
             return [];
         }
 
+        foreach (var entry in entries)
+        {
+            Validate(entry);
+        }
+
         var n = entries.Count;
         var times = new DateTime[n];
         var replicaCount = entries.Sum(e => e.Replicas.Count);
@@ -90,7 +95,7 @@ internal static class CatalogWrites
         if (keys.Length > 0)
         {
             // A separate statement sees the rows the insert just made: skipped entries are answered with what exists.
-            batch.BatchCommands.Add(Command(CatalogRows.SelectWithImportKey + " WHERE i.import_key = ANY($1)", keys));
+            batch.BatchCommands.Add(Command(CatalogRows.SelectWithImportKey + " WHERE i.import_key = ANY($1)", (object)keys));
         }
 
         var ids = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -127,6 +132,27 @@ internal static class CatalogWrites
 
         return committed;
     }
+
+    private static void Validate(NewEntry entry)
+    {
+        if (!IsLowerHex(entry.Md5, 32) || !IsLowerHex(entry.Sha256, 64))
+        {
+            throw new ArgumentException($"md5 and sha256 must be lowercase hex of 32 and 64 digits: {entry.Md5} {entry.Sha256}", nameof(entry));
+        }
+
+        if (entry.Size < 0 || string.IsNullOrEmpty(entry.Path))
+        {
+            throw new ArgumentException($"Size must be ≥ 0 and the path set: {entry.Size} '{entry.Path}'", nameof(entry));
+        }
+
+        if (entry.Replicas.Select(r => r.Address).Distinct(StringComparer.Ordinal).Count() != entry.Replicas.Count)
+        {
+            throw new ArgumentException($"A node holds at most one replica: {string.Join(", ", entry.Replicas.Select(r => r.Address))}", nameof(entry));
+        }
+    }
+
+    private static bool IsLowerHex(string value, int length) =>
+        value.Length == length && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 
     public static async Task<bool> SetReplicasAsync(
         NpgsqlDataSource dataSource, long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken)
@@ -166,6 +192,8 @@ internal static class CatalogWrites
         return found;
     }
 
+    /// <summary>A statement with positional parameters $1, $2 …; pass a lone array as <c>(object)array</c>, or
+    /// <c>params</c> would spread its elements over $1, $2 ….</summary>
     internal static NpgsqlBatchCommand Command(string sql, params object?[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);

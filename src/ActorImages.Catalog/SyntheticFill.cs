@@ -116,6 +116,8 @@ internal static class SyntheticFill
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // Fresh statistics at once, not when autovacuum gets to it: the plans of the lookups depend on them.
+        await ScalarAsync(connection, "ANALYZE images, replicas, md5_first_seen", cancellationToken).ConfigureAwait(false);
         return firstId;
     }
 

@@ -1,0 +1,132 @@
+namespace ActorImages.Catalog.Tests;
+
+public sealed class CatalogQueryTests
+{
+    [Fact]
+    public async Task WhereSeveralEntriesShareAFilenameTheOldestIsFound()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var oldest = await Fresh.CommitAsync(db.Catalog, "first bytes", "cat.jpg");
+        await Fresh.CommitAsync(db.Catalog, "second bytes", "cat.jpg");
+
+        Fresh.Same(oldest, await db.Catalog.FindByFilenameAsync("cat.jpg"));
+        Assert.Null(await db.Catalog.FindByFilenameAsync("Cat.jpg"));
+    }
+
+    [Fact]
+    public async Task AnMd5UploadedTwiceFindsItsOldestEntry()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var oldest = await Fresh.CommitAsync(db.Catalog, "same", "one.jpg");
+        await Fresh.CommitAsync(db.Catalog, "same", "two.jpg");
+
+        Fresh.Same(oldest, await db.Catalog.FindByMd5Async(Fresh.Md5Of("same")));
+        Assert.Null(await db.Catalog.FindByMd5Async(Fresh.Md5Of("other")));
+        Assert.Null(await db.Catalog.FindByIdAsync(12345));
+    }
+
+    [Fact]
+    public async Task NewestPagesWalkTheCatalogNewestFirstWithoutGapsOrRepeats()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var entries = new List<Messages.CatalogEntry>();
+        for (var i = 0; i < 7; i++)
+        {
+            entries.Add(await Fresh.CommitAsync(db.Catalog, "img " + i));
+        }
+
+        var walked = new List<long>();
+        long? cursor = null;
+        while (true)
+        {
+            var page = await db.Catalog.NewestAsync(3, cursor);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            walked.AddRange(page.Select(e => e.Id));
+            cursor = page[^1].Id;
+        }
+
+        Assert.Equal(entries.Select(e => e.Id).Reverse(), walked);
+        Fresh.Same(entries[^1], (await db.Catalog.NewestAsync(1, null))[0]);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => db.Catalog.NewestAsync(0, null));
+    }
+
+    [Fact]
+    public async Task NewestNamesListFilenameAndUploaderNewestFirst()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await Fresh.CommitAsync(db.Catalog, "a", "a.jpg");
+        await Fresh.CommitAsync(db.Catalog, "b", "b.jpg");
+        await Fresh.CommitAsync(db.Catalog, "c", "c.jpg");
+
+        var names = await db.Catalog.NewestNamesAsync(2);
+
+        Assert.Equal([new UploadName("c.jpg", "tcp:10.0.0.9"), new UploadName("b.jpg", "tcp:10.0.0.9")], names);
+    }
+
+    [Fact]
+    public async Task LstPagesListEachMd5OnceNewestFirstWithTheFirstNameAndEveryHolder()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await Fresh.CommitAsync(db.Catalog, "a", "a.jpg", [Fresh.Node1, Fresh.Node2]);
+        await Fresh.CommitAsync(db.Catalog, "b", "b.jpg", [Fresh.Node2, Fresh.Node3]);
+        await Fresh.CommitAsync(db.Catalog, "a", "a-again.jpg", [Fresh.Node3, Fresh.Node1]);
+        await Fresh.CommitAsync(db.Catalog, "c", "c.jpg", [Fresh.Node1, Fresh.Node3]);
+
+        var all = await db.Catalog.DistinctMd5PageAsync(0, 10);
+        var second = await db.Catalog.DistinctMd5PageAsync(1, 1);
+
+        Assert.Equal([Fresh.Md5Of("c"), Fresh.Md5Of("b"), Fresh.Md5Of("a")], all.Select(l => l.Md5));
+        Assert.Equal("a.jpg", all[2].Filename);
+        Assert.Equal(["127.0.0.1", "127.0.0.2", "127.0.0.3"], all[2].Hosts);
+        Fresh.Same([all[1]], second);
+        Assert.Empty(await db.Catalog.DistinctMd5PageAsync(3, 10));
+        Fresh.Same([all[2]], await db.Catalog.DistinctMd5PageAsync(2, 10));
+    }
+
+    [Fact]
+    public async Task EntriesHeldByANodeArePagedInIdOrder()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var held = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            var entry = await Fresh.CommitAsync(db.Catalog, "img " + i, replicas: i % 2 == 0 ? [Fresh.Node1, Fresh.Node2] : [Fresh.Node2, Fresh.Node3]);
+            if (i % 2 == 0)
+            {
+                held.Add(entry.Id);
+            }
+        }
+
+        var first = await db.Catalog.EntriesHeldByAsync(Fresh.Node1.Address, 0, 2);
+        var rest = await db.Catalog.EntriesHeldByAsync(Fresh.Node1.Address, first[^1].Id, 2);
+
+        Assert.Equal(held, first.Concat(rest).Select(e => e.Id));
+        Assert.Empty(await db.Catalog.EntriesHeldByAsync(Fresh.Node1.Address, rest[^1].Id, 2));
+        Assert.Equal(5, (await db.Catalog.EntriesHeldByAsync(Fresh.Node2.Address, 0, 10)).Count);
+    }
+
+    [Fact]
+    public async Task UnderReplicatedScanFindsEntriesWithTooFewUpReplicasPageByPage()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var fine = await Fresh.CommitAsync(db.Catalog, "fine", replicas: [Fresh.Node1, Fresh.Node2]);
+        var onDownNode = await Fresh.CommitAsync(db.Catalog, "down", replicas: [Fresh.Node1, Fresh.Node3]);
+        var single = await Fresh.CommitAsync(db.Catalog, "single", replicas: [Fresh.Node2]);
+        string[] up = [Fresh.Node1.Address, Fresh.Node2.Address];
+
+        var page1 = await db.Catalog.UnderReplicatedAsync(up, 2, 0, 2);
+        var page2 = await db.Catalog.UnderReplicatedAsync(up, 2, page1.NextAfterId!.Value, 2);
+        var healthyPage = await db.Catalog.UnderReplicatedAsync(up, 2, 0, 1);
+
+        Assert.Equal([onDownNode.Id], page1.Entries.Select(e => e.Id));
+        Assert.Equal(onDownNode.Id, page1.NextAfterId);
+        Assert.Equal([single.Id], page2.Entries.Select(e => e.Id));
+        Assert.Null(page2.NextAfterId);
+        Assert.Empty(healthyPage.Entries);
+        Assert.Equal(fine.Id, healthyPage.NextAfterId);
+    }
+}

@@ -1,0 +1,125 @@
+using ActorImages.Messages;
+
+namespace ActorImages.Catalog.Tests;
+
+public sealed class TrackerStoreTests
+{
+    private static readonly DateTimeOffset At = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
+    private static readonly PeerImage Cat = new(Fresh.Md5Of("cat"), "cat.jpg");
+    private static readonly PeerImage Dog = new(Fresh.Md5Of("dog"), "dog.png");
+
+    private static TrackerWrite.Register Reg(string ip, int port, string password, params PeerImage[] images)
+    {
+        var (salt, hash) = PasswordHash.Create(password);
+        return new TrackerWrite.Register(ip, port, salt, hash, images, At);
+    }
+
+    [Fact]
+    public async Task AFreshTrackerIsEmptyAtVersionZero()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal(0, state.Version);
+        Assert.Empty(state.Peers);
+    }
+
+    [Fact]
+    public async Task RegisterIsLoadedBackWithItsHoldingsInOrderAndItsPasswordHash()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+
+        var commit = await db.Tracker.ApplyAsync([Reg("10.0.0.5", 7000, "p;a,s's", Cat, Dog)]);
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal(1, commit.Version);
+        Assert.Equal([1L], commit.Sequences);
+        var peer = Assert.Single(state.Peers);
+        Assert.Equal(("10.0.0.5", 7000, At, 1L), (peer.Registration.Ip, peer.Registration.Port, peer.Registration.RegisteredAt, peer.Registration.Sequence));
+        Assert.Equal([Cat, Dog], peer.Registration.Images);
+        Assert.True(PasswordHash.Verify(peer.Salt, peer.Hash, "p;a,s's"));
+        Assert.False(PasswordHash.Verify(peer.Salt, peer.Hash, "wrong"));
+    }
+
+    [Fact]
+    public async Task SecondRegFromSameIdentityReplacesTheFirstWithALargerSequence()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.5", 7000, "one", Cat), Reg("10.0.0.6", 7000, "x", Dog)]);
+
+        var commit = await db.Tracker.ApplyAsync([Reg("10.0.0.5", 7000, "two", Dog)]);
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal([3L], commit.Sequences);
+        Assert.Equal(["10.0.0.6", "10.0.0.5"], state.Peers.Select(p => p.Registration.Ip));
+        var replaced = state.Peers[1];
+        Assert.Equal([Dog], replaced.Registration.Images);
+        Assert.Equal(3, replaced.Registration.Sequence);
+        Assert.True(PasswordHash.Verify(replaced.Salt, replaced.Hash, "two"));
+    }
+
+    [Fact]
+    public async Task UpdateReplacesHoldingsAndRemoveDropsTheIdentity()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.5", 7000, "pw", Cat), Reg("10.0.0.5", 7001, "pw", Cat)]);
+
+        await db.Tracker.ApplyAsync([new TrackerWrite.Update("10.0.0.5", 7000, [Dog, Cat])]);
+        var commit = await db.Tracker.ApplyAsync([new TrackerWrite.Remove("10.0.0.5", 7001), new TrackerWrite.Update("10.0.0.9", 1, [Dog])]);
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal(3, commit.Version);
+        Assert.Equal([null, null], commit.Sequences);
+        var peer = Assert.Single(state.Peers);
+        Assert.Equal(7000, peer.Registration.Port);
+        Assert.Equal([Dog, Cat], peer.Registration.Images);
+        Assert.Equal(1, peer.Registration.Sequence);
+    }
+
+    [Fact]
+    public async Task ABatchAppliesInOrderAndBumpsTheVersionOnce()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+
+        var commit = await db.Tracker.ApplyAsync(
+        [
+            Reg("10.0.0.1", 1, "a", Cat),
+            Reg("10.0.0.2", 2, "b"),
+            new TrackerWrite.Remove("10.0.0.1", 1),
+            Reg("10.0.0.1", 1, "c", Dog),
+        ]);
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal(1, commit.Version);
+        Assert.Equal([1L, 2L, null, 3L], commit.Sequences);
+        Assert.Equal([2L, 3L], state.Peers.Select(p => p.Registration.Sequence));
+        Assert.Empty(state.Peers[0].Registration.Images);
+        Assert.Equal([Dog], state.Peers[1].Registration.Images);
+    }
+
+    [Fact]
+    public async Task SequencesAreNeverReusedAfterTheNewestPeerLeaves()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.1", 1, "a"), Reg("10.0.0.2", 2, "b")]);
+        await db.Tracker.ApplyAsync([new TrackerWrite.Remove("10.0.0.2", 2)]);
+
+        var commit = await db.Tracker.ApplyAsync([Reg("10.0.0.3", 3, "c")]);
+
+        Assert.Equal([3L], commit.Sequences);
+        Assert.Equal(3, (await db.Tracker.LoadAsync()).Version);
+    }
+
+    [Fact]
+    public async Task AnEmptyBatchChangesNothing()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.1", 1, "a")]);
+
+        var commit = await db.Tracker.ApplyAsync([]);
+
+        Assert.Equal(1, commit.Version);
+        Assert.Empty(commit.Sequences);
+    }
+}
