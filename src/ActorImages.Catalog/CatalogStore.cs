@@ -107,8 +107,9 @@ public sealed class CatalogStore
     /// <param name="entries">The entries; each <see cref="NewEntry.Path"/> from <see cref="ReserveNamesAsync"/>.</param>
     /// <param name="cancellationToken">Cancels before the commit; a cancelled batch is not committed.</param>
     /// <returns>The committed entries with their ids (increasing in batch order), in batch order.</returns>
-    /// <exception cref="PostgresException">A path is already taken, or a value breaks the schema (md5 not 32
-    /// lowercase hex digits …); nothing of the batch was committed.</exception>
+    /// <exception cref="ArgumentException">An md5 or sha256 that is not lowercase hex of 32 / 64 digits, a negative
+    /// size, an empty path, or two replicas on one node; checked before anything is written.</exception>
+    /// <exception cref="PostgresException">A path is already taken; nothing of the batch was committed.</exception>
     /// <exception cref="NpgsqlException">The database failed; nothing of the batch was committed.</exception>
     public Task<IReadOnlyList<CatalogEntry>> CommitAsync(IReadOnlyList<NewEntry> entries, CancellationToken cancellationToken = default) =>
         CatalogWrites.CommitAsync(_dataSource, entries, cancellationToken);
@@ -118,6 +119,7 @@ public sealed class CatalogStore
     /// <param name="replicas">The new replica set, in replica order; addresses distinct.</param>
     /// <param name="cancellationToken">Cancels the transaction.</param>
     /// <returns>False when no entry has that id (nothing changed).</returns>
+    /// <exception cref="ArgumentException">Two replicas on one node (the same address).</exception>
     /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
     public Task<bool> SetReplicasAsync(long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken = default) =>
         CatalogWrites.SetReplicasAsync(_dataSource, imageId, replicas, cancellationToken);

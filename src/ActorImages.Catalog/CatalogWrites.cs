@@ -145,9 +145,14 @@ internal static class CatalogWrites
             throw new ArgumentException($"Size must be ≥ 0 and the path set: {entry.Size} '{entry.Path}'", nameof(entry));
         }
 
-        if (entry.Replicas.Select(r => r.Address).Distinct(StringComparer.Ordinal).Count() != entry.Replicas.Count)
+        ValidateReplicas(entry.Replicas);
+    }
+
+    private static void ValidateReplicas(IReadOnlyList<Replica> replicas)
+    {
+        if (replicas.Select(r => r.Address).Distinct(StringComparer.Ordinal).Count() != replicas.Count)
         {
-            throw new ArgumentException($"A node holds at most one replica: {string.Join(", ", entry.Replicas.Select(r => r.Address))}", nameof(entry));
+            throw new ArgumentException($"A node holds at most one replica: {string.Join(", ", replicas.Select(r => r.Address))}", nameof(replicas));
         }
     }
 
@@ -157,6 +162,7 @@ internal static class CatalogWrites
     public static async Task<bool> SetReplicasAsync(
         NpgsqlDataSource dataSource, long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken)
     {
+        ValidateReplicas(replicas);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection, transaction);

@@ -49,9 +49,9 @@ public static class PostgresServer
         SweepAbandoned();
         var dir = Path.Combine(Path.GetTempPath(), DirPrefix + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        // Lets a later run stop and delete this server if this process dies without its exit handler.
+        // Lets a later run stop and delete this server should the watchdog below be gone too.
         await File.WriteAllTextAsync(Path.Combine(dir, "owner.pid"), Environment.ProcessId.ToString()).ConfigureAwait(false);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAndDelete(dir);
+        StartWatchdog(dir);
 
         // A free port can be taken by another process between our probe and the server's bind: try a few.
         string? lastError = null;
@@ -76,6 +76,23 @@ public static class PostgresServer
         }
 
         throw new InvalidOperationException($"bin/postgres start {dir} failed:\n{lastError}");
+    }
+
+    /// <summary>
+    /// Stops and deletes the server once this process is gone. A ProcessExit handler is not enough: the test
+    /// platform ends its test host without running it, and a killed run never would. The watchdog is a shell of its
+    /// own session that polls this process once a second and holds none of its pipes.
+    /// </summary>
+    private static void StartWatchdog(string dir)
+    {
+        var script = "exec </dev/null >/dev/null 2>&1; while kill -0 \"$1\"; do sleep 1; done; \"$2\" stop \"$3\"; rm -rf \"$3\"";
+        var info = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        foreach (var arg in new[] { "bash", "-c", script, "watchdog", Environment.ProcessId.ToString(), RepoPaths.Combine("bin", "postgres"), dir })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var watchdog = Process.Start(info) ?? throw new InvalidOperationException("setsid did not start");
     }
 
     private static int FreePort()

@@ -46,8 +46,8 @@ CREATE TABLE replicas (
     position smallint NOT NULL,
     address  text     COLLATE "C" NOT NULL,
     host     text     COLLATE "C" NOT NULL,
-    PRIMARY KEY (image_id, position),
-    UNIQUE (image_id, address)
+    -- One replica per node and image is checked by CatalogStore: an index for it would cost every write.
+    PRIMARY KEY (image_id, position)
 );
 
 -- Self-repair: the entries one node holds, in id order (keyset pagination).
