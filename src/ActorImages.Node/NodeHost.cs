@@ -147,7 +147,12 @@ public static class NodeHost
             {
                 return await CatalogDatabase.OpenAsync(url);
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+            catch (Exception e) when (e is not (Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException))
+            {
+                Log.Fatal("cannot open the catalog database: {Error}", e.Message);
+                return null;
+            }
+            catch (Exception e)
             {
                 if (DateTime.UtcNow > deadline)
                 {

@@ -49,7 +49,16 @@ public sealed class TestCluster : IAsyncDisposable
             .ToList();
         var cluster = new TestCluster(subnet, dbUrl, root, nodes);
         foreach (var node in nodes) node.Start();
-        await cluster.WaitUpAsync(count, timeout ?? TimeSpan.FromSeconds(90));
+        try
+        {
+            await cluster.WaitUpAsync(count, timeout ?? TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            // xUnit does not dispose a fixture whose initialisation failed: stop the processes here.
+            await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
+            throw;
+        }
         return cluster;
     }
 
@@ -61,16 +70,24 @@ public sealed class TestCluster : IAsyncDisposable
     public async Task WaitUpAsync(int count, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var seen = "";
         while (DateTime.UtcNow < deadline)
         {
             var running = Nodes.Where(n => n.IsRunning).ToList();
-            var ok = true;
+            var ok = running.Count >= count;
+            var views = new List<string>();
             foreach (var node in running)
-                ok &= await node.UpMembersAsync() == count && await node.ReadyAsync();
-            if (ok && running.Count >= count) return;
+            {
+                var up = await node.UpMembersAsync();
+                var ready = await node.ReadyAsync();
+                views.Add($"{node.Host}: {up} Up, ready {ready}");
+                ok &= up == count && ready;
+            }
+            if (ok) return;
+            seen = $"{running.Count} running; " + string.Join("; ", views);
             await Task.Delay(500);
         }
-        throw new TimeoutException($"cluster 127.0.{Subnet}.x not {count} Up within {timeout}\n" +
+        throw new TimeoutException($"cluster 127.0.{Subnet}.x not {count} Up within {timeout} (last seen: {seen})\n" +
                                    string.Join("\n", Nodes.Select(n => n.Tail())));
     }
 

@@ -97,9 +97,19 @@ public sealed class Membership
     }
 }
 
-/// <summary>Keeps <see cref="Membership"/> current from the cluster's membership events.</summary>
-public sealed class MembershipActor : ReceiveActor
+/// <summary>Keeps <see cref="Membership"/> current from the cluster's membership events. <c>Cluster.State</c> is
+/// updated by its own subscriber and may lag the event that woke this actor, so the view is read again shortly after
+/// each event and every second.</summary>
+public sealed class MembershipActor : ReceiveActor, IWithTimers
 {
+    private sealed record Refresh
+    {
+        public static readonly Refresh Instance = new();
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly Membership _membership;
 
@@ -108,7 +118,12 @@ public sealed class MembershipActor : ReceiveActor
     public MembershipActor(Membership membership)
     {
         _membership = membership;
-        ReceiveAny(_ => Publish());
+        Receive<Refresh>(_ => Publish());
+        ReceiveAny(_ =>
+        {
+            Publish();
+            Timers.StartSingleTimer("after-event", Refresh.Instance, TimeSpan.FromMilliseconds(200));
+        });
     }
 
     /// <summary>Props of the actor.</summary>
@@ -117,9 +132,12 @@ public sealed class MembershipActor : ReceiveActor
     public static Props Props(Membership membership) => Akka.Actor.Props.Create(() => new MembershipActor(membership));
 
     /// <inheritdoc />
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("refresh", Refresh.Instance, TimeSpan.FromSeconds(1));
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.LeaderChanged));
+    }
 
     /// <inheritdoc />
     protected override void PostStop() => _cluster.Unsubscribe(Self);
@@ -139,6 +157,19 @@ public sealed class MembershipActor : ReceiveActor
         foreach (var back in current) _removed.Remove(back.Address);
         var all = current.Concat(_removed.Values).OrderBy(m => m.Address, StringComparer.Ordinal).ToImmutableArray();
         var selfUp = _cluster.SelfMember.Status == MemberStatus.Up;
+        var previous = _membership.Current;
+        if (previous.SelfUp == selfUp && previous.Leader == state.Leader?.Host && previous.Members.SequenceEqual(all, MemberComparer.Instance)) return;
         _membership.Set(new MembershipSnapshot(_cluster.SelfAddress.ToString(), all, state.Leader?.Host, selfUp));
     }
+}
+
+/// <summary>Compares members by value, roles included.</summary>
+internal sealed class MemberComparer : IEqualityComparer<MemberInfo>
+{
+    public static readonly MemberComparer Instance = new();
+
+    public bool Equals(MemberInfo? x, MemberInfo? y) =>
+        x is not null && y is not null && x with { Roles = [] } == y with { Roles = [] } && x.Roles.SequenceEqual(y.Roles);
+
+    public int GetHashCode(MemberInfo m) => m.Address.GetHashCode();
 }
