@@ -82,6 +82,18 @@ public static class CatalogApi
         _ => "IMPORT",
     };
 
+    /// <summary>The protocol an API name stands for.</summary>
+    /// <param name="name"><c>P1_TCP</c>, <c>P2_WEBSOCKET</c>, <c>HTTP</c> or <c>IMPORT</c>.</param>
+    /// <returns>The protocol, or null for an unknown name.</returns>
+    public static SourceProtocol? ProtocolFromName(string name) => name switch
+    {
+        "P1_TCP" => SourceProtocol.P1Tcp,
+        "P2_WEBSOCKET" => SourceProtocol.P2WebSocket,
+        "HTTP" => SourceProtocol.Http,
+        "IMPORT" => SourceProtocol.Import,
+        _ => null,
+    };
+
     private static IResult Error(int status, string message) =>
         Results.Json(new { status, error = message }, statusCode: status);
 
@@ -136,16 +148,27 @@ public static class CatalogApi
         return Results.File(file, "image/jpeg");
     }
 
-    private static async Task<IResult> UploadAsync(HttpContext ctx, Ingestion ingestion, NodeMetrics metrics, CancellationToken ct)
+    private static async Task<IResult> UploadAsync(HttpContext ctx, Ingestion ingestion, NodeMetrics metrics, NodeSettings settings, CancellationToken ct)
     {
         var query = ctx.Request.Query;
         var ip = ctx.Connection.RemoteIpAddress?.ToString() ?? "?";
         var filename = query["filename"].ToString();
         if (filename.Length > 0) filename = Path.GetFileName(filename.Replace('\\', '/'));
         var uploader = query["uploader"].ToString() is { Length: > 0 } u ? u : "http:" + ip;
+        var info = new UploadInfo(filename.Length > 0 ? filename : null, uploader, SourceProtocol.Http);
+        if (query.ContainsKey("importKey") || query.ContainsKey("receivedAt"))
+        {
+            // An import keeps the source's time and is made idempotent by its key (actorimages import): admin only.
+            if (!AdminAuthorized(ctx, settings)) return Error(401, "importKey and receivedAt need the admin token");
+            if (!DateTimeOffset.TryParse(query["receivedAt"], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                return Error(400, "receivedAt must be an ISO-8601 time");
+            var key = query["importKey"].ToString();
+            if (key.Length is 0 or > 512) return Error(400, "importKey must be 1..512 characters");
+            var protocol = query["protocol"].ToString() is { Length: > 0 } p && ProtocolFromName(p) is { } named ? named : SourceProtocol.Import;
+            info = info with { ReceivedAt = at.ToUniversalTime(), ImportKey = key, Protocol = protocol };
+        }
         var started = DateTime.UtcNow;
-        var result = await ingestion.IngestAsync(ctx.Request.BodyReader, ctx.Request.ContentLength, toEnd: true,
-            new UploadInfo(filename.Length > 0 ? filename : null, uploader, SourceProtocol.Http), ct);
+        var result = await ingestion.IngestAsync(ctx.Request.BodyReader, ctx.Request.ContentLength, toEnd: true, info, ct);
         if (result.Entry is { } entry)
         {
             metrics.Stored("http", DateTime.UtcNow - started);

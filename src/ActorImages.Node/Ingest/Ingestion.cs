@@ -178,6 +178,8 @@ public sealed class Ingestion
                 staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
             var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
                 _settings.AskTimeout, ct);
+            // An import key the catalog already had: the earlier entry stands, these copies are not needed.
+            if (committed.Entry.Path != path) await RemoveCopiesAsync(written, path, staged.Sha256, self);
             return IngestResult.Stored(committed.Entry);
         }
         catch (Exception e)
