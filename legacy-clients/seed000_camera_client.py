@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Camera client of seed 000: sends image files to the ingest server on TCP port 5001.
 
-A reconstruction from shared/PROTOCOLS.md (section P1), not the students' original.
+A reconstruction from docs/protocols.md (section P1), not the students' original.
 
 Usage:
     python3 seed000_camera_client.py HOST FILE [FILE ...]
@@ -14,7 +14,7 @@ import socket
 import struct
 import sys
 
-PORT = 5001  # PROTOCOLS.md:15, the seed's fixed port
+PORT = 5001  # docs/protocols.md P1, the seed's fixed port
 
 # How long we wait for the server's close after our half-close. The students' client did not wait at all
 # (see --close-at-once); the wait only lets a test know the node has taken the frame.
@@ -29,24 +29,24 @@ def send_image(host, path, wait_for_close):
     s.settimeout(CLOSE_TIMEOUT)
     try:
         s.connect((host, PORT))
-        # QUIRK PROTOCOLS.md:16 -- the header is exactly 4 bytes, unsigned big-endian ("!I"), then the raw
+        # QUIRK docs/protocols.md P1 -- the header is exactly 4 bytes, unsigned big-endian ("!I"), then the raw
         # file bytes with nothing around them: no filename, no format, no terminator.
         s.sendall(struct.pack("!I", len(data)))
         s.sendall(data)
-        # QUIRK PROTOCOLS.md:17,20-21 -- one frame per connection, then half-close: the server learns "that
+        # QUIRK docs/protocols.md P1 -- one frame per connection, then half-close: the server learns "that
         # was all" only from our FIN.
         s.shutdown(socket.SHUT_WR)
 
         received = 0
         if wait_for_close:
-            # QUIRK PROTOCOLS.md:18 -- the server never replies; we only read to see its close (b""), so
+            # QUIRK docs/protocols.md P1 -- the server never replies; we only read to see its close (b""), so
             # anything that does arrive is counted and reported as a server bug.
             while True:
                 chunk = s.recv(4096)
                 if not chunk:
                     break
                 received += len(chunk)
-        # else: QUIRK PROTOCOLS.md:20-21 -- the real camera clients close at once without waiting.
+        # else: QUIRK docs/protocols.md P1 -- the real camera clients close at once without waiting.
         return received
     finally:
         s.close()
@@ -74,7 +74,7 @@ def main(argv):
         if wait_for_close:
             print(f"Enviado {path} ({size} bytes); servidor fechou, {received} bytes recebidos")
             if received:
-                # P1 has no reply at all (PROTOCOLS.md:18): any byte is a protocol violation.
+                # P1 has no reply at all (docs/protocols.md P1): any byte is a protocol violation.
                 print(f"ERRO: o servidor escreveu {received} bytes, mas P1 nao tem resposta")
                 ok = False
         else:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """WebSocket client of seed 001 (collaborative image repository).
 
-A reconstruction from shared/PROTOCOLS.md (section P2), not the students' original.
+A reconstruction from docs/protocols.md (section P2), not the students' original.
 
 Interactive menu, as the seed's client.py:
     python3 seed001_client.py [ws://HOST:8765/]
@@ -50,7 +50,7 @@ class Client:
                 except ValueError:
                     print(f"[servidor enviou texto que nao e JSON] {message!r}")
                     continue
-                # QUIRK PROTOCOLS.md:43,70 -- the only thing that tells an event from a reply is the "event"
+                # QUIRK docs/protocols.md P2 -- the only thing that tells an event from a reply is the "event"
                 # key. Anything else, whatever its status, is taken as the reply to the pending command.
                 if isinstance(obj, dict) and "event" in obj:
                     show_event(obj)
@@ -58,7 +58,7 @@ class Client:
                     await self.replies.put(obj)
             ended = "o servidor fechou a conexao"
         except websockets.ConnectionClosed as e:
-            # QUIRK PROTOCOLS.md:74-75 -- with the library's default max_size (1 MiB) a bigger message makes
+            # QUIRK docs/protocols.md P2 -- with the library's default max_size (1 MiB) a bigger message makes
             # the library itself close with code 1009; it surfaces here.
             ended = f"conexao encerrada (code {close_code(e)}: {close_reason(e)})"
         await self.replies.put(ProtocolBroken(ended))
@@ -77,12 +77,12 @@ class Client:
         return item
 
     async def command(self, cmd, args):
-        # PROTOCOLS.md:41 -- one text frame of JSON per command.
+        # docs/protocols.md P2 -- one text frame of JSON per command.
         await self.ws.send(json.dumps({"cmd": cmd, "args": args}))
         return await self.next_json()
 
     async def auth(self, username):
-        # QUIRK PROTOCOLS.md:50 -- AUTH is always the first command; HISTORY follows as an event.
+        # QUIRK docs/protocols.md P2 -- AUTH is always the first command; HISTORY follows as an event.
         reply = await self.command("AUTH", [username])
         print(reply.get("message", reply))
         return reply.get("status") == "SUCCESS"
@@ -91,12 +91,12 @@ class Client:
         with open(path, "rb") as f:
             data = f.read()
         filename = os.path.basename(path)
-        # QUIRK PROTOCOLS.md:69 -- the size goes as a string of digits, not a JSON number.
+        # QUIRK docs/protocols.md P2 -- the size goes as a string of digits, not a JSON number.
         reply = await self.command("UPLOAD", [filename, str(len(data))])
         if reply.get("status") != "READY":
             print(f"Erro: {reply.get('message', reply)}")
             return False
-        # PROTOCOLS.md:42,52 -- the whole file as ONE binary frame.
+        # docs/protocols.md P2 -- the whole file as ONE binary frame.
         await self.ws.send(data)
         reply = await self.next_json()
         print(reply.get("message", reply))
@@ -120,7 +120,7 @@ class Client:
         if reply.get("status") != "SIZE_INFO":
             print(f"Erro: {reply.get('message', reply)}")
             return False
-        # QUIRK PROTOCOLS.md:71 -- the very next non-event message must be the file; no timeout, as in the
+        # QUIRK docs/protocols.md P2 -- the very next non-event message must be the file; no timeout, as in the
         # seed client, so a server that sends SIZE_INFO without the bytes hangs us.
         data = await self.next_reply()
         if not isinstance(data, bytes):
@@ -131,7 +131,7 @@ class Client:
         print(done.get("message", done))
         if show and view_in_window(data, reply["filename"]):
             return done.get("status") == "SUCCESS"
-        # QUIRK PROTOCOLS.md:73 -- saved under the name the server put in SIZE_INFO, not the one we asked
+        # QUIRK docs/protocols.md P2 -- saved under the name the server put in SIZE_INFO, not the one we asked
         # for; the seed client joins it to the folder as is.
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, reply["filename"])
@@ -143,7 +143,7 @@ class Client:
     async def disconnect(self):
         reply = await self.command("DISCONNECT", [])
         print(reply.get("message", reply))
-        # PROTOCOLS.md:55 -- after BYE the server closes; we just let the listener see that close.
+        # docs/protocols.md P2 -- after BYE the server closes; we just let the listener see that close.
         try:
             await asyncio.wait_for(self.listener, 10)
         except asyncio.TimeoutError:
@@ -194,7 +194,7 @@ def view_in_window(data, title):
 async def session(uri, body):
     """Connects, runs body(client) and returns its exit status; a broken connection is status 2."""
     try:
-        # QUIRK PROTOCOLS.md:74-75 -- the library's defaults, on purpose: permessage-deflate offered and
+        # QUIRK docs/protocols.md P2 -- the library's defaults, on purpose: permessage-deflate offered and
         # max_size = 1 MiB. Passing compression=None or max_size=... would not be the legacy client.
         ws = await websockets.connect(uri)
     except (OSError, websockets.InvalidHandshake) as e:

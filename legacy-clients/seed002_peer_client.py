@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """P2P peer client of seed 002 (SocketsImageP2P): UDP tracker on 13377, images between peers over TCP.
 
-A reconstruction from shared/PROTOCOLS.md (sections P3 and P4), not the students' original.
+A reconstruction from docs/protocols.md (sections P3 and P4), not the students' original.
 
 Interactive menu, as the seed's cliente.py:
     python3 seed002_peer_client.py [--bind IP] TRACKER_IP DIR
@@ -31,7 +31,7 @@ try:
 except ImportError:
     imghdr = None
 
-TRACKER_PORT = 13377  # PROTOCOLS.md:85
+TRACKER_PORT = 13377  # docs/protocols.md P3
 TIMEOUT = 10  # ours: the students' sockets had no timeout and would hang forever on a lost datagram
 
 BIND_IP = ""
@@ -63,7 +63,7 @@ def my_images(folder):
 
 
 def new_password():
-    # QUIRK PROTOCOLS.md:106 -- auto-generated, with punctuation (' " ; , \ can all occur), never a space:
+    # QUIRK docs/protocols.md P3 -- auto-generated, with punctuation (' " ; , \ can all occur), never a space:
     # string.punctuation has no space. At least 3 punctuation characters so the quirk always shows.
     chars = random.choices(string.ascii_letters + string.digits, k=9) + random.choices(string.punctuation, k=3)
     random.shuffle(chars)
@@ -71,7 +71,7 @@ def new_password():
 
 
 def udp_request(tracker_ip, message, bufsize):
-    # QUIRK PROTOCOLS.md:103 -- a fresh UDP socket (so a fresh source port) for every request, and the text
+    # QUIRK docs/protocols.md P3 -- a fresh UDP socket (so a fresh source port) for every request, and the text
     # goes out with no line terminator.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(TIMEOUT)
@@ -86,14 +86,14 @@ def udp_request(tracker_ip, message, bufsize):
 
 
 def images_field(folder):
-    # PROTOCOLS.md:92 -- md5,name;md5,name with no quoting at all: a name holding ',' or ';' goes out as is.
+    # docs/protocols.md P3 -- md5,name;md5,name with no quoting at all: a name holding ',' or ';' goes out as is.
     return ";".join(f"{md5},{name}" for md5, name in my_images(folder))
 
 
 def register(tracker_ip, folder):
-    # PROTOCOLS.md:92 -- with no image this sends "REG <pw> <port> " (trailing space); PROTOCOLS.md does not
+    # docs/protocols.md P3 -- with no image this sends "REG <pw> <port> " (trailing space); docs/protocols.md does not
     # say what the real client did then.
-    # QUIRK PROTOCOLS.md:107 -- REG/UPD/END replies are read with recvfrom(1024).
+    # QUIRK docs/protocols.md P3 -- REG/UPD/END replies are read with recvfrom(1024).
     reply = udp_request(tracker_ip, f"REG {PASSWORD} {MY_PORT} {images_field(folder)}", 1024)
     print(f"Resposta do servidor: {reply}", flush=True)
     return reply.startswith("OK")
@@ -113,13 +113,13 @@ def end(tracker_ip):
 
 def list_images(tracker_ip):
     """Returns [(md5, name, [holder, ...]), ...], or None when the tracker answered ERR."""
-    # QUIRK PROTOCOLS.md:107 -- LST is read with recvfrom(4096): a longer reply is silently cut.
+    # QUIRK docs/protocols.md P3 -- LST is read with recvfrom(4096): a longer reply is silently cut.
     reply = udp_request(tracker_ip, "LST", 4096)
     if reply.startswith("ERR"):
         print(f"Resposta do servidor: {reply}")
         return None
     images = []
-    # QUIRK PROTOCOLS.md:107-109 -- split on ';' then ',' and index the parts, no checks: an empty item or a
+    # QUIRK docs/protocols.md P3 -- split on ';' then ',' and index the parts, no checks: an empty item or a
     # trailing ';' raises IndexError here, and a ',' or ';' inside a name shifts the holders.
     for item in reply.split(";"):
         parts = item.split(",")
@@ -136,7 +136,7 @@ def print_images(images):
 
 
 def target_path(folder, name):
-    # PROTOCOLS.md:131 -- keep the LST name; if it exists, add _downloaded before the extension (once).
+    # docs/protocols.md P4 -- keep the LST name; if it exists, add _downloaded before the extension (once).
     path = os.path.join(folder, name)
     if os.path.exists(path):
         base, ext = os.path.splitext(name)
@@ -145,7 +145,7 @@ def target_path(folder, name):
 
 
 def download(folder, md5, name, holders):
-    # QUIRK PROTOCOLS.md:109 -- only the FIRST holder is tried; ip:port is split on ':' without checks.
+    # QUIRK docs/protocols.md P3 -- only the FIRST holder is tried; ip:port is split on ':' without checks.
     ip, port = holders[0].split(":")
     print(f"Baixando {name} de {ip}:{port}", flush=True)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -154,7 +154,7 @@ def download(folder, md5, name, holders):
         if BIND_IP:
             s.bind((BIND_IP, 0))
         s.connect((ip, int(port)))
-        # QUIRK PROTOCOLS.md:125 -- "GET <md5>" with no terminator, no half-close; then read to EOF.
+        # QUIRK docs/protocols.md P4 -- "GET <md5>" with no terminator, no half-close; then read to EOF.
         s.sendall(f"GET {md5}".encode())
         data = b""
         while True:
@@ -176,7 +176,7 @@ def download(folder, md5, name, holders):
 
 def serve_one(conn, folder):
     try:
-        # PROTOCOLS.md:129 -- a peer reads the request with a single recv(1024).
+        # docs/protocols.md P4 -- a peer reads the request with a single recv(1024).
         request = conn.recv(1024).decode(errors="replace")
         if request.startswith("GET "):
             wanted = request[4:].strip()
@@ -185,7 +185,7 @@ def serve_one(conn, folder):
                     with open(os.path.join(folder, name), "rb") as f:
                         conn.sendall(f.read())
                     break
-        # PROTOCOLS.md:126 -- unknown md5: close without data.
+        # docs/protocols.md P4 -- unknown md5: close without data.
     except OSError:
         pass
     finally:

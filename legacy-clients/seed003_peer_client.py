@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """P2P peer client of seed 003 (IDP2PI): UDP tracker on 13377, images between peers over TCP.
 
-A reconstruction from shared/PROTOCOLS.md (sections P3 and P4), not the students' original. The seed split
+A reconstruction from docs/protocols.md (sections P3 and P4), not the students' original. The seed split
 it into cliente_base.py (sockets) and cliente.py (menu); here both are one file, ClienteBase and Cliente.
 
 Interactive menu (registers at start, as the seed's cliente.py):
@@ -23,10 +23,10 @@ import string
 import sys
 import threading
 
-PORTA_SERVIDOR = 13377  # PROTOCOLS.md:85
+PORTA_SERVIDOR = 13377  # docs/protocols.md P3
 TIMEOUT = 10  # ours: the students' sockets had no timeout
 
-# PROTOCOLS.md does not say how seed 003 picks its files; we take regular files with an image extension.
+# docs/protocols.md does not say how seed 003 picks its files; we take regular files with an image extension.
 EXTENSOES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -37,7 +37,7 @@ class ClienteBase:
         self.ip_servidor = ip_servidor
         self.pasta = pasta
         self.bind_ip = bind_ip
-        # QUIRK PROTOCOLS.md:106 -- passwords with punctuation (' " ; , \) but never a space.
+        # QUIRK docs/protocols.md P3 -- passwords with punctuation (' " ; , \) but never a space.
         # Drawn again until one of those five shows, so every run exercises the quirk.
         alfabeto = string.ascii_letters + string.digits + string.punctuation
         self.senha = ""
@@ -60,8 +60,8 @@ class ClienteBase:
         return resultado
 
     def enviar_udp(self, mensagem, tamanho):
-        # QUIRK PROTOCOLS.md:103 -- a new socket, hence a new source port, per request; no terminator.
-        # PROTOCOLS.md gives seed 002's buffer sizes only; we use the same ones (1024, LST 4096).
+        # QUIRK docs/protocols.md P3 -- a new socket, hence a new source port, per request; no terminator.
+        # docs/protocols.md gives seed 002's buffer sizes only; we use the same ones (1024, LST 4096).
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(TIMEOUT)
         try:
@@ -81,12 +81,12 @@ class ClienteBase:
 
     def atender(self, conn):
         try:
-            # PROTOCOLS.md:129 -- one recv(1024) holds the whole request.
+            # docs/protocols.md P4 -- one recv(1024) holds the whole request.
             pedido = conn.recv(1024).decode("utf-8", errors="replace").strip()
             md5 = pedido[4:] if pedido.startswith("GET ") else ""
             nome = self.imagens().get(md5)
             if nome is None:
-                # QUIRK PROTOCOLS.md:132-133 -- this peer answers an unknown md5 with text, not a bare close.
+                # QUIRK docs/protocols.md P4 -- this peer answers an unknown md5 with text, not a bare close.
                 conn.sendall(b"ERR File not found")
             else:
                 with open(os.path.join(self.pasta, nome), "rb") as f:
@@ -101,7 +101,7 @@ class Cliente(ClienteBase):
     """The IDP2PI commands and the menu."""
 
     def lista_imagens(self):
-        # QUIRK PROTOCOLS.md:104-105 -- every item wrapped in single quotes, 'md5,name';'md5,name', and the
+        # QUIRK docs/protocols.md P3 -- every item wrapped in single quotes, 'md5,name';'md5,name', and the
         # quotes alone ('') when the folder has no image: "'" + "';'".join([]) + "'" == "''".
         itens = [f"{md5},{nome}" for md5, nome in self.imagens().items()]
         return "'" + "';'".join(itens) + "'"
@@ -127,7 +127,7 @@ class Cliente(ClienteBase):
         if resposta.startswith("ERR"):
             print(f"Servidor: {resposta}")
             return None
-        # Same parsing as seed 002 (PROTOCOLS.md:107-109): split and index, no checks.
+        # Same parsing as seed 002 (docs/protocols.md P3): split and index, no checks.
         lista = []
         for item in resposta.split(";"):
             partes = item.split(",")
@@ -140,7 +140,7 @@ class Cliente(ClienteBase):
             print(f"[{i}] {nome} | {md5} | donos: {', '.join(donos)}")
 
     def baixar(self, md5, donos):
-        # First holder only, as seed 002 (PROTOCOLS.md:109).
+        # First holder only, as seed 002 (docs/protocols.md P3).
         ip, porta = donos[0].split(":")
         print(f"Baixando {md5} de {ip}:{porta}", flush=True)
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -149,7 +149,7 @@ class Cliente(ClienteBase):
             if self.bind_ip:
                 s.bind((self.bind_ip, 0))
             s.connect((ip, int(porta)))
-            s.sendall(f"GET {md5}".encode())  # PROTOCOLS.md:125, no terminator
+            s.sendall(f"GET {md5}".encode())  # docs/protocols.md P4, no terminator
             dados = b""
             while True:
                 parte = s.recv(4096)
@@ -158,7 +158,7 @@ class Cliente(ClienteBase):
                 dados += parte
         finally:
             s.close()
-        # QUIRK PROTOCOLS.md:132 -- saved as <md5>.jpg whatever the format, and whatever arrived.
+        # QUIRK docs/protocols.md P4 -- saved as <md5>.jpg whatever the format, and whatever arrived.
         caminho = os.path.join(self.pasta, f"{md5}.jpg")
         with open(caminho, "wb") as f:
             f.write(dados)
