@@ -91,6 +91,8 @@ public static class NodeHost
                 var feed = sp.GetRequiredService<ImageFeed>();
                 var membership = sp.GetRequiredService<Membership>();
                 system.ActorOf(MembershipActor.Props(membership), "membership");
+                if (settings.ClusterBootstrap)
+                    system.ActorOf(DnsBootstrapActor.Props(settings, sp.GetRequiredService<IHttpClientFactory>().CreateClient()), "bootstrap");
                 registry.Register<RegistryActor>(system.ActorOf(
                     RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize), "registry"));
                 system.ActorOf(ImageTopicSubscriber.Props(feed), "image-topic");
