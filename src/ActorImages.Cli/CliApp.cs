@@ -85,7 +85,8 @@ public static class CliApp
         foreach (var command in P2Commands.Create(common)) root.Add(command);
         foreach (var command in PeerCommands.Create(common)) root.Add(command);
         root.Add(QueryCommands.Create(common));
-        root.SetAction((Func<ParseResult, int>)(_ => throw CliFailure.Usage("missing command: send, upload, list, download, view, register, peers, get or query")));
+        root.Add(ImportCommands.Create(common));
+        root.SetAction((Func<ParseResult, int>)(_ => throw CliFailure.Usage("missing command: send, upload, list, download, view, register, peers, get, query or import")));
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new HelpWithExitCodes((HelpAction)help.Action!);
         return root;

@@ -14,7 +14,7 @@ public class CommandLineTests
     {
         var result = await Cli.RunAsync("--help");
         Assert.Equal(Exit.Ok, result.Code);
-        foreach (string command in new[] { "send", "upload", "list", "download", "view", "register", "peers", "get", "query" })
+        foreach (string command in new[] { "send", "upload", "list", "download", "view", "register", "peers", "get", "query", "import" })
         {
             Assert.Contains(command, result.Out);
         }
