@@ -112,7 +112,17 @@ public sealed class WebSocketGateway
                     return await HandleBinaryAsync(buffer.AsMemory(0, first.Count), first.EndOfMessage, ct);
                 var text = await ReadTextAsync(buffer, first, ct);
                 if (text is null) return false;
-                return await HandleRequestAsync(P2Request.Parse(text), ct);
+                try
+                {
+                    return await HandleRequestAsync(P2Request.Parse(text), ct);
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                {
+                    // The catalog is away: the client gets an error reply and keeps its connection.
+                    gateway._log.LogWarning("P2 {Peer}: catalog unavailable: {Error}", peer, e.Message);
+                    await SendTextAsync(P2Reply.Error(P2Reply.FileUnavailable), ct);
+                    return true;
+                }
             }
             finally
             {

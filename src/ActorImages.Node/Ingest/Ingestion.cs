@@ -176,17 +176,32 @@ public sealed class Ingestion
             await Task.WhenAll(copies);
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
                 staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
-            var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
-                _settings.AskTimeout, ct);
-            // An import key the catalog already had: the earlier entry stands, these copies are not needed.
-            if (committed.Entry.Path != path) await RemoveCopiesAsync(written, path, staged.Sha256, self);
-            return IngestResult.Stored(committed.Entry);
+            return await CommitAsync(entry, written, staged.Sha256, self, ct);
         }
         catch (Exception e)
         {
             await RemoveCopiesAsync(written, path, staged.Sha256, self);
             if (e is OperationCanceledException && ct.IsCancellationRequested) throw;
             return IngestResult.Refused(IngestFailure.Unavailable, "replication failed: " + e.Message);
+        }
+    }
+
+    private async Task<IngestResult> CommitAsync(NewEntry entry, List<Replica> written, string sha256, string self, CancellationToken ct)
+    {
+        try
+        {
+            var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
+                _settings.AskTimeout, ct);
+            // An import key the catalog already had: the earlier entry stands, these copies are not needed.
+            if (committed.Entry.Path != entry.Path) await RemoveCopiesAsync(written, entry.Path, sha256, self);
+            return IngestResult.Stored(committed.Entry);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The copies stay: a commit whose answer was lost (the database went away mid-commit) may still have
+            // committed, and deleting its files would lose an acknowledged-elsewhere image. An orphan file without a
+            // catalog entry is invisible to every client.
+            return IngestResult.Refused(IngestFailure.Unavailable, "catalog unavailable: " + e.Message);
         }
     }
 
