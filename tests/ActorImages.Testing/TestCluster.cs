@@ -36,12 +36,13 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="count">How many nodes.</param>
     /// <param name="extra">More <c>ACTORIMAGES_*</c> variables for every node.</param>
     /// <param name="timeout">How long to wait for Up (default 90 s).</param>
+    /// <param name="dbUrl">The catalog database; default: a fresh one on the tests' shared server.</param>
     /// <returns>The running cluster.</returns>
     /// <exception cref="TimeoutException">Not all Up in time; the message holds the nodes' log tails.</exception>
     public static async Task<TestCluster> StartAsync(int subnet, int count,
-        IReadOnlyDictionary<string, string>? extra = null, TimeSpan? timeout = null)
+        IReadOnlyDictionary<string, string>? extra = null, TimeSpan? timeout = null, string? dbUrl = null)
     {
-        var dbUrl = await PostgresServer.CreateDatabaseUrlAsync();
+        dbUrl ??= await PostgresServer.CreateDatabaseUrlAsync();
         var root = Path.Combine(Path.GetTempPath(), $"actorimages-test-{subnet}-{Guid.NewGuid():N}");
         var seeds = Enumerable.Range(1, Math.Min(3, count)).Select(i => $"127.0.{subnet}.{i}").ToList();
         var nodes = Enumerable.Range(1, count)

@@ -1,0 +1,87 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using ActorImages.Testing;
+using Xunit;
+
+namespace ActorImages.Cluster.Tests;
+
+/// <summary>
+/// The database can fail (README "Failure and recovery"): PostgreSQL killed during uploads — writes are refused with
+/// the protocol's error, LST keeps answering, the nodes stay up, nothing acknowledged is lost, and everything comes
+/// back by itself within seconds of the database's return.
+/// </summary>
+public sealed class DatabaseFailureTest
+{
+    [Fact]
+    public async Task KillingPostgresDuringUploadsLosesNothingAcknowledgedAndEverythingComesBack()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(subnet: 21, count: 2, dbUrl: postgres.Url);
+        var acknowledged = new List<byte[]>();
+        var refused = 0;
+        await using var p2 = await LegacyWire.P2.ConnectAsync(cluster[1].Host);
+        await p2.SendAsync("AUTH", "dbfail");
+        await p2.ReplyAsync();
+
+        async Task<bool> UploadAsync(int i)
+        {
+            var image = Images.Jpeg($"dbfail-{i}");
+            await p2.SendAsync("UPLOAD", $"db{i}.jpg", image.Length.ToString());
+            Assert.Equal("READY", (await p2.ReplyAsync()).GetProperty("status").GetString());
+            await p2.SendBinaryAsync(image);
+            var reply = await p2.ReplyAsync();
+            if (reply.GetProperty("status").GetString() == "SUCCESS")
+            {
+                acknowledged.Add(image);
+                return true;
+            }
+            Assert.StartsWith("Falha no upload: ", reply.GetProperty("message").GetString());
+            refused++;
+            return false;
+        }
+
+        for (var i = 0; i < 10; i++) Assert.True(await UploadAsync(i));
+        Assert.Equal("OK 0_REGISTERED_IMAGES", await LegacyWire.AskP3Async(cluster[2].Host, "REG pw 41000 ''"));
+
+        postgres.Kill();
+        var down = DateTime.UtcNow;
+        for (var i = 10; DateTime.UtcNow - down < TimeSpan.FromSeconds(5); i++) await UploadAsync(i);
+        Assert.True(refused > 0, "no upload was refused while the database was down");
+        Assert.Contains(Images.Md5(acknowledged[0]), await LegacyWire.AskP3Async(cluster[2].Host, "LST"));
+        Assert.StartsWith("ERR ", await LegacyWire.AskP3Async(cluster[2].Host, "REG pw 41001 ''"));
+
+        await postgres.RestartAsync();
+        var back = DateTime.UtcNow;
+        var ok = false;
+        for (var i = 1000; !ok && DateTime.UtcNow - back < TimeSpan.FromSeconds(30); i++)
+        {
+            ok = await UploadAsync(i);
+            if (!ok) await Task.Delay(500);
+        }
+        Assert.True(ok, "uploads did not come back within 30 s of the database\n" + cluster.Logs());
+        Assert.True(DateTime.UtcNow - back < TimeSpan.FromSeconds(15), $"back after {DateTime.UtcNow - back}");
+        Assert.Equal("OK 1_REGISTERED_IMAGES", await PollAsync(() => LegacyWire.AskP3Async(cluster[2].Host,
+            "REG pw 41002 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,x.jpg'"), r => r.StartsWith("OK")));
+        Assert.Contains(",x.jpg,", await LegacyWire.AskP3Async(cluster[2].Host, "LST"));
+
+        using var http = new HttpClient { BaseAddress = cluster[2].HttpBase };
+        foreach (var image in acknowledged)
+        {
+            var md5 = Images.Md5(image);
+            Assert.Equal(image, await http.GetByteArrayAsync($"api/images/{md5}/content"));
+        }
+        Assert.True(cluster.Nodes.All(n => n.IsRunning), cluster.Logs());
+    }
+
+    private static async Task<string> PollAsync(Func<Task<string>> ask, Func<string, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var last = await ask();
+        while (!done(last) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            last = await ask();
+        }
+        return last;
+    }
+}
