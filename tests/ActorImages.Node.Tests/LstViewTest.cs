@@ -101,3 +101,15 @@ public class LstViewTest
         Assert.StartsWith(Md5(700), items[0]);
     }
 }
+
+/// <summary>Names from P2 and HTTP clients are listed so that the seed-002 client cannot write outside its folder.</summary>
+public class LstNameTest
+{
+    [Theory]
+    [InlineData("../../etc/passwd", ".._.._etc_passwd")]
+    [InlineData("a\\b.jpg", "a_b.jpg")]
+    [InlineData("tab\there.jpg", "tab_here.jpg")]
+    [InlineData("plain.jpg", "plain.jpg")]
+    public void PathSeparatorsAndControlCharactersBecomeUnderscores(string name, string listed) =>
+        Assert.Equal(listed, LstView.SafeName(name));
+}

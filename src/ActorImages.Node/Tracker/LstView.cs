@@ -143,7 +143,7 @@ public sealed class LstView
         {
             // Past the head: the catalog's own images, newest first, one item per md5, read by item offset.
             var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - peerItems), 256, ct);
-            var rest = page.Select(m => new LstItem(m.Md5, m.Filename, m.Hosts.Select(h => $"{h}:{_p4Port}").ToList())).ToList();
+            var rest = page.Select(m => new LstItem(m.Md5, SafeName(m.Filename), m.Hosts.Select(h => $"{h}:{_p4Port}").ToList())).ToList();
             return P3Reply.List(rest, 0).Datagram;
         }
         return listing.Page(offset).Datagram;
@@ -195,7 +195,18 @@ public sealed class LstView
         return _listing = new P3Listing(items);
     }
 
-    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, entry.Filename, NodeHolders(entry).ToList());
+    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry).ToList());
+
+    /// <summary>A catalog name as LST lists it: the seed-002 client saves a download under the listed name, so path
+    /// separators and control characters — which a P2 or HTTP client may have put in a name — become '_'.</summary>
+    /// <param name="name">The catalog filename.</param>
+    /// <returns>The name to list.</returns>
+    public static string SafeName(string name) =>
+        string.Create(name.Length, name, static (chars, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+                chars[i] = source[i] is '/' or '\\' || char.IsControl(source[i]) ? '_' : source[i];
+        });
 
     private IEnumerable<string> NodeHolders(CatalogEntry entry)
     {
