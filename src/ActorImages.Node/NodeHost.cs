@@ -5,6 +5,7 @@ using ActorImages.Node.Config;
 using ActorImages.Node.Gateways;
 using ActorImages.Node.Http;
 using ActorImages.Node.Ingest;
+using ActorImages.Node.Repair;
 using ActorImages.Node.Tracker;
 using ActorImages.Node.Transfer;
 using ActorImages.Storage;
@@ -74,6 +75,8 @@ public static class NodeHost
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
+        services.AddSingleton<ReplicaRepair>();
+        services.AddSingleton<Scrubber>();
         services.AddSingleton<TcpIngestGateway>().AddHostedService(sp => sp.GetRequiredService<TcpIngestGateway>());
         services.AddSingleton<PeerGetGateway>().AddHostedService(sp => sp.GetRequiredService<PeerGetGateway>());
         services.AddSingleton<UdpTrackerGateway>().AddHostedService(sp => sp.GetRequiredService<UdpTrackerGateway>());
@@ -97,6 +100,12 @@ public static class NodeHost
                     RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize), "registry"));
                 system.ActorOf(ImageTopicSubscriber.Props(feed), "image-topic");
                 system.ActorOf(StopAnnouncementSubscriber.Props(sp.GetRequiredService<StopAnnouncement>()), "stop-topic");
+                var stop = sp.GetRequiredService<StopAnnouncement>();
+                var repair = system.ActorOf(RepairActor.Props(sp.GetRequiredService<ReplicaRepair>(), membership, stop, settings), "repair");
+                GracefulLeave.Register(system, repair, stop);
+                if (settings.ScrubPace > TimeSpan.Zero)
+                    system.ActorOf(ScrubActor.Props(sp.GetRequiredService<Scrubber>(), sp.GetRequiredService<CatalogStore>(), membership,
+                        settings.ScrubPace), "scrub");
                 system.ActorOf(TrackerViewActor.Props(sp.GetRequiredService<LstView>(), sp.GetRequiredService<TrackerStore>(),
                     sp.GetRequiredService<CatalogStore>(), feed, membership), "tracker-view");
                 system.WhenTerminated.ContinueWith(_ =>

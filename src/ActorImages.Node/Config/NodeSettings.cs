@@ -71,6 +71,10 @@ public sealed record NodeSettings
     public required long ReplicationMinThroughput { get; init; }
     /// <summary>Period of self-repair passes.</summary>
     public required TimeSpan RepairInterval { get; init; }
+    /// <summary>Images a repair pass or a leave copies at the same time.</summary>
+    public required int RepairParallelism { get; init; }
+    /// <summary>Catalog entries a repair pass or a leave examines per query.</summary>
+    public required int RepairPageSize { get; init; }
     /// <summary>Period of the background scrub; zero turns it off.</summary>
     public required TimeSpan ScrubPace { get; init; }
     /// <summary>Join through Cluster Bootstrap instead of seed nodes.</summary>
@@ -130,6 +134,8 @@ public sealed record NodeSettings
             ReplicationTimeout = c.GetTimeSpan("replication-timeout"),
             ReplicationMinThroughput = Bytes(c, "replication-min-throughput"),
             RepairInterval = c.GetTimeSpan("repair-interval"),
+            RepairParallelism = c.GetInt("repair-parallelism"),
+            RepairPageSize = c.GetInt("repair-page-size"),
             ScrubPace = c.GetTimeSpan("scrub-pace"),
             ClusterBootstrap = c.GetBoolean("cluster-bootstrap"),
             DiscoveryService = c.GetString("discovery-service"),
@@ -141,6 +147,8 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.max-image-bytes must be 1..4294967295 (P1 lengths are 4-byte unsigned)");
         if (settings.ReplicationFactor < 1)
             throw new ConfigurationException("actorimages.replication-factor must be at least 1");
+        if (settings.RepairParallelism < 1 || settings.RepairPageSize < 1)
+            throw new ConfigurationException("actorimages.repair-parallelism and repair-page-size must be at least 1");
         if (settings.MaxPageSize < settings.DefaultPageSize)
             throw new ConfigurationException("actorimages.http.max-page-size must be at least default-page-size");
         return settings;

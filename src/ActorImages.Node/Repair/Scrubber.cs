@@ -1,0 +1,183 @@
+using System.Runtime.InteropServices;
+using ActorImages.Messages;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Node.Transfer;
+using ActorImages.Storage;
+
+namespace ActorImages.Node.Repair;
+
+/// <summary>The result of checking one copy.</summary>
+public enum ScrubOutcome
+{
+    /// <summary>The file is there and its SHA-256 is the catalog's.</summary>
+    Sound,
+    /// <summary>It was missing or corrupt and a sound copy from another replica took its place.</summary>
+    Restored,
+    /// <summary>It is missing or corrupt and no other replica gave a sound copy now; the next cycle tries again.</summary>
+    Failed,
+}
+
+/// <summary>
+/// Checks one of this node's copies against the catalog's SHA-256 and restores a missing or corrupt one from another
+/// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP (the holder checks its
+/// copy before it sends), written through a <see cref="BlobWriter"/> (hashed while written, fsynced), compared with
+/// the catalog, and only then put in place — a rename over the bad file, so a reader sees the old file or the new
+/// one, never a partial one. Every replica keeps the image under the same path, so the catalog does not change.
+/// A bad copy is never served meanwhile: reads check the SHA-256 first and go to another holder.
+/// </summary>
+public sealed class Scrubber
+{
+    private readonly NodeSettings _settings;
+    private readonly BlobStore _blobs;
+    private readonly Membership _membership;
+    private readonly ReplicaTransfer _transfer;
+    private readonly NodeMetrics _metrics;
+    private readonly ILogger<Scrubber> _log;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="settings">Node settings (copy deadlines).</param>
+    /// <param name="blobs">This node's blob store.</param>
+    /// <param name="membership">Who is Up: live holders are asked first.</param>
+    /// <param name="transfer">Fetches sound copies.</param>
+    /// <param name="metrics">Counts restores.</param>
+    /// <param name="log">Log.</param>
+    public Scrubber(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
+        NodeMetrics metrics, ILogger<Scrubber> log)
+    {
+        _settings = settings;
+        _blobs = blobs;
+        _membership = membership;
+        _transfer = transfer;
+        _metrics = metrics;
+        _log = log;
+    }
+
+    /// <summary>Checks this node's copy of <paramref name="entry"/> and restores it when it is bad.</summary>
+    /// <param name="entry">A catalog entry that lists this node as a holder.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>What was found and done.</returns>
+    public async Task<ScrubOutcome> CheckAsync(CatalogEntry entry, CancellationToken ct)
+    {
+        var file = _blobs.Resolve(entry.Path);
+        string problem;
+        try
+        {
+            var digest = await BlobVerifier.ComputeAsync(file, ct);
+            if (digest.Size == entry.Size && string.Equals(digest.Sha256, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                return ScrubOutcome.Sound;
+            problem = $"corrupt (SHA-256 {digest.Sha256}, catalog {entry.Sha256})";
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            problem = "missing";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = "unreadable: " + e.Message;
+        }
+        _metrics.Error("bad_replica");
+        _log.LogError("Scrub: this node's copy of {Md5} ({Path}) is {Problem}; restoring it from another replica",
+            entry.Md5, entry.Path, problem);
+        var outcome = await RestoreAsync(entry, file, ct);
+        _metrics.Copy("scrub", outcome == ScrubOutcome.Restored ? "ok" : "failed");
+        return outcome;
+    }
+
+    private async Task<ScrubOutcome> RestoreAsync(CatalogEntry entry, string file, CancellationToken ct)
+    {
+        var view = _membership.Current;
+        var up = view.UpReachable.Select(m => m.Address).ToHashSet();
+        var sources = entry.Replicas.Where(r => r.Address != view.Self).OrderBy(r => up.Contains(r.Address) ? 0 : 1).ToList();
+        foreach (var source in sources)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_settings.ReplicationDeadline(entry.Size));
+            try
+            {
+                await using var stream = await _transfer.OpenAsync(source.Host, entry.Path, entry.Sha256, deadline.Token);
+                if (stream is null) continue;
+                await using var writer = _blobs.NewWriter();
+                var buffer = new byte[81920];
+                int read;
+                while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
+                    await writer.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
+                var staged = await writer.FinishAsync(entry.Size, deadline.Token);
+                if (!string.Equals(staged.Sha256, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    _log.LogWarning("Scrub: the copy of {Md5} from {Host} has another SHA-256; trying the next holder", entry.Md5, source.Host);
+                    continue;
+                }
+                await PutInPlaceAsync(staged, entry.Path, file, deadline.Token);
+                _log.LogInformation("Scrub restored {Md5} ({Path}) from {Host}", entry.Md5, entry.Path, source.Host);
+                return ScrubOutcome.Restored;
+            }
+            catch (Exception e) when (e is IOException or InvalidImageException or HttpRequestException
+                                          || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                _log.LogWarning("Scrub: fetching {Md5} from {Host} failed: {Error}", entry.Md5, source.Host, e.Message);
+            }
+        }
+        _log.LogError("Scrub could not restore {Md5} ({Path}): no other holder ({Holders}) gave a sound copy; trying again next cycle",
+            entry.Md5, entry.Path, string.Join(", ", sources.Select(r => r.Host)));
+        return ScrubOutcome.Failed;
+    }
+
+    /// <summary>Makes the staged copy the file at <paramref name="path"/>: a new link when the file is gone, else a
+    /// rename over the bad file (atomic), then an fsync of the folder so the change survives a crash.</summary>
+    private async Task PutInPlaceAsync(StagedBlob staged, string path, string file, CancellationToken ct)
+    {
+        if (!File.Exists(file))
+        {
+            try
+            {
+                await _blobs.CommitAsync(staged, path, ct);
+                return;
+            }
+            catch (IOException) when (File.Exists(file))
+            {
+                // Another file took the name meanwhile (a copy arriving over HTTP): replace it below, since the
+                // staged one is the checked one.
+            }
+        }
+        await Task.Run(() =>
+        {
+            File.Move(staged.TempFile, file, overwrite: true);
+            DirectorySync.Fsync(Path.GetDirectoryName(file)!);
+        }, ct);
+    }
+}
+
+/// <summary>fsync(2) of a directory, which .NET cannot open as a file: makes a rename in it durable.</summary>
+internal static class DirectorySync
+{
+    // O_RDONLY opens a directory too; O_DIRECTORY would only add a check, and its value differs between x64 and arm64.
+    private const int ReadOnly = 0;
+
+    /// <summary>Flushes the directory entry changes of <paramref name="directory"/> to disk.</summary>
+    /// <param name="directory">The directory.</param>
+    /// <exception cref="IOException">It cannot be opened or flushed.</exception>
+    public static void Fsync(string directory)
+    {
+        if (!OperatingSystem.IsLinux()) return; // elsewhere the rename's own durability is all there is
+        var fd = Open(directory, ReadOnly);
+        if (fd < 0) throw new IOException($"open {directory} failed: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            if (FileSync(fd) != 0) throw new IOException($"fsync {directory} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int FileSync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}
