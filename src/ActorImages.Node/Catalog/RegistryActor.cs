@@ -19,23 +19,23 @@ public sealed class RegistryActor : ReceiveActor
     /// <see cref="PathReserved"/> or a <see cref="Status.Failure"/>.</summary>
     /// <param name="ReceivedAt">Time of receipt (UTC): names the day folder and <c>HHmmss</c>.</param>
     /// <param name="Extension">The detected format's extension, e.g. <c>jpg</c>.</param>
-    public sealed record ReservePath(DateTimeOffset ReceivedAt, string Extension);
+    public sealed record ReservePath(DateTimeOffset ReceivedAt, string Extension) : INoSerializationVerificationNeeded;
 
     /// <summary>The answer to <see cref="ReservePath"/>.</summary>
     /// <param name="Path">A relative path unique cluster-wide, e.g. <c>2026-12-02/062423-1.jpg</c>.</param>
-    public sealed record PathReserved(string Path);
+    public sealed record PathReserved(string Path) : INoSerializationVerificationNeeded;
 
     /// <summary>Commit one entry; answered with <see cref="Committed"/> once its batch transaction committed, or a
     /// <see cref="Status.Failure"/>.</summary>
     /// <param name="Entry">The entry to commit.</param>
-    public sealed record Commit(NewEntry Entry);
+    public sealed record Commit(NewEntry Entry) : INoSerializationVerificationNeeded;
 
-    /// <summary>The answer to <see cref="Commit"/>.</summary>
+    /// <summary>The answer to <see cref="Commit"/>. Registry messages never leave their node.</summary>
     /// <param name="Entry">The committed entry with its id.</param>
-    public sealed record Committed(CatalogEntry Entry);
+    public sealed record Committed(CatalogEntry Entry) : INoSerializationVerificationNeeded;
 
-    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string>? Paths, Exception? Error);
-    private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, IReadOnlyList<CatalogEntry>? Entries, Exception? Error);
+    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string>? Paths, Exception? Error) : INoSerializationVerificationNeeded;
+    private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, IReadOnlyList<CatalogEntry>? Entries, Exception? Error) : INoSerializationVerificationNeeded;
 
     /// <summary>The cluster-wide topic of <see cref="ImageStored"/>.</summary>
     public const string ImagesTopic = "images";

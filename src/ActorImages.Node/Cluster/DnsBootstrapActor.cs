@@ -17,12 +17,12 @@ namespace ActorImages.Node.Cluster;
 /// </summary>
 public sealed class DnsBootstrapActor : ReceiveActor, IWithTimers
 {
-    private sealed record Probe
+    private sealed record Probe : INoSerializationVerificationNeeded
     {
         public static readonly Probe Instance = new();
     }
 
-    private sealed record Probed(IReadOnlyList<IPAddress> Contacts, IReadOnlyList<string> UpMembers);
+    private sealed record Probed(IReadOnlyList<IPAddress> Contacts, IReadOnlyList<string> UpMembers) : INoSerializationVerificationNeeded;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly NodeSettings _settings;

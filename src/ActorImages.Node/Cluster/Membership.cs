@@ -102,7 +102,7 @@ public sealed class Membership
 /// each event and every second.</summary>
 public sealed class MembershipActor : ReceiveActor, IWithTimers
 {
-    private sealed record Refresh
+    private sealed record Refresh : INoSerializationVerificationNeeded
     {
         public static readonly Refresh Instance = new();
     }

@@ -17,10 +17,10 @@ namespace ActorImages.Node.Tracker;
 public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private sealed record Peer(PeerRegistration Registration, string Salt, string Hash);
-    private sealed record Loaded(TrackerSnapshot State);
-    private sealed record LoadFailed(Exception Error);
+    private sealed record Loaded(TrackerSnapshot State) : INoSerializationVerificationNeeded;
+    private sealed record LoadFailed(Exception Error) : INoSerializationVerificationNeeded;
     private sealed record Pending(IActorRef ReplyTo, Reply Reply, TrackerWrite? Write, string Identity, PeerRegistration? After);
-    private sealed record Written(IReadOnlyList<Pending> Batch, TrackerCommit? Commit, Exception? Error);
+    private sealed record Written(IReadOnlyList<Pending> Batch, TrackerCommit? Commit, Exception? Error) : INoSerializationVerificationNeeded;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrackerStore _store;
@@ -75,7 +75,7 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         ReceiveAny(_ => Stash.Stash());
     }
 
-    private sealed record RetryLoad;
+    private sealed record RetryLoad : INoSerializationVerificationNeeded;
 
     private void Serving()
     {

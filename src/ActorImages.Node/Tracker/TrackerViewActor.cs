@@ -16,8 +16,8 @@ namespace ActorImages.Node.Tracker;
 /// </summary>
 public sealed class TrackerViewActor : ReceiveActor, IWithTimers
 {
-    private sealed record Reload;
-    private sealed record Reloaded(TrackerSnapshot? State, IReadOnlyList<ActorImages.Messages.CatalogEntry>? Head, Exception? Error);
+    private sealed record Reload : INoSerializationVerificationNeeded;
+    private sealed record Reloaded(TrackerSnapshot? State, IReadOnlyList<ActorImages.Messages.CatalogEntry>? Head, Exception? Error) : INoSerializationVerificationNeeded;
 
     private static readonly TimeSpan ReloadInterval = TimeSpan.FromSeconds(10);
     private readonly ILoggingAdapter _log = Context.GetLogger();
