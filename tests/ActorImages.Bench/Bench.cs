@@ -1,0 +1,411 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using ActorImages.Catalog;
+
+namespace ActorImages.Bench;
+
+/// <summary>
+/// bin/bench (<see cref="Options.Help"/>): the references first, then the scenarios against the local cluster, each
+/// printed on its own as it ends, then a summary with one row per figure: the figure, its reference, the ratio, the
+/// target with its verdict, and the Java version's figure (README of d4ac5b3, "Benchmarks").
+/// </summary>
+internal sealed class Bench
+{
+    private const int P1Clients = 8, P3Clients = 32, P2Clients = 4;
+    private const double SeedP2MegabytesPerSecond = 34;
+    private const long RssTarget = 300_000_000;
+    private static readonly IPAddress ReferenceHost = IPAddress.Parse("127.0.0.5");
+
+    private readonly Options _options;
+    private readonly LocalCluster _cluster;
+    private readonly BenchImages _images;
+    private readonly string _runId = DateTime.UtcNow.Ticks.ToString("x", CultureInfo.InvariantCulture)[^7..];
+    private readonly List<Row> _rows = [];
+    private string _shape = "";
+    private Reference? _sink, _responder;
+
+    private Bench(Options options)
+    {
+        _options = options;
+        _cluster = new LocalCluster(options.Root);
+        _images = BenchImages.In(options.Root);
+    }
+
+    /// <summary>One row of the summary.</summary>
+    private sealed record Row(string Scenario, string Figure, string Reference, string Ratio, string Target, bool Met, string Java);
+
+    /// <summary>A reference's figure and when it was measured.</summary>
+    private sealed record Reference(double PerSecond, string Text, DateTime At);
+
+    /// <summary>Runs bin/bench with <paramref name="args"/>; 0 when every scenario ran, 2 on an error.</summary>
+    public static async Task<int> MainAsync(string[] args)
+    {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine(Options.Help);
+            return 0;
+        }
+        Options options;
+        try
+        {
+            options = Options.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine("bench: " + e.Message);
+            return 2;
+        }
+        var bench = new Bench(options);
+        try
+        {
+            await bench.RunAsync();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Console.WriteLine("bench: failed: " + e.Message);
+            Console.Error.WriteLine(e);
+            return 2;
+        }
+        finally
+        {
+            bench.PrintSummary();
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var o = _options;
+        Console.WriteLine($"bench: run {_runId}, {DateTime.Now:yyyy-MM-dd HH:mm}, {o.Seconds} s per scenario after {o.Warmup} s of warm-up, "
+            + $"scenarios {string.Join(',', Options.All.Where(o.Scenarios.Contains))}{(o.Fill > 0 ? $", catalog filled to {Fmt.N(o.Fill)}" : "")}");
+        Console.WriteLine($"  machine: {Environment.ProcessorCount} cores shared by the nodes, PostgreSQL, this load generator (and whatever else runs); "
+            + "loopback only; cluster output in run/bench-cluster.log");
+        Console.WriteLine("  nodes run with p3.replies-per-second = 1,000,000: the guard of 200 replies/s per source address would otherwise be the P3 figure");
+        try
+        {
+            Console.WriteLine();
+            Console.WriteLine("references (this machine, the same load generator):");
+            if (o.Scenarios.Contains("p1") || o.Scenarios.Contains("refs")) _sink = await SinkReferenceAsync();
+            if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync();
+            Console.WriteLine();
+            if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes"])) return;
+            if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(2), "down");
+            if (o.Fill > 0) await FillAsync(o.Scenarios.Contains("p1") ? 1 : 3);
+            if (o.Scenarios.Contains("p1"))
+            {
+                await P1Async(1);
+                await P1Async(3);
+            }
+            if (o.Scenarios.Contains("p3")) await P3Async();
+            if (o.Scenarios.Contains("p2")) await P2Async();
+            if (o.Scenarios.Contains("probes")) await ProbesAsync();
+        }
+        finally
+        {
+            if (_shape.Length > 0 || _cluster.RunningNodes().Count > 0)
+            {
+                Console.WriteLine();
+                await _cluster.RunAsync(Env(2), "down");
+            }
+        }
+    }
+
+    // --- references -------------------------------------------------------------------------------------------
+
+    private async Task<Reference> SinkReferenceAsync()
+    {
+        string folder = Path.Combine(_options.Root, "run", "bench-sink");
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        var bases = _images.CameraJpegs();
+        P1Load.Result r;
+        int stored;
+        await using (await ChildServer.StartAsync("sink-p1", ReferenceHost.ToString(), "5001", folder))
+        {
+            IPEndPoint[] targets = [new(ReferenceHost, 5001)];
+            if (_options.Warmup > 0) await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, _runId + "-sink-w");
+            int before = Directory.GetFiles(folder, "*.jpg").Length;
+            r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, _runId + "-sink");
+            stored = Directory.GetFiles(folder, "*.jpg").Length - before;
+        }
+        Directory.Delete(folder, recursive: true);
+        double rate = Math.Min(stored, r.Acknowledged.Count) / r.Seconds;
+        var at = DateTime.Now;
+        Console.WriteLine($"  P1 durable sink (accept, length, bytes, temp file, fsync, rename), {P1Clients} clients: {Fmt.N(rate)} images/s "
+            + $"({r.Acknowledged.Count} acknowledged, {stored} files, {r.Failed} failed), {r.Latency.Summary()}   [{Fmt.Clock(at)}]");
+        return new Reference(rate, $"{Fmt.N(rate)}/s sink", at);
+    }
+
+    private async Task<Reference> ResponderReferenceAsync()
+    {
+        P3Load.Result r;
+        await using (await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377"))
+        {
+            IPEndPoint[] targets = [new(ReferenceHost, 13377)];
+            if (_options.Warmup > 0) await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: false);
+            r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: false);
+        }
+        var at = DateTime.Now;
+        Console.WriteLine($"  UDP responder (one thread, a fixed 4,096-byte LST reply), {P3Clients} clients: {Fmt.N(r.PerSecond)} req/s "
+            + $"({Fmt.N(r.Requests)} replies, {r.Timeouts} timeouts), {r.All.Summary()}   [{Fmt.Clock(at)}]");
+        return new Reference(r.PerSecond, $"{Fmt.N(r.PerSecond)} req/s responder", at);
+    }
+
+    // --- the cluster --------------------------------------------------------------------------------------------
+
+    private static Dictionary<string, string> Env(int replicationFactor) => new()
+    {
+        ["ACTORIMAGES_REPLICATION_FACTOR"] = replicationFactor.ToString(CultureInfo.InvariantCulture),
+        ["ACTORIMAGES_P3_REPLIES_PER_SECOND"] = "1000000",
+    };
+
+    /// <summary>Nodes 1..<paramref name="nodes"/> with replication factor 1 for one node, else 2; started afresh on a change.</summary>
+    private async Task ShapeAsync(int nodes)
+    {
+        int rf = nodes == 1 ? 1 : 2;
+        string wanted = $"{nodes} node(s), RF{rf}";
+        if (wanted == _shape) return;
+        if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(rf), "down");
+        await _cluster.RunAsync(Env(rf), "up", "--nodes", nodes.ToString(CultureInfo.InvariantCulture));
+        _shape = wanted;
+        await Task.Delay(3000); // the joining nodes' first gossip rounds, before any clock starts
+    }
+
+    private async Task FillAsync(int nodes)
+    {
+        await ShapeAsync(nodes); // PostgreSQL up, schema migrated
+        string url = await PostgresUrlAsync();
+        await using var database = await CatalogDatabase.OpenAsync(url);
+        long have = await database.Catalog.CountAsync();
+        if (have >= _options.Fill)
+        {
+            Console.WriteLine($"catalog: {Fmt.N(have)} entries already, no fill");
+            return;
+        }
+        var clock = Stopwatch.StartNew();
+        await database.Catalog.FillSyntheticAsync(_options.Fill - have, holders: null, factor: 2);
+        Console.WriteLine($"catalog: filled {Fmt.N(_options.Fill - have)} synthetic entries (held by 127.0.0.1-3, 2 each; no files) in "
+            + $"{clock.Elapsed.TotalSeconds:0} s: {Fmt.N(await database.Catalog.CountAsync())} entries");
+        // Started again so that every cache a node builds at start sees the filled catalog.
+        await _cluster.RunAsync(Env(nodes == 1 ? 1 : 2), "down");
+        _shape = "";
+        await ShapeAsync(nodes);
+    }
+
+    private async Task<string> PostgresUrlAsync()
+    {
+        var info = new ProcessStartInfo(Path.Combine(_options.Root, "bin", "postgres")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("url");
+        info.ArgumentList.Add(Path.Combine(_options.Root, "run", "postgres"));
+        using var process = Process.Start(info)!;
+        string url = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 && url.Length > 0 ? url : throw new InvalidOperationException("bin/postgres url run/postgres gave no URL");
+    }
+
+    private async Task P1Async(int nodes)
+    {
+        await ShapeAsync(nodes);
+        var bases = _images.CameraJpegs();
+        var targets = Enumerable.Range(1, nodes).Select(i => new IPEndPoint(IPAddress.Parse(LocalCluster.Host(i)), 5001)).ToArray();
+        long catalog = await LocalCluster.CatalogSizeAsync();
+        if (_options.Warmup > 0)
+        {
+            var w = await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, $"{_runId}-p1-{nodes}-w");
+            Console.WriteLine($"  (warm-up: {Fmt.N(w.Acknowledged.Count / w.Seconds)} images/s acknowledged)");
+        }
+        string label = $"{_runId}-p1-{nodes}";
+        P1Load.Result r;
+        IReadOnlyDictionary<int, long> rss;
+        var sampler = new RssSampler(_cluster);
+        try
+        {
+            r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, label);
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
+        rss = sampler.Peaks;
+        var md5s = r.Acknowledged.Select(s => BenchImages.Md5(P1Load.Image(bases, label, s.Client, s.N))).ToList();
+        int listed = await CountListedAsync(md5s);
+        double rate = listed / r.Seconds;
+        string name = nodes == 1 ? "P1 ingest, 1 node RF1" : "P1 ingest, 3 nodes RF2";
+        double share = nodes == 1 ? 0.70 : 0.35;
+        double ratio = rate / _sink!.PerSecond;
+        Console.WriteLine($"{name}: {Fmt.N(rate)} images/s stored ({listed} of {r.Acknowledged.Count} acknowledged listed by md5, {r.Failed} failed"
+            + $"{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; catalog {Fmt.N(catalog)} before), {r.Latency.Summary()} "
+            + $"| reference {_sink.Text} [{Fmt.Clock(_sink.At)}] | {Fmt.X(ratio)} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
+        _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s", _sink.Text, Fmt.X(ratio), $">= {share:0.00}x sink ({Fmt.N(share * _sink.PerSecond)}/s)",
+            ratio >= share, nodes == 1 ? "181/s" : "15/s"));
+        Rss(name, rss);
+    }
+
+    /// <summary>How many of <paramref name="md5s"/> node 1's catalog lists; waits up to 20 s for the last ones.</summary>
+    private static async Task<int> CountListedAsync(IReadOnlyList<string> md5s)
+    {
+        var missing = new HashSet<string>(md5s);
+        var until = Stopwatch.StartNew();
+        while (missing.Count > 0 && until.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var found = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(missing.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (md5, ct) =>
+            {
+                try
+                {
+                    if ((await LocalCluster.GetAsync(1, "/api/images/" + md5, ct)).Status == 200) found.Add(md5);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    // asked again in the next round
+                }
+            });
+            missing.ExceptWith(found);
+            if (missing.Count > 0) await Task.Delay(1000);
+        }
+        return md5s.Distinct().Count() - missing.Count;
+    }
+
+    private async Task P3Async()
+    {
+        await ShapeAsync(3);
+        var targets = Enumerable.Range(1, 3).Select(i => new IPEndPoint(IPAddress.Parse(LocalCluster.Host(i)), 13377)).ToArray();
+        long catalog = await LocalCluster.CatalogSizeAsync();
+        int registered = 0;
+        for (int c = 0; c < P3Clients; c++)
+        {
+            if ((await P3Load.AskAsync(targets[c % 3], P3Load.Reg(c, _runId)))?.StartsWith("OK ", StringComparison.Ordinal) == true) registered++;
+        }
+        if (_options.Warmup > 0)
+        {
+            var w = await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: true);
+            Console.WriteLine($"  (warm-up: {Fmt.N(w.PerSecond)} req/s)");
+        }
+        P3Load.Result r;
+        IReadOnlyDictionary<int, long> rss;
+        var sampler = new RssSampler(_cluster);
+        try
+        {
+            r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: true);
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
+        rss = sampler.Peaks;
+        for (int c = 0; c < P3Clients; c++) await P3Load.AskAsync(targets[c % 3], $"END {P3Load.Password} {P3Load.FirstPort + c}");
+        const string name = "P3 tracker, 90 % LST";
+        double ratio = r.PerSecond / _responder!.PerSecond;
+        double p99 = r.All.Millis(99);
+        Console.WriteLine($"{name} / 5 % REG / 5 % UPD, {P3Clients} clients over 3 nodes ({registered} peers registered, catalog {Fmt.N(catalog)}): "
+            + $"{Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Errors} errors, {r.Timeouts} timeouts), {r.All.Summary()} "
+            + $"(LST p99 {Fmt.Ms(r.Lst.Millis(99))}, writes p99 {Fmt.Ms(r.Writes.Millis(99))}) | reference {_responder.Text} [{Fmt.Clock(_responder.At)}] "
+            + $"| {Fmt.X(ratio)} | target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
+        _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", _responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
+            ratio >= 0.8 && p99 <= 2, "1,862 req/s"));
+        Rss("P3 tracker", rss);
+    }
+
+    private async Task P2Async()
+    {
+        await ShapeAsync(3);
+        byte[] padded = _images.LargePng();
+        int pngLength = _images.Read("astronaut.png").Length;
+        long catalog = await LocalCluster.CatalogSizeAsync();
+        if (_options.Warmup > 0)
+        {
+            var w = await P2Load.RunAsync(3, P2Clients, _options.Warmup, padded, pngLength, _runId + "w");
+            Console.WriteLine($"  (warm-up: {Fmt.D1(w.MegabytesPerSecond)} MB/s)");
+        }
+        P2Load.Result r;
+        IReadOnlyDictionary<int, long> rss;
+        var sampler = new RssSampler(_cluster);
+        try
+        {
+            r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, padded, pngLength, _runId);
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
+        rss = sampler.Peaks;
+        const string name = "P2 upload+download";
+        double ratio = r.MegabytesPerSecond / SeedP2MegabytesPerSecond;
+        Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, "
+            + $"catalog {Fmt.N(catalog)}): {Fmt.D1(r.MegabytesPerSecond)} MB/s (up {Fmt.D1(r.UpBytes / 1e6 / r.Seconds)}, down {Fmt.D1(r.DownBytes / 1e6 / r.Seconds)}; "
+            + $"{r.Uploads} uploads, {r.Downloads} downloads, {r.Failed} failed{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}), "
+            + $"upload {r.Up.Summary()}, download {r.Down.Summary()} | reference 34 MB/s, seed 001's own figure (no Python server here: "
+            + $"not measured on this machine) | {Fmt.X(ratio)} | target >= 3.00x (102 MB/s) | Java 26.6 MB/s");
+        _rows.Add(new Row(name, $"{Fmt.D1(r.MegabytesPerSecond)} MB/s", "34 MB/s seed 001 (not measured here)", Fmt.X(ratio), ">= 3.00x (102 MB/s)",
+            ratio >= 3, "26.6 MB/s"));
+        Rss("P2 transfer", rss);
+    }
+
+    private async Task ProbesAsync()
+    {
+        await ShapeAsync(3);
+        long catalog = await LocalCluster.CatalogSizeAsync();
+        Console.WriteLine($"latency probes, one request at a time on node 1, catalog {Fmt.N(catalog)} entries:");
+        foreach (var probe in await Probes.RunAsync(_images, _runId, _options.ProbeRequests))
+        {
+            Console.WriteLine($"  {probe.Name}: {probe.Latency.Count} answered, {probe.Failed} failed, {probe.Latency.Summary()} ({probe.Note})");
+            _rows.Add(new Row("probe: " + probe.Name, $"p99 {Fmt.Ms(probe.Latency.Millis(99))}", "-", "-", "(none set)", probe.Failed == 0, "-"));
+        }
+    }
+
+    private void Rss(string scenario, IReadOnlyDictionary<int, long> peaks)
+    {
+        long max = peaks.Count == 0 ? 0 : peaks.Values.Max();
+        string each = string.Join(", ", peaks.Select(p => $"node {p.Key} {p.Value / 1_000_000} MB"));
+        Console.WriteLine($"  node RSS during {scenario}: peak {each} | target <= 300 MB each | {(max <= RssTarget ? "MET" : "MISSED")}");
+        _rows.Add(new Row("RSS peak, " + scenario, $"{max / 1_000_000} MB", "-", "-", "<= 300 MB", peaks.Count > 0 && max <= RssTarget, "-"));
+    }
+
+    private void PrintSummary()
+    {
+        if (_rows.Count == 0) return;
+        Console.WriteLine();
+        Console.WriteLine($"summary (run {_runId}; {Environment.ProcessorCount} shared cores; references measured first, the figures minutes later):");
+        string[] header = ["scenario", "figure", "reference", "ratio", "target", "verdict", "Java version"];
+        var cells = _rows.Select(r => new[] { r.Scenario, r.Figure, r.Reference, r.Ratio, r.Target, r.Met ? "MET" : "MISSED", r.Java }).Prepend(header).ToList();
+        int[] width = Enumerable.Range(0, header.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();
+        foreach (var row in cells)
+        {
+            Console.WriteLine("  " + string.Concat(row.Select((cell, i) => i < row.Length - 1 ? cell.PadRight(width[i] + 2) : cell)).TrimEnd());
+        }
+    }
+}
+
+/// <summary>A reference server: this program started again as a child process (<c>sink-p1</c> or <c>responder-p3</c>).</summary>
+internal sealed class ChildServer : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ChildServer(Process process) => _process = process;
+
+    /// <summary>Starts it with <paramref name="args"/> and waits for its <c>ready</c> line.</summary>
+    public static async Task<ChildServer> StartAsync(params string[] args)
+    {
+        string host = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") info.ArgumentList.Add(typeof(ChildServer).Assembly.Location);
+        foreach (string arg in args) info.ArgumentList.Add(arg);
+        var process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string? line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line != "ready")
+        {
+            process.Kill();
+            throw new InvalidOperationException($"the reference server ({string.Join(' ', args)}) did not start");
+        }
+        return new ChildServer(process);
+    }
+
+    /// <summary>Kills it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}

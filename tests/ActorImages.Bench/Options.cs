@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace ActorImages.Bench;
+
+/// <summary>bin/bench's command line.</summary>
+/// <param name="Root">The repository root (bin/bench passes it).</param>
+/// <param name="Seconds">Timed window per scenario.</param>
+/// <param name="Warmup">Untimed load before each timed window.</param>
+/// <param name="Scenarios">Which of refs, p1, p3, p2, probes run.</param>
+/// <param name="Fill">Grow the catalog to at least this many entries with synthetic ones first (0: no fill).</param>
+/// <param name="ProbeRequests">Requests per latency probe.</param>
+internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests)
+{
+    /// <summary>The scenarios <c>--only</c> takes.</summary>
+    public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes"];
+
+    /// <summary>The help text (bin/bench --help prints it).</summary>
+    public const string Help = """
+        Usage: bin/bench [--only p1,p3,p2,probes] [--seconds N] [--warmup N] [--fill N]
+
+        Measures two references on this machine with the bench's own load generator, then the local cluster
+        (bin/cluster, nodes on 127.0.0.1-3) under the same load, and prints every figure as a ratio to its
+        reference, next to its target and the Java version's figure:
+          references  a minimal durable P1 sink (accept, length, bytes, temp file, fsync, rename) and a UDP
+                      responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.0.5
+          p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
+                      the close): 1 node with replication factor 1, then 3 nodes with 2; counted: images whose
+                      md5 the catalog lists afterwards
+          p3          32 UDP clients over 3 nodes, one request outstanding each, 90 % LST / 5 % REG / 5 % UPD
+          p2          4 P2 clients over 3 nodes offering permessage-deflate, each uploading a distinct ~900 KB
+                      PNG and downloading it again; counted: SUCCESS uploads, downloads with the right md5;
+                      compared with seed 001's figure of 34 MB/s (no Python server here)
+          probes      one request at a time (~200 each): P2 LIST, LST, LST <offset>, an HTTP page, lookup by
+                      md5 and by name (default: only with --fill)
+        Every node's peak RSS (VmRSS) is sampled during each window (target <= 300 MB).
+
+        Options:
+          --only LIST    scenarios to run, comma-separated (default: p1,p3,p2; with --fill also probes); refs:
+                         the two references alone (p1 and p3 measure theirs in any case)
+          --seconds N    timed window per scenario (default 10)
+          --warmup N     untimed load before each window, for the JIT (default 5)
+          --fill N       first grow the catalog to N entries with synthetic ones (CatalogStore.FillSyntheticAsync)
+          --probes N     requests per latency probe (default 200)
+
+        The cluster is reshaped with bin/cluster (its output in run/bench-cluster.log) and left stopped at the
+        end; the images the bench stores stay in the catalog. For comparable runs start from an empty catalog:
+        bin/cluster down && rm -rf run/node-* run/postgres
+        """;
+
+    /// <summary>Parses the command line.</summary>
+    /// <exception cref="ArgumentException">An unknown option or a value out of range.</exception>
+    public static Options Parse(string[] args)
+    {
+        string root = Directory.GetCurrentDirectory();
+        int seconds = 10, warmup = 5, probes = 200;
+        long fill = 0;
+        HashSet<string>? only = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
+            int Int(int min, int max) => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
+                ? n : throw new ArgumentException($"{args[i - 1]} takes a whole number in {min}..{max}");
+            switch (args[i])
+            {
+                case "--root": root = Value(); break;
+                case "--seconds": seconds = Int(1, 600); break;
+                case "--warmup": warmup = Int(0, 600); break;
+                case "--probes": probes = Int(10, 100_000); break;
+                case "--fill":
+                    fill = long.TryParse(Value().Replace("_", "").Replace(",", ""), NumberStyles.None, CultureInfo.InvariantCulture, out long f) && f <= 50_000_000
+                        ? f : throw new ArgumentException("--fill takes a number of entries up to 50,000,000");
+                    break;
+                case "--only":
+                    only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+                    if (only.Count == 0 || !only.IsSubsetOf(All)) throw new ArgumentException("--only takes refs, p1, p3, p2, probes, comma-separated");
+                    break;
+                default: throw new ArgumentException($"unknown option {args[i]} (see bin/bench --help)");
+            }
+        }
+        only ??= fill > 0 ? ["p1", "p3", "p2", "probes"] : ["p1", "p3", "p2"];
+        return new Options(Path.GetFullPath(root), seconds, warmup, only, fill, probes);
+    }
+}

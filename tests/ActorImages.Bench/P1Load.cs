@@ -1,0 +1,87 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ActorImages.Bench;
+
+/// <summary>
+/// P1 camera clients (docs/protocols.md, P1), the same against the reference sink and the nodes: each client sends
+/// one ~100 KB JPEG per connection — the 4-byte length, the bytes, a half-close — and waits for the server's close,
+/// which is the only acknowledgement P1 has. Each image is a camera photo with a <c>COM</c> segment naming it.
+/// </summary>
+internal static class P1Load
+{
+    /// <summary>One image sent: its client and number (the image is rebuilt from them after the window).</summary>
+    public readonly record struct Sent(int Client, int N);
+
+    /// <summary>What one window measured.</summary>
+    /// <param name="Seconds">The window's length.</param>
+    /// <param name="Acknowledged">Images whose connection the server closed cleanly.</param>
+    /// <param name="Failed">Connections that failed or timed out.</param>
+    /// <param name="Latency">From connect to the server's close.</param>
+    /// <param name="FirstError">The first failure's text, or "".</param>
+    public sealed record Result(double Seconds, IReadOnlyList<Sent> Acknowledged, int Failed, Latencies Latency, string FirstError);
+
+    /// <summary>
+    /// Runs <paramref name="clients"/> cameras for <paramref name="seconds"/>, client c sending to
+    /// <paramref name="targets"/>[c % count].
+    /// </summary>
+    public static async Task<Result> RunAsync(IReadOnlyList<IPEndPoint> targets, int clients, double seconds,
+        IReadOnlyList<byte[]> bases, string label)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var started = Stopwatch.StartNew();
+        int failed = 0;
+        string firstError = "";
+        var perClient = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var acknowledged = new List<Sent>();
+            var latency = new Latencies();
+            for (int n = 0; Stopwatch.GetTimestamp() < deadline; n++)
+            {
+                byte[] image = Image(bases, label, c, n);
+                long t0 = Stopwatch.GetTimestamp();
+                try
+                {
+                    await SendAsync(targets[c % targets.Count], image);
+                    latency.Since(t0);
+                    acknowledged.Add(new Sent(c, n));
+                }
+                catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or InvalidDataException)
+                {
+                    if (Interlocked.Increment(ref failed) == 1) firstError = e.Message;
+                    await Task.Delay(50); // a refused connection must not spin
+                }
+            }
+            return (acknowledged, latency);
+        })));
+        return new Result(started.Elapsed.TotalSeconds, perClient.SelectMany(p => p.acknowledged).ToList(), failed,
+            Latencies.Merge(perClient.Select(p => p.latency)), firstError);
+    }
+
+    /// <summary>The image client <paramref name="client"/> sends as its <paramref name="n"/>-th.</summary>
+    public static byte[] Image(IReadOnlyList<byte[]> bases, string label, int client, int n) =>
+        BenchImages.JpegWithComment(bases[(client + n) % bases.Count], $"actorimages-bench {label} camera {client} image {n}");
+
+    /// <summary>One P1 frame on its own connection; returns once the server closed it (30 s at most).</summary>
+    public static async Task SendAsync(IPEndPoint target, byte[] image)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(target, timeout.Token);
+        var header = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(header, (uint)image.Length);
+        await socket.SendAsync(header, SocketFlags.None, timeout.Token);
+        for (int sent = 0; sent < image.Length;)
+        {
+            sent += await socket.SendAsync(image.AsMemory(sent), SocketFlags.None, timeout.Token);
+        }
+        socket.Shutdown(SocketShutdown.Send);
+        var one = new byte[1];
+        if (await socket.ReceiveAsync(one, SocketFlags.None, timeout.Token) != 0)
+        {
+            throw new InvalidDataException("the server wrote to a P1 connection");
+        }
+    }
+}
