@@ -33,9 +33,10 @@ public sealed record NewEntry(
     string? ImportKey = null);
 
 /// <summary>One line of P2 <c>LIST</c> (docs/protocols.md, P2).</summary>
+/// <param name="Id">The entry's catalog id (upload order).</param>
 /// <param name="Filename">The entry's filename.</param>
 /// <param name="Uploader">The entry's uploader.</param>
-public sealed record UploadName(string Filename, string Uploader);
+public sealed record UploadName(long Id, string Filename, string Uploader);
 
 /// <summary>One image of P3 <c>LST</c> as the catalog knows it: one item per md5 (docs/protocols.md, P3).</summary>
 /// <param name="Md5">Lowercase hex MD5.</param>

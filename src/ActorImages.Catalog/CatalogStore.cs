@@ -177,13 +177,13 @@ public sealed class CatalogStore
     public async Task<IReadOnlyList<UploadName>> NewestNamesAsync(int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        await using var command = _dataSource.CreateCommand("SELECT filename, uploader FROM images ORDER BY id DESC LIMIT $1");
+        await using var command = _dataSource.CreateCommand("SELECT id, filename, uploader FROM images ORDER BY id DESC LIMIT $1");
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         var names = new List<UploadName>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            names.Add(new UploadName(reader.GetString(0), reader.GetString(1)));
+            names.Add(new UploadName(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
         }
 
         return names;

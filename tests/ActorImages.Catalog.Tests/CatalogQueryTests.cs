@@ -64,7 +64,8 @@ public sealed class CatalogQueryTests
 
         var names = await db.Catalog.NewestNamesAsync(2);
 
-        Assert.Equal([new UploadName("c.jpg", "tcp:10.0.0.9"), new UploadName("b.jpg", "tcp:10.0.0.9")], names);
+        Assert.Equal([("c.jpg", "tcp:10.0.0.9"), ("b.jpg", "tcp:10.0.0.9")], names.Select(n => (n.Filename, n.Uploader)));
+        Assert.True(names[0].Id > names[1].Id);
     }
 
     [Fact]

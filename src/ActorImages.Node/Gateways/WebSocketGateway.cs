@@ -26,6 +26,7 @@ public sealed class WebSocketGateway
     private readonly Ingestion _ingestion;
     private readonly ImageReader _reader;
     private readonly CatalogStore _catalog;
+    private readonly UploadList _uploads;
     private readonly ImageFeed _feed;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<WebSocketGateway> _log;
@@ -34,17 +35,19 @@ public sealed class WebSocketGateway
     /// <param name="settings">Node settings.</param>
     /// <param name="ingestion">The upload entry point.</param>
     /// <param name="reader">The read entry point.</param>
-    /// <param name="catalog">The catalog, for LIST and the AUTH history.</param>
+    /// <param name="catalog">The catalog, for the AUTH history.</param>
+    /// <param name="uploads">The LIST reply, kept in memory.</param>
     /// <param name="feed">Committed entries, for NEW_UPLOAD events.</param>
     /// <param name="metrics">Upload counters.</param>
     /// <param name="log">Logger.</param>
     public WebSocketGateway(NodeSettings settings, Ingestion ingestion, ImageReader reader, CatalogStore catalog,
-        ImageFeed feed, NodeMetrics metrics, ILogger<WebSocketGateway> log)
+        UploadList uploads, ImageFeed feed, NodeMetrics metrics, ILogger<WebSocketGateway> log)
     {
         _settings = settings;
         _ingestion = ingestion;
         _reader = reader;
         _catalog = catalog;
+        _uploads = uploads;
         _feed = feed;
         _metrics = metrics;
         _log = log;
@@ -170,7 +173,8 @@ public sealed class WebSocketGateway
                         await SendTextAsync(P2Reply.History(latest.Reverse().Select(e => P2Reply.NewUploadMessage(e.Filename, e.Uploader))), ct);
                     return true;
                 case P2Request.List:
-                    await SendTextAsync(await ListAsync(ct), ct);
+                    // The newest entries that fit the seed-001 client's 1 MiB message limit, in upload order, from memory.
+                    await SendTextAsync(await gateway._uploads.ReplyAsync(ct), ct);
                     return true;
                 case P2Request.Upload upload:
                     _announced = upload;
@@ -192,14 +196,6 @@ public sealed class WebSocketGateway
                     await SendTextAsync(P2Reply.Error(P2Reply.UnknownCommand), ct);
                     return true;
             }
-        }
-
-        private async Task<string> ListAsync(CancellationToken ct)
-        {
-            // The newest entries that fit the seed-001 client's 1 MiB message limit, in upload order.
-            var newest = await gateway._catalog.NewestNamesAsync(gateway._settings.P2ListMaxBytes / 16, ct);
-            var files = newest.Reverse().Select(n => new P2ListedFile(n.Filename, n.Uploader)).ToList();
-            return P2Reply.ListWithin(files, out _, gateway._settings.P2ListMaxBytes);
         }
 
         private async Task SendImageAsync(string filename, P2TransferMode mode, CancellationToken ct)
