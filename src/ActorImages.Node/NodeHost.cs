@@ -73,6 +73,8 @@ public static class NodeHost
         services.AddSingleton<Ingestion>();
         services.AddSingleton<ImageReader>();
         services.AddSingleton<WebSocketGateway>();
+        services.AddSingleton(new UploadList(settings.P2ListMaxBytes));
+        services.AddHostedService<UploadListLoader>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
         services.AddSingleton<ReplicaRepair>();
@@ -119,6 +121,14 @@ public static class NodeHost
         });
 
         var app = builder.Build();
+        app.UseExceptionHandler(error => error.Run(async ctx =>
+        {
+            // The catalog being away is a 503 the client may retry, not a 500 (README "Failure and recovery").
+            var failure = ctx.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            var status = failure is Npgsql.NpgsqlException or TimeoutException ? 503 : 500;
+            ctx.Response.StatusCode = status;
+            await ctx.Response.WriteAsJsonAsync(new { status, error = status == 503 ? "catalog unavailable" : "internal error" });
+        }));
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         var gateway = app.Services.GetRequiredService<WebSocketGateway>();
         app.Map("/", (HttpContext ctx) => gateway.HandleAsync(ctx)).RequireHost($"*:{settings.P2Port}");
