@@ -14,6 +14,7 @@ public sealed class NodeProcess : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Dictionary<string, string> _environment;
+    private readonly IReadOnlyList<string> _launcher;
     private Process? _process;
 
     /// <summary>Creates (does not start) a node.</summary>
@@ -22,10 +23,13 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <param name="dbUrl">The catalog database.</param>
     /// <param name="seeds">The seed nodes' hosts (remoting port 25520).</param>
     /// <param name="extra">More <c>ACTORIMAGES_*</c> variables.</param>
+    /// <param name="launcher">A command the node runs under, e.g. <c>ip netns exec NS</c> for a node in a network
+    /// namespace (the partition tests); it must exec the node so that the process is the node itself.</param>
     public NodeProcess(string host, string dataDir, string dbUrl, IEnumerable<string> seeds,
-        IReadOnlyDictionary<string, string>? extra = null)
+        IReadOnlyDictionary<string, string>? extra = null, IReadOnlyList<string>? launcher = null)
     {
         Host = host;
+        _launcher = launcher ?? [];
         DataDir = dataDir;
         LogPath = Path.Combine(Path.GetDirectoryName(dataDir)!, $"{host}.log");
         _environment = new Dictionary<string, string>
@@ -55,6 +59,9 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>The HTTP API's base address.</summary>
     public Uri HttpBase => new($"http://{Host}:8080/");
 
+    /// <summary>The process id of the running (or last) process, or null before the first start.</summary>
+    public int? Pid => _process?.Id;
+
     /// <summary>Whether the process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
@@ -65,7 +72,8 @@ public sealed class NodeProcess : IAsyncDisposable
     public void Start()
     {
         Directory.CreateDirectory(DataDir);
-        var info = new ProcessStartInfo("dotnet", [NodeBinaries.Dll])
+        var command = _launcher.Concat(["dotnet", NodeBinaries.Dll]).ToList();
+        var info = new ProcessStartInfo(command[0], command.Skip(1))
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = RepoPaths.Root,

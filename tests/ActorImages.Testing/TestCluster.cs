@@ -18,8 +18,11 @@ public sealed class TestCluster : IAsyncDisposable
         Nodes = nodes;
     }
 
-    /// <summary>The third byte of every node's address.</summary>
+    /// <summary>The third byte of every node's address (0 for a cluster on hosts given one by one).</summary>
     public int Subnet { get; }
+
+    /// <summary>The folder holding every node's data directory and log.</summary>
+    public string Root => _root;
 
     /// <summary>The cluster's catalog database.</summary>
     public string DbUrl { get; }
@@ -63,6 +66,67 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// Starts one node per host in <paramref name="hosts"/> (node i on hosts[i-1], the first three the seeds) and
+    /// waits until every one sees all of them Up: for nodes in network namespaces (each under its own
+    /// <paramref name="launcher"/>), or a cluster that must find the database of an earlier one.
+    /// </summary>
+    /// <param name="hosts">The nodes' addresses.</param>
+    /// <param name="dbUrl">The catalog database as the nodes reach it, or null for a fresh one on the tests' server.</param>
+    /// <param name="extra">More <c>ACTORIMAGES_*</c> variables for every node.</param>
+    /// <param name="launcher">Node number (1-based) → the command it runs under, or null for none.</param>
+    /// <param name="timeout">How long to wait for Up (default 90 s).</param>
+    /// <param name="root">The folder of the nodes' data and logs, or null for a fresh temp folder; a folder of an
+    /// earlier cluster brings its data back (a restart).</param>
+    /// <returns>The running cluster.</returns>
+    /// <exception cref="TimeoutException">Not all Up in time; the message holds the nodes' log tails.</exception>
+    public static async Task<TestCluster> StartAsync(IReadOnlyList<string> hosts, string? dbUrl = null,
+        IReadOnlyDictionary<string, string>? extra = null, Func<int, IReadOnlyList<string>?>? launcher = null,
+        TimeSpan? timeout = null, string? root = null)
+    {
+        dbUrl ??= await PostgresServer.CreateDatabaseUrlAsync();
+        root ??= Path.Combine(Path.GetTempPath(), $"actorimages-test-{hosts[0]}-{Guid.NewGuid():N}");
+        var seeds = hosts.Take(3).ToList();
+        var nodes = hosts.Select((host, i) => new NodeProcess(host, Path.Combine(root, $"node-{i + 1}", "data"), dbUrl, seeds, extra,
+            launcher?.Invoke(i + 1))).ToList();
+        var cluster = new TestCluster(0, dbUrl, root, nodes);
+        foreach (var node in nodes) node.Start();
+        try
+        {
+            await cluster.WaitUpAsync(nodes.Count, timeout ?? TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Announces a full stop through the first node that takes it (<c>POST /api/cluster/stopping</c>, as
+    /// <c>bin/cluster down</c> does): for two minutes leaving nodes keep their images where they are and nobody
+    /// repairs, so stopping every node is quick and leaves the replica sets as they were.</summary>
+    /// <returns>Whether a node took it.</returns>
+    public async Task<bool> AnnounceStopAsync()
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
+        foreach (var node in Nodes.Where(n => n.IsRunning))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node.HttpBase, "api/cluster/stopping"));
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", NodeProcess.AdminToken);
+            try
+            {
+                using var response = await http.SendAsync(request);
+                if (response.StatusCode == System.Net.HttpStatusCode.Accepted) return true;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // that node is not answering: try the next
+            }
+        }
+        return false;
+    }
+
     /// <summary>Waits until every running node sees <paramref name="count"/> members Up and answers <c>/ready</c>.</summary>
     /// <param name="count">Members expected Up.</param>
     /// <param name="timeout">How long to wait.</param>
@@ -88,7 +152,7 @@ public sealed class TestCluster : IAsyncDisposable
             seen = $"{running.Count} running; " + string.Join("; ", views);
             await Task.Delay(500);
         }
-        throw new TimeoutException($"cluster 127.0.{Subnet}.x not {count} Up within {timeout} (last seen: {seen})\n" +
+        throw new TimeoutException($"cluster {string.Join(",", Nodes.Select(n => n.Host))} not {count} Up within {timeout} (last seen: {seen})\n" +
                                    string.Join("\n", Nodes.Select(n => n.Tail())));
     }
 
@@ -99,6 +163,9 @@ public sealed class TestCluster : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // Every node stops: none should spend its leave copying images to the others, which stop too.
+        // The other nodes hear of it through pub-sub, within moments.
+        if (Nodes.Any(n => n.IsRunning) && await AnnounceStopAsync()) await Task.Delay(500);
         await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
         try
         {
