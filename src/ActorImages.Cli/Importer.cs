@@ -20,7 +20,8 @@ internal sealed record ImportSummary(int Imported, int AlreadyThere, int Failed,
 /// Sends import items to one node: <c>POST /api/images?filename=&amp;uploader=&amp;receivedAt=&amp;importKey=&amp;protocol=</c>
 /// with the raw bytes and the admin token. The node stores an import key once and answers a repeat with the entry
 /// it already has, so an item counts as "already there" when the entry it gets back is older than the newest entry
-/// the catalog had when the run began (ids are the catalog's commit order). Items go oldest first, a few at a time.
+/// the catalog had when the run began (ids are the catalog's commit order). Items go oldest first, a few at a time,
+/// and items of the same filename strictly one after the other (<c>--parallel 1</c> keeps the source's order exactly).
 /// A refused item (400, 413; 503 after retries), a missing file or bytes of another md5 is counted and reported,
 /// and the others still go; a node that cannot be reached or refuses the token ends the run.
 /// </summary>
@@ -97,13 +98,26 @@ internal sealed class Importer : IDisposable
         int imported = 0, already = 0, failed = 0;
         CliFailure? first = null;
         var order = new object();
+        // An item waits for the one before it of the same filename: where several entries share a name, the node
+        // serves the oldest (lowest id), so their order must survive the parallel uploads.
+        var done = items.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var previous = new int[items.Count];
+        var lastOfName = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < items.Count; i++)
+        {
+            string name = Path.GetFileName(items[i].Filename.Replace('\\', '/')); // as the node stores it
+            previous[i] = lastOfName.GetValueOrDefault(name, -1);
+            lastOfName[name] = i;
+        }
         try
         {
-            await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancel },
-                async (item, ct) =>
+            await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancel },
+                async (i, ct) =>
                 {
+                    var item = items[i];
                     try
                     {
+                        if (previous[i] >= 0) await done[previous[i]].Task.WaitAsync(ct);
                         long id = await ImportAsync(source, item, ct);
                         bool was = id > 0 && id <= newest;
                         lock (order)
@@ -121,6 +135,10 @@ internal sealed class Importer : IDisposable
                             first ??= e;
                             output.Err.WriteLine("actorimages: " + e.Message);
                         }
+                    }
+                    finally
+                    {
+                        done[i].TrySetResult();
                     }
                     lock (order) step();
                 });

@@ -131,6 +131,28 @@ public class ImportTests
     }
 
     [Fact]
+    public async Task EntriesOfOneNameKeepTheirOrderThoughUploadsRunInParallel()
+    {
+        // The node serves the oldest entry of a name: a slow first upload must not be overtaken by a later one.
+        using var node = new RecordingNode { Delay = key => key.StartsWith("seed001:1:") ? TimeSpan.FromMilliseconds(400) : TimeSpan.Zero };
+        using var folder = Cli.TempFolder();
+        string[] photos = ["rocket.jpg", "rocket-progressive.jpg", "rocket-cmyk.jpg", "chelsea.png"];
+        var records = new List<string>();
+        for (int id = 1; id <= 4; id++)
+        {
+            string name = id == 4 ? "other.png" : "same.jpg";
+            Write(folder, $"imagens/{id}_{name}", Cli.Image(photos[id - 1]));
+            records.Add($$"""{"id": {{id}}, "filename": "{{name}}", "uploader": "a", "path": "imagens/{{id}}_{{name}}", "timestamp": "2024-05-01T10:00:0{{id}}"}""");
+        }
+        Write(folder, "metadata.json", Encoding.UTF8.GetBytes("[" + string.Join(",", records) + "]"));
+        var result = await Import(node, "seed001", folder.Path, "--parallel", "4");
+        Assert.True(result.Code == Exit.Ok, result.ToString());
+        long first = node.IdOf("seed001:1:same.jpg"), second = node.IdOf("seed001:2:same.jpg"), third = node.IdOf("seed001:3:same.jpg");
+        Assert.True(first < second && second < third, $"ids {first}, {second}, {third}");
+        Assert.True(node.IdOf("seed001:4:other.png") < first, "another name is not held back");
+    }
+
+    [Fact]
     public async Task RefusedItemsAreCountedAndTheOthersStillGo()
     {
         using var node = new RecordingNode { Refuse = name => name.StartsWith("bad") };
@@ -200,6 +222,12 @@ internal sealed class RecordingNode : IDisposable
 
     public Func<string, bool> Refuse { get; init; } = _ => false;
 
+    /// How long the node takes before it commits an item (by import key), so later items could overtake it.
+    public Func<string, TimeSpan> Delay { get; init; } = _ => TimeSpan.Zero;
+
+    /// The id each import key was committed under.
+    public long IdOf(string key) => _byKey[key].Id;
+
     public List<Post> Posts
     {
         get
@@ -238,6 +266,7 @@ internal sealed class RecordingNode : IDisposable
             await SmallHttpServer.Json(context, 400, """{"status":400,"error":"not an image"}""");
             return;
         }
+        await Task.Delay(Delay(query["importKey"]));
         var entry = _byKey.GetOrAdd(query["importKey"], _ =>
         {
             long id = Interlocked.Increment(ref _nextId);

@@ -37,7 +37,7 @@ internal static class ImportCommands
                 new Option<int>("--parallel")
                 {
                     HelpName = "N",
-                    Description = "Uploads in flight at once (items go oldest first).",
+                    Description = "Uploads in flight at once; items go oldest first, those of one filename in order (1: exactly the source's order).",
                     DefaultValueFactory = _ => 4,
                 });
             command.Add(options.Port);
