@@ -33,7 +33,7 @@ internal sealed class Bench
     }
 
     /// <summary>One row of the summary.</summary>
-    private sealed record Row(string Scenario, string Figure, string Reference, string Ratio, string Target, bool Met, string Java);
+    private sealed record Row(string Scenario, string Figure, string Reference, string Ratio, string Target, bool? Met, string Java);
 
     /// <summary>A reference's figure and when it was measured.</summary>
     private sealed record Reference(double PerSecond, string Text, DateTime At);
@@ -85,10 +85,10 @@ internal sealed class Bench
         try
         {
             Console.WriteLine();
-            Console.WriteLine("references (this machine, the same load generator):");
+            if (o.Scenarios.Overlaps(["p1", "p3", "refs"])) Console.WriteLine("references (this machine, the same load generator):");
             if (o.Scenarios.Contains("p1") || o.Scenarios.Contains("refs")) _sink = await SinkReferenceAsync();
             if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync();
-            Console.WriteLine();
+            if (o.Scenarios.Overlaps(["p1", "p3", "refs"])) Console.WriteLine();
             if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes"])) return;
             if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(2), "down");
             if (o.Fill > 0) await FillAsync(o.Scenarios.Contains("p1") ? 1 : 3);
@@ -349,7 +349,7 @@ internal sealed class Bench
         foreach (var probe in await Probes.RunAsync(_images, _runId, _options.ProbeRequests))
         {
             Console.WriteLine($"  {probe.Name}: {probe.Latency.Count} answered, {probe.Failed} failed, {probe.Latency.Summary()} ({probe.Note})");
-            _rows.Add(new Row("probe: " + probe.Name, $"p99 {Fmt.Ms(probe.Latency.Millis(99))}", "-", "-", "(none set)", probe.Failed == 0, "-"));
+            _rows.Add(new Row("probe: " + probe.Name, $"p99 {Fmt.Ms(probe.Latency.Millis(99))}{(probe.Failed > 0 ? $", {probe.Failed} failed" : "")}", "-", "-", "none set", null, "-"));
         }
     }
 
@@ -367,7 +367,7 @@ internal sealed class Bench
         Console.WriteLine();
         Console.WriteLine($"summary (run {_runId}; {Environment.ProcessorCount} shared cores; references measured first, the figures minutes later):");
         string[] header = ["scenario", "figure", "reference", "ratio", "target", "verdict", "Java version"];
-        var cells = _rows.Select(r => new[] { r.Scenario, r.Figure, r.Reference, r.Ratio, r.Target, r.Met ? "MET" : "MISSED", r.Java }).Prepend(header).ToList();
+        var cells = _rows.Select(r => new[] { r.Scenario, r.Figure, r.Reference, r.Ratio, r.Target, r.Met switch { true => "MET", false => "MISSED", null => "-" }, r.Java }).Prepend(header).ToList();
         int[] width = Enumerable.Range(0, header.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();
         foreach (var row in cells)
         {
