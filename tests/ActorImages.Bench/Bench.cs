@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using ActorImages.Catalog;
 
 namespace ActorImages.Bench;
@@ -379,9 +380,37 @@ internal sealed class Bench
 /// <summary>A reference server: this program started again as a child process (<c>sink-p1</c> or <c>responder-p3</c>).</summary>
 internal sealed class ChildServer : IAsyncDisposable
 {
+    private static readonly List<Process> Running = [];
+    private static readonly List<PosixSignalRegistration> Signals = [];
     private readonly Process _process;
 
-    private ChildServer(Process process) => _process = process;
+    static ChildServer()
+    {
+        // Ctrl-C or SIGTERM must not leave a reference server behind.
+        void KillAll()
+        {
+            lock (Running)
+            {
+                foreach (var process in Running) process.Kill();
+                Running.Clear();
+            }
+        }
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+        {
+            Signals.Add(PosixSignalRegistration.Create(signal, _ =>
+            {
+                KillAll();
+                Console.Error.WriteLine("bench: interrupted; the cluster may still run (bin/cluster down)");
+            }));
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+    }
+
+    private ChildServer(Process process)
+    {
+        _process = process;
+        lock (Running) Running.Add(process);
+    }
 
     /// <summary>Starts it with <paramref name="args"/> and waits for its <c>ready</c> line.</summary>
     public static async Task<ChildServer> StartAsync(params string[] args)
@@ -404,6 +433,7 @@ internal sealed class ChildServer : IAsyncDisposable
     /// <summary>Kills it.</summary>
     public async ValueTask DisposeAsync()
     {
+        lock (Running) Running.Remove(_process);
         _process.Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
