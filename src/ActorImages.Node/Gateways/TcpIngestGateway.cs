@@ -44,7 +44,9 @@ public sealed class TcpIngestGateway : TcpListenerService
     protected override async Task HandleAsync(Socket socket, CancellationToken ct)
     {
         var peer = (IPEndPoint)socket.RemoteEndPoint!;
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        // No progress for idle-timeout closes the connection inside a frame's bytes too, not only between frames.
+        await using var stream = new IdleTimeoutStream(network, _settings.P1IdleTimeout);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
         while (true)
         {
@@ -75,7 +77,8 @@ public sealed class TcpIngestGateway : TcpListenerService
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                _log.LogWarning("P1 {Peer}: frame of {Length} bytes not received in time; closing", peer, length);
+                _log.LogWarning("P1 {Peer}: frame of {Length} bytes not received in time (no byte for {Idle} or too slow); closing",
+                    peer, length, _settings.P1IdleTimeout);
                 _metrics.Upload("p1", "timeout");
                 return;
             }
@@ -93,6 +96,37 @@ public sealed class TcpIngestGateway : TcpListenerService
         }
         await reader.CompleteAsync();
         socket.Shutdown(SocketShutdown.Both);
+    }
+
+    /// <summary>A read-only stream whose reads are cancelled when no byte arrives for <paramref name="idle"/>.</summary>
+    private sealed class IdleTimeoutStream(Stream inner, TimeSpan idle) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(idle);
+            return await inner.ReadAsync(buffer, timeout.Token);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static async Task<uint?> ReadHeaderAsync(PipeReader reader, CancellationToken ct)
