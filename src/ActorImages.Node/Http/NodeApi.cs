@@ -18,6 +18,18 @@ public static class NodeApi
     public static WebApplication MapNodeApi(this WebApplication app, NodeSettings settings)
     {
         var host = $"*:{settings.HttpPort}";
+        // Runs after the static files (NodeHost maps this after them): a request on the HTTP port that no route and no
+        // file answered is a JSON 404, as every API error is (README "HTTP API").
+        app.Use(async (ctx, next) =>
+        {
+            if (ctx.GetEndpoint() is null && ctx.Connection.LocalPort == settings.HttpPort && !ctx.Response.HasStarted)
+            {
+                ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+                await ctx.Response.WriteAsJsonAsync(new { status = 404, error = "no such path: " + ctx.Request.Path });
+                return;
+            }
+            await next(ctx);
+        });
         app.MapGet("/alive", () => Results.Ok(new { alive = true })).RequireHost(host);
         app.MapGet("/ready", (Membership membership, TcpIngestGateway p1, PeerGetGateway p4, UdpTrackerGateway p3) =>
         {
