@@ -32,7 +32,7 @@ public static class CatalogApi
         api.MapGet("/images/{md5}/content", ContentAsync);
         api.MapGet("/images/{md5}/thumbnail", ThumbnailAsync);
         api.MapPost("/images", UploadAsync);
-        api.MapGet("/stats", async (CatalogStore catalog, CancellationToken ct) => Results.Json(await catalog.StatsAsync(ct)));
+        api.MapGet("/stats", async (CatalogStore catalog, CancellationToken ct) => Results.Json(StatsJson(await catalog.StatsAsync(ct))));
         api.MapGet("/tracker/peers", (LstView view) => Results.Json(view.Peers.Select(p => new
         {
             ip = p.Ip, port = p.Port, images = p.Images.Select(i => new { md5 = i.Md5, name = i.Name }),
@@ -69,6 +69,17 @@ public static class CatalogApi
         mediaType = e.MediaType, width = e.Width, height = e.Height, filename = e.Filename, uploader = e.Uploader,
         protocol = ProtocolName(e.Protocol), receivedAt = e.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         nodes = e.Hosts.ToList(),
+    };
+
+    /// <summary>The body of <c>GET /api/stats</c> (and the <c>stats</c> of the live feed's <c>cluster</c> event):
+    /// <c>{"images":…,"bytes":…,"perHost":{"&lt;host&gt;":&lt;images&gt;},"bytesByHost":{"&lt;host&gt;":&lt;bytes&gt;}}</c>.</summary>
+    /// <param name="stats">The catalog totals.</param>
+    /// <returns>An object for System.Text.Json.</returns>
+    public static object StatsJson(CatalogStats stats) => new
+    {
+        images = stats.Images, bytes = stats.Bytes,
+        perHost = stats.PerHost.ToDictionary(h => h.Key, h => h.Value.Images),
+        bytesByHost = stats.PerHost.ToDictionary(h => h.Key, h => h.Value.Bytes),
     };
 
     /// <summary>The API's name of a protocol.</summary>

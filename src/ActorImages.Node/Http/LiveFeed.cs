@@ -40,7 +40,7 @@ public static class LiveFeed
                     object? stats = null;
                     try
                     {
-                        stats = await catalog.StatsAsync(ct);
+                        stats = CatalogApi.StatsJson(await catalog.StatsAsync(ct));
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
