@@ -179,7 +179,19 @@ public static class CatalogApi
             info = info with { ReceivedAt = at.ToUniversalTime(), ImportKey = key, Protocol = protocol };
         }
         var started = DateTime.UtcNow;
-        var result = await ingestion.IngestAsync(ctx.Request.BodyReader, ctx.Request.ContentLength, toEnd: true, info, ct);
+        IngestResult result;
+        try
+        {
+            result = await ingestion.IngestAsync(ctx.Request.BodyReader, ctx.Request.ContentLength, toEnd: true, info, ct);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own body limit (max-image-bytes) stops a body sent without Content-Length, or the body is
+            // malformed: the client's fault, not a 500.
+            var tooLarge = e.StatusCode == StatusCodes.Status413PayloadTooLarge;
+            metrics.Upload("http", tooLarge ? "toolarge" : "invalid");
+            return tooLarge ? Error(413, $"image larger than {settings.MaxImageBytes} bytes") : Error(400, e.Message);
+        }
         if (result.Entry is { } entry)
         {
             metrics.Stored("http", DateTime.UtcNow - started);
