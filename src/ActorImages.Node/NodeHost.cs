@@ -25,6 +25,9 @@ namespace ActorImages.Node;
 /// </summary>
 public static class NodeHost
 {
+    /// <summary>Time open HTTP and P2 sessions get once the node stops (see <see cref="RunAsync"/>).</summary>
+    private static readonly TimeSpan SessionGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>Exit code of a node that the Split Brain Resolver downed (docs/design.md, "Membership and failure").</summary>
     public const int DownedExitCode = 3;
 
@@ -82,6 +85,7 @@ public static class NodeHost
         services.AddSingleton<TcpIngestGateway>().AddHostedService(sp => sp.GetRequiredService<TcpIngestGateway>());
         services.AddSingleton<PeerGetGateway>().AddHostedService(sp => sp.GetRequiredService<PeerGetGateway>());
         services.AddSingleton<UdpTrackerGateway>().AddHostedService(sp => sp.GetRequiredService<UdpTrackerGateway>());
+        ActorSystem? actorSystem = null; // for the exit code, read after the host (and its service provider) is gone
         services.AddAkka("ActorImages", (b, sp) =>
         {
             b.AddHocon(config.WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig()), HoconAddMode.Prepend);
@@ -110,17 +114,31 @@ public static class NodeHost
                         settings.ScrubPace), "scrub");
                 system.ActorOf(TrackerViewActor.Props(sp.GetRequiredService<LstView>(), sp.GetRequiredService<TrackerStore>(),
                     sp.GetRequiredService<CatalogStore>(), feed, membership), "tracker-view");
+                actorSystem = system;
+                ExitWatchdog.TrackPhases(system);
                 system.WhenTerminated.ContinueWith(_ =>
                 {
-                    if (CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
-                        Environment.ExitCode = DownedExitCode;
-                    ExitWatchdog.Arm(settings.ExitDeadline, "actor system terminated");
+                    ExitWatchdog.Stage("actor system terminated");
+                    ExitWatchdog.Arm(settings.ExitDeadline, "actor system terminated", ExitCodeOf(system));
                     sp.GetRequiredService<IHostApplicationLifetime>().StopApplication();
                 });
             });
         });
 
         var app = builder.Build();
+        // Long-lived sessions (P2 WebSockets, the SSE feed) last until their client goes, and Kestrel's stop waits for
+        // them until the host's shutdown timeout: one idle client kept a downed node alive for the whole exit
+        // deadline before its supervisor could start it again, and turned a SIGTERM into a watchdog exit (code 1).
+        // Every request ends at most SessionGrace after the stop began; uploads in flight get that long to finish (an
+        // unanswered one is not acknowledged, so nothing is lost).
+        var sessionsEnd = new CancellationTokenSource();
+        app.Lifetime.ApplicationStopping.Register(() => sessionsEnd.CancelAfter(SessionGrace));
+        app.Use(async (ctx, next) =>
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, sessionsEnd.Token);
+            ctx.RequestAborted = linked.Token;
+            await next(ctx);
+        });
         app.UseExceptionHandler(error => error.Run(async ctx =>
         {
             // The catalog being away is a 503 the client may retry, not a 500 (README "Failure and recovery").
@@ -140,7 +158,13 @@ public static class NodeHost
         app.MapReplicaEndpoints();
         app.MapNodeApi(settings);
         app.MapCatalogApi($"*:{settings.HttpPort}");
-        app.Lifetime.ApplicationStopping.Register(() => ExitWatchdog.Arm(settings.ExitDeadline, "host stopping"));
+        IDisposable? hostStop = null;
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            ExitWatchdog.Arm(settings.ExitDeadline, "host stopping");
+            hostStop = ExitWatchdog.Hold("the web host's stop (Kestrel draining HTTP and P2 connections, hosted services)");
+        });
+        app.Lifetime.ApplicationStopped.Register(() => hostStop?.Dispose());
         try
         {
             await app.RunAsync();
@@ -152,10 +176,25 @@ public static class NodeHost
         }
         finally
         {
-            await database.DisposeAsync();
+            using (ExitWatchdog.Hold("closing the catalog database"))
+                await database.DisposeAsync();
         }
-        return Environment.ExitCode;
+        ExitWatchdog.Stage("web host stopped");
+        return actorSystem is null ? 1 : ExitCodeOf(actorSystem);
     }
+
+    /// <summary>
+    /// The process exit code for the way the actor system was shut down: 3 when the cluster downed this node, else
+    /// CoordinatedShutdown's code for the reason (0 for SIGTERM or a leave, 4 when joining failed). Decided from the
+    /// reason and not read from <see cref="Environment.ExitCode"/>: Akka.Hosting sets that to -1 when the cluster
+    /// downs or removes the node, racing the node's own continuation, which made a downed node exit with 255.
+    /// </summary>
+    private static int ExitCodeOf(ActorSystem system) => CoordinatedShutdown.Get(system).ShutdownReason switch
+    {
+        CoordinatedShutdown.ClusterDowningReason => DownedExitCode,
+        null => 0,
+        var reason => reason.ExitCode,
+    };
 
     /// <summary>Opens the catalog, applying its migrations; waits up to a minute for a database that is still starting
     /// (the nodes of <c>docker compose up</c> and of <c>bin/cluster up</c> may come up before it).</summary>
@@ -187,25 +226,96 @@ public static class NodeHost
     }
 }
 
-/// <summary>Ends the process if a shutdown takes longer than its deadline, naming what was running (docs/design.md:
-/// a downed node that never exits cannot be restarted by its supervisor).</summary>
+/// <summary>
+/// Ends the process if a shutdown takes longer than its deadline (docs/design.md: a downed node that never exits
+/// cannot be restarted by its supervisor). The log line names what held the exit: every step of the shutdown that may
+/// block registers a <see cref="Hold"/> while it runs, and the last CoordinatedShutdown phase reached is kept. The
+/// exit is immediate (<c>_exit</c>): <see cref="Environment.Exit"/> would run the ProcessExit handlers, and Akka's
+/// waits for CoordinatedShutdown to finish — the very thing that may be stuck.
+/// </summary>
 public static class ExitWatchdog
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, (string What, DateTime Since)> Holds = new();
+    private static long _nextHold;
     private static int _armed;
+    private static volatile string _stage = "running";
 
-    /// <summary>Starts the deadline once; later calls do nothing.</summary>
+    /// <summary>Starts the deadline once; later calls do nothing. Forces exit code 1 unless the first call gave one.</summary>
     /// <param name="deadline">Time the orderly shutdown may take.</param>
     /// <param name="why">What started the shutdown, for the log line.</param>
-    public static void Arm(TimeSpan deadline, string why)
+    /// <param name="exitCode">The exit code if the deadline passes; null for 1 (a stop that hung is a failure).</param>
+    public static void Arm(TimeSpan deadline, string why, int? exitCode = null)
     {
         if (Interlocked.Exchange(ref _armed, 1) == 1) return;
+        var started = DateTime.UtcNow;
         var thread = new Thread(() =>
         {
             Thread.Sleep(deadline);
-            Console.Error.WriteLine($"exit deadline of {deadline.TotalSeconds:0} s passed after '{why}'; forcing exit " +
-                                    $"(threads: {System.Diagnostics.Process.GetCurrentProcess().Threads.Count})");
-            Environment.Exit(Environment.ExitCode == 0 ? 1 : Environment.ExitCode);
+            var now = DateTime.UtcNow;
+            var held = Holds.Values.OrderBy(h => h.Since)
+                .Select(h => $"{h.What} (for {(now - h.Since).TotalSeconds:0} s)").ToList();
+            var code = exitCode ?? 1;
+            Console.Error.WriteLine($"exit deadline of {deadline.TotalSeconds:0} s passed after '{why}' " +
+                                    $"(at {started:HH:mm:ss}); held by: {(held.Count == 0 ? "nothing registered" : string.Join("; ", held))}; " +
+                                    $"last stage: {_stage}; {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads; " +
+                                    $"forcing exit with code {code}");
+            Console.Out.Flush();
+            Console.Error.Flush();
+            HardExit(code);
         }) { IsBackground = true, Name = "exit-watchdog" };
         thread.Start();
+    }
+
+    /// <summary>Registers a step of the shutdown that may hold the exit, until the returned handle is disposed.</summary>
+    /// <param name="what">The step, as the log line should name it.</param>
+    /// <returns>Dispose it when the step is done.</returns>
+    public static IDisposable Hold(string what)
+    {
+        var id = Interlocked.Increment(ref _nextHold);
+        Holds[id] = (what, DateTime.UtcNow);
+        return new Release(id);
+    }
+
+    /// <summary>Records the stage the shutdown reached.</summary>
+    /// <param name="stage">E.g. <c>CoordinatedShutdown phase cluster-exiting</c>.</param>
+    public static void Stage(string stage) => _stage = stage;
+
+    /// <summary>Records each CoordinatedShutdown phase as it starts (a task in every phase), so a shutdown stuck in
+    /// a phase is named by it.</summary>
+    /// <param name="system">The actor system.</param>
+    public static void TrackPhases(ActorSystem system)
+    {
+        var shutdown = CoordinatedShutdown.Get(system);
+        var phases = system.Settings.Config.GetConfig("akka.coordinated-shutdown.phases").AsEnumerable().Select(p => p.Key.Split('.')[0]).Distinct();
+        foreach (var phase in phases)
+            shutdown.AddTask(phase, "exit-watchdog-stage", () =>
+            {
+                Stage("CoordinatedShutdown phase " + phase);
+                return Task.FromResult(Akka.Done.Instance);
+            });
+    }
+
+    private static void HardExit(int code)
+    {
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            try
+            {
+                Exit(code);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // fall through to the managed exit
+            }
+        }
+        Environment.Exit(code);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
+    private static extern void Exit(int code);
+
+    private sealed class Release(long id) : IDisposable
+    {
+        public void Dispose() => Holds.TryRemove(id, out _);
     }
 }

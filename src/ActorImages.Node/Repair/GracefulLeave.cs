@@ -41,6 +41,7 @@ public static class GracefulLeave
                 Log.Information("Leaving with the whole cluster: replicas stay where they are");
                 return Done.Instance;
             }
+            using var hold = ExitWatchdog.Hold("moving this node's images to the remaining nodes");
             try
             {
                 var result = await repair.Ask<EvacuationResult>(new RepairActor.Evacuate(budget), budget + Margin);
