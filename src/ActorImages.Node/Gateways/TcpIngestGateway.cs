@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -69,11 +70,20 @@ public sealed class TcpIngestGateway : TcpListenerService
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(_settings.P1IdleTimeout + TimeSpan.FromSeconds((double)length / _settings.P1MinRate));
             var started = DateTime.UtcNow;
+            var frame = new CountingReader(reader);
             IngestResult result;
             try
             {
-                result = await _ingestion.IngestAsync(reader, length, toEnd: false,
+                result = await _ingestion.IngestAsync(frame, length, toEnd: false,
                     new UploadInfo(null, "tcp:" + peer.Address, SourceProtocol.P1Tcp), deadline.Token);
+                // A frame refused from its first bytes (not an image) is left part-read: skip the rest of it, so that
+                // the next frame is read from its header and not from this one's bytes.
+                if (result.Failure == IngestFailure.Invalid && !await SkipAsync(reader, length - frame.Consumed, deadline.Token))
+                {
+                    _metrics.Upload("p1", "invalid");
+                    _log.LogWarning("P1 {Peer}: nothing stored: {Reason}; the frame was cut short", peer, result.Reason);
+                    return;
+                }
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -90,12 +100,68 @@ public sealed class TcpIngestGateway : TcpListenerService
             }
             _metrics.Upload("p1", result.Failure.ToString()!.ToLowerInvariant());
             _log.LogWarning("P1 {Peer}: nothing stored: {Reason}", peer, result.Reason);
-            // Truncated and unavailable end the connection; a frame that is no image was read whole, so the next
-            // frame is still in step.
+            // Truncated and unavailable end the connection; a frame that is no image was read (or skipped) whole, so
+            // the next frame is still in step.
             if (result.Failure != IngestFailure.Invalid) return;
         }
         await reader.CompleteAsync();
         socket.Shutdown(SocketShutdown.Both);
+    }
+
+    /// <summary>Reads and drops <paramref name="left"/> bytes.</summary>
+    /// <returns>False when the connection ended first.</returns>
+    private static async Task<bool> SkipAsync(PipeReader reader, long left, CancellationToken ct)
+    {
+        while (left > 0)
+        {
+            var read = await reader.ReadAsync(ct);
+            var take = Math.Min(left, read.Buffer.Length);
+            reader.AdvanceTo(read.Buffer.GetPosition(take));
+            left -= take;
+            if (left > 0 && read.IsCompleted) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The connection's reader as one frame's upload sees it: counts the bytes the upload consumed, and
+    /// leaves the connection's reader open when the upload completes its side.</summary>
+    private sealed class CountingReader(PipeReader inner) : PipeReader
+    {
+        private ReadOnlySequence<byte> _last;
+
+        public long Consumed { get; private set; }
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            var result = await inner.ReadAsync(cancellationToken);
+            _last = result.Buffer;
+            return result;
+        }
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (!inner.TryRead(out result)) return false;
+            _last = result.Buffer;
+            return true;
+        }
+
+        public override void AdvanceTo(SequencePosition consumed)
+        {
+            Consumed += _last.Slice(_last.Start, consumed).Length;
+            inner.AdvanceTo(consumed);
+        }
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            Consumed += _last.Slice(_last.Start, consumed).Length;
+            inner.AdvanceTo(consumed, examined);
+        }
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
     }
 
     /// <summary>A read-only stream whose reads are cancelled when no byte arrives for <paramref name="idle"/>.</summary>
