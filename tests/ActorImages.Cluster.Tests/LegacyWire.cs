@@ -80,6 +80,38 @@ public static class LegacyWire
         public Task SendAsync(string cmd, params object[] args) => _socket.SendAsync(
             Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { cmd, args })), WebSocketMessageType.Text, true, CancellationToken.None);
 
+        /// <summary>Sends one raw text frame (a command that may not be JSON at all).</summary>
+        /// <param name="text">The frame's text.</param>
+        /// <returns>A task.</returns>
+        public Task SendTextAsync(string text) => _socket.SendAsync(
+            Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
+
+        /// <summary>Whether the node closes the connection within <paramref name="within"/>, reading (and dropping)
+        /// whatever arrives before the close.</summary>
+        /// <param name="within">How long to wait.</param>
+        /// <returns>True once a close frame arrived or the connection ended; false when it is still open.</returns>
+        public async Task<bool> ClosedByServerAsync(TimeSpan within)
+        {
+            using var timeout = new CancellationTokenSource(within);
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                while (true)
+                {
+                    var r = await _socket.ReceiveAsync(buffer, timeout.Token);
+                    if (r.MessageType == WebSocketMessageType.Close) return true;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            catch (WebSocketException)
+            {
+                return true;
+            }
+        }
+
         /// <summary>Sends one binary message.</summary>
         /// <param name="bytes">The bytes.</param>
         /// <returns>A task.</returns>
