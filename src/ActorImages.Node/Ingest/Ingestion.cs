@@ -165,15 +165,20 @@ public sealed class Ingestion
         var written = new List<Replica>();
         try
         {
-            // Remote pushes read the temp file while the local copy is linked into place: both are durable before
-            // the catalog hears of them (docs/design.md, "Storage" and "Transfer").
-            var copies = targets.Select(async target =>
+            // The remote copies are pushed from the temp file side by side; the local copy is linked into place after
+            // them, because committing it removes the temp file. All are durable before the catalog hears of them
+            // (docs/design.md, "The path of one image").
+            var pushes = targets.Where(t => t.Address != self).Select(async target =>
             {
-                if (target.Address == self) await _blobs.CommitAsync(staged, path, ct);
-                else await _transfer.PushAsync(target.Host, path, staged.TempFile, staged.Size, staged.Sha256, ct);
+                await _transfer.PushAsync(target.Host, path, staged.TempFile, staged.Size, staged.Sha256, ct);
                 lock (written) written.Add(target);
             }).ToList();
-            await Task.WhenAll(copies);
+            await Task.WhenAll(pushes);
+            if (targets.FirstOrDefault(t => t.Address == self) is { } local)
+            {
+                await _blobs.CommitAsync(staged, path, ct);
+                written.Add(local);
+            }
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
                 staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
             return await CommitAsync(entry, written, staged.Sha256, self, ct);
