@@ -72,7 +72,9 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
         _settings = settings;
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
-            if (m.Member.Address.Equals(Akka.Cluster.Cluster.Get(Context.System).SelfAddress)) return;
+            // This node's own removal, or the others' as a downed node sees them on its way out: nothing to repair.
+            var cluster = Akka.Cluster.Cluster.Get(Context.System);
+            if (m.Member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status != MemberStatus.Up) return;
             _log.Info("Member {0} removed ({1}); checking replicas", m.Member.Address, m.PreviousStatus);
             _removed.Add(m.Member.Address.ToString());
             // A pass over the old membership would miss what the removed node held: it gives way to a fresh one.
