@@ -43,13 +43,15 @@ public static class NodeApi
         return app;
     }
 
-    /// <summary>The body of <c>GET /api/cluster</c>: this node's view of the membership and where the tracker runs.</summary>
+    /// <summary>The body of <c>GET /api/cluster</c>: this node's view of the membership and where the tracker runs.
+    /// A member that has left (Removed) is no longer a member and is not listed; the web viewer shows it as Left.</summary>
     /// <param name="view">The membership view.</param>
     /// <returns><c>{"self","members":[{"host","address","status","reachable","roles"}],"leader","trackerHost"}</c>.</returns>
     public static object ClusterJson(MembershipSnapshot view) => new
     {
         self = view.Members.FirstOrDefault(m => m.Address == view.Self)?.Host ?? view.Self,
-        members = view.Members.Select(m => new { host = m.Host, address = m.Address, status = m.Status, reachable = m.Reachable, roles = m.Roles }),
+        members = view.Members.Where(m => m.Status != "Removed")
+            .Select(m => new { host = m.Host, address = m.Address, status = m.Status, reachable = m.Reachable, roles = m.Roles }),
         leader = view.Leader,
         trackerHost = view.OldestHost,
     };
