@@ -64,9 +64,10 @@ export async function openPage(context, url) {
   return page;
 }
 
-/** Saves a screenshot as <SCREENSHOT_DIR>/<name>.png (tests/target/screenshots by default). */
+/** Saves a screenshot as <SCREENSHOT_DIR>/<name>.png (web-tests/screenshots by default; WebViewerTest passes its
+ * output folder). */
 export async function screenshot(page, name) {
-  const dir = process.env.SCREENSHOT_DIR ?? path.join(here, '..', 'tests', 'target', 'screenshots');
+  const dir = process.env.SCREENSHOT_DIR ?? path.join(here, 'screenshots');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.png`);
   await page.screenshot({ path: file });

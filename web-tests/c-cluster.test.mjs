@@ -1,5 +1,5 @@
 // Issue 5: node 1's Cluster page shows node 3 leave once it is stopped. Stopping a node needs the cluster's
-// owner: WebViewerTest passes ACTORIMAGES_CONTROL, an endpoint that stops a node of its in-JVM cluster.
+// owner: WebViewerTest passes ACTORIMAGES_CONTROL, an endpoint that stops a node of the cluster it started.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { host, launch, openPage, screenshot, viewer } from './browser.mjs';
