@@ -355,6 +355,14 @@ public sealed class CliTest(CliCluster fixture) : IClassFixture<CliCluster>, IDi
         Assert.Contains("3   connection problem", (await Ok("get", "--help")).Out);
     }
 
+    [Fact]
+    public async Task ProgressGoesToStderrAndLeavesStdoutForScripts()
+    {
+        var run = await Ok("send", "--progress", "--node", Node2, TestImages.PathOf("chelsea.png"), TestImages.PathOf("coffee.png"));
+        Assert.Equal($"sent 2 images (0.7 MB) to {Node2}:5001\n", run.Out);
+        Assert.True(run.Err.Contains(": 2 of 2 (100%)"), run.ToString());
+    }
+
     private string Write(string name, byte[] bytes)
     {
         var path = Path.Combine(_tmp, name);
