@@ -9,8 +9,8 @@ namespace ActorImages.Cluster.Tests;
 /// <summary>
 /// The first upload a node takes after the cluster is Up is stored like any other. Each attempt starts a fresh
 /// 2-node cluster on 127.0.48.1–2 and sends one P1 image to each node whose md5 places that node first (rendezvous
-/// order, docs/design.md), so that <c>Ingestion</c> starts the local commit before the remote push. The race it shows
-/// is timing-dependent: in 12 first uploads at least one usually fails.
+/// order, docs/design.md), so that <c>Ingestion</c> starts the local commit before the remote push. The race it guards
+/// against (fixed in ec22c8d) was timing-dependent: before the fix about one first upload in six failed.
 /// </summary>
 public sealed class ColdUploadRaceTest
 {
