@@ -37,6 +37,16 @@ public sealed record MembershipSnapshot(string Self, ImmutableArray<MemberInfo> 
         }
     }
 
+    /// <summary>The other nodes holding <paramref name="entry"/>, those Up and reachable first: the order every read
+    /// and every restore asks them in.</summary>
+    /// <param name="entry">A catalog entry.</param>
+    /// <returns>Its replicas on other nodes.</returns>
+    public IReadOnlyList<Replica> OtherHoldersUpFirst(CatalogEntry entry)
+    {
+        var up = UpReachable.Select(m => m.Address).ToHashSet();
+        return entry.Replicas.Where(r => r.Address != Self).OrderBy(r => up.Contains(r.Address) ? 0 : 1).ToList();
+    }
+
     /// <summary>The host of the oldest Up member, where the tracker singleton runs.</summary>
     public string? OldestHost => Members.Where(m => m.Status == "Up").OrderBy(m => m.UpNumber).FirstOrDefault()?.Host;
 

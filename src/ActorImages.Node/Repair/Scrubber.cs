@@ -86,9 +86,7 @@ public sealed class Scrubber
 
     private async Task<ScrubOutcome> RestoreAsync(CatalogEntry entry, string file, CancellationToken ct)
     {
-        var view = _membership.Current;
-        var up = view.UpReachable.Select(m => m.Address).ToHashSet();
-        var sources = entry.Replicas.Where(r => r.Address != view.Self).OrderBy(r => up.Contains(r.Address) ? 0 : 1).ToList();
+        var sources = _membership.Current.OtherHoldersUpFirst(entry);
         foreach (var source in sources)
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);

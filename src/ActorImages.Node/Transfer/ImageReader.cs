@@ -67,9 +67,7 @@ public sealed class ImageReader
         if (_blobs.Exists(entry.Path)
             && await BlobVerifier.MatchesAsync(_blobs.Resolve(entry.Path), entry.Sha256, ct))
             return new OpenedImage(entry, _blobs.OpenRead(entry.Path));
-        var view = _membership.Current;
-        var up = view.UpReachable.Select(m => m.Address).ToHashSet();
-        foreach (var replica in entry.Replicas.Where(r => r.Address != view.Self).OrderBy(r => up.Contains(r.Address) ? 0 : 1))
+        foreach (var replica in _membership.Current.OtherHoldersUpFirst(entry))
         {
             if (await _transfer.OpenAsync(replica.Host, entry.Path, entry.Sha256, ct) is { } stream)
                 return new OpenedImage(entry, stream);
