@@ -18,6 +18,16 @@ public sealed class TrackerStore
     /// <param name="dataSource">The database.</param>
     public TrackerStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
 
+    /// <summary>The tracker state's version: it grows with every committed batch (one row, one index lookup).</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The version <see cref="LoadAsync"/> would return now.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<long> VersionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT version FROM tracker_state WHERE id = 1");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
     /// <summary>Reads the whole tracker state from one snapshot.</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The version and every registration, in sequence order.</returns>

@@ -78,6 +78,7 @@ public static class NodeHost
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton(new UploadList(settings.P2ListMaxBytes));
         services.AddHostedService<UploadListLoader>();
+        services.AddHostedService<FeedCatchUp>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
         services.AddSingleton<ReplicaRepair>();
@@ -113,7 +114,7 @@ public static class NodeHost
                     system.ActorOf(ScrubActor.Props(sp.GetRequiredService<Scrubber>(), sp.GetRequiredService<CatalogStore>(), membership,
                         settings.ScrubPace), "scrub");
                 system.ActorOf(TrackerViewActor.Props(sp.GetRequiredService<LstView>(), sp.GetRequiredService<TrackerStore>(),
-                    sp.GetRequiredService<CatalogStore>(), feed, membership), "tracker-view");
+                    sp.GetRequiredService<CatalogStore>(), feed, membership, settings.CatchUpInterval), "tracker-view");
                 actorSystem = system;
                 ExitWatchdog.TrackPhases(system);
                 system.WhenTerminated.ContinueWith(_ =>

@@ -6,8 +6,9 @@ namespace ActorImages.Node.Catalog;
 /// <summary>
 /// The node-local stream of committed catalog entries, from this node's Registry (at once, before its caller is
 /// answered: read-your-writes, docs/design.md) and from the cluster-wide <c>images</c> topic (other nodes, within a
-/// second). Each entry is delivered once per subscriber, whichever way it came first. Subscribers are the LST view,
-/// the P2 gateways (NEW_UPLOAD) and the SSE feed.
+/// second; pub-sub delivers at most once, so <see cref="FeedCatchUp"/> also reads the newest entries from the catalog
+/// every <c>catch-up-interval</c>). Each entry is delivered once per subscriber, whichever way it came first.
+/// Subscribers are the LST view, the P2 gateways (NEW_UPLOAD) and the SSE feed.
 /// </summary>
 public sealed class ImageFeed
 {
@@ -27,14 +28,31 @@ public sealed class ImageFeed
         Action<CatalogEntry>[] handlers;
         lock (_gate)
         {
-            if (!_seen.Add(entry.Id)) return false;
-            _seenOrder.Enqueue(entry.Id);
-            if (_seenOrder.Count > RememberedIds) _seen.Remove(_seenOrder.Dequeue());
+            if (!RememberLocked(entry.Id)) return false;
             channels = _subscribers.ToArray();
             handlers = _handlers.ToArray();
         }
         foreach (var handler in handlers) handler(entry);
         foreach (var channel in channels) channel.Writer.TryWrite(entry);
+        return true;
+    }
+
+    /// <summary>Marks entries as delivered without delivering them: what was committed before the node looked
+    /// (its subscribers load that from the catalog) is not announced as new.</summary>
+    /// <param name="entries">Entries already in the catalog.</param>
+    public void Remember(IEnumerable<CatalogEntry> entries)
+    {
+        lock (_gate)
+        {
+            foreach (var entry in entries) RememberLocked(entry.Id);
+        }
+    }
+
+    private bool RememberLocked(long id)
+    {
+        if (!_seen.Add(id)) return false;
+        _seenOrder.Enqueue(id);
+        if (_seenOrder.Count > RememberedIds) _seen.Remove(_seenOrder.Dequeue());
         return true;
     }
 

@@ -87,6 +87,9 @@ public sealed record NodeSettings
     public required int ManagementPort { get; init; }
     /// <summary>Every exit path ends the process within this deadline.</summary>
     public required TimeSpan ExitDeadline { get; init; }
+    /// <summary>How often a node reads the newest catalog entries and the tracker's version to serve what pub-sub
+    /// did not deliver (the "within one second" of docs/design.md); must be under one second.</summary>
+    public required TimeSpan CatchUpInterval { get; init; }
 
     /// <summary>Time one replica copy of <paramref name="bytes"/> may take (replication-timeout plus size/rate).</summary>
     /// <param name="bytes">The image size in bytes.</param>
@@ -142,6 +145,7 @@ public sealed record NodeSettings
             BootstrapRequiredContacts = c.GetInt("bootstrap-required-contacts"),
             ManagementPort = c.GetInt("management-port"),
             ExitDeadline = c.GetTimeSpan("exit-deadline"),
+            CatchUpInterval = c.GetTimeSpan("catch-up-interval"),
         };
         if (settings.MaxImageBytes is <= 0 or > uint.MaxValue)
             throw new ConfigurationException("actorimages.max-image-bytes must be 1..4294967295 (P1 lengths are 4-byte unsigned)");
@@ -149,6 +153,8 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.replication-factor must be at least 1");
         if (settings.RepairParallelism < 1 || settings.RepairPageSize < 1)
             throw new ConfigurationException("actorimages.repair-parallelism and repair-page-size must be at least 1");
+        if (settings.CatchUpInterval <= TimeSpan.Zero || settings.CatchUpInterval >= TimeSpan.FromSeconds(1))
+            throw new ConfigurationException("actorimages.catch-up-interval must be more than 0 and less than 1s");
         if (settings.MaxPageSize < settings.DefaultPageSize)
             throw new ConfigurationException("actorimages.http.max-page-size must be at least default-page-size");
         return settings;
