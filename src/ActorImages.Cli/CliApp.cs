@@ -33,11 +33,12 @@ public static class CliApp
         var common = new Common();
         var root = Build(common);
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithExitCodes)
+        var errors = parsed.Errors.Select(e => e.Message).Concat(UnknownOptions(parsed)).ToList();
+        if (errors.Count > 0 && parsed.Action is not HelpWithExitCodes)
         {
-            foreach (var error in parsed.Errors)
+            foreach (var error in errors)
             {
-                stderr.WriteLine("actorimages: " + error.Message);
+                stderr.WriteLine("actorimages: " + error);
             }
             stderr.WriteLine($"Try '{string.Join(' ', CommandPath(parsed))} --help'.");
             return Exit.Usage;
@@ -90,6 +91,27 @@ public static class CliApp
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new HelpWithExitCodes((HelpAction)help.Action!);
         return root;
+    }
+
+    /// <summary>
+    /// System.CommandLine takes an unknown option for a value when the command has an argument left to fill
+    /// (<c>send --bogus x.jpg</c> would look for a file named <c>--bogus</c>): a token that looks like an option
+    /// (<c>-x</c>, <c>--xyz</c>) and was read as an argument is a usage error, as in GNU tools; a name that starts
+    /// with a dash goes after <c>--</c>.
+    /// </summary>
+    private static IEnumerable<string> UnknownOptions(ParseResult parsed)
+    {
+        // Only the command's own arguments: an option's value may start with a dash (--uploader -bob).
+        var arguments = parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
+            .SelectMany(a => a.Tokens).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var token in parsed.Tokens)
+        {
+            if (token.Type == System.CommandLine.Parsing.TokenType.DoubleDash) yield break;
+            if (arguments.Contains(token) && token.Value.Length > 1 && token.Value[0] == '-' && !char.IsDigit(token.Value[1]))
+            {
+                yield return $"unknown option '{token.Value}' (a name starting with '-' goes after '--')";
+            }
+        }
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parsed)

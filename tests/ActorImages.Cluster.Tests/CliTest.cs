@@ -317,9 +317,9 @@ public sealed class CliTest(CliCluster fixture) : IClassFixture<CliCluster>, IDi
 
     [Theory]
     [InlineData("send")]
-    [InlineData("send --bogus x.jpg", Skip = "CLI bug: an unknown option before a command's arguments is taken as one of "
-                                          + "them: send/upload exit 4 'no such file or folder: --bogus', download asks the node for '--bogus'")]
-    [InlineData("download --bogus", Skip = "CLI bug: as above; download asks the node for a file named '--bogus' (exit 3/1, not 2)")]
+    [InlineData("send --bogus x.jpg")]
+    [InlineData("upload x.jpg -z")]
+    [InlineData("download --bogus")]
     [InlineData("get not-an-md5")]
     [InlineData("query image 123")]
     [InlineData("query")]
