@@ -18,7 +18,7 @@ public sealed class UploadList
     private readonly int _capacity;
     private readonly SortedList<long, P2ListedFile> _files = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile string? _rendered;
+    private volatile byte[]? _rendered;
 
     /// <summary>Creates an empty list.</summary>
     /// <param name="maxBytes">The reply's byte budget (<c>p2.list-max-bytes</c>).</param>
@@ -51,22 +51,23 @@ public sealed class UploadList
     /// <param name="entry">The entry.</param>
     public void Add(CatalogEntry entry) => Add([new UploadName(entry.Id, entry.Filename, entry.Uploader)]);
 
-    /// <summary>The LIST reply (one JSON text frame), once the first load from the catalog is in.</summary>
+    /// <summary>The LIST reply (one JSON text frame, UTF-8, at most <c>p2.list-max-bytes</c>), once the first load
+    /// from the catalog is in. Rendered once per change and shared: callers must not modify it.</summary>
     /// <param name="ct">Cancellation of the wait.</param>
-    /// <returns>The rendered reply.</returns>
-    public async Task<string> ReplyAsync(CancellationToken ct)
+    /// <returns>The rendered reply's UTF-8 bytes.</returns>
+    public async Task<byte[]> ReplyAsync(CancellationToken ct)
     {
         await _loaded.Task.WaitAsync(ct);
         return Reply();
     }
 
-    private string Reply()
+    private byte[] Reply()
     {
         var rendered = _rendered;
         if (rendered is not null) return rendered;
         lock (_gate)
         {
-            return _rendered ??= P2Reply.ListWithin(_files.Values.ToList(), out _, _maxBytes);
+            return _rendered ??= System.Text.Encoding.UTF8.GetBytes(P2Reply.ListWithin(_files.Values.ToList(), out _, _maxBytes));
         }
     }
 
