@@ -132,6 +132,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="timeout">How long to wait.</param>
     /// <returns>A task that completes when they do.</returns>
     /// <exception cref="TimeoutException">Not in time; the message holds the nodes' log tails.</exception>
+    /// <exception cref="InvalidOperationException">Too many nodes have exited for <paramref name="count"/> to be Up.</exception>
     public async Task WaitUpAsync(int count, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -139,6 +140,11 @@ public sealed class TestCluster : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             var running = Nodes.Where(n => n.IsRunning).ToList();
+            // A node that exited (refused its configuration, crashed) will not come Up: say so now, not in 90 s.
+            if (Nodes.Count(n => n.ExitCode is null) < count)
+                throw new InvalidOperationException($"cluster {string.Join(",", Nodes.Select(n => n.Host))} cannot have {count} Up: " +
+                    string.Join(", ", Nodes.Where(n => n.ExitCode is not null).Select(n => $"{n.Host} exited with code {n.ExitCode}")) +
+                    "\n" + Logs());
             var ok = running.Count >= count;
             var views = new List<string>();
             foreach (var node in running)
