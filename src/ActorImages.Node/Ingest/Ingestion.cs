@@ -55,7 +55,8 @@ public sealed record IngestResult(CatalogEntry? Entry, IngestFailure? Failure, s
 /// <summary>
 /// The one entry point of every upload, whatever the protocol (docs/design.md, "The path of one image"): stream the
 /// bytes to a temp file while hashing them, probe the image header, place the replicas (rendezvous hashing), reserve
-/// the stored name, write the local copy and push the remote ones side by side, commit the catalog entry in the
+/// the stored name, write the local copy and push the remote ones side by side (a failed push moves to the next
+/// member in rendezvous order; with none left the upload fails), commit the catalog entry in the
 /// Registry's next batch, and only then answer. Nothing half-written becomes visible: a failure at any step removes
 /// what was written and commits nothing.
 /// </summary>
@@ -148,7 +149,12 @@ public sealed class Ingestion
         if (!view.HasMajority)
             return IngestResult.Refused(IngestFailure.Unavailable, "cluster unavailable (this node is not in a majority)");
         var receivedAt = info.ReceivedAt ?? DateTimeOffset.UtcNow;
-        var targets = Membership.Place(staged.Md5, view.UpReachable, _settings.ReplicationFactor);
+        // Rendezvous order: the first replication-factor members are the targets, the rest stand in, in order, for a
+        // target whose push fails, e.g. one killed a moment ago that the failure detector has not yet marked
+        // unreachable (docs/design.md, "The path of one image").
+        var ranked = Membership.Rank(staged.Md5, view.UpReachable).Select(m => new Replica(m.Address, m.Host)).ToList();
+        var targets = ranked.Take(_settings.ReplicationFactor).ToList();
+        var standIns = new Queue<Replica>(ranked.Skip(_settings.ReplicationFactor));
         string path;
         try
         {
@@ -163,6 +169,7 @@ public sealed class Ingestion
 
         var self = view.Self;
         var written = new List<Replica>();
+        var local = targets.FirstOrDefault(t => t.Address == self);
         try
         {
             // The remote copies are pushed from the temp file side by side; the local copy is linked into place after
@@ -170,17 +177,39 @@ public sealed class Ingestion
             // (docs/design.md, "The path of one image").
             var pushes = targets.Where(t => t.Address != self).Select(async target =>
             {
-                await _transfer.PushAsync(target.Host, path, staged.TempFile, staged.Size, staged.Sha256, ct);
-                lock (written) written.Add(target);
+                while (true)
+                {
+                    if (target.Address == self)
+                    {
+                        // This node stands in: its copy is linked after the pushes, which read the temp file.
+                        lock (written) local = target;
+                        return;
+                    }
+                    try
+                    {
+                        await _transfer.PushAsync(target.Host, path, staged.TempFile, staged.Size, staged.Sha256, ct);
+                        lock (written) written.Add(target);
+                        return;
+                    }
+                    catch (Exception) when (!ct.IsCancellationRequested)
+                    {
+                        lock (standIns)
+                        {
+                            if (!standIns.TryDequeue(out var next)) throw;
+                            target = next;
+                        }
+                    }
+                }
             }).ToList();
             await Task.WhenAll(pushes);
-            if (targets.FirstOrDefault(t => t.Address == self) is { } local)
+            if (local is not null)
             {
                 await _blobs.CommitAsync(staged, path, ct);
                 written.Add(local);
             }
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
-                staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path, targets, info.ImportKey);
+                staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path,
+                ranked.Where(written.Contains).ToList(), info.ImportKey);
             return await CommitAsync(entry, written, staged.Sha256, self, ct);
         }
         catch (Exception e)
