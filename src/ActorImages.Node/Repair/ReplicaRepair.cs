@@ -46,6 +46,20 @@ public sealed record EvacuationResult(long Held, long Moved, long Copies, long F
 public sealed class ReplicaRepair
 {
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(10);
+
+    /// <summary>An incremental pass starts this many ids below the newest id of the last complete pass: ids are
+    /// taken at insert, so an entry whose transaction was still open then may have a lower id than that newest one
+    /// (a transaction holds at most <c>catalog-batch-size</c> entries per node).</summary>
+    private const long IdMargin = 10_000;
+
+    /// <summary>Every this many incremental passes, a full one (a replica set changed other than by a membership
+    /// change: a repair or scrub on another node that failed half-way).</summary>
+    private const int FullEvery = 10;
+
+    private readonly object _gate = new();
+    private string? _settledUp;
+    private long _settledNewest;
+    private int _incrementalPasses;
     private readonly NodeSettings _settings;
     private readonly CatalogStore _catalog;
     private readonly BlobStore _blobs;
@@ -75,8 +89,11 @@ public sealed class ReplicaRepair
     }
 
     /// <summary>
-    /// One pass over the whole catalog in bounded pages (<see cref="CatalogStore.UnderReplicatedAsync"/>): copies
-    /// every under-replicated image this node is responsible for, at most <c>repair-parallelism</c> at a time.
+    /// One pass over the catalog in bounded pages (<see cref="CatalogStore.UnderReplicatedAsync"/>): copies every
+    /// under-replicated image this node is responsible for, at most <c>repair-parallelism</c> at a time. A pass is
+    /// incremental — only entries added since the last pass, less a margin — when the last pass completed with no
+    /// failed copy over the same Up members: nothing older can have become under-replicated without a membership
+    /// change. Otherwise, and every tenth pass, it reads the whole catalog (at a million entries, ~2,000 queries).
     /// </summary>
     /// <param name="ct">Cancelled when the pass must give way (a new pass, this node's leave).</param>
     /// <returns>What it did; <see cref="RepairPassResult.Interrupted"/> when cancelled.</returns>
@@ -89,7 +106,15 @@ public sealed class ReplicaRepair
         long pages = 0, under = 0, mine = 0, copied = 0, failed = 0, lost = 0;
         var lostSamples = new List<string>();
         var nextProgress = ProgressEvery;
+        var upKey = string.Join(' ', upAddresses.Order(StringComparer.Ordinal));
+        var newest = (await _catalog.NewestAsync(1, null, ct)).FirstOrDefault()?.Id ?? 0;
         long after = 0;
+        bool incremental;
+        lock (_gate)
+        {
+            incremental = _settledUp == upKey && _incrementalPasses < FullEvery;
+            if (incremental) after = Math.Max(0, _settledNewest - IdMargin);
+        }
         try
         {
             while (true)
@@ -144,6 +169,15 @@ public sealed class ReplicaRepair
                 _log.LogError("Repair: {Lost} images have no copy on an Up member, nothing to copy from: {Samples}",
                     lost, string.Join(", ", lostSamples));
             var result = new RepairPassResult(pages, under, mine, copied, failed, lost, clock.Elapsed, interrupted);
+            lock (_gate)
+            {
+                var settled = !interrupted && failed == 0;
+                _settledUp = settled ? upKey : null;
+                _settledNewest = newest;
+                _incrementalPasses = settled && incremental ? _incrementalPasses + 1 : 0;
+            }
+            _log.LogDebug("Repair pass ({Kind}) read {Pages} pages in {Ms} ms", incremental ? "incremental" : "full", pages,
+                (long)clock.Elapsed.TotalMilliseconds);
             if (under > 0 || interrupted)
                 _log.LogInformation("Repair pass {State}: {Under} images below {Factor} copies, {Mine} for this node; " +
                                     "{Copied} copies made, {Failed} failed, in {Ms} ms",
