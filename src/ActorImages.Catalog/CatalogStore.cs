@@ -143,6 +143,16 @@ public sealed class CatalogStore
         (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.filename = $1 ORDER BY i.id LIMIT 1", cancellationToken, filename)
             .ConfigureAwait(false)).FirstOrDefault();
 
+    /// <summary>The entries stored under any of these paths (the orphan sweep asks for one directory page at once;
+    /// a path is unique, so at most one entry per path).</summary>
+    /// <param name="paths">Stored relative paths, <c>/</c>-separated.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The entries found, in no particular order; paths without one are absent.</returns>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<IReadOnlyList<CatalogEntry>> EntriesByPathsAsync(IReadOnlyCollection<string> paths, CancellationToken cancellationToken = default) =>
+        paths.Count == 0 ? [] : await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.path = ANY($1)", cancellationToken,
+            (object)paths.ToArray()).ConfigureAwait(false);
+
     /// <summary>The entry with this catalog id.</summary>
     /// <param name="id">The catalog id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>

@@ -74,6 +74,8 @@ public static class NodeHost
             PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64,
         });
         services.AddSingleton<Ingestion>();
+        services.AddSingleton<ScrubRequests>();
+        services.AddSingleton<LocalCopies>();
         services.AddSingleton<ImageReader>();
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton(new UploadList(settings.P2ListMaxBytes));
@@ -83,6 +85,7 @@ public static class NodeHost
         services.AddSingleton<StopAnnouncement>();
         services.AddSingleton<ReplicaRepair>();
         services.AddSingleton<Scrubber>();
+        services.AddSingleton<OrphanSweep>();
         services.AddSingleton<TcpIngestGateway>().AddHostedService(sp => sp.GetRequiredService<TcpIngestGateway>());
         services.AddSingleton<PeerGetGateway>().AddHostedService(sp => sp.GetRequiredService<PeerGetGateway>());
         services.AddSingleton<UdpTrackerGateway>().AddHostedService(sp => sp.GetRequiredService<UdpTrackerGateway>());
@@ -112,7 +115,8 @@ public static class NodeHost
                 GracefulLeave.Register(system, repair, stop);
                 if (settings.ScrubPace > TimeSpan.Zero)
                     system.ActorOf(ScrubActor.Props(sp.GetRequiredService<Scrubber>(), sp.GetRequiredService<CatalogStore>(), membership,
-                        settings.ScrubPace), "scrub");
+                        sp.GetRequiredService<ScrubRequests>(), sp.GetRequiredService<OrphanSweep>(), settings.ScrubPace,
+                        settings.OrphanGrace), "scrub");
                 system.ActorOf(TrackerViewActor.Props(sp.GetRequiredService<LstView>(), sp.GetRequiredService<TrackerStore>(),
                     sp.GetRequiredService<CatalogStore>(), feed, membership, settings.CatchUpInterval), "tracker-view");
                 actorSystem = system;

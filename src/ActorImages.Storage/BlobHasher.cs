@@ -11,7 +11,7 @@ public sealed record BlobDigest(long Size, string Md5, string Sha256);
 
 /// <summary>
 /// MD5 and SHA-256 of a byte stream, computed as it passes in chunks of any size, so a blob is never held whole in
-/// memory: for an upload while it is written (<see cref="BlobWriter"/>), and for a file while it is served. Not
+/// memory: for an upload while it is written (<see cref="BlobWriter"/>), and for a file by the scrub. Not
 /// thread-safe: one per stream.
 /// </summary>
 public sealed class BlobHasher : IDisposable
@@ -51,8 +51,9 @@ public sealed class BlobHasher : IDisposable
 
 /// <summary>
 /// Computes a stored file's size, MD5 and SHA-256 by streaming it, on a thread-pool thread rather than the caller's:
-/// how a replica is checked before it is served or copied, and by a scrub. Memory stays at one 1 MiB buffer whatever
-/// the file's size. Thread-safe (no state).
+/// how the scrub checks a copy, and how an incoming replica is compared with a file already under its name. Reads
+/// do not use it: a copy being served is hashed as it streams (<see cref="VerifyingStream"/>). Memory stays at one
+/// 1 MiB buffer whatever the file's size. Thread-safe (no state).
 /// </summary>
 public static class BlobVerifier
 {

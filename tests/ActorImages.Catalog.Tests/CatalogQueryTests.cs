@@ -26,6 +26,21 @@ public sealed class CatalogQueryTests
     }
 
     [Fact]
+    public async Task EntriesAreFoundByTheirStoredPathsAndUnknownPathsAreAbsent()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var one = await Fresh.CommitAsync(db.Catalog, "one bytes", "one.jpg");
+        var two = await Fresh.CommitAsync(db.Catalog, "two bytes", "two.jpg");
+
+        var found = await db.Catalog.EntriesByPathsAsync([one.Path, "2001-01-01/000000.jpg", two.Path]);
+
+        Assert.Equal([one.Id, two.Id], found.Select(e => e.Id).Order());
+        Fresh.Same(one, found.Single(e => e.Path == one.Path));
+        Assert.Empty(await db.Catalog.EntriesByPathsAsync(["2001-01-01/000000.jpg"]));
+        Assert.Empty(await db.Catalog.EntriesByPathsAsync([]));
+    }
+
+    [Fact]
     public async Task NewestPagesWalkTheCatalogNewestFirstWithoutGapsOrRepeats()
     {
         await using var db = await Fresh.DatabaseAsync();

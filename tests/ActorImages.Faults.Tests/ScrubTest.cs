@@ -6,8 +6,9 @@ namespace ActorImages.Faults.Tests;
 
 /// <summary>
 /// A corrupt and a missing copy on a real 2-node cluster (127.0.58.1–2, so both nodes hold every image): reads
-/// through every protocol still return the right bytes, since a copy is checked against its SHA-256 before it is
-/// served, and the background scrub puts a sound copy back in both places, under the same name.
+/// through every protocol still return the right bytes, since a copy up to 1 MiB is checked whole against its
+/// SHA-256 before it is served (larger ones: StreamingVerifyTest), and the background scrub puts a sound copy back in
+/// both places, under the same name.
 /// </summary>
 public sealed partial class ScrubTest : IAsyncLifetime
 {
@@ -58,17 +59,17 @@ public sealed partial class ScrubTest : IAsyncLifetime
                 $"{node.Host} counted its restore\n{_cluster.Logs()}");
     }
 
-    private static string CopyOf(string dataDir, byte[] bytes, TestCluster cluster)
+    internal static string CopyOf(string dataDir, byte[] bytes, TestCluster cluster)
     {
         var found = StoredImages(dataDir).Where(p => File.ReadAllBytes(p).AsSpan().SequenceEqual(bytes)).ToList();
         Assert.True(found.Count == 1, $"one copy in {dataDir}: {string.Join(", ", found)}\n{cluster.Logs()}");
         return found[0];
     }
 
-    private static int Copies(string dataDir, byte[] bytes) =>
+    internal static int Copies(string dataDir, byte[] bytes) =>
         StoredImages(dataDir).Count(p => ReadOrEmpty(p).AsSpan().SequenceEqual(bytes));
 
-    private static IEnumerable<string> StoredImages(string dataDir) =>
+    internal static IEnumerable<string> StoredImages(string dataDir) =>
         Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories)
             .Where(p => DayFolder().IsMatch(Path.GetFileName(Path.GetDirectoryName(p)!)));
 

@@ -69,14 +69,32 @@ public static class Wire
     /// <returns>Everything the node sent before closing.</returns>
     public static async Task<byte[]> GetP4Async(string host, string md5)
     {
+        var (bytes, reset) = await TryGetP4Async(host, md5);
+        return reset ? throw new IOException($"{host} reset the P4 connection after {bytes.Length} bytes") : bytes;
+    }
+
+    /// <summary>P4: <c>GET &lt;md5&gt;</c>, read to EOF or to a reset.</summary>
+    /// <param name="host">The node.</param>
+    /// <param name="md5">The image.</param>
+    /// <returns>Everything the node sent, and whether the connection ended in an error (a reset: the node says the
+    /// transfer failed) rather than an orderly close.</returns>
+    public static async Task<(byte[] Bytes, bool Reset)> TryGetP4Async(string host, string md5)
+    {
         using var client = new TcpClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await client.ConnectAsync(IPAddress.Parse(host), 13378, timeout.Token);
         var stream = client.GetStream();
         await stream.WriteAsync(P4Request.Render(md5), timeout.Token);
         var received = new MemoryStream();
-        await stream.CopyToAsync(received, timeout.Token);
-        return received.ToArray();
+        try
+        {
+            await stream.CopyToAsync(received, timeout.Token);
+            return (received.ToArray(), false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            return (received.ToArray(), true);
+        }
     }
 
     /// <summary>An HTTP GET of the node's API: the body, or null when it does not answer with 200.</summary>
@@ -260,6 +278,27 @@ public static class Wire
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await _socket.SendAsync(bytes, WebSocketMessageType.Binary, true, timeout.Token);
             return await ReplyAsync();
+        }
+
+        /// <summary>DOWNLOAD: <c>SIZE_INFO</c>, the one binary message, then the final reply (SUCCESS or ERROR).</summary>
+        /// <param name="filename">The name.</param>
+        /// <returns>The first reply (SIZE_INFO, or the ERROR instead of it), the bytes of the binary message (empty
+        /// without SIZE_INFO) and the final reply.</returns>
+        public async Task<(JsonElement Info, byte[] Bytes, JsonElement Final)> DownloadAsync(string filename)
+        {
+            var info = await CommandAsync("DOWNLOAD", filename);
+            if (info.GetProperty("status").GetString() != "SIZE_INFO") return (info, [], info);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var buffer = new byte[64 * 1024];
+            var bytes = new MemoryStream();
+            WebSocketReceiveResult r;
+            do
+            {
+                r = await _socket.ReceiveAsync(buffer, timeout.Token);
+                if (r.MessageType == WebSocketMessageType.Close) throw new WebSocketException("the node closed the session");
+                if (r.MessageType == WebSocketMessageType.Binary) bytes.Write(buffer, 0, r.Count);
+            } while (!(r.EndOfMessage && r.MessageType == WebSocketMessageType.Binary));
+            return (info, bytes.ToArray(), await ReplyAsync());
         }
 
         private async Task SendTextAsync(string json)

@@ -36,6 +36,7 @@ public static class NodeConfig
         ["ACTORIMAGES_REPLICATION_TIMEOUT"] = "actorimages.replication-timeout",
         ["ACTORIMAGES_REPAIR_INTERVAL"] = "actorimages.repair-interval",
         ["ACTORIMAGES_SCRUB_PACE"] = "actorimages.scrub-pace",
+        ["ACTORIMAGES_ORPHAN_GRACE"] = "actorimages.orphan-grace",
         ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "actorimages.cluster-bootstrap",
         ["ACTORIMAGES_DISCOVERY_SERVICE"] = "actorimages.discovery-service",
         ["ACTORIMAGES_BOOTSTRAP_REQUIRED_CONTACTS"] = "actorimages.bootstrap-required-contacts",

@@ -75,8 +75,12 @@ public sealed record NodeSettings
     public required int RepairParallelism { get; init; }
     /// <summary>Catalog entries a repair pass or a leave examines per query.</summary>
     public required int RepairPageSize { get; init; }
-    /// <summary>Period of the background scrub; zero turns it off.</summary>
+    /// <summary>Period of the background scrub; zero turns it off (and the orphan sweep with it).</summary>
     public required TimeSpan ScrubPace { get; init; }
+    /// <summary>Age (time since the last write) after which a file of this node that the catalog does not list on
+    /// it, or a temp file, is removed by the orphan sweep (<see cref="Repair.OrphanSweep"/>); twice the rest between
+    /// two sweep passes. Far longer than any upload takes from its last byte to its catalog commit.</summary>
+    public required TimeSpan OrphanGrace { get; init; }
     /// <summary>Join through Cluster Bootstrap instead of seed nodes.</summary>
     public required bool ClusterBootstrap { get; init; }
     /// <summary>DNS service name Cluster Bootstrap looks up.</summary>
@@ -140,6 +144,7 @@ public sealed record NodeSettings
             RepairParallelism = c.GetInt("repair-parallelism"),
             RepairPageSize = c.GetInt("repair-page-size"),
             ScrubPace = c.GetTimeSpan("scrub-pace"),
+            OrphanGrace = c.GetTimeSpan("orphan-grace"),
             ClusterBootstrap = c.GetBoolean("cluster-bootstrap"),
             DiscoveryService = c.GetString("discovery-service"),
             BootstrapRequiredContacts = c.GetInt("bootstrap-required-contacts"),
@@ -155,6 +160,8 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.repair-parallelism and repair-page-size must be at least 1");
         if (settings.CatchUpInterval <= TimeSpan.Zero || settings.CatchUpInterval >= TimeSpan.FromSeconds(1))
             throw new ConfigurationException("actorimages.catch-up-interval must be more than 0 and less than 1s");
+        if (settings.OrphanGrace <= TimeSpan.Zero)
+            throw new ConfigurationException("actorimages.orphan-grace must be more than 0");
         if (settings.MaxPageSize < settings.DefaultPageSize)
             throw new ConfigurationException("actorimages.http.max-page-size must be at least default-page-size");
         return settings;

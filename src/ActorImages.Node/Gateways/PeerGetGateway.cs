@@ -10,10 +10,14 @@ namespace ActorImages.Node.Gateways;
 /// <summary>
 /// P4 (docs/protocols.md, P4): <c>GET &lt;md5&gt;</c> from legacy peers. Reads the request (no terminator, possibly
 /// split over segments) until it is whole or <c>p4.request-timeout</c> passes, asks <see cref="ImageReader"/> for the
-/// bytes — local or from a holder — and streams them, then closes. An unknown md5 or a bad request closes without data.
+/// bytes — local or from a holder — and streams them, then closes. An unknown md5 or a bad request closes without data;
+/// a copy found corrupt while it streams (see <see cref="ImageReader"/>) resets the connection before its last chunk.
 /// </summary>
 public sealed class PeerGetGateway : TcpListenerService
 {
+    /// <summary>Bytes read and sent at a time.</summary>
+    private const int ChunkBytes = 64 * 1024;
+
     private readonly NodeSettings _settings;
     private readonly ImageReader _reader;
     private readonly ILogger<PeerGetGateway> _log;
@@ -70,7 +74,29 @@ public sealed class PeerGetGateway : TcpListenerService
         // Slow readers are bounded by the deadline: the whole image at the least rate, plus the base timeout.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_settings.ReplicationDeadline(image.Entry.Size));
-        await image.Content.CopyToAsync(stream, 81920, deadline.Token);
+        var buffer = new byte[ChunkBytes];
+        long sent = 0;
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = await image.Content.ReadAsync(buffer, deadline.Token);
+            }
+            catch (IOException e)
+            {
+                // P4 has no length and no error reply: the only way to say "these bytes are not the image" is to
+                // end the connection with a reset before the last chunk (held back until the SHA-256 matched), so
+                // the client never receives the whole image and sees the transfer fail.
+                _log.LogWarning("P4 {Peer}: GET {Md5}: reading the image failed after {Sent} of {Size} bytes ({Error}); resetting the connection",
+                    SafePeer(socket), get.Md5, sent, image.Entry.Size, e.Message);
+                socket.LingerState = new LingerOption(true, 0);
+                return;
+            }
+            if (n == 0) break;
+            await stream.WriteAsync(buffer.AsMemory(0, n), deadline.Token);
+            sent += n;
+        }
         socket.Shutdown(SocketShutdown.Both);
     }
 

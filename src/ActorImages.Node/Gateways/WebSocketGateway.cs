@@ -16,7 +16,8 @@ namespace ActorImages.Node.Gateways;
 /// P2 (docs/protocols.md, P2): one seed-001 WebSocket connection. Frames are taken one at a time, as the legacy client
 /// works: a text frame is parsed with <see cref="P2Request"/> and answered with <see cref="P2Reply"/>; the binary frame
 /// after <c>UPLOAD</c> streams into <see cref="Ingestion"/>; <c>DOWNLOAD</c>/<c>VIEW</c> open the image through
-/// <see cref="ImageReader"/> before <c>SIZE_INFO</c> goes out. Every image stored anywhere in the cluster reaches the
+/// <see cref="ImageReader"/> before <c>SIZE_INFO</c> goes out (a copy found corrupt while it streams ends the
+/// binary message short and answers <c>ERROR</c> instead of <c>SUCCESS</c>). Every image stored anywhere in the cluster reaches the
 /// client as a <c>NEW_UPLOAD</c> event. Image bytes are sent uncompressed even under permessage-deflate: JPEG and PNG
 /// do not shrink, and compressing them costs CPU for nothing.
 /// </summary>
@@ -226,13 +227,23 @@ public sealed class WebSocketGateway
                 {
                     await SendUnlockedAsync(P2Reply.SizeInfo(image.Entry.Size, filename, mode), ct);
                     var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+                    IOException? failure = null;
+                    long sent = 0;
                     try
                     {
-                        long sent = 0;
                         while (sent < image.Entry.Size)
                         {
-                            var n = await image.Content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, image.Entry.Size - sent)), ct);
-                            if (n == 0) throw new IOException($"{filename}: the copy ended after {sent} bytes");
+                            int n;
+                            try
+                            {
+                                n = await image.Content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, image.Entry.Size - sent)), ct);
+                                if (n == 0) throw new IOException($"the copy ended after {sent} bytes");
+                            }
+                            catch (IOException e)
+                            {
+                                failure = e;
+                                break;
+                            }
                             sent += n;
                             await socket.SendAsync(chunk.AsMemory(0, n), WebSocketMessageType.Binary,
                                 (sent == image.Entry.Size ? WebSocketMessageFlags.EndOfMessage : WebSocketMessageFlags.None)
@@ -242,6 +253,19 @@ public sealed class WebSocketGateway
                     finally
                     {
                         ArrayPool<byte>.Shared.Return(chunk);
+                    }
+                    if (failure is not null)
+                    {
+                        // Only an image over 1 MiB streams unchecked (ImageReader), so only a client that takes such
+                        // messages (not the legacy one) gets here: the binary message ends short of SIZE_INFO's size
+                        // (its last chunk, held back until the SHA-256 matched, is never sent) and the reply is ERROR,
+                        // never SUCCESS.
+                        gateway._log.LogWarning("P2 {Peer}: sending {Name} failed after {Sent} of {Size} bytes: {Error}",
+                            peer, filename, sent, image.Entry.Size, failure.Message);
+                        await socket.SendAsync(ReadOnlyMemory<byte>.Empty, WebSocketMessageType.Binary,
+                            WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression, ct);
+                        await SendUnlockedAsync(P2Reply.Error(P2Reply.FileUnavailable), ct);
+                        return;
                     }
                     await SendUnlockedAsync(P2Reply.Transferred(filename), ct);
                 }

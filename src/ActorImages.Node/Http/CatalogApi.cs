@@ -140,7 +140,8 @@ public static class CatalogApi
         {
             var image = await reader.OpenByMd5Async(md5.ToLowerInvariant(), ct);
             if (image is null) return Error(404, "no image with md5 " + md5);
-            return Results.Stream(image.Content, image.Entry.MediaType);
+            // Hashed while it is sent: a corrupt copy aborts the response before its last chunk (CheckedContentResult).
+            return new CheckedContentResult(image.Content, image.Entry.Size, image.Entry.MediaType, image.Entry.Md5);
         }
         catch (ImageUnavailableException e)
         {

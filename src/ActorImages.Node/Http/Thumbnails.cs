@@ -75,8 +75,10 @@ public sealed class Thumbnails
             if (_failed.Count < 100_000) _failed[entry.Md5] = e.Message;
             return null;
         }
-        catch (ImageUnavailableException)
+        catch (Exception e) when (e is ImageUnavailableException or IOException)
         {
+            // No holder answered, or the copy broke off or was found corrupt while it was fetched (ImageReader): no
+            // thumbnail now, the next request tries again.
             return null;
         }
         finally

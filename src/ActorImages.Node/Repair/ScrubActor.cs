@@ -9,10 +9,13 @@ namespace ActorImages.Node.Repair;
 
 /// <summary>
 /// The background scrub (docs/design.md, "Membership and failure"): every <c>scrub-pace</c> it checks one of this
-/// node's copies with <see cref="Scrubber"/>, walking the entries the catalog lists this node for in id order
-/// (<see cref="CatalogStore.EntriesHeldByAsync"/>, one page at a time), then starts over. One check at a time: a tick
-/// that finds the last check still running is skipped, so a slow disk or a large image slows the scrub rather than
-/// piling work up.
+/// node's copies with <see cref="Scrubber"/> — first any copy a reader found bad (<see cref="ScrubRequests"/>), else
+/// the next of the entries the catalog lists this node for, in id order (<see cref="CatalogStore.EntriesHeldByAsync"/>,
+/// one page at a time), starting over at the end. Beside it, the orphan sweep (<see cref="OrphanSweep"/>) examines
+/// one page of this node's files per tick, and after a pass over the data directory rests for half of
+/// <c>orphan-grace</c>, so an orphan goes at most half a grace period (plus one pass) after it has aged past it.
+/// One check and one sweep page at a time: a tick that finds the last one still running skips it, so a slow disk or
+/// a large image slows the scrub rather than piling work up.
 /// </summary>
 public sealed class ScrubActor : ReceiveActor, IWithTimers
 {
@@ -23,7 +26,9 @@ public sealed class ScrubActor : ReceiveActor, IWithTimers
 
     private sealed record Loaded(IReadOnlyList<CatalogEntry>? Entries, Exception? Error);
 
-    private sealed record Checked(CatalogEntry Entry, ScrubOutcome? Outcome, Exception? Error);
+    private sealed record Checked(string What, ScrubOutcome? Outcome, Exception? Error);
+
+    private sealed record Swept(SweepPage? Page, Exception? Error);
 
     /// <summary>Entries read per catalog query.</summary>
     private const int PageSize = 200;
@@ -35,12 +40,18 @@ public sealed class ScrubActor : ReceiveActor, IWithTimers
     private readonly Scrubber _scrubber;
     private readonly CatalogStore _catalog;
     private readonly Membership _membership;
+    private readonly ScrubRequests _requests;
+    private readonly OrphanSweep _sweep;
     private readonly TimeSpan _pace;
+    private readonly TimeSpan _orphanGrace;
     private readonly Queue<CatalogEntry> _todo = new();
     private readonly CancellationTokenSource _stopping = new();
     private long _after;
     private bool _busy;
     private DateTime _restUntil = DateTime.MinValue;
+    private bool _sweeping;
+    private DateTime _sweepRestUntil = DateTime.MinValue;
+    private int _orphansRemoved;
     private long _checked, _restored, _failed;
     private readonly Stopwatch _cycle = Stopwatch.StartNew();
 
@@ -51,26 +62,38 @@ public sealed class ScrubActor : ReceiveActor, IWithTimers
     /// <param name="scrubber">Checks and restores one copy.</param>
     /// <param name="catalog">The catalog, for the entries this node holds.</param>
     /// <param name="membership">This node's address.</param>
-    /// <param name="pace">Time between two checks.</param>
-    public ScrubActor(Scrubber scrubber, CatalogStore catalog, Membership membership, TimeSpan pace)
+    /// <param name="requests">Copies readers found bad, checked first.</param>
+    /// <param name="sweep">The orphan sweep.</param>
+    /// <param name="pace">Time between two checks (and two sweep pages).</param>
+    /// <param name="orphanGrace">The orphan sweep's grace; half of it is the rest between two passes.</param>
+    public ScrubActor(Scrubber scrubber, CatalogStore catalog, Membership membership, ScrubRequests requests,
+        OrphanSweep sweep, TimeSpan pace, TimeSpan orphanGrace)
     {
         _scrubber = scrubber;
         _catalog = catalog;
         _membership = membership;
+        _requests = requests;
+        _sweep = sweep;
         _pace = pace;
+        _orphanGrace = orphanGrace;
         Receive<Tick>(_ => OnTick());
         Receive<Loaded>(OnLoaded);
         Receive<Checked>(OnChecked);
+        Receive<Swept>(OnSwept);
     }
 
     /// <summary>Props of the actor.</summary>
     /// <param name="scrubber">Checks and restores one copy.</param>
     /// <param name="catalog">The catalog.</param>
     /// <param name="membership">The membership view.</param>
+    /// <param name="requests">Copies readers found bad.</param>
+    /// <param name="sweep">The orphan sweep.</param>
     /// <param name="pace">Time between two checks (positive).</param>
+    /// <param name="orphanGrace">The orphan sweep's grace (positive); half of it is the rest between two passes.</param>
     /// <returns>The props.</returns>
-    public static Props Props(Scrubber scrubber, CatalogStore catalog, Membership membership, TimeSpan pace) =>
-        Akka.Actor.Props.Create(() => new ScrubActor(scrubber, catalog, membership, pace));
+    public static Props Props(Scrubber scrubber, CatalogStore catalog, Membership membership, ScrubRequests requests,
+        OrphanSweep sweep, TimeSpan pace, TimeSpan orphanGrace) =>
+        Akka.Actor.Props.Create(() => new ScrubActor(scrubber, catalog, membership, requests, sweep, pace, orphanGrace));
 
     /// <inheritdoc />
     protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, _pace);
@@ -84,12 +107,25 @@ public sealed class ScrubActor : ReceiveActor, IWithTimers
 
     private void OnTick()
     {
-        if (_busy || DateTime.UtcNow < _restUntil) return;
+        if (!_sweeping && DateTime.UtcNow >= _sweepRestUntil)
+        {
+            _sweeping = true;
+            _sweep.NextPageAsync(_stopping.Token).PipeTo(Self, success: p => new Swept(p, null), failure: e => new Swept(null, e));
+        }
+        if (_busy) return;
+        if (_requests.TryTake(out var reported))
+        {
+            _busy = true;
+            _scrubber.CheckPathAsync(reported, _stopping.Token).PipeTo(Self,
+                success: o => new Checked(reported, o ?? ScrubOutcome.Sound, null), failure: e => new Checked(reported, null, e));
+            return;
+        }
+        if (DateTime.UtcNow < _restUntil) return;
         _busy = true;
         if (_todo.TryDequeue(out var entry))
         {
             _scrubber.CheckAsync(entry, _stopping.Token).PipeTo(Self,
-                success: o => new Checked(entry, o, null), failure: e => new Checked(entry, null, e));
+                success: o => new Checked($"{entry.Md5} ({entry.Path})", o, null), failure: e => new Checked($"{entry.Md5} ({entry.Path})", null, e));
             return;
         }
         _catalog.EntriesHeldByAsync(_membership.Current.Self, _after, PageSize, _stopping.Token).PipeTo(Self,
@@ -127,6 +163,23 @@ public sealed class ScrubActor : ReceiveActor, IWithTimers
         _checked++;
         if (c.Outcome == ScrubOutcome.Restored) _restored++;
         else if (c.Outcome != ScrubOutcome.Sound) _failed++;
-        if (c.Error is not null) _log.Warning("Scrub: checking {0} ({1}) failed: {2}", c.Entry.Md5, c.Entry.Path, c.Error.Message);
+        if (c.Error is not null) _log.Warning("Scrub: checking {0} failed: {1}", c.What, c.Error.Message);
+    }
+
+    private void OnSwept(Swept s)
+    {
+        _sweeping = false;
+        if (s.Page is null)
+        {
+            _log.Warning("Orphan sweep failed: {0}", s.Error?.Message);
+            _sweepRestUntil = DateTime.UtcNow + Idle;
+            return;
+        }
+        _orphansRemoved += s.Page.Removed;
+        if (s.Page.CatalogFailed) _sweepRestUntil = DateTime.UtcNow + Idle;
+        if (!s.Page.PassDone) return;
+        if (_orphansRemoved > 0) _log.Info("Orphan sweep pass: {0} files removed", _orphansRemoved);
+        _orphansRemoved = 0;
+        _sweepRestUntil = DateTime.UtcNow + _orphanGrace / 2;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ActorImages.Catalog;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
 using ActorImages.Node.Config;
@@ -20,11 +21,13 @@ public enum ScrubOutcome
 
 /// <summary>
 /// Checks one of this node's copies against the catalog's SHA-256 and restores a missing or corrupt one from another
-/// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP (the holder checks its
-/// copy before it sends), written through a <see cref="BlobWriter"/> (hashed while written, fsynced), compared with
-/// the catalog, and only then put in place — a rename over the bad file, so a reader sees the old file or the new
-/// one, never a partial one. Every replica keeps the image under the same path, so the catalog does not change.
-/// A bad copy is never served meanwhile: reads check the SHA-256 first and go to another holder.
+/// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP (the holder hashes its
+/// copy as it sends and breaks off a bad one before its end), written through a <see cref="BlobWriter"/> (hashed
+/// while written, fsynced), compared with the catalog, and only then put in place — a rename over the bad file, so
+/// a reader sees the old file or the new one, never a partial one. Every replica keeps the image under the same
+/// path, so the catalog does not change. A bad copy is never served whole meanwhile: reads hash it as they go and
+/// abort before its last chunk (<see cref="LocalCopies"/>), which also deletes it and reports it here through
+/// <see cref="ScrubRequests"/>.
 /// </summary>
 public sealed class Scrubber
 {
@@ -32,6 +35,7 @@ public sealed class Scrubber
     private readonly BlobStore _blobs;
     private readonly Membership _membership;
     private readonly ReplicaTransfer _transfer;
+    private readonly CatalogStore _catalog;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<Scrubber> _log;
 
@@ -40,17 +44,33 @@ public sealed class Scrubber
     /// <param name="blobs">This node's blob store.</param>
     /// <param name="membership">Who is Up: live holders are asked first.</param>
     /// <param name="transfer">Fetches sound copies.</param>
+    /// <param name="catalog">The catalog, for the entry of a reported path.</param>
     /// <param name="metrics">Counts restores.</param>
     /// <param name="log">Log.</param>
     public Scrubber(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
-        NodeMetrics metrics, ILogger<Scrubber> log)
+        CatalogStore catalog, NodeMetrics metrics, ILogger<Scrubber> log)
     {
+        _catalog = catalog;
         _settings = settings;
         _blobs = blobs;
         _membership = membership;
         _transfer = transfer;
         _metrics = metrics;
         _log = log;
+    }
+
+    /// <summary>Checks and restores the copy at <paramref name="path"/> that a reader reported bad
+    /// (<see cref="ScrubRequests"/>), if the catalog lists it on this node.</summary>
+    /// <param name="path">The stored relative path.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>What was found and done; null when the catalog does not list that path on this node.</returns>
+    /// <exception cref="Npgsql.NpgsqlException">The catalog could not be read (the scrub's cycle comes to the copy
+    /// later).</exception>
+    public async Task<ScrubOutcome?> CheckPathAsync(string path, CancellationToken ct)
+    {
+        var self = _membership.Current.Self;
+        var entry = (await _catalog.EntriesByPathsAsync([path], ct)).FirstOrDefault(e => e.Replicas.Any(r => r.Address == self));
+        return entry is null ? null : await CheckAsync(entry, ct);
     }
 
     /// <summary>Checks this node's copy of <paramref name="entry"/> and restores it when it is bad.</summary>

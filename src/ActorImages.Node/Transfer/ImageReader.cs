@@ -5,7 +5,10 @@ using ActorImages.Storage;
 
 namespace ActorImages.Node.Transfer;
 
-/// <summary>An opened image: its catalog entry and a stream of exactly <see cref="CatalogEntry.Size"/> checked bytes.</summary>
+/// <summary>An opened image: its catalog entry and a stream of exactly <see cref="CatalogEntry.Size"/> bytes, checked
+/// against the catalog's SHA-256 before they are returned (up to <see cref="LocalCopies.FullCheckBytes"/>) or while
+/// they are read (larger: the last chunk is held back until the digest matches, else the read throws
+/// <see cref="CorruptBlobException"/>, so the caller must abort its transfer rather than complete it).</summary>
 /// <param name="Entry">The catalog entry.</param>
 /// <param name="Content">The bytes; the caller disposes it.</param>
 public sealed record OpenedImage(CatalogEntry Entry, Stream Content) : IAsyncDisposable
@@ -16,29 +19,36 @@ public sealed record OpenedImage(CatalogEntry Entry, Stream Content) : IAsyncDis
 
 /// <summary>
 /// The one entry point of every read, whatever the protocol: find an image by md5 or by name in the catalog, then
-/// open this node's copy if it has a good one, else a copy from a node that holds it (docs/protocols.md, P4: "every
-/// cluster node serves GET for every image"). The bytes are in hand — a local file checked against its SHA-256, or a
-/// holder that checked its copy and answered 200 — before anything is returned, so a P2 client is never sent
-/// <c>SIZE_INFO</c> for bytes that cannot follow.
+/// open this node's copy if it has one, else a copy from a node that holds it (docs/protocols.md, P4: "every cluster
+/// node serves GET for every image"). Each copy is read once and hashed as it is served (<see cref="LocalCopies"/>,
+/// <see cref="VerifyingStream"/>): an image up to <see cref="LocalCopies.FullCheckBytes"/> is checked whole before
+/// it is returned, so a corrupt copy of it is skipped for the next holder and the client never notices; a larger
+/// one is returned at once and checked on the way, its last chunk held back until the SHA-256 matches, so a corrupt
+/// one fails the transfer before it is complete (the client retries; the bad copy is gone by then). A P2 client is
+/// never sent <c>SIZE_INFO</c> for a missing copy: the copy is open (or a holder answered 200) before this returns.
 /// </summary>
 public sealed class ImageReader
 {
     private readonly CatalogStore _catalog;
-    private readonly BlobStore _blobs;
+    private readonly LocalCopies _local;
     private readonly ReplicaTransfer _transfer;
     private readonly Membership _membership;
+    private readonly ILogger<ImageReader> _log;
 
     /// <summary>Creates the reader.</summary>
     /// <param name="catalog">The catalog.</param>
-    /// <param name="blobs">This node's blob store.</param>
+    /// <param name="local">This node's copies, checked while read.</param>
     /// <param name="transfer">Fetches from other nodes.</param>
     /// <param name="membership">Who is up, so live holders are asked first.</param>
-    public ImageReader(CatalogStore catalog, BlobStore blobs, ReplicaTransfer transfer, Membership membership)
+    /// <param name="log">Log.</param>
+    public ImageReader(CatalogStore catalog, LocalCopies local, ReplicaTransfer transfer, Membership membership,
+        ILogger<ImageReader> log)
     {
         _catalog = catalog;
-        _blobs = blobs;
+        _local = local;
         _transfer = transfer;
         _membership = membership;
+        _log = log;
     }
 
     /// <summary>Opens the oldest image with this md5.</summary>
@@ -64,13 +74,27 @@ public sealed class ImageReader
     /// <exception cref="ImageUnavailableException">No holder answered with a good copy.</exception>
     public async Task<OpenedImage> OpenAsync(CatalogEntry entry, CancellationToken ct)
     {
-        if (_blobs.Exists(entry.Path)
-            && await BlobVerifier.MatchesAsync(_blobs.Resolve(entry.Path), entry.Sha256, ct))
-            return new OpenedImage(entry, _blobs.OpenRead(entry.Path));
+        if (await _local.OpenAsync(entry.Path, entry.Size, entry.Sha256, ct) is { } local)
+            return new OpenedImage(entry, local);
         foreach (var replica in _membership.Current.OtherHoldersUpFirst(entry))
         {
-            if (await _transfer.OpenAsync(replica.Host, entry.Path, entry.Sha256, ct) is { } stream)
-                return new OpenedImage(entry, stream);
+            if (await _transfer.OpenAsync(replica.Host, entry.Path, entry.Sha256, ct) is not { } remote) continue;
+            if (entry.Size > LocalCopies.FullCheckBytes)
+            {
+                // Checked again here, end to end: the holder hashes too, but the bytes crossed a network.
+                return new OpenedImage(entry, new VerifyingStream(remote, entry.Size, entry.Sha256));
+            }
+            await using (remote)
+            {
+                try
+                {
+                    return new OpenedImage(entry, await VerifyingStream.ReadCheckedAsync(remote, entry.Size, entry.Sha256, ct));
+                }
+                catch (IOException e)
+                {
+                    _log.LogWarning("Reading {Md5} from {Host} failed: {Error}; trying the next holder", entry.Md5, replica.Host, e.Message);
+                }
+            }
         }
         throw new ImageUnavailableException($"no holder of {entry.Md5} ({string.Join(", ", entry.Hosts)}) has a good copy");
     }

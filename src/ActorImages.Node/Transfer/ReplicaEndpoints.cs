@@ -6,8 +6,9 @@ namespace ActorImages.Node.Transfer;
 
 /// <summary>
 /// The node side of <see cref="ReplicaTransfer"/>: <c>PUT /internal/replicas/{path}?sha256=</c> stores a copy
-/// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one after
-/// checking it, <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one. Each needs the cluster token
+/// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one, hashed
+/// while it is sent (<see cref="LocalCopies"/>: a copy up to 1 MiB is checked first and a bad one answers 404, a
+/// larger one holds back its last chunk and a bad one aborts the response), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one. Each needs the cluster token
 /// header when the node has a token.
 /// </summary>
 public static class ReplicaEndpoints
@@ -59,13 +60,12 @@ public static class ReplicaEndpoints
         }
     }
 
-    private static async Task<IResult> ServeAsync(string path, string sha256, HttpContext ctx, BlobStore blobs)
+    private static async Task<IResult> ServeAsync(string path, string sha256, LocalCopies copies, CancellationToken ct)
     {
-        if (!blobs.Exists(path)) return Results.NotFound();
-        var file = blobs.Resolve(path);
-        // A corrupt copy is never served: the caller goes to the next replica, the scrub restores this one.
-        if (!await BlobVerifier.MatchesAsync(file, sha256, ctx.RequestAborted)) return Results.NotFound();
-        return Results.File(blobs.OpenRead(path), "application/octet-stream");
+        // A corrupt copy is never served whole: the caller goes to the next replica, the scrub restores this one.
+        var content = await copies.OpenAsync(path, size: null, sha256, ct);
+        return content is null ? Results.NotFound()
+            : new CheckedContentResult(content, content.Length, "application/octet-stream", path);
     }
 
     private static async Task<IResult> Delete(string path, string sha256, HttpContext ctx, BlobStore blobs)

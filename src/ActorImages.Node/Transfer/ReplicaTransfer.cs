@@ -68,7 +68,9 @@ public sealed class ReplicaTransfer
     /// <summary>Opens the copy of <paramref name="path"/> held by <paramref name="host"/>.</summary>
     /// <param name="host">A node holding the image.</param>
     /// <param name="path">The stored relative path.</param>
-    /// <param name="sha256">The expected SHA-256: the holder checks its copy before it sends a byte.</param>
+    /// <param name="sha256">The expected SHA-256: the holder hashes its copy while it sends it, answers 404 for a bad
+    /// copy up to 1 MiB and aborts the response before its last chunk for a larger one (<see cref="LocalCopies"/>),
+    /// so a bad copy reads as a body cut short (<see cref="IOException"/>), never as a complete one.</param>
     /// <param name="ct">Cancellation.</param>
     /// <returns>The response body, to be disposed by the caller; null when that node has no good copy.</returns>
     public async Task<Stream?> OpenAsync(string host, string path, string sha256, CancellationToken ct)

@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+using ActorImages.Catalog;
+using ActorImages.Messages;
+using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Storage;
+
+namespace ActorImages.Node.Repair;
+
+/// <summary>What one page of the orphan sweep did.</summary>
+/// <param name="Examined">Files looked at.</param>
+/// <param name="Removed">Files deleted.</param>
+/// <param name="PassDone">Whether this page ended a pass over the whole data directory.</param>
+/// <param name="CatalogFailed">Whether the catalog could not be asked, so every file of the page was kept.</param>
+public sealed record SweepPage(int Examined, int Removed, bool PassDone, bool CatalogFailed);
+
+/// <summary>
+/// The scrub's slow pass over this node's files (<see cref="ScrubActor"/> runs one page per <c>scrub-pace</c> at
+/// most), removing what nothing will ever read: an image file under <c>YYYY-MM-DD/</c> left by an upload whose
+/// catalog commit failed, a replica pushed for an upload that was never acknowledged (<see cref="Ingest.Ingestion"/>
+/// keeps copies when the commit's answer is lost), a copy this node kept after the catalog moved the image to other
+/// nodes; and temp files under <c>.tmp/</c> that a crash or a kill left (nothing else removes them).
+/// <para>Rules, each one keeping a file when in doubt:</para>
+/// <list type="bullet">
+/// <item>only files last written more than <c>orphan-grace</c> ago (default 1 h) are candidates: far longer than an
+/// upload takes from its last byte to its catalog commit, and an upload in progress writes its temp file at least
+/// every P1 idle timeout;</item>
+/// <item>a file whose path the catalog lists on this node (its address or its host) is never deleted;</item>
+/// <item>a file whose path the catalog lists only on other nodes is deleted only while one of them is Up and
+/// reachable (the image lives there; a node whose address changed keeps its files);</item>
+/// <item>a file whose path the catalog does not know is deleted, but only once the catalog lists at least one image
+/// on this node in this pass (a node pointed at a wrong or empty database deletes nothing);</item>
+/// <item>a catalog lookup that fails keeps every file of the page.</item>
+/// </list>
+/// One directory page (<see cref="PageSize"/> files) per call, one catalog query per page; a pass walks <c>.tmp</c>
+/// and the day folders in name order. Thumbnails and anything else in the data directory are left alone. Not
+/// thread-safe: one caller, one page at a time.
+/// </summary>
+public sealed partial class OrphanSweep
+{
+    /// <summary>Files examined per page.</summary>
+    public const int PageSize = 100;
+
+    private readonly NodeSettings _settings;
+    private readonly BlobStore _blobs;
+    private readonly CatalogStore _catalog;
+    private readonly Membership _membership;
+    private readonly ILogger<OrphanSweep> _log;
+    private readonly Queue<string> _folders = new();
+    private string? _folder;
+    private IEnumerator<FileInfo>? _files;
+    private bool? _holdsImages;
+
+    /// <summary>Creates the sweep.</summary>
+    /// <param name="settings">Node settings (<c>orphan-grace</c>, this node's host).</param>
+    /// <param name="blobs">This node's blob store.</param>
+    /// <param name="catalog">The catalog.</param>
+    /// <param name="membership">This node's address and who is Up.</param>
+    /// <param name="log">Log: one line per deleted file.</param>
+    public OrphanSweep(NodeSettings settings, BlobStore blobs, CatalogStore catalog, Membership membership,
+        ILogger<OrphanSweep> log)
+    {
+        _settings = settings;
+        _blobs = blobs;
+        _catalog = catalog;
+        _membership = membership;
+        _log = log;
+    }
+
+    /// <summary>Examines the next page of files and deletes the orphans among them.</summary>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>What the page did.</returns>
+    public async Task<SweepPage> NextPageAsync(CancellationToken ct)
+    {
+        var (folder, files, passDone) = await Task.Run(NextFiles, ct);
+        if (files.Count == 0) return new SweepPage(0, 0, passDone, false);
+        var cutoff = DateTime.UtcNow - _settings.OrphanGrace;
+        var old = files.Where(f => f.LastWriteTimeUtc < cutoff).ToList();
+        if (old.Count == 0) return new SweepPage(files.Count, 0, passDone, false);
+        var name = Path.GetFileName(folder);
+        if (name == BlobStore.TempFolder)
+            return new SweepPage(files.Count, Delete(old, cutoff, _ => "a temp file no upload finished"), passDone, false);
+        try
+        {
+            var self = _membership.Current.Self;
+            _holdsImages ??= (await _catalog.EntriesHeldByAsync(self, 0, 1, ct)).Count > 0;
+            var entries = (await _catalog.EntriesByPathsAsync(old.Select(f => name + "/" + f.Name).ToList(), ct))
+                .ToDictionary(e => e.Path, StringComparer.Ordinal);
+            return new SweepPage(files.Count, Delete(old, cutoff, f => WhyOrphan(entries.GetValueOrDefault(name + "/" + f.Name))), passDone, false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _log.LogWarning("Orphan sweep: the catalog could not be asked ({Error}); keeping the {Count} files of this page",
+                e.Message, old.Count);
+            return new SweepPage(files.Count, 0, passDone, true);
+        }
+    }
+
+    /// <summary>Why the file whose catalog entry is <paramref name="entry"/> is an orphan; null to keep it.</summary>
+    private string? WhyOrphan(CatalogEntry? entry)
+    {
+        var view = _membership.Current;
+        if (entry is null) return _holdsImages == true ? "no catalog entry has this path" : null;
+        if (entry.Replicas.Any(r => r.Address == view.Self || r.Host == _settings.Host)) return null;
+        var live = view.UpReachable.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        var holder = entry.Replicas.FirstOrDefault(r => live.Contains(r.Address));
+        return holder is null ? null
+            : $"the catalog lists {entry.Md5} on {string.Join(", ", entry.Hosts)}, not on this node, and {holder.Host} is up";
+    }
+
+    /// <summary>Deletes each file of <paramref name="old"/> that <paramref name="why"/> gives a reason for and that
+    /// was not written since it was listed.</summary>
+    private int Delete(List<FileInfo> old, DateTime cutoff, Func<FileInfo, string?> why)
+    {
+        var removed = 0;
+        foreach (var file in old)
+        {
+            if (why(file) is not { } reason) continue;
+            try
+            {
+                file.Refresh();
+                if (!file.Exists || file.LastWriteTimeUtc >= cutoff) continue;
+                var (bytes, written) = (file.Length, file.LastWriteTimeUtc); // Delete forgets them
+                file.Delete();
+                removed++;
+                _log.LogWarning("Orphan sweep deleted {File} ({Bytes} bytes, last written {Written:u}): {Reason}",
+                    Path.GetRelativePath(_blobs.DataDir, file.FullName), bytes, written, reason);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning("Orphan sweep could not delete {File}: {Error}", file.FullName, e.Message);
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>The next files of the walk (blocking file-system work, on a thread-pool thread).</summary>
+    private (string Folder, List<FileInfo> Files, bool PassDone) NextFiles()
+    {
+        if (_files is null)
+        {
+            if (_folders.Count == 0) StartPass();
+            if (!_folders.TryDequeue(out _folder)) return ("", [], true);
+            try
+            {
+                _files = new DirectoryInfo(_folder).EnumerateFiles().GetEnumerator();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (_folder, [], _folders.Count == 0);
+            }
+        }
+        var page = new List<FileInfo>(PageSize);
+        var more = true;
+        try
+        {
+            while (page.Count < PageSize && (more = _files.MoveNext())) page.Add(_files.Current);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            more = false; // the folder went away or cannot be read: the next pass looks again
+        }
+        if (!more)
+        {
+            _files.Dispose();
+            _files = null;
+        }
+        return (_folder!, page, !more && _folders.Count == 0);
+    }
+
+    /// <summary>Lists the folders of a new pass: <c>.tmp</c>, then the day folders in name order.</summary>
+    private void StartPass()
+    {
+        _holdsImages = null;
+        _folders.Enqueue(_blobs.TempDir);
+        foreach (var day in Directory.EnumerateDirectories(_blobs.DataDir)
+                     .Where(d => DayFolder().IsMatch(Path.GetFileName(d))).Order(StringComparer.Ordinal))
+            _folders.Enqueue(day);
+    }
+
+    [GeneratedRegex(@"\A\d{4}-\d{2}-\d{2}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex DayFolder();
+}
