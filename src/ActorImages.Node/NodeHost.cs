@@ -49,7 +49,9 @@ public static class NodeHost
             k.Listen(ip, settings.HttpPort);
             k.Listen(ip, settings.P2Port);
             k.Limits.MaxRequestBodySize = settings.MaxImageBytes;
-            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(120);
+            // A connection that sends nothing (before its first request or between two) is closed after 30 s, as a
+            // P1 connection is: a silent slow-loris holds no slot for long (README "Limits and security").
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
             k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(1024, TimeSpan.FromSeconds(10));
             k.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(1024, TimeSpan.FromSeconds(10));
@@ -72,6 +74,8 @@ public static class NodeHost
         services.AddHttpClient<ReplicaTransfer>().ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64,
+            // Under the other node's 30 s keep-alive timeout, so a pooled connection is never reused as it closes.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(15),
         });
         services.AddSingleton<Ingestion>();
         services.AddSingleton<ScrubRequests>();

@@ -10,7 +10,10 @@ namespace ActorImages.Faults.Tests;
 /// tracker takes writes again on a survivor (failover), how long until every acknowledged image has two live replicas
 /// again (repair), checks that every acknowledged upload downloads byte-identical from every survivor (lost), and
 /// times a full restart (<c>bin/cluster down</c>, <c>bin/cluster up</c>) until every image and the tracker peer are
-/// listed on every node (restart). Every wait has a deadline; only loopback is addressed.
+/// listed on every node (restart). Last, <see cref="Abuse"/> (the same code as <c>AbuseTest</c>): 1,000 slow
+/// connections on each TCP listener of node 1 and a P3 flood, against the node's defaults, ending with a second line
+/// <c>abuse: &lt;n&gt; probes, node(s) up, legacy clients served, nothing lost</c>. Every wait has a deadline; only
+/// loopback is addressed.
 /// </summary>
 public static class FaultsDriver
 {
@@ -23,7 +26,7 @@ public static class FaultsDriver
 
     /// <summary>Runs the scenarios.</summary>
     /// <param name="root">The repository root (where <c>bin/cluster</c> is).</param>
-    /// <returns>0 when nothing acknowledged was lost, else 1.</returns>
+    /// <returns>0 when nothing acknowledged was lost and the abuse passed, else 1.</returns>
     public static async Task<int> RunAsync(string root)
     {
         try
@@ -116,7 +119,13 @@ public static class FaultsDriver
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"faults: uploads acknowledged {tally.Acknowledged.Count} (failed cleanly {tally.Failed}), lost {lost}, " +
             $"failover {failover:0.0} s, repair {repair:0.0} s, restart {restart:0.0} s"));
-        return lost == 0 ? 0 : 1;
+
+        // Slow-loris connections from 127.0.0.100, the P3 flood from 127.0.0.200, a normal P3 client on 127.0.0.201.
+        var abuse = await Abuse.RunAsync(new AbuseTarget(Host(1), [Host(1), Host(2), Host(3)], "127.0.0.100", "127.0.0.200", "127.0.0.201"),
+            AbuseLimits.Defaults, perListener: 1000, line => Console.Error.WriteLine(line));
+        await Console.Error.WriteLineAsync(abuse.Details());
+        Console.WriteLine(abuse.Line);
+        return lost == 0 && abuse.Passed ? 0 : 1;
     }
 
     private static string Host(int i) => "127.0.0." + i.ToString(CultureInfo.InvariantCulture);

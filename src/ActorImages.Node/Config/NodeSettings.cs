@@ -41,6 +41,8 @@ public sealed record NodeSettings
     public required int P2ListMaxBytes { get; init; }
     /// <summary>A P2 connection without a message for this long is closed.</summary>
     public required TimeSpan P2IdleTimeout { get; init; }
+    /// <summary>Least rate of a P2 binary frame after a grace of <see cref="P2IdleTimeout"/>, bytes per second.</summary>
+    public required long P2MinRate { get; init; }
     /// <summary>P3 UDP tracker port.</summary>
     public required int P3Port { get; init; }
     /// <summary>Replies per second to one source address.</summary>
@@ -126,6 +128,7 @@ public sealed record NodeSettings
             P2MaxTextFrame = (int)Bytes(c, "p2.max-text-frame"),
             P2ListMaxBytes = (int)Bytes(c, "p2.list-max-bytes"),
             P2IdleTimeout = c.GetTimeSpan("p2.idle-timeout"),
+            P2MinRate = Bytes(c, "p2.min-rate"),
             P3Port = c.GetInt("p3.port"),
             P3RepliesPerSecond = c.GetInt("p3.replies-per-second"),
             P3MaxItemsPerRegistration = c.GetInt("p3.max-items-per-registration"),

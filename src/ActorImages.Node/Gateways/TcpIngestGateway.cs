@@ -47,17 +47,20 @@ public sealed class TcpIngestGateway : TcpListenerService
         var peer = (IPEndPoint)socket.RemoteEndPoint!;
         await using var network = new NetworkStream(socket, ownsSocket: false);
         // No progress for idle-timeout closes the connection inside a frame's bytes too, not only between frames.
-        await using var stream = new IdleTimeoutStream(network, _settings.P1IdleTimeout);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        await using var stream = new IdleTimeoutStream(network, _settings.P1IdleTimeout, _settings.P1MinRate);
+        // Zero-byte reads: an idle connection holds no buffer until bytes arrive (1,000 idle peers cost no 64 MB).
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, useZeroByteReads: true));
         while (true)
         {
             uint length;
             using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 idle.CancelAfter(_settings.P1IdleTimeout);
+                stream.EndFrame();
                 var header = await ReadHeaderAsync(reader, idle.Token);
                 if (header is null) break; // clean end: the client closed between frames
-                length = header.Value;
+                length = header.Value.Length;
+                stream.StartFrame(Math.Min(length, header.Value.Buffered));
             }
             if (!P1Frame.IsAcceptableLength(length, _settings.MaxImageBytes, out var reason))
             {
@@ -65,8 +68,9 @@ public sealed class TcpIngestGateway : TcpListenerService
                 _metrics.Upload("p1", "refused");
                 return;
             }
-            // A frame must arrive within the idle timeout plus its size at the least rate: one byte every 29 s
-            // cannot hold a connection and a temp file forever (docs/protocols.md, P1; limits in the README).
+            // A frame must arrive within the idle timeout plus its size at the least rate, and keep that rate all
+            // along (the stream's rate floor): one byte every 29 s cannot hold a connection and a temp file for the
+            // hours a 64 MiB length would allow (docs/protocols.md, P1; limits in the README).
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(_settings.P1IdleTimeout + TimeSpan.FromSeconds((double)length / _settings.P1MinRate));
             var started = DateTime.UtcNow;
@@ -164,9 +168,25 @@ public sealed class TcpIngestGateway : TcpListenerService
         }
     }
 
-    /// <summary>A read-only stream whose reads are cancelled when no byte arrives for <paramref name="idle"/>.</summary>
-    private sealed class IdleTimeoutStream(Stream inner, TimeSpan idle) : Stream
+    /// <summary>A read-only stream whose reads are cancelled when no byte arrives for <paramref name="idle"/>, and,
+    /// inside a frame, as soon as the bytes received since the frame's header fall behind <paramref name="minRate"/>
+    /// (bytes per second) after a grace of <paramref name="idle"/>: by <c>t</c> seconds into a frame at least
+    /// <c>(t - idle) × min-rate</c> bytes must have come, as Kestrel's MinRequestBodyDataRate does for HTTP.</summary>
+    private sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, long minRate) : Stream
     {
+        private RateFloor? _frame;
+
+        /// <summary>A frame's header is in: its bytes are held to the rate floor from now on.</summary>
+        /// <param name="buffered">The frame's bytes already read past the header (they count as received).</param>
+        public void StartFrame(long buffered)
+        {
+            _frame = new RateFloor(idle, minRate);
+            _frame.Add(buffered);
+        }
+
+        /// <summary>Between frames only the idle timeout applies.</summary>
+        public void EndFrame() => _frame = null;
+
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -175,9 +195,13 @@ public sealed class TcpIngestGateway : TcpListenerService
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            var wait = _frame?.Wait(idle) ?? idle;
+            if (wait <= TimeSpan.Zero) throw new OperationCanceledException("P1 frame slower than min-rate");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(idle);
-            return await inner.ReadAsync(buffer, timeout.Token);
+            timeout.CancelAfter(wait);
+            var read = await inner.ReadAsync(buffer, timeout.Token);
+            _frame?.Add(read);
+            return read;
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -195,7 +219,8 @@ public sealed class TcpIngestGateway : TcpListenerService
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    private static async Task<uint?> ReadHeaderAsync(PipeReader reader, CancellationToken ct)
+    /// <returns>The frame's length and how many bytes past the header are already read; null at a clean EOF.</returns>
+    private static async Task<(uint Length, long Buffered)?> ReadHeaderAsync(PipeReader reader, CancellationToken ct)
     {
         while (true)
         {
@@ -204,7 +229,7 @@ public sealed class TcpIngestGateway : TcpListenerService
             if (P1Frame.TryReadHeader(ref buffer, out var length))
             {
                 reader.AdvanceTo(buffer.Start);
-                return length;
+                return (length, buffer.Length);
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
             if (read.IsCompleted) return null; // EOF; a partial header is a truncated upload, logged by nobody

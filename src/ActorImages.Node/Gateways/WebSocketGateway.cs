@@ -142,9 +142,13 @@ public sealed class WebSocketGateway
             var text = new MemoryStream();
             text.Write(buffer, 0, first.Count);
             var end = first.EndOfMessage;
+            // A command is whole within idle-timeout of its first bytes: a frame cut off (or trickled) mid-way cannot
+            // hold the connection (README "Limits and security").
+            using var whole = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            whole.CancelAfter(gateway._settings.P2IdleTimeout);
             while (!end)
             {
-                var next = await socket.ReceiveAsync(buffer.AsMemory(), ct);
+                var next = await socket.ReceiveAsync(buffer.AsMemory(), whole.Token);
                 text.Write(buffer, 0, next.Count);
                 end = next.EndOfMessage;
                 if (text.Length > gateway._settings.P2MaxTextFrame)
@@ -310,23 +314,34 @@ public sealed class WebSocketGateway
         }
 
         /// <summary>Copies the rest of one binary message into the pipe; once the reader has completed (refused
-        /// early), the rest of the message is still received and dropped so the next frame is in step.</summary>
+        /// early), the rest of the message is still received and dropped so the next frame is in step. The message
+        /// must keep <c>p2.min-rate</c> after a grace of <c>p2.idle-timeout</c> (<see cref="RateFloor"/>): an upload
+        /// trickled one byte at a time is cut off, not held for the hours its announced size would allow.</summary>
         private async Task PumpAsync(ReadOnlyMemory<byte> first, bool end, PipeWriter writer, CancellationToken ct)
         {
             var readerGone = false;
+            var floor = new RateFloor(gateway._settings.P2IdleTimeout, gateway._settings.P2MinRate);
+            floor.Add(first.Length);
             try
             {
                 readerGone = (await writer.WriteAsync(first, ct)).IsCompleted;
                 byte[]? scratch = null;
                 while (!end)
                 {
+                    var wait = floor.Wait(gateway._settings.P2IdleTimeout);
+                    if (wait <= TimeSpan.Zero) throw new OperationCanceledException("P2 binary frame slower than min-rate");
+                    using var slow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    slow.CancelAfter(wait);
                     if (readerGone)
                     {
                         scratch ??= new byte[64 * 1024];
-                        end = (await socket.ReceiveAsync(scratch.AsMemory(), ct)).EndOfMessage;
+                        var dropped = await socket.ReceiveAsync(scratch.AsMemory(), slow.Token);
+                        floor.Add(dropped.Count);
+                        end = dropped.EndOfMessage;
                         continue;
                     }
-                    var next = await socket.ReceiveAsync(writer.GetMemory(64 * 1024), ct);
+                    var next = await socket.ReceiveAsync(writer.GetMemory(64 * 1024), slow.Token);
+                    floor.Add(next.Count);
                     end = next.EndOfMessage;
                     writer.Advance(next.Count);
                     readerGone = (await writer.FlushAsync(ct)).IsCompleted;
