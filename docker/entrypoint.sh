@@ -12,7 +12,9 @@
 #   with the same --scale, the containers take slots 1..N again and find their files. ACTORIMAGES_DATA_DIR set
 #   explicitly skips the slots.
 # - Secrets (compose `secrets:`): /run/secrets/actorimages-admin-token becomes ACTORIMAGES_ADMIN_TOKEN unless that
-#   is set; the cluster certificate /run/secrets/actorimages-cluster.pfx is passed as ACTORIMAGES_CLUSTER_CERT.
+#   is set; the cluster certificate /run/secrets/actorimages-cluster.pfx is passed as ACTORIMAGES_CLUSTER_CERT and
+#   its password, /run/secrets/actorimages-cluster-cert-password, as ACTORIMAGES_CLUSTER_CERT_PASSWORD (remoting is
+#   mutual TLS with it; a node without it refuses to start unless ACTORIMAGES_REMOTE_TLS=off).
 #   Compose bind-mounts secret files with their host owner and mode (e.g. root, 0600), so, started as root, this
 #   script reads them and hands the node a copy it can read, then runs the node as the image's user `app`.
 set -euo pipefail
@@ -62,6 +64,10 @@ if [[ -z "${ACTORIMAGES_ADMIN_TOKEN:-}" && -r "$secrets/actorimages-admin-token"
 fi
 if [[ -z "${ACTORIMAGES_CLUSTER_CERT:-}" && -f "$secrets/actorimages-cluster.pfx" ]]; then
   export ACTORIMAGES_CLUSTER_CERT="$secrets/actorimages-cluster.pfx"
+fi
+if [[ -z "${ACTORIMAGES_CLUSTER_CERT_PASSWORD:-}" && -r "$secrets/actorimages-cluster-cert-password" ]]; then
+  ACTORIMAGES_CLUSTER_CERT_PASSWORD="$(tr -d ' \r\n' <"$secrets/actorimages-cluster-cert-password")"
+  export ACTORIMAGES_CLUSTER_CERT_PASSWORD
 fi
 
 # --- run the node ----------------------------------------------------------------------------------------------

@@ -38,6 +38,21 @@ public static class NodeHost
     /// <returns>The process exit code: 0 after a requested stop, 3 when downed, 1 on a fatal error.</returns>
     public static async Task<int> RunAsync(NodeSettings settings, Akka.Configuration.Config config, string[] args)
     {
+        RemoteTls tls;
+        try
+        {
+            tls = RemoteTls.Load(config, DateTimeOffset.UtcNow);
+        }
+        catch (Akka.Configuration.ConfigurationException e)
+        {
+            Log.Fatal("refusing to start: {Error}", e.Message);
+            return 1;
+        }
+        if (!tls.Enabled)
+            Log.Warning("cluster remoting is PLAIN TCP (actorimages.remote-tls.enabled = off): any process that reaches " +
+                        "{Host}:{Port} can join the cluster, down its members and send any message",
+                        settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        config = tls.WithTransportSeeds(config);
         var database = await OpenDatabaseAsync(settings.DbUrl);
         if (database is null) return 1;
 
@@ -60,7 +75,8 @@ public static class NodeHost
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ExitDeadline);
 
-        var selfAddress = $"akka.tcp://ActorImages@{settings.Host}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
+        // This node's name in placement and the catalog (RemoteTls.NodeName): akka.tcp whether or not remoting is TLS.
+        var selfAddress = $"{RemoteTls.PlainProtocol}://ActorImages@{settings.Host}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddSingleton(database);
@@ -97,7 +113,7 @@ public static class NodeHost
         services.AddAkka("ActorImages", (b, sp) =>
         {
             b.AddHocon(config.WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig()), HoconAddMode.Prepend);
-            b.WithRemoting(settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port"));
+            b.WithRemoting(tls.Options(settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port")));
             b.WithClustering(new ClusterOptions { Roles = ["images"] });
             b.WithDistributedPubSub("images");
             b.WithSingleton<TrackerActor>("tracker",
@@ -109,7 +125,7 @@ public static class NodeHost
                 var membership = sp.GetRequiredService<Membership>();
                 system.ActorOf(MembershipActor.Props(membership), "membership");
                 if (settings.ClusterBootstrap)
-                    system.ActorOf(DnsBootstrapActor.Props(settings, sp.GetRequiredService<IHttpClientFactory>().CreateClient()), "bootstrap");
+                    system.ActorOf(DnsBootstrapActor.Props(settings, tls, sp.GetRequiredService<IHttpClientFactory>().CreateClient()), "bootstrap");
                 registry.Register<RegistryActor>(system.ActorOf(
                     RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize), "registry"));
                 system.ActorOf(ImageTopicSubscriber.Props(feed), "image-topic");

@@ -22,7 +22,8 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <param name="dataDir">Its data directory.</param>
     /// <param name="dbUrl">The catalog database.</param>
     /// <param name="seeds">The seed nodes' hosts (remoting port 25520).</param>
-    /// <param name="extra">More <c>ACTORIMAGES_*</c> variables.</param>
+    /// <param name="extra">More <c>ACTORIMAGES_*</c> variables; they replace the defaults, among them the test run's
+    /// cluster certificate (<see cref="TestCertificates.Cluster"/>, so remoting is TLS).</param>
     /// <param name="launcher">A command the node runs under, e.g. <c>ip netns exec NS</c> for a node in a network
     /// namespace (the partition tests); it must exec the node so that the process is the node itself.</param>
     public NodeProcess(string host, string dataDir, string dbUrl, IEnumerable<string> seeds,
@@ -39,6 +40,8 @@ public sealed class NodeProcess : IAsyncDisposable
             ["ACTORIMAGES_DB_URL"] = dbUrl,
             ["ACTORIMAGES_SEED_NODES"] = string.Join(",", seeds.Select(s => $"akka.tcp://ActorImages@{s}:25520")),
             ["ACTORIMAGES_ADMIN_TOKEN"] = AdminToken,
+            ["ACTORIMAGES_CLUSTER_CERT"] = TestCertificates.Cluster,
+            ["ACTORIMAGES_CLUSTER_CERT_PASSWORD"] = TestCertificates.Password,
             ["ACTORIMAGES_CONFIG"] = "",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) _environment[k] = v;

@@ -26,6 +26,7 @@ public sealed class DnsBootstrapActor : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly NodeSettings _settings;
+    private readonly RemoteTls _tls;
     private readonly HttpClient _http;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
 
@@ -34,10 +35,12 @@ public sealed class DnsBootstrapActor : ReceiveActor, IWithTimers
 
     /// <summary>Creates the actor.</summary>
     /// <param name="settings">Node settings (service name, required contacts, HTTP port).</param>
+    /// <param name="tls">This node's remoting security: the members' names are joined in its protocol.</param>
     /// <param name="http">A client for the contacts' HTTP API.</param>
-    public DnsBootstrapActor(NodeSettings settings, HttpClient http)
+    public DnsBootstrapActor(NodeSettings settings, RemoteTls tls, HttpClient http)
     {
         _settings = settings;
+        _tls = tls;
         _http = http;
         Receive<Probe>(_ => ProbeAsync().PipeTo(Self, failure: e =>
         {
@@ -49,10 +52,11 @@ public sealed class DnsBootstrapActor : ReceiveActor, IWithTimers
 
     /// <summary>Props of the actor.</summary>
     /// <param name="settings">Node settings.</param>
+    /// <param name="tls">This node's remoting security.</param>
     /// <param name="http">An HTTP client.</param>
     /// <returns>The props.</returns>
-    public static Props Props(NodeSettings settings, HttpClient http) =>
-        Akka.Actor.Props.Create(() => new DnsBootstrapActor(settings, http));
+    public static Props Props(NodeSettings settings, RemoteTls tls, HttpClient http) =>
+        Akka.Actor.Props.Create(() => new DnsBootstrapActor(settings, tls, http));
 
     /// <inheritdoc />
     protected override void PreStart() => Timers.StartPeriodicTimer("probe", Probe.Instance, TimeSpan.Zero, TimeSpan.FromSeconds(2));
@@ -86,9 +90,10 @@ public sealed class DnsBootstrapActor : ReceiveActor, IWithTimers
     {
         if (probed.UpMembers.Count > 0)
         {
-            // Akka retries the join through these seeds by itself until it succeeds.
+            // Akka retries the join through these seeds by itself until it succeeds. /api/cluster names members in
+            // akka.tcp form (RemoteTls.NodeName); they are reached in this node's protocol.
             _log.Info("bootstrap: joining the running cluster through {0}", string.Join(", ", probed.UpMembers));
-            _cluster.JoinSeedNodes(probed.UpMembers.Select(Address.Parse));
+            _cluster.JoinSeedNodes(probed.UpMembers.Select(a => _tls.ToTransport(Address.Parse(a))));
             Context.Stop(Self);
             return;
         }

@@ -8,7 +8,8 @@ using Akka.Cluster;
 namespace ActorImages.Node.Cluster;
 
 /// <summary>One member as this node sees it, for placement, <c>/api/cluster</c> and LST holders.</summary>
-/// <param name="Address">Cluster address, e.g. <c>akka.tcp://ActorImages@127.0.0.2:25520</c>.</param>
+/// <param name="Address">The member's name, its cluster address in akka.tcp form whether or not remoting is TLS
+/// (<see cref="RemoteTls.NodeName"/>), e.g. <c>akka.tcp://ActorImages@127.0.0.2:25520</c>.</param>
 /// <param name="Host">The member's advertised host (its remoting host name).</param>
 /// <param name="Status">Akka member status: Joining, Up, Leaving, Exiting, Down, Removed.</param>
 /// <param name="Reachable">Whether this node's failure detector reaches it.</param>
@@ -160,7 +161,7 @@ public sealed class MembershipActor : ReceiveActor, IWithTimers
         var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
         var up = state.Members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).ToList();
         var current = state.Members.Select(m => new MemberInfo(
-            m.Address.ToString(), m.Address.Host ?? "", m.Status.ToString(), !unreachable.Contains(m.Address),
+            RemoteTls.NodeName(m.Address), m.Address.Host ?? "", m.Status.ToString(), !unreachable.Contains(m.Address),
             m.Roles.ToList(), up.IndexOf(m) is var i and >= 0 ? i : int.MaxValue)).ToList();
         foreach (var gone in _membership.Current.Members.Where(m => current.All(c => c.Address != m.Address)))
             _removed[gone.Address] = gone with { Status = "Removed", Reachable = false };
@@ -169,7 +170,7 @@ public sealed class MembershipActor : ReceiveActor, IWithTimers
         var selfUp = _cluster.SelfMember.Status == MemberStatus.Up;
         var previous = _membership.Current;
         if (previous.SelfUp == selfUp && previous.Leader == state.Leader?.Host && previous.Members.SequenceEqual(all, MemberComparer.Instance)) return;
-        _membership.Set(new MembershipSnapshot(_cluster.SelfAddress.ToString(), all, state.Leader?.Host, selfUp));
+        _membership.Set(new MembershipSnapshot(RemoteTls.NodeName(_cluster.SelfAddress), all, state.Leader?.Host, selfUp));
     }
 }
 

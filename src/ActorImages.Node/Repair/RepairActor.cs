@@ -76,7 +76,7 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
             var cluster = Akka.Cluster.Cluster.Get(Context.System);
             if (m.Member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status != MemberStatus.Up) return;
             _log.Info("Member {0} removed ({1}); checking replicas", m.Member.Address, m.PreviousStatus);
-            _removed.Add(m.Member.Address.ToString());
+            _removed.Add(RemoteTls.NodeName(m.Member.Address));
             // A pass over the old membership would miss what the removed node held: it gives way to a fresh one.
             _pass?.Cancel();
             Timers.StartSingleTimer("after-removal", RunPass.Instance, AfterRemoval);
