@@ -31,7 +31,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                       PNG and downloading it again; counted: SUCCESS uploads, downloads with the right md5;
                       compared with seed 001's figure of 34 MB/s (no Python server here)
           probes      one request at a time (~200 each): P2 LIST, LST, LST <offset>, an HTTP page, lookup by
-                      md5 and by name (default: only with --fill)
+                      md5 and by name, a hit and a miss (default: only with --fill)
         Every node's peak RSS (VmRSS) is sampled during each window (target <= 300 MB).
 
         Options:

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using ActorImages.Protocols;
 
 namespace ActorImages.Bench;
 
@@ -9,7 +10,7 @@ namespace ActorImages.Bench;
 /// Latency probes at the catalog's size, one request at a time against node 1 (~200 each): P2 <c>LIST</c> (the newest
 /// entries that fit 1 MiB), <c>LST</c>, <c>LST &lt;offset&gt;</c> at random offsets, an HTTP page at a random cursor, a
 /// lookup by md5 (<c>GET /api/images/{md5}</c> of random entries) and by name (P2 <c>DOWNLOAD</c> of small images
-/// stored just before).
+/// stored just before, and of names no upload has: a miss must cost no more than a hit).
 /// </summary>
 internal static class Probes
 {
@@ -76,6 +77,25 @@ internal static class Probes
                 }
             }
             probes.Add(new Probe("lookup by name (P2 DOWNLOAD)", latency, failed, $"{Fmt.N(small.Length / 1000)} KB images"));
+
+            // A miss must cost no more than a hit (issue 9, "Lookups that miss"): names no upload has.
+            latency = new Latencies();
+            failed = 0;
+            for (int i = 0; i < count; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    await p2.ExpectAsync(new P2Request.Download($"bench-{runId}-missing-{random.Next()}.jpg"), "ERROR", timeout.Token);
+                    latency.Since(t0);
+                }
+                catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
+                {
+                    failed++;
+                }
+            }
+            probes.Add(new Probe("lookup by name, miss (P2 DOWNLOAD)", latency, failed, "unknown names: ERROR"));
         }
 
         foreach (bool offset in new[] { false, true })
