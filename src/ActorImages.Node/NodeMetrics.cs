@@ -14,6 +14,11 @@ public sealed class NodeMetrics
     private static readonly Histogram UploadLatency = Metrics.CreateHistogram("actorimages_upload_latency_seconds",
         "Time from an upload's first byte to its acknowledgement, seconds.",
         new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+    private static readonly Histogram IngestPhases = Metrics.CreateHistogram("actorimages_ingest_phase_seconds",
+        "Time of each step of a stored upload, seconds: receive (first byte to the temp file fsynced and its header " +
+        "probed), reserve (the stored name from the catalog), replicate (remote pushes and the local link, side by side), " +
+        "commit (the catalog entry's batch transaction).",
+        new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
     private static readonly Counter TrackerRequests = Metrics.CreateCounter("actorimages_tracker_requests_total",
         "P3 datagrams answered, by command (REG, UPD, LST, END, invalid, dropped).", "command");
     private static readonly Counter Copies = Metrics.CreateCounter("actorimages_replica_copies_total",
@@ -34,6 +39,11 @@ public sealed class NodeMetrics
         Uploads.WithLabels(protocol, "stored").Inc();
         UploadLatency.WithLabels(protocol).Observe(latency.TotalSeconds);
     }
+
+    /// <summary>Records how long one step of a stored upload took (docs/design.md, "The path of one image").</summary>
+    /// <param name="phase">receive, reserve, replicate or commit.</param>
+    /// <param name="elapsed">The step's time.</param>
+    public void IngestPhase(string phase, TimeSpan elapsed) => IngestPhases.WithLabels(phase).Observe(elapsed.TotalSeconds);
 
     /// <summary>Counts a P3 request.</summary>
     /// <param name="command">REG, UPD, LST, END, invalid or dropped.</param>

@@ -12,7 +12,8 @@ public sealed class MetricsCluster() : ClusterFixture(subnet: 33, count: 2);
 
 /// <summary>
 /// <c>GET /metrics</c> (README "HTTP API") on a real 2-node cluster on 127.0.33.1–2: Prometheus text whose counters
-/// move with real traffic over every protocol — uploads by protocol and outcome, upload latency, tracker requests by
+/// move with real traffic over every protocol — uploads by protocol and outcome, upload latency and the time of each
+/// ingest step, tracker requests by
 /// command, errors by kind (a corrupt copy found by the scrub) — and the health routes. A counter nobody touched yet
 /// may be absent, so each test drives traffic first and compares with the scrape before it.
 /// </summary>
@@ -66,6 +67,14 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
         }
         Assert.Contains("# TYPE actorimages_uploads_total counter", after);
         Assert.Contains("# TYPE actorimages_upload_latency_seconds histogram", after);
+        // Each of the 3 stored uploads went through every step of the ingest path once.
+        foreach (var phase in new[] { "receive", "reserve", "replicate", "commit" })
+        {
+            var labels = $"phase=\"{phase}\"";
+            Assert.Equal(Value(before, "actorimages_ingest_phase_seconds_count", labels) + 3,
+                Value(after, "actorimages_ingest_phase_seconds_count", labels));
+        }
+        Assert.Contains("# TYPE actorimages_ingest_phase_seconds histogram", after);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using ActorImages.Catalog;
 using ActorImages.Messages;
@@ -67,6 +68,7 @@ public sealed class Ingestion
     private readonly Membership _membership;
     private readonly ReplicaTransfer _transfer;
     private readonly IRequiredActor<RegistryActor> _registry;
+    private readonly NodeMetrics _metrics;
 
     /// <summary>Creates the service.</summary>
     /// <param name="settings">Node settings.</param>
@@ -74,9 +76,11 @@ public sealed class Ingestion
     /// <param name="membership">The membership view, for placement.</param>
     /// <param name="transfer">Copies bytes to other nodes.</param>
     /// <param name="registry">This node's <see cref="RegistryActor"/>.</param>
+    /// <param name="metrics">Records the time of each step of a stored upload.</param>
     public Ingestion(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
-        IRequiredActor<RegistryActor> registry)
+        IRequiredActor<RegistryActor> registry, NodeMetrics metrics)
     {
+        _metrics = metrics;
         _settings = settings;
         _blobs = blobs;
         _membership = membership;
@@ -99,6 +103,7 @@ public sealed class Ingestion
             return IngestResult.Refused(IngestFailure.TooLarge, $"image larger than {_settings.MaxImageBytes} bytes");
         if (length is <= 0) return IngestResult.Refused(IngestFailure.Invalid, "empty image");
         var writer = _blobs.NewWriter();
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var received = await CopyAsync(source, writer, toEnd ? null : length, _settings.MaxImageBytes, ct);
@@ -109,6 +114,7 @@ public sealed class Ingestion
             if (length is { } announced && received > announced)
                 return IngestResult.Refused(IngestFailure.Invalid, $"received {received} bytes, announced {announced}");
             var staged = await writer.FinishAsync(length, ct);
+            _metrics.IngestPhase("receive", Stopwatch.GetElapsedTime(started));
             return await StoreAsync(staged, info, ct);
         }
         catch (InvalidImageException e)
@@ -156,6 +162,7 @@ public sealed class Ingestion
         var targets = ranked.Take(_settings.ReplicationFactor).ToList();
         var standIns = new Queue<Replica>(ranked.Skip(_settings.ReplicationFactor));
         string path;
+        var reserving = Stopwatch.GetTimestamp();
         try
         {
             var registry = await _registry.GetAsync(ct);
@@ -167,6 +174,8 @@ public sealed class Ingestion
             return IngestResult.Refused(IngestFailure.Unavailable, "catalog unavailable: " + e.Message);
         }
 
+        _metrics.IngestPhase("reserve", Stopwatch.GetElapsedTime(reserving));
+        var replicating = Stopwatch.GetTimestamp();
         var self = view.Self;
         var written = new List<Replica>();
         var local = targets.FirstOrDefault(t => t.Address == self);
@@ -207,6 +216,7 @@ public sealed class Ingestion
                 await _blobs.CommitAsync(staged, path, ct);
                 written.Add(local);
             }
+            _metrics.IngestPhase("replicate", Stopwatch.GetElapsedTime(replicating));
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
                 staged.Height, info.Filename ?? path[(path.LastIndexOf('/') + 1)..], info.Uploader, info.Protocol, receivedAt, path,
                 ranked.Where(written.Contains).ToList(), info.ImportKey);
@@ -224,8 +234,10 @@ public sealed class Ingestion
     {
         try
         {
+            var committing = Stopwatch.GetTimestamp();
             var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
                 _settings.AskTimeout, ct);
+            _metrics.IngestPhase("commit", Stopwatch.GetElapsedTime(committing));
             // An import key the catalog already had: the earlier entry stands, these copies are not needed.
             if (committed.Entry.Path != entry.Path) await RemoveCopiesAsync(written, entry.Path, sha256, self);
             return IngestResult.Stored(committed.Entry);
