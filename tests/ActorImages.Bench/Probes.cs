@@ -31,23 +31,8 @@ internal static class Probes
 
         await using (var p2 = await BenchP2Client.ConnectAsync(LocalCluster.Host(1), "bench-probe", CancellationToken.None))
         {
-            var latency = new Latencies();
-            int failed = 0;
             (int Files, int Bytes) last = default;
-            for (int i = 0; i < count; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    last = await p2.ListAsync(timeout.Token);
-                    latency.Since(t0);
-                }
-                catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
-                {
-                    failed++;
-                }
-            }
+            var (latency, failed) = await TimeP2Async(count, async ct => last = await p2.ListAsync(ct));
             probes.Add(new Probe("P2 LIST", latency, failed, $"{Fmt.N(last.Files)} files, {Fmt.N(last.Bytes)} bytes"));
 
             // Lookup by name: small images stored now, fetched back by name in random order.
@@ -60,41 +45,12 @@ internal static class Probes
                 await p2.UploadAsync(name, BenchImages.JpegWithComment(small, name), timeout.Token);
                 names.Add(name);
             }
-            latency = new Latencies();
-            failed = 0;
-            for (int i = 0; i < count; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    await p2.DownloadAsync(names[random.Next(names.Count)], timeout.Token);
-                    latency.Since(t0);
-                }
-                catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
-                {
-                    failed++;
-                }
-            }
+            (latency, failed) = await TimeP2Async(count, ct => p2.DownloadAsync(names[random.Next(names.Count)], ct));
             probes.Add(new Probe("lookup by name (P2 DOWNLOAD)", latency, failed, $"{Fmt.N(small.Length / 1000)} KB images"));
 
             // A miss must cost no more than a hit (issue 9, "Lookups that miss"): names no upload has.
-            latency = new Latencies();
-            failed = 0;
-            for (int i = 0; i < count; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    await p2.ExpectAsync(new P2Request.Download($"bench-{runId}-missing-{random.Next()}.jpg"), "ERROR", timeout.Token);
-                    latency.Since(t0);
-                }
-                catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
-                {
-                    failed++;
-                }
-            }
+            (latency, failed) = await TimeP2Async(count, ct =>
+                p2.ExpectAsync(new P2Request.Download($"bench-{runId}-missing-{random.Next()}.jpg"), "ERROR", ct));
             probes.Add(new Probe("lookup by name, miss (P2 DOWNLOAD)", latency, failed, "unknown names: ERROR"));
         }
 
@@ -159,6 +115,29 @@ internal static class Probes
             probes.Add(new Probe("lookup by md5 (GET /api/images/{md5})", latency, failed, "random entries"));
         }
         return probes;
+    }
+
+    /// <summary>Times <paramref name="count"/> P2 requests one after the other, each within 30 s; a request that
+    /// gets no proper answer (or none in time) counts as failed, not in the latencies.</summary>
+    private static async Task<(Latencies Latency, int Failed)> TimeP2Async(int count, Func<CancellationToken, Task> request)
+    {
+        var latency = new Latencies();
+        int failed = 0;
+        for (int i = 0; i < count; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await request(timeout.Token);
+                latency.Since(t0);
+            }
+            catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
+            {
+                failed++;
+            }
+        }
+        return (latency, failed);
     }
 
     private static long NewestId(string body)
