@@ -9,8 +9,8 @@ namespace ActorImages.Node.Catalog;
 /// heard of by gossip, so an image committed on one node just after another joined is not announced to it. Every
 /// <c>catch-up-interval</c> this reads the newest <see cref="Window"/> entries (one index range scan) and publishes
 /// them into the <see cref="ImageFeed"/>, which drops those already delivered. The first read only marks what is
-/// there as delivered: subscribers load that from the catalog at start, and a P2 client must not be told of old
-/// uploads as new.
+/// there as delivered and completes <see cref="ImageFeed.Primed"/>: subscribers load what was there from the catalog
+/// after that, and a P2 client must not be told of old uploads as new.
 /// </summary>
 public sealed class FeedCatchUp : BackgroundService
 {
@@ -47,7 +47,7 @@ public sealed class FeedCatchUp : BackgroundService
             try
             {
                 var newest = await _catalog.NewestAsync(Window, null, stoppingToken);
-                if (!primed) _feed.Remember(newest);
+                if (!primed) _feed.Prime(newest);
                 else
                     for (var i = newest.Count - 1; i >= 0; i--) _feed.Publish(newest[i]);
                 primed = true;

@@ -18,6 +18,12 @@ public sealed class ImageFeed
     private readonly Queue<long> _seenOrder = new();
     private readonly List<Channel<CatalogEntry>> _subscribers = new();
     private readonly List<Action<CatalogEntry>> _handlers = new();
+    private readonly TaskCompletionSource _primed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once <see cref="Prime"/> ran: from then on every entry committed after the primed ones is
+    /// delivered (by the Registry, the topic or <see cref="FeedCatchUp"/>). A subscriber that loads its initial state
+    /// from the catalog after this misses nothing between its load and the feed.</summary>
+    public Task Primed => _primed.Task;
 
     /// <summary>Delivers <paramref name="entry"/> to every subscriber unless it was delivered before.</summary>
     /// <param name="entry">A committed entry.</param>
@@ -37,15 +43,17 @@ public sealed class ImageFeed
         return true;
     }
 
-    /// <summary>Marks entries as delivered without delivering them: what was committed before the node looked
-    /// (its subscribers load that from the catalog) is not announced as new.</summary>
-    /// <param name="entries">Entries already in the catalog.</param>
-    public void Remember(IEnumerable<CatalogEntry> entries)
+    /// <summary>Marks entries as delivered without delivering them, then completes <see cref="Primed"/>: what was
+    /// committed before the node looked (its subscribers load that from the catalog after <see cref="Primed"/>) is
+    /// not announced as new.</summary>
+    /// <param name="entries">The newest entries in the catalog.</param>
+    public void Prime(IEnumerable<CatalogEntry> entries)
     {
         lock (_gate)
         {
             foreach (var entry in entries) RememberLocked(entry.Id);
         }
+        _primed.TrySetResult();
     }
 
     private bool RememberLocked(long id)

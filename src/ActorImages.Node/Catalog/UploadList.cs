@@ -7,9 +7,10 @@ namespace ActorImages.Node.Catalog;
 /// <summary>
 /// The P2 <c>LIST</c> reply, kept in memory: the newest uploads that fit the seed-001 client's 1 MiB message limit, in
 /// upload order (docs/protocols.md, P2), rendered once per change. Its size is bounded by that limit whatever the
-/// catalog's size, and a LIST costs no query. Filled from PostgreSQL at start and from the <see cref="ImageFeed"/>
-/// after (this node's commits before they are acknowledged, other nodes' within a second); the newest entries are
-/// read again every reload so that an event pub-sub lost on the way is listed all the same.
+/// catalog's size, and a LIST costs no query. Filled from PostgreSQL at start, once the feed is primed, and from the
+/// <see cref="ImageFeed"/> after (this node's commits before they are acknowledged, other nodes' within a second,
+/// <see cref="FeedCatchUp"/> making up for what pub-sub lost), so nothing committed between the load and the feed is
+/// missed.
 /// </summary>
 public sealed class UploadList
 {
@@ -71,23 +72,23 @@ public sealed class UploadList
         }
     }
 
-    /// <summary>Loads the newest entries from the catalog (at start, then the newest few on every reload).</summary>
+    /// <summary>Loads the newest entries from the catalog (once, at start, after the feed is primed).</summary>
     /// <param name="catalog">The catalog.</param>
-    /// <param name="all">True for the whole window, false for the newest 256 only.</param>
     /// <param name="ct">Cancellation.</param>
     /// <returns>A task that completes when they are in.</returns>
-    public async Task LoadAsync(CatalogStore catalog, bool all, CancellationToken ct)
+    public async Task LoadAsync(CatalogStore catalog, CancellationToken ct)
     {
-        Add(await catalog.NewestNamesAsync(all ? _capacity : 256, ct));
+        Add(await catalog.NewestNamesAsync(_capacity, ct));
         _loaded.TrySetResult();
     }
 }
 
-/// <summary>Fills the <see cref="UploadList"/>: every committed entry from the feed, the whole window from the
-/// catalog at start (retried until the database answers), and the newest 256 every 10 s.</summary>
+/// <summary>Fills the <see cref="UploadList"/>: every committed entry from the feed, and the whole window from the
+/// catalog once the feed is primed (<see cref="ImageFeed.Primed"/>; retried every 2 s until the database answers).</summary>
 public sealed class UploadListLoader : BackgroundService
 {
     private readonly UploadList _list;
+    private readonly ImageFeed _feed;
     private readonly CatalogStore _catalog;
     private readonly ILogger<UploadListLoader> _log;
 
@@ -99,6 +100,7 @@ public sealed class UploadListLoader : BackgroundService
     public UploadListLoader(UploadList list, ImageFeed feed, CatalogStore catalog, ILogger<UploadListLoader> log)
     {
         _list = list;
+        _feed = feed;
         _catalog = catalog;
         _log = log;
         feed.OnEntry(list.Add);
@@ -107,14 +109,14 @@ public sealed class UploadListLoader : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var loaded = false;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        await _feed.Primed.WaitAsync(stoppingToken);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
         do
         {
             try
             {
-                await _list.LoadAsync(_catalog, all: !loaded, stoppingToken);
-                loaded = true;
+                await _list.LoadAsync(_catalog, stoppingToken);
+                return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -13,7 +13,9 @@ namespace ActorImages.Node.Tracker;
 /// from PostgreSQL at start, then applies every <see cref="TrackerChange"/> of the <c>tracker</c> topic, every entry
 /// of the <see cref="ImageFeed"/> and every membership change. Pub-sub delivers at most once, so every
 /// <c>catch-up-interval</c> it reads the tracker's version and reloads the state when the view is behind it (the
-/// "within one second" of docs/design.md), and it reloads everything every 10 s whatever the version says.
+/// "within one second" of docs/design.md), and it reloads the tracker state every 10 s whatever the version says (a
+/// lost change older than one it did apply leaves the versions equal). The catalog head is read once, after the feed
+/// is primed (<see cref="ImageFeed.Primed"/>): from then on the feed delivers every entry.
 /// </summary>
 public sealed class TrackerViewActor : ReceiveActor, IWithTimers
 {
@@ -27,7 +29,9 @@ public sealed class TrackerViewActor : ReceiveActor, IWithTimers
     private readonly LstView _view;
     private readonly TrackerStore _tracker;
     private readonly CatalogStore _catalog;
+    private readonly ImageFeed _feed;
     private readonly TimeSpan _catchUpInterval;
+    private bool _headLoaded;
     private bool _loading;
 
     /// <inheritdoc />
@@ -46,20 +50,24 @@ public sealed class TrackerViewActor : ReceiveActor, IWithTimers
         _view = view;
         _tracker = tracker;
         _catalog = catalog;
+        _feed = feed;
         _catchUpInterval = catchUpInterval;
         feed.OnEntry(view.AddImage);
         membership.Changed += view.SetMembership;
         view.SetMembership(membership.Current);
         Receive<TrackerChange>(view.Apply);
         Receive<SubscribeAck>(_ => { });
-        Receive<Reload>(_ => StartReload(withHead: true));
+        Receive<Reload>(_ =>
+        {
+            if (!_loading) StartReload(withHead: !_headLoaded);
+        });
         Receive<Check>(_ =>
         {
             if (!_loading) _tracker.VersionAsync().PipeTo(Self, success: v => new Checked(v), failure: _ => new Checked(-1));
         });
         Receive<Checked>(c =>
         {
-            if (c.Version > _view.Version) StartReload(withHead: false);
+            if (c.Version > _view.Version && !_loading) StartReload(withHead: !_headLoaded);
         });
         Receive<Reloaded>(r =>
         {
@@ -71,6 +79,7 @@ public sealed class TrackerViewActor : ReceiveActor, IWithTimers
             }
             _view.Reload(r.State!);
             if (r.Head is not null) _view.ReloadHead(r.Head);
+            _headLoaded |= r.Head is not null;
         });
     }
 
@@ -105,7 +114,12 @@ public sealed class TrackerViewActor : ReceiveActor, IWithTimers
     private async Task<Reloaded> LoadAsync(bool withHead)
     {
         var state = await _tracker.LoadAsync(CancellationToken.None);
-        var head = withHead ? await _catalog.NewestAsync(LstView.HeadSize, null, CancellationToken.None) : null;
+        IReadOnlyList<ActorImages.Messages.CatalogEntry>? head = null;
+        if (withHead)
+        {
+            await _feed.Primed.WaitAsync(TimeSpan.FromSeconds(30));
+            head = await _catalog.NewestAsync(LstView.HeadSize, null, CancellationToken.None);
+        }
         return new Reloaded(state, head, null);
     }
 }
