@@ -28,7 +28,7 @@ public sealed class UdpTrackerGateway : BackgroundService
     private readonly IRequiredActor<TrackerActor> _tracker;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<UdpTrackerGateway> _log;
-    private readonly PartitionedRateLimiter<IPAddress> _limiter;
+    private readonly PartitionedRateLimiter<uint> _limiter;
     private readonly SemaphoreSlim _inFlight = new(MaxInFlight);
     private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -49,7 +49,7 @@ public sealed class UdpTrackerGateway : BackgroundService
         _metrics = metrics;
         _log = log;
         var rate = Math.Max(1, settings.P3RepliesPerSecond);
-        _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip => RateLimitPartition.GetTokenBucketLimiter(ip,
+        _limiter = PartitionedRateLimiter.Create<uint, uint>(ip => RateLimitPartition.GetTokenBucketLimiter(ip,
             _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = rate, TokensPerPeriod = rate, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
@@ -61,15 +61,16 @@ public sealed class UdpTrackerGateway : BackgroundService
     public Task Bound => _bound.Task;
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Bind(new IPEndPoint(IPAddress.Parse(_settings.Host), _settings.P3Port));
         }
         catch (SocketException e)
         {
+            socket.Dispose();
             _bound.TrySetException(e);
             _log.LogCritical("cannot bind UDP {Host}:{Port}: {Error}", _settings.Host, _settings.P3Port, e.Message);
             throw;
@@ -77,42 +78,72 @@ public sealed class UdpTrackerGateway : BackgroundService
         socket.ReceiveBufferSize = 4 * 1024 * 1024;
         _bound.TrySetResult();
         _log.LogInformation("P3 tracker listening on udp {Host}:{Port}", _settings.Host, _settings.P3Port);
-        var buffer = new byte[65536];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
-        while (!stoppingToken.IsCancellationRequested)
+        // One dedicated thread blocks in recvfrom and answers a plain LST in place, as a minimal responder would: no
+        // thread-pool hop, no allocation per datagram (the source address is reused; the reply is the view's
+        // rendered datagram). Only REG/UPD/END and LST <offset> go on to a task. Closing the socket ends the loop.
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closing = stoppingToken.Register(socket.Dispose);
+        var thread = new Thread(() =>
         {
-            SocketReceiveFromResult received;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
+                ReceiveLoop(socket, stoppingToken);
             }
-            catch (OperationCanceledException)
+            finally
             {
-                break;
+                closing.Dispose();
+                socket.Dispose();
+                stopped.TrySetResult();
             }
-            catch (SocketException e)
+        })
+        { IsBackground = true, Name = "p3-udp" };
+        thread.Start();
+        return stopped.Task;
+    }
+
+    private void ReceiveLoop(Socket socket, CancellationToken stoppingToken)
+    {
+        var buffer = new byte[65536];
+        var source = new SocketAddress(AddressFamily.InterNetwork);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = socket.ReceiveFrom(buffer, SocketFlags.None, source);
+            }
+            catch (SocketException e) when (!stoppingToken.IsCancellationRequested)
             {
                 _log.LogDebug("P3 receive: {Error}", e.Message);
                 continue;
             }
-            var from = (IPEndPoint)received.RemoteEndPoint;
-            var datagram = buffer.AsSpan(0, received.ReceivedBytes);
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                break;
+            }
+            var datagram = buffer.AsSpan(0, length);
             if (P3Request.IsReply(datagram))
             {
                 _metrics.Tracker("dropped");
                 continue;
             }
-            using var lease = _limiter.AttemptAcquire(from.Address);
+            using var lease = _limiter.AttemptAcquire(Ipv4(source));
             if (!lease.IsAcquired)
             {
                 _metrics.Tracker("dropped");
+                continue;
+            }
+            if (datagram.SequenceEqual("LST"u8))
+            {
+                _metrics.Tracker("LST");
+                Send(socket, _view.First(), source);
                 continue;
             }
             var request = P3Request.Parse(datagram);
             if (request is P3Request.Lst { Offset: null })
             {
                 _metrics.Tracker("LST");
-                Send(socket, _view.First(), from);
+                Send(socket, _view.First(), source);
                 continue;
             }
             if (!_inFlight.Wait(0))
@@ -120,21 +151,26 @@ public sealed class UdpTrackerGateway : BackgroundService
                 _metrics.Tracker("dropped");
                 continue;
             }
+            var from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(source);
             _ = AnswerAsync(socket, request, from, stoppingToken);
         }
     }
+
+    /// <summary>The IPv4 address of a <c>sockaddr_in</c>: bytes 4–7 on every platform.</summary>
+    private static uint Ipv4(SocketAddress address) =>
+        (uint)(address[4] << 24 | address[5] << 16 | address[6] << 8 | address[7]);
 
     private async Task AnswerAsync(Socket socket, P3Request request, IPEndPoint from, CancellationToken ct)
     {
         try
         {
             var reply = await ReplyAsync(request, from.Address.ToString(), ct);
-            Send(socket, reply, from);
+            Send(socket, reply, from.Serialize());
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             _log.LogWarning("P3 {Peer}: {Request} failed: {Error}", from, request, e.Message);
-            Send(socket, P3Reply.Unavailable(), from);
+            Send(socket, P3Reply.Unavailable(), from.Serialize());
         }
         finally
         {
@@ -183,13 +219,13 @@ public sealed class UdpTrackerGateway : BackgroundService
     private static IReadOnlyList<PeerImage> Images(IReadOnlyList<P3Image> images) =>
         images.Select(i => new PeerImage(i.Md5, i.Name)).ToList();
 
-    private void Send(Socket socket, ReadOnlyMemory<byte> datagram, IPEndPoint to)
+    private void Send(Socket socket, ReadOnlyMemory<byte> datagram, SocketAddress to)
     {
         try
         {
             socket.SendTo(datagram.Span, SocketFlags.None, to);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             _log.LogDebug("P3 send to {Peer}: {Error}", to, e.Message);
         }

@@ -25,6 +25,7 @@ public sealed class LstView
     private readonly List<CatalogEntry> _head = new();
     private MembershipSnapshot? _membership;
     private volatile P3Listing? _listing;
+    private List<LstItem>? _headItems;
     private int _peerItems;
     private long _version;
 
@@ -86,7 +87,7 @@ public sealed class LstView
             var known = _head.ToList();
             _head.Clear();
             foreach (var e in newestFirst.Concat(known).OrderByDescending(e => e.Id)) AddToHead(e);
-            Invalidate();
+            InvalidateHead();
         }
     }
 
@@ -97,7 +98,7 @@ public sealed class LstView
         lock (_gate)
         {
             AddToHead(entry);
-            Invalidate();
+            InvalidateHead();
         }
     }
 
@@ -108,7 +109,7 @@ public sealed class LstView
         lock (_gate)
         {
             _membership = membership;
-            Invalidate();
+            InvalidateHead();
         }
     }
 
@@ -165,6 +166,13 @@ public sealed class LstView
 
     private void Invalidate() => _listing = null;
 
+    /// <summary>The catalog head or the membership changed: its items are composed again, not only the listing.</summary>
+    private void InvalidateHead()
+    {
+        _headItems = null;
+        _listing = null;
+    }
+
     private P3Listing ComposeLocked()
     {
         if (_listing is { } cached) return cached;
@@ -178,24 +186,28 @@ public sealed class LstView
                 if (!holders.TryGetValue(image.Md5, out var list)) holders[image.Md5] = list = new();
                 if (list.All(h => h.Peer != r)) list.Add((r, image.Name));
             }
-        var catalogByMd5 = _head.GroupBy(e => e.Md5).ToDictionary(g => g.Key, g => g.Last());
+        var up = UpAddresses();
+        var catalogByMd5 = registrations.Count == 0 ? null : _head.GroupBy(e => e.Md5).ToDictionary(g => g.Key, g => g.Last());
         var items = new List<LstItem>();
         var listed = new HashSet<string>();
         foreach (var r in registrations.AsEnumerable().Reverse())
             foreach (var image in r.Images)
             {
                 if (!listed.Add(image.Md5)) continue;
-                var nodes = catalogByMd5.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry) : [];
+                var nodes = catalogByMd5!.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry, up) : [];
                 var peers = holders[image.Md5].Select(h => $"{h.Peer.Ip}:{h.Peer.Port}");
                 items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name, nodes.Concat(peers).ToList()));
             }
         _peerItems = items.Count;
-        foreach (var entry in _head)
-            if (listed.Add(entry.Md5)) items.Add(ToItem(entry));
+        // The head's items change with the head and the membership only, not with every peer's registration.
+        _headItems ??= _head.Select(e => ToItem(e, up)).ToList();
+        foreach (var item in _headItems)
+            if (!listed.Contains(item.Md5)) items.Add(item);
         return _listing = new P3Listing(items);
     }
 
-    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry).ToList());
+    private LstItem ToItem(CatalogEntry entry, HashSet<string> up) =>
+        new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry, up).ToList());
 
     /// <summary>A catalog name as LST lists it: the seed-002 client saves a download under the listed name, so path
     /// separators and control characters — which a P2 or HTTP client may have put in a name — become '_'.</summary>
@@ -208,9 +220,8 @@ public sealed class LstView
                 chars[i] = source[i] is '/' or '\\' || char.IsControl(source[i]) ? '_' : source[i];
         });
 
-    private IEnumerable<string> NodeHolders(CatalogEntry entry)
-    {
-        var up = _membership?.UpReachable.Select(m => m.Address).ToHashSet() ?? new HashSet<string>();
-        return entry.Replicas.OrderBy(r => up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
-    }
+    private HashSet<string> UpAddresses() => _membership?.UpReachable.Select(m => m.Address).ToHashSet() ?? [];
+
+    private IEnumerable<string> NodeHolders(CatalogEntry entry, HashSet<string> up) =>
+        entry.Replicas.OrderBy(r => up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
 }
