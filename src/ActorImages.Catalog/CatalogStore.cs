@@ -46,18 +46,26 @@ public sealed class CatalogStore
 
         // Keys in one order for every caller, so two batches lock their counters in the same order.
         var keys = counts.Keys.Order(StringComparer.Ordinal).ToArray();
-        await using var command = _dataSource.CreateCommand(ReserveSql);
-        command.Parameters.Add(new NpgsqlParameter { Value = keys });
-        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => counts[k]).ToArray() });
+        // Committed without waiting for the WAL flush: a reservation matters only to an entry that uses it, and that
+        // entry's own (synchronous) commit flushes the WAL up to and past the reservation. A reservation lost with a
+        // database crash was never used by a committed entry; the name it gave is of a second that has passed.
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        batch.BatchCommands.Add(CatalogWrites.Command(ReserveSql, keys, keys.Select(k => counts[k]).ToArray()));
         var next = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            // SET returns no result set: the reader starts at the reservation's rows.
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var key = reader.GetString(0);
                 next[key] = reader.GetInt64(1) - counts[key];
             }
         }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
 
         var paths = new string[requests.Count];
         for (var i = 0; i < paths.Length; i++)
