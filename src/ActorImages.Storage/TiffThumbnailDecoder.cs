@@ -72,6 +72,8 @@ internal static class TiffThumbnailDecoder
         int pixelBytes = samples * sampleBytes;
         long rowBytes = (long)width * pixelBytes;
         Require(rowBytes <= int.MaxValue, "tiff row too long");
+        // A header may claim any width: the row buffer is allocated only for a row the file can hold.
+        Require(rowBytes <= length, "tiff cut short");
         var row = new byte[rowBytes];
         var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         try

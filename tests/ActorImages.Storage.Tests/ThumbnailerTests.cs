@@ -121,6 +121,19 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void ATiffClaimingARowLongerThanTheFileIsRefusedBeforeTheRowIsAllocated()
+    {
+        // 90,000,000 pixels of one row (under the pixel limit) claimed by a file of a few hundred bytes.
+        var source = _dir.Write("wide.tif", SyntheticTiff.OneRow(90_000_000, pixelBytes: 64));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(source, _dir.Combine("wide.jpg")));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal("unreadable image: tiff cut short", e.Message);
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated");
+        Assert.False(File.Exists(_dir.Combine("wide.jpg")));
+    }
+
+    [Fact]
     public void ADecodeBombIsRefusedFromItsHeaderBeforeAnyDecode()
     {
         var source = _dir.Write("bomb.jpg", RealImages.JpegBomb());
