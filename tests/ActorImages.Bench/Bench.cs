@@ -294,6 +294,9 @@ internal sealed class Bench
             await sampler.DisposeAsync();
         }
         rss = sampler.Peaks;
+        // The read path alone: every request an LST, answered from each node's view. Beside the target's mix, it
+        // tells the cost of the reads from that of the writes (each a durable commit through the singleton).
+        var reads = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0, _runId, checkReplies: true);
         for (int c = 0; c < P3Clients; c++) await P3Load.AskAsync(targets[c % 3], $"END {P3Load.Password} {P3Load.FirstPort + c}");
         const string name = "P3 tracker, 90 % LST";
         double ratio = r.PerSecond / _responder!.PerSecond;
@@ -305,6 +308,13 @@ internal sealed class Bench
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", _responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             ratio >= 0.8 && p99 <= 2, "1,862 req/s"));
         Rss("P3 tracker", rss);
+        const string readsName = "P3 tracker, LST only";
+        double readsRatio = reads.PerSecond / _responder.PerSecond;
+        Console.WriteLine($"{readsName}, {P3Clients} clients over 3 nodes: {Fmt.N(reads.PerSecond)} req/s ({Fmt.N(reads.Requests)} replies, "
+            + $"{reads.Errors} errors, {reads.Timeouts} timeouts), {reads.All.Summary()} | reference {_responder.Text} | {Fmt.X(readsRatio)} "
+            + "| no target of its own (the read path of the row above)");
+        _rows.Add(new Row(readsName, $"{Fmt.N(reads.PerSecond)} req/s, p99 {Fmt.Ms(reads.All.Millis(99))}", _responder.Text, Fmt.X(readsRatio),
+            "(read path of the row above)", null, "-"));
     }
 
     private async Task P2Async()

@@ -99,6 +99,31 @@ public sealed class TrackerStoreTests
     }
 
     [Fact]
+    public async Task WritesOfOneIdentityInOneBatchLeaveItsLastState()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.9", 9, "gone", Cat)]);
+
+        var commit = await db.Tracker.ApplyAsync(
+        [
+            Reg("10.0.0.1", 1, "a", Cat),
+            new TrackerWrite.Update("10.0.0.1", 1, [Dog, Cat]),
+            new TrackerWrite.Update("10.0.0.7", 7, [Dog]), // never registered: nothing happens
+            new TrackerWrite.Remove("10.0.0.9", 9),
+            new TrackerWrite.Update("10.0.0.9", 9, [Dog]), // after its END: nothing happens
+            Reg("10.0.0.2", 2, "b", Dog),
+            new TrackerWrite.Update("10.0.0.2", 2, []),
+        ]);
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal([2L, null, null, null, null, 3L, null], commit.Sequences);
+        Assert.Equal(["10.0.0.1:1", "10.0.0.2:2"], state.Peers.Select(p => p.Registration.Identity));
+        Assert.Equal([2L, 3L], state.Peers.Select(p => p.Registration.Sequence));
+        Assert.Equal([Dog, Cat], state.Peers[0].Registration.Images);
+        Assert.Empty(state.Peers[1].Registration.Images);
+    }
+
+    [Fact]
     public async Task SequencesAreNeverReusedAfterTheNewestPeerLeaves()
     {
         await using var db = await Fresh.DatabaseAsync();
