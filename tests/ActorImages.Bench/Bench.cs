@@ -218,6 +218,7 @@ internal sealed class Bench
         string label = $"{_runId}-p1-{nodes}";
         P1Load.Result r;
         IReadOnlyDictionary<int, long> rss;
+        var stepsBefore = await IngestSteps.ReadAsync(nodes);
         var sampler = new RssSampler(_cluster);
         try
         {
@@ -228,6 +229,7 @@ internal sealed class Bench
             await sampler.DisposeAsync();
         }
         rss = sampler.Peaks;
+        Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(nodes)));
         var md5s = r.Acknowledged.Select(s => BenchImages.Md5(P1Load.Image(bases, label, s.Client, s.N))).ToList();
         int listed = await CountListedAsync(md5s);
         double rate = listed / r.Seconds;

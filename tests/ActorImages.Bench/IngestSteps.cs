@@ -1,0 +1,68 @@
+using System.Globalization;
+
+namespace ActorImages.Bench;
+
+/// <summary>
+/// The mean time of each step of a stored upload over a window, per node, from the nodes' own histogram
+/// <c>actorimages_ingest_phase_seconds{phase}</c> on <c>/metrics</c> (README "Benchmarks"): the difference of its
+/// <c>_sum</c> and <c>_count</c> between two reads.
+/// </summary>
+internal static class IngestSteps
+{
+    private static readonly string[] Steps = ["receive", "reserve", "replicate", "commit"];
+
+    /// <summary>Per node (1..<paramref name="nodes"/>) and step: (seconds summed, uploads counted); empty for a node
+    /// that did not answer.</summary>
+    public static async Task<Dictionary<int, Dictionary<string, (double Sum, double Count)>>> ReadAsync(int nodes)
+    {
+        var all = new Dictionary<int, Dictionary<string, (double, double)>>();
+        for (int node = 1; node <= nodes; node++)
+        {
+            var steps = new Dictionary<string, (double Sum, double Count)>();
+            try
+            {
+                var (status, body) = await LocalCluster.GetAsync(node, "/metrics");
+                if (status == 200)
+                {
+                    foreach (string step in Steps)
+                        steps[step] = (Value(body, $"actorimages_ingest_phase_seconds_sum{{phase=\"{step}\"}}"),
+                            Value(body, $"actorimages_ingest_phase_seconds_count{{phase=\"{step}\"}}"));
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // reported as "no figures" for that node
+            }
+            all[node] = steps;
+        }
+        return all;
+    }
+
+    /// <summary><c>steps, mean ms per image: node 1 receive 4.3, reserve 1.0, …</c> for the window between two reads.</summary>
+    public static string Describe(Dictionary<int, Dictionary<string, (double Sum, double Count)>> before,
+        Dictionary<int, Dictionary<string, (double Sum, double Count)>> after)
+    {
+        var parts = after.Keys.Order().Select(node =>
+        {
+            var steps = Steps.Select(step =>
+            {
+                if (!after[node].TryGetValue(step, out var a) || !before[node].TryGetValue(step, out var b) || a.Count <= b.Count)
+                    return $"{step} -";
+                return $"{step} {(a.Sum - b.Sum) / (a.Count - b.Count) * 1000:0.0}";
+            });
+            return $"node {node} " + string.Join(", ", steps);
+        });
+        return "steps of a stored upload, mean ms (actorimages_ingest_phase_seconds): " + string.Join("; ", parts);
+    }
+
+    /// <summary>The value of the sample line that starts with <paramref name="series"/>, or 0.</summary>
+    private static double Value(string metrics, string series)
+    {
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+                return double.Parse(line[(series.Length + 1)..].Trim(), CultureInfo.InvariantCulture);
+        }
+        return 0;
+    }
+}
