@@ -332,6 +332,7 @@ internal sealed class Bench
         }
         P2Load.Result r;
         IReadOnlyDictionary<int, long> rss;
+        var stepsBefore = await IngestSteps.ReadAsync(3);
         var sampler = new RssSampler(_cluster);
         try
         {
@@ -342,6 +343,7 @@ internal sealed class Bench
             await sampler.DisposeAsync();
         }
         rss = sampler.Peaks;
+        Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));
         const string name = "P2 upload+download";
         double ratio = r.MegabytesPerSecond / SeedP2MegabytesPerSecond;
         Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, "
