@@ -185,6 +185,22 @@ public sealed class CatalogStore
             cancellationToken, beforeId ?? long.MaxValue, limit).ConfigureAwait(false);
     }
 
+    /// <summary>The newest entries with an id above <paramref name="afterId"/>, newest first: what was committed
+    /// since an entry was seen. Ids grow in commit order (every commit takes the catalog's counter row before it
+    /// inserts), so nothing committed later can have a smaller id. One index range scan; none when nothing is new.</summary>
+    /// <param name="afterId">The largest id already seen (0 for none).</param>
+    /// <param name="limit">At most this many, ≥ 1.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The entries, newest first.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> &lt; 1.</exception>
+    /// <exception cref="NpgsqlException">The database failed.</exception>
+    public async Task<IReadOnlyList<CatalogEntry>> NewerThanAsync(long afterId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.id > $1 ORDER BY i.id DESC LIMIT $2",
+            cancellationToken, afterId, limit).ConfigureAwait(false);
+    }
+
     /// <summary>Filename and uploader of the newest entries, newest first, for P2 <c>LIST</c>: the caller keeps as
     /// many as fit the legacy client's 1 MiB message (docs/protocols.md, P2).</summary>
     /// <param name="limit">At most this many, ≥ 1.</param>

@@ -41,6 +41,21 @@ public sealed class CatalogQueryTests
     }
 
     [Fact]
+    public async Task NewerThanReturnsWhatWasCommittedSinceAnIdNewestFirstAndNothingWhenIdle()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var first = await Fresh.CommitAsync(db.Catalog, "seen");
+        Assert.Empty(await db.Catalog.NewerThanAsync(first.Id, 10));
+
+        var later = new[] { await Fresh.CommitAsync(db.Catalog, "a"), await Fresh.CommitAsync(db.Catalog, "b"), await Fresh.CommitAsync(db.Catalog, "c") };
+
+        Assert.Equal(later.Select(e => e.Id).Reverse(), (await db.Catalog.NewerThanAsync(first.Id, 10)).Select(e => e.Id));
+        Assert.Equal([later[2].Id, later[1].Id], (await db.Catalog.NewerThanAsync(first.Id, 2)).Select(e => e.Id));
+        Assert.Equal(4, (await db.Catalog.NewerThanAsync(0, 10)).Count);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => db.Catalog.NewerThanAsync(0, 0));
+    }
+
+    [Fact]
     public async Task NewestPagesWalkTheCatalogNewestFirstWithoutGapsOrRepeats()
     {
         await using var db = await Fresh.DatabaseAsync();

@@ -7,8 +7,9 @@ namespace ActorImages.Node.Catalog;
 /// Keeps the promise "every other node within one second" (docs/design.md, read-your-writes) when pub-sub does not:
 /// Distributed Pub-Sub delivers at most once, and a publish reaches only the subscribers its node's registry has
 /// heard of by gossip, so an image committed on one node just after another joined is not announced to it. Every
-/// <c>catch-up-interval</c> this reads the newest <see cref="Window"/> entries (one index range scan) and publishes
-/// them into the <see cref="ImageFeed"/>, which drops those already delivered. The first read only marks what is
+/// <c>catch-up-interval</c> this reads the entries committed since its last read (at most <see cref="Window"/>, one
+/// index range scan, no rows when nothing is new) and publishes them into the <see cref="ImageFeed"/>, which drops
+/// those already delivered. The first read only marks what is
 /// there as delivered and completes <see cref="ImageFeed.Primed"/>: subscribers load what was there from the catalog
 /// after that, and a P2 client must not be told of old uploads as new.
 /// </summary>
@@ -39,18 +40,26 @@ public sealed class FeedCatchUp : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var primed = false;
+        long? seen = null; // the largest id read so far; null until the first read primed the feed
         var failing = false;
         using var timer = new PeriodicTimer(_interval);
         do
         {
             try
             {
-                var newest = await _catalog.NewestAsync(Window, null, stoppingToken);
-                if (!primed) _feed.Prime(newest);
+                if (seen is not { } after)
+                {
+                    var newest = await _catalog.NewestAsync(Window, null, stoppingToken);
+                    _feed.Prime(newest);
+                    seen = newest.Count > 0 ? newest[0].Id : 0;
+                }
                 else
-                    for (var i = newest.Count - 1; i >= 0; i--) _feed.Publish(newest[i]);
-                primed = true;
+                {
+                    // Only what is newer than the last read: an idle node reads no rows.
+                    var newer = await _catalog.NewerThanAsync(after, Window, stoppingToken);
+                    for (var i = newer.Count - 1; i >= 0; i--) _feed.Publish(newer[i]);
+                    if (newer.Count > 0) seen = newer[0].Id;
+                }
                 failing = false;
             }
             catch (Exception e) when (e is not OperationCanceledException)
