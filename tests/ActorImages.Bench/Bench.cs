@@ -26,6 +26,9 @@ internal sealed class Bench
     private string _shape = "";
     private Reference? _sink, _responder;
 
+    /// <summary>The sink's bytes per second in its measured window (the re-replication reference).</summary>
+    private double _sinkBytesPerSecond;
+
     private Bench(Options options)
     {
         _options = options;
@@ -86,11 +89,11 @@ internal sealed class Bench
         try
         {
             Console.WriteLine();
-            if (o.Scenarios.Overlaps(["p1", "p3", "refs"])) Console.WriteLine("references (this machine, the same load generator):");
-            if (o.Scenarios.Contains("p1") || o.Scenarios.Contains("refs")) _sink = await SinkReferenceAsync();
+            if (o.Scenarios.Overlaps(["p1", "p3", "refs", "repair", "scale"])) Console.WriteLine("references (this machine, the same load generator):");
+            if (o.Scenarios.Overlaps(["p1", "refs", "repair", "scale"])) _sink = await SinkReferenceAsync();
             if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync();
-            if (o.Scenarios.Overlaps(["p1", "p3", "refs"])) Console.WriteLine();
-            if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes"])) return;
+            if (o.Scenarios.Overlaps(["p1", "p3", "refs", "repair", "scale"])) Console.WriteLine();
+            if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes", "repair", "scale"])) return;
             if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(2), "down");
             if (o.Fill > 0) await FillAsync(o.Scenarios.Contains("p1") ? 1 : 3);
             if (o.Scenarios.Contains("p1"))
@@ -101,6 +104,8 @@ internal sealed class Bench
             if (o.Scenarios.Contains("p3")) await P3Async();
             if (o.Scenarios.Contains("p2")) await P2Async();
             if (o.Scenarios.Contains("probes")) await ProbesAsync();
+            if (o.Scenarios.Contains("scale")) await ScaleAsync();
+            if (o.Scenarios.Contains("repair")) await RepairAsync(); // last: it leaves node 3 down
         }
         finally
         {
@@ -125,15 +130,17 @@ internal sealed class Bench
         {
             IPEndPoint[] targets = [new(ReferenceHost, 5001)];
             if (_options.Warmup > 0) await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, _runId + "-sink-w");
-            int before = Directory.GetFiles(folder, "*.jpg").Length;
+            var before = Directory.GetFiles(folder, "*.jpg").ToHashSet();
             r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, _runId + "-sink");
-            stored = Directory.GetFiles(folder, "*.jpg").Length - before;
+            var added = Directory.GetFiles(folder, "*.jpg").Where(f => !before.Contains(f)).ToList();
+            stored = added.Count;
+            _sinkBytesPerSecond = added.Sum(f => new FileInfo(f).Length) / r.Seconds;
         }
         Directory.Delete(folder, recursive: true);
         double rate = Math.Min(stored, r.Acknowledged.Count) / r.Seconds;
         var at = DateTime.Now;
         Console.WriteLine($"  P1 durable sink (accept, length, bytes, temp file, fsync, rename), {P1Clients} clients: {Fmt.N(rate)} images/s "
-            + $"({r.Acknowledged.Count} acknowledged, {stored} files, {r.Failed} failed), {r.Latency.Summary()}   [{Fmt.Clock(at)}]");
+            + $"({r.Acknowledged.Count} acknowledged, {stored} files, {r.Failed} failed; {Fmt.D1(_sinkBytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]");
         return new Reference(rate, $"{Fmt.N(rate)}/s sink", at);
     }
 
@@ -317,6 +324,122 @@ internal sealed class Bench
             + "| no target of its own (the read path of the row above)");
         _rows.Add(new Row(readsName, $"{Fmt.N(reads.PerSecond)} req/s, p99 {Fmt.Ms(reads.All.Millis(99))}", _responder.Text, Fmt.X(readsRatio),
             "(read path of the row above)", null, "-"));
+    }
+
+    /// <summary>
+    /// Scale-out on one machine: the P1 load of <see cref="P1Async"/> over 1, 3 and 5 nodes (replication factor 1,
+    /// then 2), with the nodes' CPU time per acknowledged image (each node process's user + system time over the
+    /// window; PostgreSQL's is not counted). On two shared cores more nodes mean more processes per core, so this
+    /// shows how cost grows with nodes, not what one machine per node would give.
+    /// </summary>
+    private async Task ScaleAsync()
+    {
+        var bases = _images.CameraJpegs();
+        foreach (int nodes in new[] { 1, 3, 5 })
+        {
+            await ShapeAsync(nodes);
+            var targets = Enumerable.Range(1, nodes).Select(i => new IPEndPoint(IPAddress.Parse(LocalCluster.Host(i)), 5001)).ToArray();
+            if (_options.Warmup > 0) await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, $"{_runId}-scale-{nodes}-w");
+            var cpuBefore = NodesCpu();
+            var r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, $"{_runId}-scale-{nodes}");
+            double cpu = (NodesCpu() - cpuBefore).TotalMilliseconds;
+            double rate = r.Acknowledged.Count / r.Seconds;
+            double perImage = r.Acknowledged.Count == 0 ? double.NaN : cpu / r.Acknowledged.Count;
+            double ratio = rate / _sink!.PerSecond;
+            string name = $"Scale-out, P1 over {nodes} node(s), RF{(nodes == 1 ? 1 : 2)}";
+            Console.WriteLine($"{name}: {Fmt.N(rate)} images/s acknowledged ({r.Failed} failed), {r.Latency.Summary()}, nodes' CPU "
+                + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {_sink.Text} | {Fmt.X(ratio)}");
+            _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s, {perImage:0.0} ms CPU/image", _sink.Text, Fmt.X(ratio), "(how cost grows with nodes)", null, "-"));
+        }
+    }
+
+    /// <summary>The CPU time (user + system) of every running node process so far.</summary>
+    private TimeSpan NodesCpu()
+    {
+        var total = TimeSpan.Zero;
+        foreach (int i in _cluster.RunningNodes())
+        {
+            if (_cluster.Pid(i) is not { } pid) continue;
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                total += process.TotalProcessorTime;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // exited in between: its time is lost to the figure
+            }
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Re-replication after a node is lost, while serving: three nodes with replication factor 2 hold what the earlier
+    /// scenarios stored; node 3 is killed (<c>bin/cluster kill 3</c>) while 8 UDP clients keep asking nodes 1 and 2
+    /// for <c>LST</c>; self-repair copies everything node 3 held to the survivors. The figure is the bytes the survivors
+    /// gained (<c>/api/stats</c>, per host) over the time from the first copied byte to the last, as a ratio to the
+    /// sink's MB/s. Not meaningful after <c>--fill</c> (synthetic entries have no files to copy).
+    /// </summary>
+    private async Task RepairAsync()
+    {
+        await ShapeAsync(3);
+        string[] live = [LocalCluster.Host(1), LocalCluster.Host(2)];
+        var start = await StatsAsync();
+        if (start is null || start.Value.ByHost.GetValueOrDefault(LocalCluster.Host(3)) == 0)
+        {
+            Console.WriteLine("re-replication: node 3 holds nothing (run p1 or p2 first); skipped");
+            return;
+        }
+        long liveBefore = live.Sum(h => start.Value.ByHost.GetValueOrDefault(h));
+        long wanted = 2 * start.Value.Bytes;
+        await _cluster.RunAsync(Env(2), "kill", "3");
+        _shape = ""; // node 3 stays down: a later scenario starts the cluster again
+        var clock = Stopwatch.StartNew();
+        var targets = live.Select(h => new IPEndPoint(IPAddress.Parse(h), 13377)).ToArray();
+        var serving = P3Load.RunAsync(targets, 8, 20, 0, _runId, checkReplies: true);
+        TimeSpan? first = null, last = null;
+        long liveNow = liveBefore;
+        while (clock.Elapsed < TimeSpan.FromMinutes(5) && liveNow < wanted)
+        {
+            await Task.Delay(250);
+            if (await StatsAsync() is not { } now) continue;
+            long sum = live.Sum(h => now.ByHost.GetValueOrDefault(h));
+            if (sum > liveNow)
+            {
+                first ??= clock.Elapsed;
+                last = clock.Elapsed;
+            }
+            liveNow = Math.Max(liveNow, sum);
+        }
+        var reads = await serving;
+        long copied = liveNow - liveBefore;
+        double seconds = first is { } f && last is { } l && l > f ? (l - f).TotalSeconds : double.NaN;
+        double rate = copied / seconds;
+        double ratio = rate / _sinkBytesPerSecond;
+        string done = liveNow >= wanted ? "every image on both survivors" : $"incomplete after 5 min: {Fmt.N(liveNow)} of {Fmt.N(wanted)} bytes";
+        const string name = "Re-replication after a node is lost";
+        Console.WriteLine($"{name}: {Fmt.D1(copied / 1e6)} MB copied in {seconds:0.0} s (first copy {first?.TotalSeconds:0.0} s after the kill), "
+            + $"{Fmt.D1(rate / 1e6)} MB/s, {done}; meanwhile LST on the survivors {Fmt.N(reads.PerSecond)} req/s, {reads.All.Summary()}, "
+            + $"{reads.Errors + reads.Timeouts} errors or timeouts | reference {Fmt.D1(_sinkBytesPerSecond / 1e6)} MB/s sink | {Fmt.X(ratio)} | target >= 0.30x");
+        _rows.Add(new Row(name, $"{Fmt.D1(rate / 1e6)} MB/s", $"{Fmt.D1(_sinkBytesPerSecond / 1e6)} MB/s sink", Fmt.X(ratio), ">= 0.30x sink MB/s",
+            liveNow >= wanted && ratio >= 0.3, "~22 images/s"));
+    }
+
+    /// <summary>Node 1's <c>/api/stats</c>: catalog bytes and bytes per host; null when it does not answer.</summary>
+    private static async Task<(long Bytes, Dictionary<string, long> ByHost)?> StatsAsync()
+    {
+        try
+        {
+            var (status, body) = await LocalCluster.GetAsync(1, "/api/stats");
+            if (status != 200) return null;
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            var byHost = doc.RootElement.GetProperty("bytesByHost").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+            return (doc.RootElement.GetProperty("bytes").GetInt64(), byHost);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private async Task P2Async()

@@ -6,17 +6,17 @@ namespace ActorImages.Bench;
 /// <param name="Root">The repository root (bin/bench passes it).</param>
 /// <param name="Seconds">Timed window per scenario.</param>
 /// <param name="Warmup">Untimed load before each timed window.</param>
-/// <param name="Scenarios">Which of refs, p1, p3, p2, probes run.</param>
+/// <param name="Scenarios">Which of refs, p1, p3, p2, probes, scale, repair run.</param>
 /// <param name="Fill">Grow the catalog to at least this many entries with synthetic ones first (0: no fill).</param>
 /// <param name="ProbeRequests">Requests per latency probe.</param>
 internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests)
 {
     /// <summary>The scenarios <c>--only</c> takes.</summary>
-    public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes"];
+    public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes", "scale", "repair"];
 
     /// <summary>The help text (bin/bench --help prints it).</summary>
     public const string Help = """
-        Usage: bin/bench [--only p1,p3,p2,probes] [--seconds N] [--warmup N] [--fill N]
+        Usage: bin/bench [--only p1,p3,p2,probes,scale,repair] [--seconds N] [--warmup N] [--fill N]
 
         Measures two references on this machine with the bench's own load generator, then the local cluster
         (bin/cluster, nodes on 127.0.0.1-3) under the same load, and prints every figure as a ratio to its
@@ -26,12 +26,18 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
                       the close): 1 node with replication factor 1, then 3 nodes with 2; counted: images whose
                       md5 the catalog lists afterwards
-          p3          32 UDP clients over 3 nodes, one request outstanding each, 90 % LST / 5 % REG / 5 % UPD
+          p3          32 UDP clients over 3 nodes, one request outstanding each, 90 % LST / 5 % REG / 5 % UPD;
+                      then the same clients with LST only (the read path)
           p2          4 P2 clients over 3 nodes offering permessage-deflate, each uploading a distinct ~900 KB
                       PNG and downloading it again; counted: SUCCESS uploads, downloads with the right md5;
                       compared with seed 001's figure of 34 MB/s (no Python server here)
           probes      one request at a time (~200 each): P2 LIST, LST, LST <offset>, an HTTP page, lookup by
                       md5 and by name, a hit and a miss (default: only with --fill)
+          scale       the p1 load over 1, 3 and 5 nodes (replication factor 1, then 2): images per second and
+                      the nodes' CPU time per image (PostgreSQL's not counted)
+          repair      node 3 of 3 (replication factor 2) killed while 8 UDP clients ask the others for LST;
+                      figure: the bytes the survivors gain by self-repair per second, as a ratio to the sink's
+                      MB/s (run it after p1 or p2, not with --fill; it leaves node 3 down)
         Every node's peak RSS (VmRSS) is sampled during each window (target <= 300 MB).
 
         Options:
@@ -72,7 +78,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                     break;
                 case "--only":
                     only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-                    if (only.Count == 0 || !only.IsSubsetOf(All)) throw new ArgumentException("--only takes refs, p1, p3, p2, probes, comma-separated");
+                    if (only.Count == 0 || !only.IsSubsetOf(All)) throw new ArgumentException("--only takes refs, p1, p3, p2, probes, scale, repair, comma-separated");
                     break;
                 default: throw new ArgumentException($"unknown option {args[i]} (see bin/bench --help)");
             }
