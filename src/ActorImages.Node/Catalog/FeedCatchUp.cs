@@ -9,9 +9,9 @@ namespace ActorImages.Node.Catalog;
 /// heard of by gossip, so an image committed on one node just after another joined is not announced to it. Every
 /// <c>catch-up-interval</c> this reads the entries committed since its last read (at most <see cref="Window"/>, one
 /// index range scan, no rows when nothing is new) and publishes them into the <see cref="ImageFeed"/>, which drops
-/// those already delivered. The first read only marks what is
-/// there as delivered and completes <see cref="ImageFeed.Primed"/>: subscribers load what was there from the catalog
-/// after that, and a P2 client must not be told of old uploads as new.
+/// those already delivered. The first read only marks what is there as delivered and completes
+/// <see cref="ImageFeed.Primed"/>: subscribers load what was there from the catalog after that, and a P2 client must
+/// not be told of old uploads as new.
 /// </summary>
 public sealed class FeedCatchUp : BackgroundService
 {

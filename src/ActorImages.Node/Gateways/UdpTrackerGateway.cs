@@ -133,14 +133,9 @@ public sealed class UdpTrackerGateway : BackgroundService
                 _metrics.Tracker("dropped");
                 continue;
             }
-            if (datagram.SequenceEqual("LST"u8))
-            {
-                _metrics.Tracker("LST");
-                Send(socket, _view.First(), source);
-                continue;
-            }
-            var request = P3Request.Parse(datagram);
-            if (request is P3Request.Lst { Offset: null })
+            // A plain LST as the legacy clients send it is recognised without parsing; any other spelling is parsed.
+            var request = datagram.SequenceEqual("LST"u8) ? null : P3Request.Parse(datagram);
+            if (request is null or P3Request.Lst { Offset: null })
             {
                 _metrics.Tracker("LST");
                 Send(socket, _view.First(), source);
