@@ -8,6 +8,11 @@ namespace ActorImages.Node;
 /// </summary>
 public sealed class NodeMetrics
 {
+    // Declared before the histogram that uses it: static fields are initialised in order.
+    /// <summary>The upper bounds of <c>actorimages_read_seconds</c>'s buckets, seconds: one at the 20 ms target of a
+    /// read at a million entries (docs/design.md, "The catalog"), so the share answered within it is exact.</summary>
+    public static readonly double[] ReadBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
     private static readonly Counter Uploads = Metrics.CreateCounter("actorimages_uploads_total",
         "Uploads by protocol and outcome (stored, invalid, toolarge, truncated, unavailable, timeout, refused).",
         "protocol", "outcome");
@@ -19,6 +24,11 @@ public sealed class NodeMetrics
         "probed), reserve (the stored name from the catalog), replicate (remote pushes and the local link, side by side), " +
         "commit (the catalog entry's batch transaction).",
         new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
+    private static readonly Histogram ReadLatency = Metrics.CreateHistogram("actorimages_read_seconds",
+        "Time the node takes to answer a read, seconds, from the parsed request to the reply's last byte handed to the " +
+        "socket: P2 LIST, DOWNLOAD and VIEW; P3 LST and LST <offset>; HTTP GET of a page and of one entry " +
+        "(docs/design.md, \"The catalog\").",
+        new HistogramConfiguration { LabelNames = ["request"], Buckets = ReadBuckets });
     private static readonly Counter TrackerRequests = Metrics.CreateCounter("actorimages_tracker_requests_total",
         "P3 datagrams answered, by command (REG, UPD, LST, END, invalid, dropped).", "command");
     private static readonly Counter Copies = Metrics.CreateCounter("actorimages_replica_copies_total",
@@ -44,6 +54,14 @@ public sealed class NodeMetrics
     /// <param name="phase">receive, reserve, replicate or commit.</param>
     /// <param name="elapsed">The step's time.</param>
     public void IngestPhase(string phase, TimeSpan elapsed) => IngestPhases.WithLabels(phase).Observe(elapsed.TotalSeconds);
+
+    /// <summary>Records how long a read took (<c>actorimages_read_seconds</c>).</summary>
+    /// <param name="request">What was read: <c>P2 LIST</c>, <c>P2 DOWNLOAD</c>, <c>P2 VIEW</c>, <c>P3 LST</c>,
+    /// <c>P3 LST offset</c>, or an HTTP route such as <c>GET /api/images/{md5}</c>.</param>
+    /// <param name="startTimestamp">A <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> taken when the request
+    /// was parsed.</param>
+    public void Read(string request, long startTimestamp) =>
+        ReadLatency.WithLabels(request).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
     /// <summary>Counts a P3 request.</summary>
     /// <param name="command">REG, UPD, LST, END, invalid or dropped.</param>

@@ -19,9 +19,15 @@ internal static class Probes
     /// <param name="Latency">Each request's round trip.</param>
     /// <param name="Failed">Requests without a proper answer.</param>
     /// <param name="Note">What the answers held, e.g. the LIST reply's size.</param>
-    public sealed record Probe(string Name, Latencies Latency, int Failed, string Note);
+    /// <param name="InNode">The same reads' time inside the node (<see cref="NodeReads.Since"/>); null when the node
+    /// recorded none.</param>
+    public sealed record Probe(string Name, Latencies Latency, int Failed, string Note, NodeReads.Window? InNode);
 
-    /// <summary>Runs every probe with <paramref name="count"/> requests each.</summary>
+    /// <summary>Requests sent before each probe's timed ones and not counted: the node's first calls of a path run
+    /// unoptimised code (tiered JIT) on connections whose statements are not prepared yet.</summary>
+    private const int Warmup = 20;
+
+    /// <summary>Runs every probe with <paramref name="count"/> timed requests each, after <see cref="Warmup"/>.</summary>
     public static async Task<IReadOnlyList<Probe>> RunAsync(BenchImages images, string runId, int count)
     {
         var probes = new List<Probe>();
@@ -32,8 +38,11 @@ internal static class Probes
         await using (var p2 = await BenchP2Client.ConnectAsync(LocalCluster.Host(1), "bench-probe", CancellationToken.None))
         {
             (int Files, int Bytes) last = default;
-            var (latency, failed) = await TimeP2Async(count, async ct => last = await p2.ListAsync(ct));
-            probes.Add(new Probe("P2 LIST", latency, failed, $"{Fmt.N(last.Files)} files, {Fmt.N(last.Bytes)} bytes"));
+            probes.Add(await MeasureAsync("P2 LIST", "P2 LIST", count, async ct =>
+            {
+                last = await p2.ListAsync(ct);
+                return true;
+            }, () => $"{Fmt.N(last.Files)} files, {Fmt.N(last.Bytes)} bytes"));
 
             // Lookup by name: small images stored now, fetched back by name in random order.
             byte[] small = images.Read("rocket-cmyk.jpg");
@@ -45,99 +54,88 @@ internal static class Probes
                 await p2.UploadAsync(name, BenchImages.JpegWithComment(small, name), timeout.Token);
                 names.Add(name);
             }
-            (latency, failed) = await TimeP2Async(count, ct => p2.DownloadAsync(names[random.Next(names.Count)], ct));
-            probes.Add(new Probe("lookup by name (P2 DOWNLOAD)", latency, failed, $"{Fmt.N(small.Length / 1000)} KB images"));
+            probes.Add(await MeasureAsync("lookup by name (P2 DOWNLOAD)", "P2 DOWNLOAD", count, async ct =>
+            {
+                await p2.DownloadAsync(names[random.Next(names.Count)], ct);
+                return true;
+            }, () => $"{Fmt.N(small.Length / 1000)} KB images"));
 
             // A miss must cost no more than a hit (issue 9, "Lookups that miss"): names no upload has.
-            (latency, failed) = await TimeP2Async(count, ct =>
-                p2.ExpectAsync(new P2Request.Download($"bench-{runId}-missing-{random.Next()}.jpg"), "ERROR", ct));
-            probes.Add(new Probe("lookup by name, miss (P2 DOWNLOAD)", latency, failed, "unknown names: ERROR"));
+            probes.Add(await MeasureAsync("lookup by name, miss (P2 DOWNLOAD)", "P2 DOWNLOAD", count, async ct =>
+            {
+                await p2.ExpectAsync(new P2Request.Download($"bench-{runId}-missing-{random.Next()}.jpg"), "ERROR", ct);
+                return true;
+            }, () => "unknown names: ERROR"));
         }
 
         foreach (bool offset in new[] { false, true })
         {
-            var latency = new Latencies();
-            int failed = 0;
-            long bytes = 0;
-            for (int i = 0; i < count; i++)
+            long bytes = 0, replies = 0;
+            probes.Add(await MeasureAsync(offset ? "LST <offset> (random)" : "LST", offset ? "P3 LST offset" : "P3 LST", count, async _ =>
             {
                 string request = offset ? "LST " + random.NextInt64(size).ToString(CultureInfo.InvariantCulture) : "LST";
-                long t0 = Stopwatch.GetTimestamp();
                 string? reply = await P3Load.AskAsync(node, request);
-                if (reply is null || reply.StartsWith("ERR", StringComparison.Ordinal))
-                {
-                    failed++;
-                    continue;
-                }
-                latency.Since(t0);
+                if (reply is null || reply.StartsWith("ERR", StringComparison.Ordinal)) return false;
                 bytes += reply.Length;
-            }
-            probes.Add(new Probe(offset ? "LST <offset> (random)" : "LST", latency, failed,
-                latency.Count > 0 ? $"{Fmt.N(bytes / latency.Count)} bytes per reply" : ""));
+                replies++;
+                return true;
+            }, () => replies > 0 ? $"{Fmt.N(bytes / replies)} bytes per reply" : ""));
         }
 
         {
             var (status, body) = await LocalCluster.GetAsync(1, "/api/images?limit=1");
             long newest = status == 200 ? NewestId(body) : 0;
-            var latency = new Latencies();
-            int failed = 0;
             var md5s = new List<string>();
-            for (int i = 0; i < count; i++)
+            // A cursor the catalog never had (an id skipped by a failed commit) is a 400: counted as failed.
+            probes.Add(await MeasureAsync("HTTP page (limit 50, random cursor)", "GET /api/images", count, async ct =>
             {
                 long cursor = 1 + random.NextInt64(Math.Max(1, newest));
-                long t0 = Stopwatch.GetTimestamp();
-                var (code, page) = await LocalCluster.GetAsync(1, $"/api/images?limit=50&after={cursor}");
-                if (code != 200)
-                {
-                    failed++; // a cursor the catalog never had (an id skipped by a failed commit)
-                    continue;
-                }
-                latency.Since(t0);
+                var (code, page) = await LocalCluster.GetAsync(1, $"/api/images?limit=50&after={cursor}", ct);
+                if (code != 200) return false;
                 using var json = JsonDocument.Parse(page);
                 var entries = json.RootElement.GetProperty("images");
                 if (entries.GetArrayLength() > 0) md5s.Add(entries[random.Next(entries.GetArrayLength())].GetProperty("md5").GetString()!);
-            }
-            probes.Add(new Probe("HTTP page (limit 50, random cursor)", latency, failed, $"ids 1..{Fmt.N(newest)}"));
+                return true;
+            }, () => $"ids 1..{Fmt.N(newest)}"));
 
-            latency = new Latencies();
-            failed = 0;
-            foreach (string md5 in md5s)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                var (code, _) = await LocalCluster.GetAsync(1, "/api/images/" + md5);
-                if (code != 200)
-                {
-                    failed++;
-                    continue;
-                }
-                latency.Since(t0);
-            }
-            probes.Add(new Probe("lookup by md5 (GET /api/images/{md5})", latency, failed, "random entries"));
+            int next = 0;
+            probes.Add(await MeasureAsync("lookup by md5 (GET /api/images/{md5})", "GET /api/images/{md5}", count, async ct =>
+                md5s.Count > 0 && (await LocalCluster.GetAsync(1, "/api/images/" + md5s[next++ % md5s.Count], ct)).Status == 200,
+                () => "random entries from the pages"));
         }
         return probes;
     }
 
-    /// <summary>Times <paramref name="count"/> P2 requests one after the other, each within 30 s; a request that
-    /// gets no proper answer (or none in time) counts as failed, not in the latencies.</summary>
-    private static async Task<(Latencies Latency, int Failed)> TimeP2Async(int count, Func<CancellationToken, Task> request)
+    /// <summary>Sends <see cref="Warmup"/> requests, then times <paramref name="count"/> one after the other, each
+    /// within 30 s, and reads what node 1 recorded for <paramref name="nodeRequest"/> meanwhile. A request that returns
+    /// false, throws a protocol error or gets no answer in time counts as failed, not in the latencies.</summary>
+    private static async Task<Probe> MeasureAsync(string name, string nodeRequest, int count,
+        Func<CancellationToken, Task<bool>> request, Func<string> note)
     {
+        for (int i = 0; i < Warmup; i++) await SendAsync();
         var latency = new Latencies();
         int failed = 0;
+        var before = await NodeReads.ReadAsync(1);
         for (int i = 0; i < count; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
+            if (await SendAsync()) latency.Since(t0);
+            else failed++;
+        }
+        return new Probe(name, latency, failed, note(), (await NodeReads.ReadAsync(1)).Since(before, nodeRequest));
+
+        async Task<bool> SendAsync()
+        {
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await request(timeout.Token);
-                latency.Since(t0);
+                return await request(timeout.Token);
             }
-            catch (Exception e) when (e is InvalidDataException or OperationCanceledException)
+            catch (Exception e) when (e is InvalidDataException or OperationCanceledException or HttpRequestException)
             {
-                failed++;
+                return false;
             }
         }
-        return (latency, failed);
     }
 
     private static long NewestId(string body)

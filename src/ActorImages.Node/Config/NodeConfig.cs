@@ -35,6 +35,7 @@ public static class NodeConfig
         ["ACTORIMAGES_ASK_TIMEOUT"] = "actorimages.ask-timeout",
         ["ACTORIMAGES_REPLICATION_TIMEOUT"] = "actorimages.replication-timeout",
         ["ACTORIMAGES_REPAIR_INTERVAL"] = "actorimages.repair-interval",
+        ["ACTORIMAGES_REPAIR_SCAN_REST"] = "actorimages.repair-scan-rest",
         ["ACTORIMAGES_SCRUB_PACE"] = "actorimages.scrub-pace",
         ["ACTORIMAGES_ORPHAN_GRACE"] = "actorimages.orphan-grace",
         ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "actorimages.cluster-bootstrap",

@@ -77,6 +77,8 @@ public sealed record NodeSettings
     public required int RepairParallelism { get; init; }
     /// <summary>Catalog entries a repair pass or a leave examines per query.</summary>
     public required int RepairPageSize { get; init; }
+    /// <summary>How long a repair pass rests after each page, as a multiple of the page query's own time (≥ 0).</summary>
+    public required double RepairScanRest { get; init; }
     /// <summary>Period of the background scrub; zero turns it off (and the orphan sweep with it).</summary>
     public required TimeSpan ScrubPace { get; init; }
     /// <summary>Age (time since the last write) after which a file of this node that the catalog does not list on
@@ -146,6 +148,7 @@ public sealed record NodeSettings
             RepairInterval = c.GetTimeSpan("repair-interval"),
             RepairParallelism = c.GetInt("repair-parallelism"),
             RepairPageSize = c.GetInt("repair-page-size"),
+            RepairScanRest = c.GetDouble("repair-scan-rest"),
             ScrubPace = c.GetTimeSpan("scrub-pace"),
             OrphanGrace = c.GetTimeSpan("orphan-grace"),
             ClusterBootstrap = c.GetBoolean("cluster-bootstrap"),
@@ -161,6 +164,8 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.replication-factor must be at least 1");
         if (settings.RepairParallelism < 1 || settings.RepairPageSize < 1)
             throw new ConfigurationException("actorimages.repair-parallelism and repair-page-size must be at least 1");
+        if (settings.RepairScanRest is < 0 or > 100 || double.IsNaN(settings.RepairScanRest))
+            throw new ConfigurationException("actorimages.repair-scan-rest must be 0..100");
         if (settings.CatchUpInterval <= TimeSpan.Zero || settings.CatchUpInterval >= TimeSpan.FromSeconds(1))
             throw new ConfigurationException("actorimages.catch-up-interval must be more than 0 and less than 1s");
         if (settings.OrphanGrace <= TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
@@ -121,6 +122,7 @@ public sealed class UdpTrackerGateway : BackgroundService
             {
                 break;
             }
+            long received = Stopwatch.GetTimestamp();
             var datagram = buffer.AsSpan(0, length);
             if (P3Request.IsReply(datagram))
             {
@@ -139,6 +141,7 @@ public sealed class UdpTrackerGateway : BackgroundService
             {
                 _metrics.Tracker("LST");
                 Send(socket, _view.First(), source);
+                _metrics.Read("P3 LST", received);
                 continue;
             }
             if (!_inFlight.Wait(0))
@@ -147,7 +150,7 @@ public sealed class UdpTrackerGateway : BackgroundService
                 continue;
             }
             var from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(source);
-            _ = AnswerAsync(socket, request, from, stoppingToken);
+            _ = AnswerAsync(socket, request, from, received, stoppingToken);
         }
     }
 
@@ -155,12 +158,13 @@ public sealed class UdpTrackerGateway : BackgroundService
     private static uint Ipv4(SocketAddress address) =>
         (uint)(address[4] << 24 | address[5] << 16 | address[6] << 8 | address[7]);
 
-    private async Task AnswerAsync(Socket socket, P3Request request, IPEndPoint from, CancellationToken ct)
+    private async Task AnswerAsync(Socket socket, P3Request request, IPEndPoint from, long received, CancellationToken ct)
     {
         try
         {
             var reply = await ReplyAsync(request, from.Address.ToString(), ct);
             Send(socket, reply, from.Serialize());
+            if (request is P3Request.Lst) _metrics.Read("P3 LST offset", received);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Text;
@@ -181,18 +182,26 @@ public sealed class WebSocketGateway
                         await SendTextAsync(P2Reply.History(latest.Reverse().Select(e => P2Reply.NewUploadMessage(e.Filename, e.Uploader))), ct);
                     return true;
                 case P2Request.List:
+                {
                     // The newest entries that fit the seed-001 client's 1 MiB message limit, in upload order, from memory.
+                    long started = Stopwatch.GetTimestamp();
                     await SendTextAsync(await gateway._uploads.ReplyAsync(ct), ct);
+                    gateway._metrics.Read("P2 LIST", started);
                     return true;
+                }
                 case P2Request.Upload upload:
                     _announced = upload;
                     await SendTextAsync(P2Reply.Ready(), ct);
                     return true;
                 case P2Request.Download or P2Request.View:
+                {
+                    long started = Stopwatch.GetTimestamp();
                     var (name, mode) = request is P2Request.Download d ? (d.Filename, P2TransferMode.Download)
                         : (((P2Request.View)request).Filename, P2TransferMode.View);
                     await SendImageAsync(name, mode, ct);
+                    gateway._metrics.Read(mode == P2TransferMode.Download ? "P2 DOWNLOAD" : "P2 VIEW", started);
                     return true;
+                }
                 case P2Request.Disconnect:
                     await SendTextAsync(P2Reply.Bye(_username), ct);
                     await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);

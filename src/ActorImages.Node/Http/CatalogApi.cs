@@ -26,6 +26,20 @@ public static class CatalogApi
     /// <returns>The same application.</returns>
     public static WebApplication MapCatalogApi(this WebApplication app, string host)
     {
+        var metrics = app.Services.GetRequiredService<NodeMetrics>();
+        // The reads of a page and of one entry are timed to their response's end (actorimages_read_seconds).
+        app.Use(async (ctx, next) =>
+        {
+            if (!HttpMethods.IsGet(ctx.Request.Method)
+                || ctx.GetEndpoint() is not RouteEndpoint { RoutePattern.RawText: "/api/images" or "/api/images/{md5}" } read)
+            {
+                await next(ctx);
+                return;
+            }
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await next(ctx);
+            metrics.Read("GET " + read.RoutePattern.RawText, started);
+        });
         var api = app.MapGroup("/api").RequireHost(host);
         api.MapGet("/images", ListAsync);
         api.MapGet("/images/{md5}", GetAsync);

@@ -119,8 +119,10 @@ public sealed class ReplicaRepair
         {
             while (true)
             {
+                long queried = Stopwatch.GetTimestamp();
                 var page = await _catalog.UnderReplicatedAsync(upAddresses, _settings.ReplicationFactor, after,
                     _settings.RepairPageSize, ct);
+                var queryTime = Stopwatch.GetElapsedTime(queried);
                 pages++;
                 var wanted = Math.Min(_settings.ReplicationFactor, upAddresses.Count);
                 var todo = new List<CatalogEntry>();
@@ -149,6 +151,7 @@ public sealed class ReplicaRepair
                 });
                 if (page.NextAfterId is not { } cursor) break;
                 after = cursor;
+                if (_settings.RepairScanRest > 0) await Task.Delay(queryTime * _settings.RepairScanRest, ct);
                 if (clock.Elapsed >= nextProgress)
                 {
                     nextProgress = clock.Elapsed + ProgressEvery;

@@ -19,6 +19,11 @@ public sealed class LstView
     /// <summary>Catalog entries kept for the first datagram; far more than 4,096 bytes can list.</summary>
     public const int HeadSize = 256;
 
+    /// <summary>More items than one 4,096-byte <c>LST</c> datagram can hold: an item takes at least 45 bytes (md5 32,
+    /// two commas, a name of at least one character, a holder of at least 9 as in <c>1.2.3.4:5</c>, and the <c>;</c>),
+    /// so at most 91 fit (docs/protocols.md, P3). A page read from the catalog asks for this many rows.</summary>
+    private const int ItemsPerDatagram = 96;
+
     private readonly object _gate = new();
     private readonly int _p4Port;
     private readonly Dictionary<string, (long Version, PeerRegistration? Registration)> _peers = new();
@@ -140,10 +145,10 @@ public sealed class LstView
             peerItems = _peerItems;
             headCount = _head.Count;
         }
-        if (offset + 128 > listing.Count && headCount >= HeadSize)
+        if (offset + ItemsPerDatagram > listing.Count && headCount >= HeadSize)
         {
             // Past the head: the catalog's own images, newest first, one item per md5, read by item offset.
-            var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - peerItems), 256, ct);
+            var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - peerItems), ItemsPerDatagram, ct);
             var rest = page.Select(m => new LstItem(m.Md5, SafeName(m.Filename), m.Hosts.Select(h => $"{h}:{_p4Port}").ToList())).ToList();
             return P3Reply.List(rest, 0).Datagram;
         }
