@@ -13,7 +13,7 @@ public sealed class MetricsCluster() : ClusterFixture(subnet: 33, count: 2);
 /// <summary>
 /// <c>GET /metrics</c> (README "HTTP API") on a real 2-node cluster on 127.0.33.1–2: Prometheus text whose counters
 /// move with real traffic over every protocol — uploads by protocol and outcome, upload latency and the time of each
-/// ingest step, tracker requests by
+/// ingest step, the time of each kind of read, tracker requests by
 /// command, errors by kind (a corrupt copy found by the scrub) — and the health routes. A counter nobody touched yet
 /// may be absent, so each test drives traffic first and compares with the scrape before it.
 /// </summary>
@@ -98,6 +98,53 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
             Assert.True(Value(before, "actorimages_tracker_requests_total", labels) + count == Value(after, "actorimages_tracker_requests_total", labels),
                 $"{command}: before {Value(before, "actorimages_tracker_requests_total", labels)}, after:\n{Samples(after, "actorimages_tracker_requests_total")}");
         }
+    }
+
+    [Fact]
+    public async Task ReadsAreTimedInTheNodeWithABucketAtTwentyMilliseconds()
+    {
+        var host = Cluster[2].Host;
+        var image = Images.Jpeg("metrics-read");
+        using (var created = await Http.PostAsync(Url(2, "api/images?filename=metrics-read.jpg"), new ByteArrayContent(image)))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var before = await ScrapeAsync(2);
+
+        await using (var p2 = await LegacyWire.P2.ConnectAsync(host))
+        {
+            await p2.SendAsync("AUTH", "metrics");
+            await p2.ReplyAsync();
+            await p2.SendAsync("LIST");
+            Assert.Contains("metrics-read.jpg", (await p2.ReplyAsync()).GetRawText());
+            await p2.SendAsync("DOWNLOAD", "metrics-read.jpg");
+            Assert.Equal("SIZE_INFO", (await p2.ReplyAsync()).GetProperty("status").GetString());
+            Assert.Equal(image, (await p2.ReceiveAsync()).Bytes);
+            Assert.Equal("SUCCESS", (await p2.ReplyAsync()).GetProperty("status").GetString());
+        }
+        Assert.Contains(Images.Md5(image), await RawWire.AskP3Async(host, Peer, "LST"));
+        Assert.Contains(Images.Md5(image), await RawWire.AskP3Async(host, Peer, "LST 0"));
+        Assert.Contains(Images.Md5(image), await Http.GetStringAsync(Url(2, "api/images?limit=5")));
+        Assert.Contains(Images.Md5(image), await Http.GetStringAsync(Url(2, "api/images/" + Images.Md5(image))));
+
+        var after = await ScrapeAsync(2);
+        Assert.Contains("# TYPE actorimages_read_seconds histogram", after);
+        foreach (var request in new[] { "P2 LIST", "P2 DOWNLOAD", "P3 LST", "P3 LST offset", "GET /api/images", "GET /api/images/{md5}" })
+        {
+            Assert.True((ReadSample(before, "count", request) ?? 0) + 1 == ReadSample(after, "count", request),
+                $"{request}: before {ReadSample(before, "count", request)}, after:\n{Samples(after, "actorimages_read_seconds_count")}");
+            // The bucket at the 20 ms target exists, so the share of reads within it is exact, not interpolated.
+            Assert.True(ReadSample(after, "bucket", request, "0.02") is not null,
+                $"{request}: no le=\"0.02\" bucket:\n{Samples(after, "actorimages_read_seconds_bucket")}");
+            Assert.True(ReadSample(after, "sum", request) > (ReadSample(before, "sum", request) ?? 0));
+        }
+    }
+
+    /// <summary>A sample of <c>actorimages_read_seconds</c> (its <c>request</c> label may hold braces, as in
+    /// <c>GET /api/images/{md5}</c>); null when absent (no such read yet).</summary>
+    private static double? ReadSample(string scrape, string part, string request, string? le = null)
+    {
+        var series = $"actorimages_read_seconds_{part}{{request=\"{request}\"{(le is null ? "" : $",le=\"{le}\"")}}} ";
+        var line = scrape.Split('\n').FirstOrDefault(l => l.StartsWith(series, StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[series.Length..], CultureInfo.InvariantCulture);
     }
 
     [Fact]
