@@ -129,8 +129,8 @@ public static class NodeHost
                 if (settings.ClusterBootstrap)
                     ClusterBootstrapping.StartAsync(system, settings).ContinueWith(t =>
                     {
-                        // Without bootstrap the node never joins: shutdown-after-unsuccessful-join-seed-nodes does not
-                        // apply (no seeds), so end it here and let its supervisor start it again.
+                        // A node whose bootstrap did not start never joins (it has no seeds): end it here, and its
+                        // supervisor (compose's restart policy) starts it again.
                         Log.Fatal(t.Exception, "cluster bootstrap failed to start");
                         system.Terminate();
                     }, TaskContinuationOptions.OnlyOnFaulted);
