@@ -29,6 +29,6 @@ RUN chmod 755 docker/entrypoint.sh docker/healthcheck.sh \
  && mkdir -p /var/lib/actorimages /run/actorimages \
  && chown "$APP_UID:$APP_UID" /var/lib/actorimages /run/actorimages
 VOLUME /var/lib/actorimages
-# P1 ingest, P2 WebSocket, P3 tracker (UDP), P4 peer GET, HTTP API, Akka.Management, cluster remoting
+# P1 ingest, P2 WebSocket, P3 tracker (UDP), P4 peer GET, HTTP API, Cluster Bootstrap contact point, cluster remoting
 EXPOSE 5001 8765 13377/udp 13378 8080 8558 25520
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

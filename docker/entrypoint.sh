@@ -3,7 +3,7 @@
 #
 # - Address: the node binds and advertises the container's own IP, which the other nodes and the legacy clients
 #   reach (P3 LST lists it as the P4 holder, so it must be an address, not a name), unless ACTORIMAGES_HOST is set.
-# - Profile: ACTORIMAGES_CONFIG defaults to hocon/container.conf (Cluster Bootstrap with DNS discovery).
+# - Profile: ACTORIMAGES_CONFIG defaults to hocon/container.conf (Akka.Management's Cluster Bootstrap with DNS discovery).
 # - Data: every replica of the compose service mounts the SAME named volume at /var/lib/actorimages (compose has
 #   no per-replica named volume), so each container claims a slot of its own in it: the first of
 #   /var/lib/actorimages/node-1, node-2, … whose lock file no live container holds (flock; the node process

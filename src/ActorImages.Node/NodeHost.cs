@@ -53,6 +53,7 @@ public static class NodeHost
                         "{Host}:{Port} can join the cluster, down its members and send any message",
                         settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port"));
         config = tls.WithTransportSeeds(config);
+        if (settings.ClusterBootstrap) config = ClusterBootstrapping.Hocon(settings).WithFallback(config);
         var database = await OpenDatabaseAsync(settings.DbUrl);
         if (database is null) return 1;
 
@@ -63,6 +64,7 @@ public static class NodeHost
             var ip = System.Net.IPAddress.Parse(settings.Host);
             k.Listen(ip, settings.HttpPort);
             k.Listen(ip, settings.P2Port);
+            if (settings.ClusterBootstrap) k.Listen(ip, settings.ManagementPort); // Cluster Bootstrap's contact point
             k.Limits.MaxRequestBodySize = settings.MaxImageBytes;
             // A connection that sends nothing (before its first request or between two) is closed after 30 s, as a
             // P1 connection is: a silent slow-loris holds no slot for long (README "Limits and security").
@@ -125,7 +127,13 @@ public static class NodeHost
                 var membership = sp.GetRequiredService<Membership>();
                 system.ActorOf(MembershipActor.Props(membership), "membership");
                 if (settings.ClusterBootstrap)
-                    system.ActorOf(DnsBootstrapActor.Props(settings, tls, sp.GetRequiredService<IHttpClientFactory>().CreateClient()), "bootstrap");
+                    ClusterBootstrapping.StartAsync(system, settings).ContinueWith(t =>
+                    {
+                        // A node whose bootstrap did not start never joins (it has no seeds): end it here, and its
+                        // supervisor (compose's restart policy) starts it again.
+                        Log.Fatal(t.Exception, "cluster bootstrap failed to start");
+                        system.Terminate();
+                    }, TaskContinuationOptions.OnlyOnFaulted);
                 registry.Register<RegistryActor>(system.ActorOf(
                     RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize), "registry"));
                 system.ActorOf(ImageTopicSubscriber.Props(feed), "image-topic");
@@ -183,6 +191,7 @@ public static class NodeHost
         app.MapReplicaEndpoints();
         app.MapNodeApi(settings);
         app.MapCatalogApi($"*:{settings.HttpPort}");
+        if (settings.ClusterBootstrap) ClusterBootstrapping.MapSeedNodes(app, settings);
         IDisposable? hostStop = null;
         app.Lifetime.ApplicationStopping.Register(() =>
         {

@@ -48,6 +48,39 @@ public class NodeConfigTest
     }
 
     [Fact]
+    public void BootstrapContactPointsComeFromOneCommaSeparatedVariable()
+    {
+        var s = NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "on", ["ACTORIMAGES_DISCOVERY_METHOD"] = "config",
+            ["ACTORIMAGES_DISCOVERY_ENDPOINTS"] = "10.0.0.1, 10.0.0.2:9558",
+        }));
+        Assert.True(s.ClusterBootstrap);
+        Assert.Equal("config", s.DiscoveryMethod);
+        Assert.Equal(["10.0.0.1", "10.0.0.2:9558"], s.DiscoveryEndpoints);
+    }
+
+    [Fact]
+    public void BootstrapWithSeedNodesOrAnUnknownDiscoveryMethodIsRefused()
+    {
+        var both = Assert.ThrowsAny<Exception>(() => NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "on", ["ACTORIMAGES_SEED_NODES"] = "akka.tcp://ActorImages@10.0.0.1:25520",
+        })));
+        Assert.Contains("seed nodes", both.Message);
+        var method = Assert.ThrowsAny<Exception>(() => NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_DISCOVERY_METHOD"] = "kubernetes",
+        })));
+        Assert.Contains("discovery-method", method.Message);
+        var empty = Assert.ThrowsAny<Exception>(() => NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "on", ["ACTORIMAGES_DISCOVERY_METHOD"] = "config",
+        })));
+        Assert.Contains("discovery-endpoints", empty.Message);
+    }
+
+    [Fact]
     public void AnImpossibleSizeIsRefusedWithTheKeyNamed()
     {
         var e = Assert.ThrowsAny<Exception>(() => NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>

@@ -39,6 +39,7 @@ public static class NodeConfig
         ["ACTORIMAGES_SCRUB_PACE"] = "actorimages.scrub-pace",
         ["ACTORIMAGES_ORPHAN_GRACE"] = "actorimages.orphan-grace",
         ["ACTORIMAGES_CLUSTER_BOOTSTRAP"] = "actorimages.cluster-bootstrap",
+        ["ACTORIMAGES_DISCOVERY_METHOD"] = "actorimages.discovery-method",
         ["ACTORIMAGES_DISCOVERY_SERVICE"] = "actorimages.discovery-service",
         ["ACTORIMAGES_BOOTSTRAP_REQUIRED_CONTACTS"] = "actorimages.bootstrap-required-contacts",
         ["ACTORIMAGES_MANAGEMENT_PORT"] = "actorimages.management-port",
@@ -47,6 +48,15 @@ public static class NodeConfig
         ["ACTORIMAGES_CLUSTER_CERT"] = "actorimages.remote-tls.certificate",
         ["ACTORIMAGES_CLUSTER_CERT_PASSWORD"] = "actorimages.remote-tls.password",
         ["ACTORIMAGES_LOGLEVEL"] = "akka.loglevel",
+    };
+
+    /// <summary>Each environment variable holding a comma-separated list and the HOCON list it sets: the seed nodes
+    /// (<c>akka.tcp://ActorImages@host:port</c>) and Cluster Bootstrap's fixed contact points (<c>host</c> or
+    /// <c>host:port</c>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> ListVariables = new Dictionary<string, string>
+    {
+        ["ACTORIMAGES_SEED_NODES"] = "akka.cluster.seed-nodes",
+        ["ACTORIMAGES_DISCOVERY_ENDPOINTS"] = "actorimages.discovery-endpoints",
     };
 
     /// <summary>The embedded defaults.</summary>
@@ -78,11 +88,12 @@ public static class NodeConfig
             if (environment.TryGetValue(variable, out var value) && value.Length > 0)
                 overrides.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
         }
-        // One variable for the whole seed list (comma-separated): simpler than HOCON's one-variable-per-seed.
-        if (environment.TryGetValue("ACTORIMAGES_SEED_NODES", out var seeds) && seeds.Length > 0)
+        // One variable for a whole list (comma-separated): simpler than HOCON's one-variable-per-element.
+        foreach (var (variable, key) in ListVariables)
         {
-            var list = seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            overrides.Append("akka.cluster.seed-nodes = [").Append(string.Join(", ", list.Select(Quote))).Append("]\n");
+            if (!environment.TryGetValue(variable, out var value) || value.Length == 0) continue;
+            var list = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            overrides.Append(key).Append(" = [").Append(string.Join(", ", list.Select(Quote))).Append("]\n");
         }
         return overrides.Length == 0 ? config : ConfigurationFactory.ParseString(overrides.ToString()).WithFallback(config);
     }

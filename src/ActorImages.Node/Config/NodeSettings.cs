@@ -85,13 +85,23 @@ public sealed record NodeSettings
     /// it, or a temp file, is removed by the orphan sweep (<see cref="Repair.OrphanSweep"/>); twice the rest between
     /// two sweep passes. Far longer than any upload takes from its last byte to its catalog commit.</summary>
     public required TimeSpan OrphanGrace { get; init; }
-    /// <summary>Join through Cluster Bootstrap instead of seed nodes.</summary>
+    /// <summary>Join through Akka.Management's Cluster Bootstrap instead of seed nodes
+    /// (<see cref="Cluster.ClusterBootstrapping"/>); then <c>akka.cluster.seed-nodes</c> must be empty.</summary>
     public required bool ClusterBootstrap { get; init; }
-    /// <summary>DNS service name Cluster Bootstrap looks up.</summary>
+    /// <summary>How Cluster Bootstrap finds its contact points: <c>dns</c> (the A records of
+    /// <see cref="DiscoveryService"/>) or <c>config</c> (the fixed list <see cref="DiscoveryEndpoints"/>).</summary>
+    public required string DiscoveryMethod { get; init; }
+    /// <summary>The service name Cluster Bootstrap looks up: a DNS name with method <c>dns</c> (e.g. the compose
+    /// service <c>node</c>), only a label with method <c>config</c>.</summary>
     public required string DiscoveryService { get; init; }
-    /// <summary>Contacts Cluster Bootstrap needs before forming a new cluster.</summary>
+    /// <summary>The contact points of discovery method <c>config</c>: <c>host</c> or <c>host:port</c>, the port
+    /// defaulting to <see cref="ManagementPort"/>; every node of the cluster, this one included.</summary>
+    public required IReadOnlyList<string> DiscoveryEndpoints { get; init; }
+    /// <summary>Contact points that must answer before the one with the lowest address forms a new cluster
+    /// (Akka's <c>required-contact-point-nr</c>); a cluster that already exists is joined whatever the count.</summary>
     public required int BootstrapRequiredContacts { get; init; }
-    /// <summary>Akka.Management HTTP port (Cluster Bootstrap probes it).</summary>
+    /// <summary>TCP port of Cluster Bootstrap's contact point (<c>GET /bootstrap/seed-nodes</c>), served by this
+    /// node's Kestrel on <see cref="Host"/>; every node is probed on it.</summary>
     public required int ManagementPort { get; init; }
     /// <summary>Every exit path ends the process within this deadline.</summary>
     public required TimeSpan ExitDeadline { get; init; }
@@ -152,7 +162,9 @@ public sealed record NodeSettings
             ScrubPace = c.GetTimeSpan("scrub-pace"),
             OrphanGrace = c.GetTimeSpan("orphan-grace"),
             ClusterBootstrap = c.GetBoolean("cluster-bootstrap"),
+            DiscoveryMethod = c.GetString("discovery-method"),
             DiscoveryService = c.GetString("discovery-service"),
+            DiscoveryEndpoints = [.. c.GetStringList("discovery-endpoints", [])],
             BootstrapRequiredContacts = c.GetInt("bootstrap-required-contacts"),
             ManagementPort = c.GetInt("management-port"),
             ExitDeadline = c.GetTimeSpan("exit-deadline"),
@@ -170,6 +182,16 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.catch-up-interval must be more than 0 and less than 1s");
         if (settings.OrphanGrace <= TimeSpan.Zero)
             throw new ConfigurationException("actorimages.orphan-grace must be more than 0");
+        if (settings.DiscoveryMethod is not ("dns" or "config"))
+            throw new ConfigurationException("actorimages.discovery-method must be dns or config");
+        if (settings.ClusterBootstrap && settings.DiscoveryMethod == "config" && settings.DiscoveryEndpoints.Count == 0)
+            throw new ConfigurationException("actorimages.discovery-method = config needs the contact points in " +
+                                             "actorimages.discovery-endpoints (ACTORIMAGES_DISCOVERY_ENDPOINTS)");
+        if (settings.ClusterBootstrap && config.GetStringList("akka.cluster.seed-nodes", []).Count > 0)
+            throw new ConfigurationException("actorimages.cluster-bootstrap is on and seed nodes are set (akka.cluster.seed-nodes, " +
+                                             "ACTORIMAGES_SEED_NODES): a node joins through one or the other; remove one of the two");
+        if (settings.BootstrapRequiredContacts < 1)
+            throw new ConfigurationException("actorimages.bootstrap-required-contacts must be at least 1");
         if (settings.MaxPageSize < settings.DefaultPageSize)
             throw new ConfigurationException("actorimages.http.max-page-size must be at least default-page-size");
         return settings;
