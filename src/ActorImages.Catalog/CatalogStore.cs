@@ -83,8 +83,13 @@ public sealed class CatalogStore
         RETURNING base, used
         """;
 
-    /// <summary>The counter key of a receipt time and extension: <c>yyyy-MM-dd/HHmmss.ext</c> (UTC).</summary>
-    internal static string BaseName(DateTimeOffset receivedAt, string extension)
+    /// <summary>The counter key of a receipt time and extension: <c>yyyy-MM-dd/HHmmss.ext</c> (UTC); every path
+    /// <see cref="ReserveNamesAsync"/> gives for that time and extension is this base or <c>HHmmss-n.ext</c> of it.</summary>
+    /// <param name="receivedAt">Time of receipt.</param>
+    /// <param name="extension">A file extension of ASCII letters and digits, with or without the dot.</param>
+    /// <returns>The key, e.g. <c>2026-12-02/062423.jpg</c>.</returns>
+    /// <exception cref="ArgumentException">The extension is empty or holds other characters.</exception>
+    public static string BaseName(DateTimeOffset receivedAt, string extension)
     {
         var ext = extension.TrimStart('.').ToLowerInvariant();
         if (ext.Length == 0 || !ext.All(char.IsAsciiLetterOrDigit))

@@ -33,6 +33,40 @@ public sealed class RegistryActorTest : ClusterTestKit
     }
 
     [Fact]
+    public async Task ABusySecondLeasesNamesAheadAndACameraOnceASecondLeavesNoGaps()
+    {
+        var registry = await ActorRegistry.GetAsync<RegistryActor>(TestContext.Current.CancellationToken);
+        Task<RegistryActor.PathReserved> Reserve(DateTimeOffset at) =>
+            registry.Ask<RegistryActor.PathReserved>(new RegistryActor.ReservePath(at, "png"), TimeSpan.FromSeconds(10));
+
+        // One image a second: each second's first name, nothing reserved ahead.
+        var first = new DateTimeOffset(2026, 12, 2, 7, 0, 1, TimeSpan.Zero);
+        Assert.Equal("2026-12-02/070001.png", (await Reserve(first)).Path);
+        Assert.Equal("2026-12-02/070002.png", (await Reserve(first.AddSeconds(1))).Path);
+        Assert.Equal(1, await UsedAsync("2026-12-02/070001.png"));
+        Assert.Equal(1, await UsedAsync("2026-12-02/070002.png"));
+
+        // A hundred images in one second, one after the other: distinct names, in order, from blocks reserved ahead;
+        // the names never used are fewer than one block.
+        var busy = new DateTimeOffset(2026, 12, 2, 7, 0, 3, TimeSpan.Zero);
+        var paths = new List<string>();
+        for (var i = 0; i < 100; i++) paths.Add((await Reserve(busy)).Path);
+        Assert.Equal(100, paths.Distinct().Count());
+        Assert.Equal("2026-12-02/070003.png", paths[0]);
+        Assert.Equal(Enumerable.Range(1, 99).Select(n => $"2026-12-02/070003-{n}.png"), paths.Skip(1));
+        var used = await UsedAsync("2026-12-02/070003.png");
+        Assert.InRange(used, 101, 100 + 32);
+    }
+
+    /// <summary>How many names of a base the catalog has handed out (reserved, used or not).</summary>
+    private static async Task<long> UsedAsync(string baseName)
+    {
+        await using var command = Database.Value.DataSource.CreateCommand("SELECT used FROM name_counters WHERE base = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = baseName });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
     public async Task EveryCommitIsAnsweredWithItsOwnEntryAndIsInTheFeedFirst()
     {
         var registry = await ActorRegistry.GetAsync<RegistryActor>(TestContext.Current.CancellationToken);

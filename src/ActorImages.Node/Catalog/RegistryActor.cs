@@ -34,7 +34,27 @@ public sealed class RegistryActor : ReceiveActor
     /// <param name="Entry">The committed entry with its id.</param>
     public sealed record Committed(CatalogEntry Entry) : INoSerializationVerificationNeeded;
 
-    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string>? Paths, Exception? Error) : INoSerializationVerificationNeeded;
+    /// <param name="Batch">The requests answered by the first paths.</param>
+    /// <param name="Keys">The counter key of every path asked for: the batch's, then the names leased ahead.</param>
+    /// <param name="Paths">The reserved paths, in the order of <paramref name="Keys"/>; null on failure.</param>
+    /// <param name="Error">Why the reservation failed.</param>
+    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string> Keys,
+        IReadOnlyList<string>? Paths, Exception? Error) : INoSerializationVerificationNeeded;
+
+    /// <summary>Paths of one counter key reserved ahead and not used yet, and how many this node has used.</summary>
+    private sealed class Lease
+    {
+        public Queue<string> Paths { get; } = new();
+        public int Used { get; set; }
+        public long LastUsedMs { get; set; } = Environment.TickCount64;
+    }
+
+    /// <summary>The most names reserved ahead for one key in one round trip.</summary>
+    private const int MaxLeaseAhead = 32;
+
+    /// <summary>A key's lease is dropped this long after its last use (its second has passed by then; an import's
+    /// past times are done too); its unused names stay unused.</summary>
+    private const long LeaseIdleMs = 5_000;
     private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, IReadOnlyList<CatalogEntry>? Entries, Exception? Error) : INoSerializationVerificationNeeded;
 
     /// <summary>The cluster-wide topic of <see cref="ImageStored"/>.</summary>
@@ -45,6 +65,7 @@ public sealed class RegistryActor : ReceiveActor
     private readonly ImageFeed _feed;
     private readonly int _batchSize;
     private readonly List<(IActorRef, ReservePath)> _pendingReservations = new();
+    private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly List<(IActorRef, Commit)> _pendingCommits = new();
     private bool _reserving;
     private bool _writing;
@@ -60,8 +81,22 @@ public sealed class RegistryActor : ReceiveActor
         _batchSize = batchSize;
         Receive<ReservePath>(r =>
         {
-            _pendingReservations.Add((Sender, r));
-            StartReserving();
+            string key;
+            try
+            {
+                key = CatalogStore.BaseName(r.ReceivedAt, r.Extension);
+            }
+            catch (ArgumentException e)
+            {
+                Sender.Tell(new Status.Failure(e));
+                return;
+            }
+            if (TryLeased(key, out var path)) Sender.Tell(new PathReserved(path));
+            else
+            {
+                _pendingReservations.Add((Sender, r));
+                StartReserving();
+            }
         });
         Receive<Commit>(c =>
         {
@@ -80,15 +115,39 @@ public sealed class RegistryActor : ReceiveActor
     public static Props Props(CatalogStore store, ImageFeed feed, int batchSize) =>
         Akka.Actor.Props.Create(() => new RegistryActor(store, feed, batchSize));
 
+    /// <summary>
+    /// Reserves names for what is pending in one round trip, and names ahead for the same keys (docs/design.md, "The
+    /// catalog"): as many again as this node has already used of a key, at most <see cref="MaxLeaseAhead"/>. A camera
+    /// sending one image a second never leases ahead, so its names have no gaps; a busy second costs a round trip per
+    /// block, not per image, and its unused names are gaps in the <c>-n</c> numbering.
+    /// </summary>
     private void StartReserving()
     {
-        if (_reserving || _pendingReservations.Count == 0) return;
+        if (_reserving) return;
+        // Requests that arrived while the last round trip ran may now be served from what it leased.
+        _pendingReservations.RemoveAll(p =>
+        {
+            if (!TryLeased(CatalogStore.BaseName(p.Item2.ReceivedAt, p.Item2.Extension), out var path)) return false;
+            p.Item1.Tell(new PathReserved(path));
+            return true;
+        });
+        if (_pendingReservations.Count == 0) return;
         _reserving = true;
         var batch = Take(_pendingReservations);
         var requests = batch.Select(b => (b.Item2.ReceivedAt, b.Item2.Extension)).ToList();
+        var keys = requests.Select(q => CatalogStore.BaseName(q.ReceivedAt, q.Extension)).ToList();
+        foreach (var (key, first) in keys.Zip(requests).GroupBy(k => k.First, StringComparer.Ordinal).Select(g => (g.Key, g.First().Second)))
+        {
+            var ahead = Math.Min(_leases.TryGetValue(key, out var lease) ? lease.Used : 0, MaxLeaseAhead);
+            for (var i = 0; i < ahead; i++)
+            {
+                requests.Add(first);
+                keys.Add(key);
+            }
+        }
         _store.ReserveNamesAsync(requests).PipeTo(Self,
-            success: paths => new Reserved(batch, paths, null),
-            failure: e => new Reserved(batch, null, e));
+            success: paths => new Reserved(batch, keys, paths, null),
+            failure: e => new Reserved(batch, keys, null, e));
     }
 
     private void HandleReserved(Reserved r)
@@ -96,12 +155,38 @@ public sealed class RegistryActor : ReceiveActor
         _reserving = false;
         for (var i = 0; i < r.Batch.Count; i++)
         {
-            r.Batch[i].ReplyTo.Tell(r.Paths is { } paths
-                ? new PathReserved(paths[i])
-                : new Status.Failure(r.Error ?? new InvalidOperationException("no path")));
+            if (r.Paths is { } paths)
+            {
+                LeaseOf(r.Keys[i]).Used++;
+                r.Batch[i].ReplyTo.Tell(new PathReserved(paths[i]));
+            }
+            else r.Batch[i].ReplyTo.Tell(new Status.Failure(r.Error ?? new InvalidOperationException("no path")));
         }
+        if (r.Paths is { } leased)
+            for (var i = r.Batch.Count; i < leased.Count; i++) LeaseOf(r.Keys[i]).Paths.Enqueue(leased[i]);
         if (r.Error is not null) _log.Warning("catalog: reserving {0} names failed: {1}", r.Batch.Count, r.Error.Message);
+        var now = Environment.TickCount64;
+        foreach (var idle in _leases.Where(l => now - l.Value.LastUsedMs > LeaseIdleMs).Select(l => l.Key).ToList())
+            _leases.Remove(idle);
         StartReserving();
+    }
+
+    private Lease LeaseOf(string key)
+    {
+        if (!_leases.TryGetValue(key, out var lease)) _leases[key] = lease = new Lease();
+        lease.LastUsedMs = Environment.TickCount64;
+        return lease;
+    }
+
+    /// <summary>Takes a name of <paramref name="key"/> reserved ahead, if one is left.</summary>
+    private bool TryLeased(string key, out string path)
+    {
+        path = "";
+        if (!_leases.TryGetValue(key, out var lease) || !lease.Paths.TryDequeue(out var next)) return false;
+        lease.Used++;
+        lease.LastUsedMs = Environment.TickCount64;
+        path = next;
+        return true;
     }
 
     private void StartWriting()
