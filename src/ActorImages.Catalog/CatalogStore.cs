@@ -134,8 +134,20 @@ public sealed class CatalogStore
     /// <returns>False when no entry has that id (nothing changed).</returns>
     /// <exception cref="ArgumentException">Two replicas on one node (the same address).</exception>
     /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
-    public Task<bool> SetReplicasAsync(long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken = default) =>
-        CatalogWrites.SetReplicasAsync(_dataSource, imageId, replicas, cancellationToken);
+    public async Task<bool> SetReplicasAsync(long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken = default) =>
+        await CatalogWrites.SetReplicasAsync(_dataSource, [(imageId, replicas)], cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <summary>Replaces the replica sets of many entries in one transaction (a repair pass records a page's new
+    /// holders at once: one flush of the WAL for the page, not one per image). The host totals move by the net
+    /// difference of all of them.</summary>
+    /// <param name="changes">Each entry's catalog id and its new replica set, in replica order; ids distinct.</param>
+    /// <param name="cancellationToken">Cancels the transaction.</param>
+    /// <returns>How many of the ids named an entry (the others changed nothing).</returns>
+    /// <exception cref="ArgumentException">Two replicas of one entry on one node, or an id twice.</exception>
+    /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
+    public Task<int> SetReplicasAsync(IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes,
+        CancellationToken cancellationToken = default) =>
+        CatalogWrites.SetReplicasAsync(_dataSource, changes, cancellationToken);
 
     /// <summary>The oldest entry with these bytes (P3/P4 <c>GET &lt;md5&gt;</c>).</summary>
     /// <param name="md5">Lowercase hex MD5.</param>

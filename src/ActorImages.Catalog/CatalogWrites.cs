@@ -159,39 +159,56 @@ internal static class CatalogWrites
     private static bool IsLowerHex(string value, int length) =>
         value.Length == length && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 
-    public static async Task<bool> SetReplicasAsync(
-        NpgsqlDataSource dataSource, long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken)
+    public static async Task<int> SetReplicasAsync(
+        NpgsqlDataSource dataSource, IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes,
+        CancellationToken cancellationToken)
     {
-        ValidateReplicas(replicas);
+        if (changes.Count == 0) return 0;
+        foreach (var change in changes) ValidateReplicas(change.Replicas);
+        if (changes.Select(c => c.ImageId).Distinct().Count() != changes.Count)
+            throw new ArgumentException("An image appears twice in one replica change", nameof(changes));
+        var ids = changes.Select(c => c.ImageId).ToArray();
+        // One row per new replica, flattened: image, position, address, host.
+        var rowIds = new List<long>();
+        var positions = new List<int>();
+        var addresses = new List<string>();
+        var hosts = new List<string>();
+        foreach (var (imageId, replicas) in changes)
+            for (var k = 0; k < replicas.Count; k++)
+            {
+                rowIds.Add(imageId);
+                positions.Add(k);
+                addresses.Add(replicas[k].Address);
+                hosts.Add(replicas[k].Host);
+            }
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection, transaction);
-        var hosts = replicas.Select(r => r.Host).ToArray();
-        // The image row first, then the host totals in host order: the same lock order as a commit, so a repair
-        // and an ingest never deadlock. The totals move by the net difference, in one statement.
-        batch.BatchCommands.Add(Command("SELECT id FROM images WHERE id = $1 FOR UPDATE", imageId));
+        // The image rows first (in id order), then the host totals in host order: the same lock order as a commit,
+        // so a repair and an ingest never deadlock. The totals move by the net difference, in one statement.
+        batch.BatchCommands.Add(Command("SELECT id FROM images WHERE id = ANY($1) ORDER BY id FOR UPDATE", (object)ids));
         batch.BatchCommands.Add(Command("""
-            WITH img AS (SELECT size FROM images WHERE id = $1),
-            delta AS (
-                SELECT host, sum(d) AS n FROM (
-                    SELECT host, -1 AS d FROM replicas WHERE image_id = $1
-                    UNION ALL SELECT host, 1 FROM unnest($2::text[]) AS t(host)) x
-                GROUP BY host HAVING sum(d) <> 0)
+            WITH delta AS (
+                SELECT x.host, sum(x.d) AS n, sum(x.d * i.size) AS b FROM (
+                    SELECT image_id, host, -1 AS d FROM replicas WHERE image_id = ANY($1)
+                    UNION ALL SELECT t.image_id, t.host, 1 FROM unnest($2::bigint[], $3::text[]) AS t(image_id, host)) x
+                JOIN images i ON i.id = x.image_id
+                GROUP BY x.host HAVING sum(x.d) <> 0 OR sum(x.d * i.size) <> 0)
             INSERT INTO host_totals AS h (host, images, bytes)
-            SELECT delta.host, delta.n, delta.n * img.size FROM delta, img ORDER BY delta.host
+            SELECT host, n, b FROM delta ORDER BY host
             ON CONFLICT (host) DO UPDATE SET images = h.images + EXCLUDED.images, bytes = h.bytes + EXCLUDED.bytes
-            """, imageId, hosts));
-        batch.BatchCommands.Add(Command("DELETE FROM replicas WHERE image_id = $1", imageId));
+            """, ids, rowIds.ToArray(), hosts.ToArray()));
+        batch.BatchCommands.Add(Command("DELETE FROM replicas WHERE image_id = ANY($1)", (object)ids));
         batch.BatchCommands.Add(Command("""
             INSERT INTO replicas (image_id, position, address, host)
-            SELECT $1, t.ord - 1, t.address, t.host
-            FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(address, host, ord)
-            WHERE EXISTS (SELECT 1 FROM images WHERE id = $1)
-            """, imageId, replicas.Select(r => r.Address).ToArray(), hosts));
-        var found = false;
+            SELECT t.image_id, t.position, t.address, t.host
+            FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS t(image_id, position, address, host)
+            WHERE EXISTS (SELECT 1 FROM images WHERE id = t.image_id)
+            """, rowIds.ToArray(), positions.ToArray(), addresses.ToArray(), hosts.ToArray()));
+        var found = 0;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            found = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found++;
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -171,4 +171,28 @@ public sealed class CatalogCommitTests
         Assert.Empty((await db.Catalog.FindByIdAsync(entry.Id))!.Replicas);
         Assert.Empty((await db.Catalog.StatsAsync()).PerHost);
     }
+
+    [Fact]
+    public async Task ManyReplicaSetsChangeInOneTransactionAndTheHostTotalsMoveByTheirNetDifference()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var a = await Fresh.CommitAsync(db.Catalog, "a", replicas: [Fresh.Node1, Fresh.Node2], size: 100);
+        var b = await Fresh.CommitAsync(db.Catalog, "b", replicas: [Fresh.Node2, Fresh.Node3], size: 10);
+        var c = await Fresh.CommitAsync(db.Catalog, "c", replicas: [Fresh.Node3], size: 1);
+
+        // Node 2 is gone: a moves to 1+3, b to 3+1 (a host loses one image and gains another of another size), c is
+        // untouched, and an unknown id changes nothing.
+        var found = await db.Catalog.SetReplicasAsync([
+            (a.Id, [Fresh.Node1, Fresh.Node3]), (b.Id, [Fresh.Node3, Fresh.Node1]), (c.Id + 1000, [Fresh.Node1])]);
+
+        Assert.Equal(2, found);
+        Assert.Equal<Replica>([Fresh.Node1, Fresh.Node3], (await db.Catalog.FindByIdAsync(a.Id))!.Replicas);
+        Assert.Equal<Replica>([Fresh.Node3, Fresh.Node1], (await db.Catalog.FindByIdAsync(b.Id))!.Replicas);
+        Assert.Equal<Replica>([Fresh.Node3], (await db.Catalog.FindByIdAsync(c.Id))!.Replicas);
+        var stats = await db.Catalog.StatsAsync();
+        Assert.Equal(new HostTotals(2, 110), stats.PerHost["127.0.0.1"]);
+        Assert.False(stats.PerHost.ContainsKey("127.0.0.2"));
+        Assert.Equal(new HostTotals(3, 111), stats.PerHost["127.0.0.3"]);
+        await Assert.ThrowsAsync<ArgumentException>(() => db.Catalog.SetReplicasAsync([(a.Id, [Fresh.Node1]), (a.Id, [Fresh.Node3])]));
+    }
 }

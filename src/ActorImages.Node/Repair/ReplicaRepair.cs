@@ -140,15 +140,26 @@ public sealed class ReplicaRepair
                     if (FirstLiveHolder(entry, view.UpReachable) == view.Self) todo.Add(entry);
                 }
                 mine += todo.Count;
-                await Parallel.ForEachAsync(todo, new ParallelOptions
+                var records = new List<(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained)>();
+                try
                 {
-                    MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = ct,
-                }, async (entry, token) =>
+                    await Parallel.ForEachAsync(todo, new ParallelOptions
+                    {
+                        MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = ct,
+                    }, async (entry, token) =>
+                    {
+                        var (ok, bad, record) = await RepairOneAsync(entry, token);
+                        Interlocked.Add(ref copied, ok);
+                        Interlocked.Add(ref failed, bad);
+                        if (record is { } r) lock (records) records.Add(r);
+                    });
+                }
+                finally
                 {
-                    var (ok, bad) = await RepairOneAsync(entry, token);
-                    Interlocked.Add(ref copied, ok);
-                    Interlocked.Add(ref failed, bad);
-                });
+                    // The page's new holders in one transaction: one WAL flush for the page, not one per image; also
+                    // when the pass gives way half-way, so the copies it made are not left unlisted.
+                    await RecordAsync(records, CancellationToken.None);
+                }
                 if (page.NextAfterId is not { } cursor) break;
                 after = cursor;
                 if (_settings.RepairScanRest > 0) await Task.Delay(queryTime * _settings.RepairScanRest, ct);
@@ -190,22 +201,24 @@ public sealed class ReplicaRepair
         }
     }
 
-    /// <summary>Copies one image to the best-ranked Up members that lack it and records the new replica set; the
-    /// membership is read again, since a long pass outlives the view it started with.</summary>
-    private async Task<(int Copied, int Failed)> RepairOneAsync(CatalogEntry entry, CancellationToken ct)
+    /// <summary>Copies one image to the best-ranked Up members that lack it; the membership is read again, since a
+    /// long pass outlives the view it started with. Returns what to record: the copies it made and which of the
+    /// entry's replicas to keep (those on Up members).</summary>
+    private async Task<(int Copied, int Failed, (CatalogEntry, Func<Replica, bool>, IReadOnlyList<Replica>)? Record)> RepairOneAsync(
+        CatalogEntry entry, CancellationToken ct)
     {
         var view = _membership.Current;
         var candidates = view.UpReachable;
         var upAddresses = candidates.Select(m => m.Address).ToHashSet();
         var live = entry.Replicas.Where(r => upAddresses.Contains(r.Address)).ToList();
         var wanted = Math.Min(_settings.ReplicationFactor, candidates.Count);
-        if (live.Count >= wanted || FirstLiveHolder(entry, candidates) != view.Self) return (0, 0);
+        if (live.Count >= wanted || FirstLiveHolder(entry, candidates) != view.Self) return (0, 0, null);
         var holding = live.Select(r => r.Address).ToHashSet();
         var targets = Membership.Rank(entry.Md5, candidates).Where(m => !holding.Contains(m.Address))
             .Take(wanted - live.Count).ToList();
         var gained = await CopyAsync(entry, targets, "repair", ct);
-        if (gained.Count > 0) await RecordAsync(entry, r => upAddresses.Contains(r.Address), gained, ct);
-        return (gained.Count, targets.Count - gained.Count);
+        return (gained.Count, targets.Count - gained.Count,
+            gained.Count > 0 ? (entry, r => upAddresses.Contains(r.Address), gained) : null);
     }
 
     /// <summary>
@@ -308,12 +321,23 @@ public sealed class ReplicaRepair
     /// plus <paramref name="gained"/>: read just before the write, so a change another node made since the page was
     /// read is not undone.
     /// </summary>
-    private async Task RecordAsync(CatalogEntry entry, Func<Replica, bool> keep, IReadOnlyList<Replica> gained,
+    private Task RecordAsync(CatalogEntry entry, Func<Replica, bool> keep, IReadOnlyList<Replica> gained,
+        CancellationToken ct) => RecordAsync([(entry, keep, gained)], ct);
+
+    /// <summary>As the one-entry <see cref="RecordAsync(CatalogEntry, Func{Replica, bool}, IReadOnlyList{Replica}, CancellationToken)"/>
+    /// for many entries: read again in one query, written in one transaction.</summary>
+    private async Task RecordAsync(IReadOnlyList<(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained)> records,
         CancellationToken ct)
     {
-        var fresh = await _catalog.FindByIdAsync(entry.Id, ct) ?? entry;
-        var gainedAddresses = gained.Select(r => r.Address).ToHashSet();
-        var replicas = fresh.Replicas.Where(r => keep(r) && !gainedAddresses.Contains(r.Address)).Concat(gained).ToList();
-        await _catalog.SetReplicasAsync(entry.Id, replicas, ct);
+        if (records.Count == 0) return;
+        var fresh = (await _catalog.EntriesByPathsAsync(records.Select(r => r.Entry.Path).ToList(), ct)).ToDictionary(e => e.Id);
+        var changes = records.Select(r =>
+        {
+            var gainedAddresses = r.Gained.Select(g => g.Address).ToHashSet();
+            var now = fresh.GetValueOrDefault(r.Entry.Id) ?? r.Entry;
+            IReadOnlyList<Replica> replicas = now.Replicas.Where(x => r.Keep(x) && !gainedAddresses.Contains(x.Address)).Concat(r.Gained).ToList();
+            return (r.Entry.Id, replicas);
+        }).ToList();
+        await _catalog.SetReplicasAsync(changes, ct);
     }
 }
