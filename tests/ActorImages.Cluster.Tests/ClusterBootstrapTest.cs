@@ -67,14 +67,10 @@ public sealed class ClusterBootstrapTest(ITestOutputHelper output)
         var leaders = new HashSet<string>();
         foreach (var node in nodes)
         {
-            using var doc = await node.ClusterAsync();
-            Assert.True(doc is not null, $"{node.Host} does not answer /api/cluster\n{logs()}");
-            var members = doc.RootElement.GetProperty("members").EnumerateArray()
-                .Where(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean())
-                .Select(m => m.GetProperty("host").GetString()!)
-                .ToHashSet();
-            Assert.True(members.SetEquals(hosts), $"{node.Host} sees Up {string.Join(", ", members)}\n{logs()}");
-            leaders.Add(doc.RootElement.GetProperty("leader").GetString() ?? "");
+            var view = await node.MembershipAsync();
+            Assert.True(view is not null, $"{node.Host} does not answer /api/cluster\n{logs()}");
+            Assert.True(view.Up.SetEquals(hosts), $"{node.Host} sees Up {string.Join(", ", view.Up)}\n{logs()}");
+            leaders.Add(view.Leader);
         }
         var leader = Assert.Single(leaders);
         Assert.Contains(leader, hosts);
