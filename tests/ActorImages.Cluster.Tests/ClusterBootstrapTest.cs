@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorImages.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace ActorImages.Cluster.Tests;
 
@@ -17,7 +18,7 @@ namespace ActorImages.Cluster.Tests;
 /// and all four see the same 4 Up members and leader.</item>
 /// </list>
 /// </summary>
-public sealed class ClusterBootstrapTest
+public sealed class ClusterBootstrapTest(ITestOutputHelper output)
 {
     private static readonly string[] First = ["127.0.40.2", "127.0.40.3", "127.0.40.4"];
     private const string Late = "127.0.40.1";
@@ -27,7 +28,7 @@ public sealed class ClusterBootstrapTest
     {
         var watch = Stopwatch.StartNew();
         await using var cluster = await TestCluster.StartAsync(First, extra: Bootstrap(First), timeout: TimeSpan.FromSeconds(60));
-        var formed = watch.Elapsed;
+        output.WriteLine($"3 Up after {watch.Elapsed.TotalSeconds:0.0} s");
         await AssertOneClusterAsync(cluster.Nodes, First, cluster.Logs);
 
         var all = First.Prepend(Late).ToArray();
@@ -42,9 +43,9 @@ public sealed class ClusterBootstrapTest
             return true;
         }, Logs);
         await AssertOneClusterAsync(nodes, all, Logs);
+        output.WriteLine($"{Late} Up in the running cluster after {watch.Elapsed.TotalSeconds:0.0} s");
         // Akka's BootstrapCoordinator: "Joining [self] to existing cluster [seeds]", not "Initiating new cluster".
         Assert.Contains("to existing cluster", File.ReadAllText(late.LogPath));
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(90), $"formed after {formed}, joined after {watch.Elapsed}");
     }
 
     /// <summary>The environment of a bootstrapping node: no seeds, Cluster Bootstrap on, discovery method config
@@ -66,14 +67,10 @@ public sealed class ClusterBootstrapTest
         var leaders = new HashSet<string>();
         foreach (var node in nodes)
         {
-            using var doc = await node.ClusterAsync();
-            Assert.True(doc is not null, $"{node.Host} does not answer /api/cluster\n{logs()}");
-            var members = doc.RootElement.GetProperty("members").EnumerateArray()
-                .Where(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean())
-                .Select(m => m.GetProperty("host").GetString()!)
-                .ToHashSet();
-            Assert.True(members.SetEquals(hosts), $"{node.Host} sees Up {string.Join(", ", members)}\n{logs()}");
-            leaders.Add(doc.RootElement.GetProperty("leader").GetString() ?? "");
+            var view = await node.MembershipAsync();
+            Assert.True(view is not null, $"{node.Host} does not answer /api/cluster\n{logs()}");
+            Assert.True(view.Up.SetEquals(hosts), $"{node.Host} sees Up {string.Join(", ", view.Up)}\n{logs()}");
+            leaders.Add(view.Leader);
         }
         var leader = Assert.Single(leaders);
         Assert.Contains(leader, hosts);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using ActorImages.Testing;
 
 namespace ActorImages.Faults.Tests;
 
@@ -9,14 +10,18 @@ namespace ActorImages.Faults.Tests;
 /// namespaces <c>aif-n1</c> …, each with one veth link (<c>aif-v1</c> ↔ <c>aif-p1</c> …) to a bridge <c>aif-br</c> in
 /// the test's own namespace; host i at <c>10.250.69.i</c>, the test (and the catalog's relay) at
 /// <c>10.250.69.254</c>. A partition is made with blackhole routes between hosts, so the test still reaches every side
-/// and every side still reaches the catalog. Needs root and iproute2; every name begins with <c>aif-</c>, and
-/// leftovers of an interrupted run are removed before a new one.
+/// and every side still reaches the catalog. <see cref="WriteHosts"/> gives every host a name resolving to all hosts,
+/// as a compose service name resolves to every container. Needs root and iproute2; every name begins with
+/// <c>aif-</c>, and leftovers of an interrupted run (namespaces, links, hosts files) are removed before a new one.
 /// </summary>
 public sealed class Namespaces : IDisposable
 {
     private const string Prefix = "aif-";
     private const string Bridge = Prefix + "br";
     private const int MaxHosts = 9;
+
+    /// <summary>Where <c>ip netns exec NS</c> finds the files it bind-mounts over <c>/etc/</c> for namespace NS.</summary>
+    private const string EtcNetns = "/etc/netns";
 
     /// <summary>The test's own address on the bridge.</summary>
     public const string Gateway = "10.250.69.254";
@@ -93,6 +98,27 @@ public sealed class Namespaces : IDisposable
     /// <returns><c>ip netns exec aif-nI</c>.</returns>
     public IReadOnlyList<string> Launcher(int i) => ["ip", "netns", "exec", Namespace(i)];
 
+    /// <summary>
+    /// Makes <paramref name="name"/> resolve to every host's address inside every host's namespace, host 1 first, as
+    /// the DNS of <c>docker compose</c> resolves a service name to every container of the service (README "Docker"):
+    /// writes <c>/etc/netns/aif-nI/hosts</c>, which <c>ip netns exec</c> (the <see cref="Launcher"/>) mounts over
+    /// <c>/etc/hosts</c>, with <c>localhost</c> and one line per host. All addresses of the name are returned only with
+    /// <c>multi on</c> in <c>/etc/host.conf</c> (Debian's default), which the namespaces share with this machine.
+    /// <see cref="Dispose"/> removes the files.
+    /// </summary>
+    /// <param name="name">The name, e.g. <c>node</c>.</param>
+    public void WriteHosts(string name)
+    {
+        var lines = new List<string> { "127.0.0.1 localhost" };
+        lines.AddRange(Hosts.Select(host => $"{host} {name}"));
+        for (var i = 1; i <= _count; i++)
+        {
+            var dir = Path.Combine(EtcNetns, Namespace(i));
+            Directory.CreateDirectory(dir);
+            File.WriteAllLines(Path.Combine(dir, "hosts"), lines);
+        }
+    }
+
     /// <summary>Cuts host <paramref name="lonely"/> off from every other host, both directions; the test and the
     /// catalog's relay still reach it.</summary>
     /// <param name="lonely">1-based.</param>
@@ -112,10 +138,16 @@ public sealed class Namespaces : IDisposable
         }
     }
 
-    /// <summary>Removes every namespace, link and the bridge this class makes; quiet about those already gone.</summary>
+    /// <summary>Removes every namespace, link, hosts file (<see cref="WriteHosts"/>) and the bridge this class makes;
+    /// quiet about those already gone.</summary>
     public void Dispose()
     {
-        for (var i = 1; i <= MaxHosts; i++) Run(true, "ip", "netns", "del", Namespace(i));
+        for (var i = 1; i <= MaxHosts; i++)
+        {
+            Run(true, "ip", "netns", "del", Namespace(i));
+            var dir = Path.Combine(EtcNetns, Namespace(i));
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
         for (var i = 1; i <= MaxHosts; i++) Run(true, "ip", "link", "del", $"{Prefix}v{i}");
         Run(true, "ip", "link", "del", Bridge);
     }
@@ -160,6 +192,16 @@ public sealed class TcpRelay : IAsyncDisposable
         _listener = new TcpListener(listen, 0);
         _listener.Start();
         _accepting = AcceptAsync();
+    }
+
+    /// <summary>Creates a fresh, empty database on the tests' PostgreSQL server and a relay to it on
+    /// <see cref="Namespaces.Gateway"/>.</summary>
+    /// <returns>The relay, and the database's URL as nodes in the namespaces reach it (<c>ACTORIMAGES_DB_URL</c>).</returns>
+    public static async Task<(TcpRelay Relay, string DbUrl)> ToFreshDatabaseAsync()
+    {
+        var db = new Uri(await PostgresServer.CreateDatabaseUrlAsync());
+        var relay = new TcpRelay(IPAddress.Parse(Namespaces.Gateway), new IPEndPoint(IPAddress.Loopback, db.Port));
+        return (relay, $"postgresql://{db.UserInfo}@{Namespaces.Gateway}:{relay.Port}{db.AbsolutePath}");
     }
 
     /// <summary>The port the relay listens on.</summary>

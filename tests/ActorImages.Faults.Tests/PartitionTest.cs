@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using ActorImages.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -33,9 +32,7 @@ public sealed class PartitionTest(ITestOutputHelper output) : IAsyncLifetime
     {
         if (!Namespaces.Available()) return;
         _ns = Namespaces.Create(3);
-        var db = new Uri(await PostgresServer.CreateDatabaseUrlAsync());
-        _relay = new TcpRelay(IPAddress.Parse(Namespaces.Gateway), new IPEndPoint(IPAddress.Loopback, db.Port));
-        var dbUrl = $"postgresql://{db.UserInfo}@{Namespaces.Gateway}:{_relay.Port}{db.AbsolutePath}";
+        (_relay, var dbUrl) = await TcpRelay.ToFreshDatabaseAsync();
         _cluster = await TestCluster.StartAsync(_ns.Hosts, dbUrl, launcher: _ns.Launcher);
     }
 

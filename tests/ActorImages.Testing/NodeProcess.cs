@@ -151,11 +151,20 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>How many members this node sees Up (0 when it does not answer).</summary>
     /// <returns>The count.</returns>
-    public async Task<int> UpMembersAsync()
+    public async Task<int> UpMembersAsync() => (await MembershipAsync())?.Up.Count ?? 0;
+
+    /// <summary>This node's view of the cluster from <c>GET /api/cluster</c>: the hosts of the members it sees Up and
+    /// reachable, and the leader it names (empty when none); null when it does not answer.</summary>
+    /// <returns>The view.</returns>
+    public async Task<Membership?> MembershipAsync()
     {
         using var doc = await ClusterAsync();
-        return doc?.RootElement.GetProperty("members").EnumerateArray()
-            .Count(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean()) ?? 0;
+        if (doc is null) return null;
+        var up = doc.RootElement.GetProperty("members").EnumerateArray()
+            .Where(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean())
+            .Select(m => m.GetProperty("host").GetString()!)
+            .ToHashSet();
+        return new Membership(up, doc.RootElement.GetProperty("leader").GetString() ?? "");
     }
 
     /// <summary>Whether <c>/ready</c> answers 200.</summary>
@@ -197,3 +206,8 @@ public sealed class NodeProcess : IAsyncDisposable
         _process?.Dispose();
     }
 }
+
+/// <summary>A node's view of the cluster (<see cref="NodeProcess.MembershipAsync"/>).</summary>
+/// <param name="Up">The hosts of the members it sees Up and reachable.</param>
+/// <param name="Leader">The leader's host, empty when it names none.</param>
+public sealed record Membership(IReadOnlySet<string> Up, string Leader);
