@@ -156,7 +156,7 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>This node's view of the cluster from <c>GET /api/cluster</c>: the hosts of the members it sees Up and
     /// reachable, and the leader it names (empty when none); null when it does not answer.</summary>
     /// <returns>The view.</returns>
-    public async Task<Membership?> MembershipAsync()
+    public async Task<MembershipView?> MembershipAsync()
     {
         using var doc = await ClusterAsync();
         if (doc is null) return null;
@@ -164,7 +164,7 @@ public sealed class NodeProcess : IAsyncDisposable
             .Where(m => m.GetProperty("status").GetString() == "Up" && m.GetProperty("reachable").GetBoolean())
             .Select(m => m.GetProperty("host").GetString()!)
             .ToHashSet();
-        return new Membership(up, doc.RootElement.GetProperty("leader").GetString() ?? "");
+        return new MembershipView(up, doc.RootElement.GetProperty("leader").GetString() ?? "");
     }
 
     /// <summary>Whether <c>/ready</c> answers 200.</summary>
@@ -210,4 +210,4 @@ public sealed class NodeProcess : IAsyncDisposable
 /// <summary>A node's view of the cluster (<see cref="NodeProcess.MembershipAsync"/>).</summary>
 /// <param name="Up">The hosts of the members it sees Up and reachable.</param>
 /// <param name="Leader">The leader's host, empty when it names none.</param>
-public sealed record Membership(IReadOnlySet<string> Up, string Leader);
+public sealed record MembershipView(IReadOnlySet<string> Up, string Leader);
