@@ -50,22 +50,21 @@ public sealed class CatalogStore
         // entry's own (synchronous) commit flushes the WAL up to and past the reservation. A reservation lost with a
         // database crash was never used by a committed entry; the name it gave is of a second that has passed.
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        // One implicit transaction in one round trip (CatalogWrites explains); set_config(…, true) is SET LOCAL for it.
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
         batch.BatchCommands.Add(CatalogWrites.Command(ReserveSql, keys, keys.Select(k => counts[k]).ToArray()));
         var next = new Dictionary<string, long>(StringComparer.Ordinal);
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            // SET returns no result set: the reader starts at the reservation's rows.
+            // The first result is set_config's one row; the reservation's rows follow.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var key = reader.GetString(0);
                 next[key] = reader.GetInt64(1) - counts[key];
             }
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        } // committed (without waiting for the flush, above) once the reader is disposed, or this threw
 
         var paths = new string[requests.Count];
         for (var i = 0; i < paths.Length; i++)

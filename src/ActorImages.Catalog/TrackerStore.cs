@@ -112,8 +112,8 @@ public sealed class TrackerStore
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        // One implicit transaction in one round trip, committed before the reader is done (CatalogWrites explains).
+        await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(writes.Count == 0
             ? CatalogWrites.Command("SELECT version, sequence FROM tracker_state WHERE id = 1")
             : CatalogWrites.Command(
@@ -163,9 +163,8 @@ public sealed class TrackerStore
         {
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (version, last) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
+        } // disposing the reader reads up to ReadyForQuery: committed, or this threw
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         var sequences = new long?[writes.Count];
         var next = last - registers + 1;
         for (var i = 0; i < writes.Count; i++)

@@ -135,7 +135,8 @@ public static class NodeHost
                         system.Terminate();
                     }, TaskContinuationOptions.OnlyOnFaulted);
                 registry.Register<RegistryActor>(system.ActorOf(
-                    RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize), "registry"));
+                    RegistryActor.Props(sp.GetRequiredService<CatalogStore>(), feed, settings.CatalogBatchSize,
+                        sp.GetRequiredService<NodeMetrics>()), "registry"));
                 system.ActorOf(ImageTopicSubscriber.Props(feed), "image-topic");
                 system.ActorOf(StopAnnouncementSubscriber.Props(sp.GetRequiredService<StopAnnouncement>()), "stop-topic");
                 var stop = sp.GetRequiredService<StopAnnouncement>();

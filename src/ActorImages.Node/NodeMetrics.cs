@@ -24,6 +24,14 @@ public sealed class NodeMetrics
         "probed), reserve (the stored name from the catalog), replicate (remote pushes and the local link, side by side), " +
         "commit (the catalog entry's batch transaction).",
         new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
+    private static readonly Histogram CatalogBatches = Metrics.CreateHistogram("actorimages_catalog_batch_seconds",
+        "Time of one catalog batch transaction of the Registry (its group commit: the statements and the WAL flush of " +
+        "COMMIT), seconds; _count is the number of batches. An entry's commit step is the wait for the batch in flight " +
+        "plus its own batch's time.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
+    private static readonly Counter CatalogBatchEntries = Metrics.CreateCounter("actorimages_catalog_batch_entries_total",
+        "Entries committed by the Registry's batch transactions; divided by actorimages_catalog_batch_seconds_count, " +
+        "the mean batch size.");
     private static readonly Histogram ReadLatency = Metrics.CreateHistogram("actorimages_read_seconds",
         "Time the node takes to answer a read, seconds, from the parsed request to the reply's last byte handed to the " +
         "socket: P2 LIST, DOWNLOAD and VIEW; P3 LST and LST <offset>; HTTP GET of a page and of one entry " +
@@ -54,6 +62,15 @@ public sealed class NodeMetrics
     /// <param name="phase">receive, reserve, replicate or commit.</param>
     /// <param name="elapsed">The step's time.</param>
     public void IngestPhase(string phase, TimeSpan elapsed) => IngestPhases.WithLabels(phase).Observe(elapsed.TotalSeconds);
+
+    /// <summary>Records one committed catalog batch of the Registry (docs/design.md, "Registry").</summary>
+    /// <param name="entries">Entries in the batch.</param>
+    /// <param name="elapsed">From the transaction's start to its commit.</param>
+    public void CatalogBatch(int entries, TimeSpan elapsed)
+    {
+        CatalogBatches.Observe(elapsed.TotalSeconds);
+        CatalogBatchEntries.Inc(entries);
+    }
 
     /// <summary>Records how long a read took (<c>actorimages_read_seconds</c>).</summary>
     /// <param name="request">What was read: <c>P2 LIST</c>, <c>P2 DOWNLOAD</c>, <c>P2 VIEW</c>, <c>P3 LST</c>,

@@ -1,5 +1,6 @@
 using ActorImages.Catalog;
 using ActorImages.Messages;
+using ActorImages.Node;
 using ActorImages.Node.Catalog;
 using ActorImages.Testing;
 using Akka.Actor;
@@ -18,7 +19,7 @@ public sealed class RegistryActorTest : ClusterTestKit
 
     protected override void ConfigureActors(AkkaConfigurationBuilder builder) =>
         builder.WithActors((system, registry) =>
-            registry.Register<RegistryActor>(system.ActorOf(RegistryActor.Props(Database.Value.Catalog, _feed, batchSize: 256))));
+            registry.Register<RegistryActor>(system.ActorOf(RegistryActor.Props(Database.Value.Catalog, _feed, batchSize: 256, new NodeMetrics()))));
 
     [Fact]
     public async Task ConcurrentReservationsOfOneSecondGetDistinctNames()

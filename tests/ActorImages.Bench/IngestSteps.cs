@@ -10,6 +10,8 @@ namespace ActorImages.Bench;
 internal static class IngestSteps
 {
     private static readonly string[] Steps = ["receive", "reserve", "replicate", "commit"];
+    private const string Batch = "batch";
+    private const string BatchEntries = "batch entries";
 
     /// <summary>Per node (1..<paramref name="nodes"/>) and step: (seconds summed, uploads counted); empty for a node
     /// that did not answer.</summary>
@@ -27,6 +29,9 @@ internal static class IngestSteps
                     foreach (string step in Steps)
                         steps[step] = (Value(body, $"actorimages_ingest_phase_seconds_sum{{phase=\"{step}\"}}"),
                             Value(body, $"actorimages_ingest_phase_seconds_count{{phase=\"{step}\"}}"));
+                    // The Registry's batch transactions: their time per batch, and entries per batch.
+                    steps[Batch] = (Value(body, "actorimages_catalog_batch_seconds_sum"), Value(body, "actorimages_catalog_batch_seconds_count"));
+                    steps[BatchEntries] = (Value(body, "actorimages_catalog_batch_entries_total"), 0);
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -38,7 +43,9 @@ internal static class IngestSteps
         return all;
     }
 
-    /// <summary><c>steps, mean ms per image: node 1 receive 4.3, reserve 1.0, …</c> for the window between two reads.</summary>
+    /// <summary><c>steps, mean ms per image: node 1 receive 4.3, reserve 1.0, …, commit 8.6 (its batches: 4.1 ms, 3.2
+    /// entries each)</c> for the window between two reads; a batch is one of the Registry's catalog transactions
+    /// (<c>actorimages_catalog_batch_seconds</c>).</summary>
     public static string Describe(Dictionary<int, Dictionary<string, (double Sum, double Count)>> before,
         Dictionary<int, Dictionary<string, (double Sum, double Count)>> after)
     {
@@ -50,7 +57,11 @@ internal static class IngestSteps
                     return $"{step} -";
                 return $"{step} {(a.Sum - b.Sum) / (a.Count - b.Count) * 1000:0.0}";
             });
-            return $"node {node} " + string.Join(", ", steps);
+            var batches = after[node].TryGetValue(Batch, out var ba) && before[node].TryGetValue(Batch, out var bb) && ba.Count > bb.Count
+                ? $" (its batches: {(ba.Sum - bb.Sum) / (ba.Count - bb.Count) * 1000:0.0} ms, " +
+                  $"{(after[node][BatchEntries].Sum - before[node][BatchEntries].Sum) / (ba.Count - bb.Count):0.0} entries each)"
+                : "";
+            return $"node {node} " + string.Join(", ", steps) + batches;
         });
         return "steps of a stored upload, mean ms (actorimages_ingest_phase_seconds): " + string.Join("; ", parts);
     }

@@ -17,6 +17,20 @@ public sealed class NameReservationTests
     }
 
     [Fact]
+    public async Task AReservationsAsynchronousCommitStaysInItsTransaction()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        // One pooled connection: the reservation and the check below run on the same server session.
+        await using var single = Npgsql.NpgsqlDataSource.Create(db.DataSource.ConnectionString + ";Maximum Pool Size=1");
+
+        await new CatalogStore(single).ReserveNamesAsync([(Second, "jpg")]);
+        await using var show = single.CreateCommand("SHOW synchronous_commit");
+
+        Assert.Equal("on", await show.ExecuteScalarAsync());
+        Assert.Equal(["2026-12-02/062423-1.jpg"], await new CatalogStore(single).ReserveNamesAsync([(Second, "jpg")]));
+    }
+
+    [Fact]
     public async Task NamesFollowUtcWhateverTheOffsetOfTheTime()
     {
         await using var db = await Fresh.DatabaseAsync();

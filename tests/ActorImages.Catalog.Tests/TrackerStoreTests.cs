@@ -147,4 +147,23 @@ public sealed class TrackerStoreTests
         Assert.Equal(1, commit.Version);
         Assert.Empty(commit.Sequences);
     }
+
+    [Fact]
+    public async Task ABatchTheDatabaseRefusesPartWayChangesNothing()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await db.Tracker.ApplyAsync([Reg("10.0.0.1", 1, "a", Cat)]);
+
+        // The holdings' insert is the batch's last statement; PostgreSQL refuses a NUL in text there, after the
+        // version, the peer rows and the old holdings were already changed in the same implicit transaction.
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.Tracker.ApplyAsync(
+            [Reg("10.0.0.2", 2, "b", Dog), new TrackerWrite.Update("10.0.0.1", 1, [new PeerImage(Cat.Md5, "bad\0name")])]));
+        var state = await db.Tracker.LoadAsync();
+
+        Assert.Equal(1, state.Version);
+        var peer = Assert.Single(state.Peers);
+        Assert.Equal(("10.0.0.1", 1L), (peer.Registration.Ip, peer.Registration.Sequence));
+        Assert.Equal([Cat], peer.Registration.Images);
+        Assert.Equal([2L], (await db.Tracker.ApplyAsync([Reg("10.0.0.2", 2, "b", Dog)])).Sequences);
+    }
 }

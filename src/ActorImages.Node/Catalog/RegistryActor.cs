@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ActorImages.Catalog;
 using ActorImages.Messages;
 using Akka.Actor;
@@ -55,7 +56,8 @@ public sealed class RegistryActor : ReceiveActor
     /// <summary>A key's lease is dropped this long after its last use (its second has passed by then; an import's
     /// past times are done too); its unused names stay unused.</summary>
     private const long LeaseIdleMs = 5_000;
-    private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, IReadOnlyList<CatalogEntry>? Entries, Exception? Error) : INoSerializationVerificationNeeded;
+    private sealed record Written(IReadOnlyList<(IActorRef ReplyTo, Commit Request)> Batch, long Started,
+        IReadOnlyList<CatalogEntry>? Entries, Exception? Error) : INoSerializationVerificationNeeded;
 
     /// <summary>The cluster-wide topic of <see cref="ImageStored"/>.</summary>
     public const string ImagesTopic = "images";
@@ -64,6 +66,7 @@ public sealed class RegistryActor : ReceiveActor
     private readonly CatalogStore _store;
     private readonly ImageFeed _feed;
     private readonly int _batchSize;
+    private readonly NodeMetrics _metrics;
     private readonly List<(IActorRef, ReservePath)> _pendingReservations = new();
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly List<(IActorRef, Commit)> _pendingCommits = new();
@@ -74,11 +77,13 @@ public sealed class RegistryActor : ReceiveActor
     /// <param name="store">The PostgreSQL catalog.</param>
     /// <param name="feed">The node-local feed of committed entries.</param>
     /// <param name="batchSize">Most entries per transaction.</param>
-    public RegistryActor(CatalogStore store, ImageFeed feed, int batchSize)
+    /// <param name="metrics">Records each batch's size and time (<c>actorimages_catalog_batch_seconds</c>).</param>
+    public RegistryActor(CatalogStore store, ImageFeed feed, int batchSize, NodeMetrics metrics)
     {
         _store = store;
         _feed = feed;
         _batchSize = batchSize;
+        _metrics = metrics;
         Receive<ReservePath>(r =>
         {
             string key;
@@ -111,9 +116,10 @@ public sealed class RegistryActor : ReceiveActor
     /// <param name="store">The PostgreSQL catalog.</param>
     /// <param name="feed">The node-local feed.</param>
     /// <param name="batchSize">Most entries per transaction.</param>
+    /// <param name="metrics">Records each batch's size and time.</param>
     /// <returns>The props.</returns>
-    public static Props Props(CatalogStore store, ImageFeed feed, int batchSize) =>
-        Akka.Actor.Props.Create(() => new RegistryActor(store, feed, batchSize));
+    public static Props Props(CatalogStore store, ImageFeed feed, int batchSize, NodeMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new RegistryActor(store, feed, batchSize, metrics));
 
     /// <summary>
     /// Reserves names for what is pending in one round trip, and names ahead for the same keys (docs/design.md, "The
@@ -194,9 +200,10 @@ public sealed class RegistryActor : ReceiveActor
         if (_writing || _pendingCommits.Count == 0) return;
         _writing = true;
         var batch = Take(_pendingCommits);
+        var started = Stopwatch.GetTimestamp();
         _store.CommitAsync(batch.Select(b => b.Item2.Entry).ToList()).PipeTo(Self,
-            success: entries => new Written(batch, entries, null),
-            failure: e => new Written(batch, null, e));
+            success: entries => new Written(batch, started, entries, null),
+            failure: e => new Written(batch, started, null, e));
     }
 
     private void HandleWritten(Written w)
@@ -204,6 +211,7 @@ public sealed class RegistryActor : ReceiveActor
         _writing = false;
         if (w.Entries is { } entries)
         {
+            _metrics.CatalogBatch(entries.Count, Stopwatch.GetElapsedTime(w.Started));
             var mediator = DistributedPubSub.Get(Context.System).Mediator;
             for (var i = 0; i < w.Batch.Count; i++)
             {
