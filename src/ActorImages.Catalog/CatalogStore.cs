@@ -186,19 +186,27 @@ public sealed class CatalogStore
         (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.id = $1", cancellationToken, id)
             .ConfigureAwait(false)).FirstOrDefault();
 
-    /// <summary>One page of entries, newest first (HTTP API pages, P2 HISTORY): keyset pagination on the id.</summary>
+    /// <summary>One page of entries, newest first (HTTP API pages, P2 HISTORY): keyset pagination on the id, one
+    /// query. With a cursor, the page is empty unless the cursor's own entry exists (checked in the same query, an
+    /// index lookup): an empty page then means the end of the catalog or a cursor it never had, which a caller that
+    /// must tell them apart asks <see cref="FindByIdAsync"/> about — only then, so a page costs one round trip.</summary>
     /// <param name="limit">Page size, ≥ 1.</param>
     /// <param name="beforeId">The id of the last entry of the previous page (only older entries follow), or null
     /// for the newest page.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>Up to <paramref name="limit"/> entries, newest first; fewer at the end of the catalog.</returns>
+    /// <returns>Up to <paramref name="limit"/> entries, newest first; fewer at the end of the catalog; none for a
+    /// cursor the catalog does not hold.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> &lt; 1.</exception>
     /// <exception cref="NpgsqlException">The database failed.</exception>
     public async Task<IReadOnlyList<CatalogEntry>> NewestAsync(int limit, long? beforeId, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.id < $1 ORDER BY i.id DESC LIMIT $2",
-            cancellationToken, beforeId ?? long.MaxValue, limit).ConfigureAwait(false);
+        return beforeId is { } cursor
+            ? await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select
+                + " WHERE i.id < $1 AND EXISTS (SELECT 1 FROM images cursor_entry WHERE cursor_entry.id = $1) ORDER BY i.id DESC LIMIT $2",
+                cancellationToken, cursor, limit).ConfigureAwait(false)
+            : await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " ORDER BY i.id DESC LIMIT $1",
+                cancellationToken, limit).ConfigureAwait(false);
     }
 
     /// <summary>The newest entries with an id above <paramref name="afterId"/>, newest first: what was committed

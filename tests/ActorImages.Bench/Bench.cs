@@ -114,15 +114,52 @@ internal sealed class Bench
                 Console.WriteLine();
                 await _cluster.RunAsync(Env(2), "down");
             }
+            RemoveSinkFiles();
         }
     }
 
     // --- references -------------------------------------------------------------------------------------------
 
+    private string SinkFolder => Path.Combine(_options.Root, "run", "bench-sink");
+
+    /// <summary>When the sink's files were last deleted (run/bench-sink.deleted holds the time).</summary>
+    private string SinkDeletedStamp => Path.Combine(_options.Root, "run", "bench-sink.deleted");
+
+    /// <summary>How long after a mass deletion new files are slow to create here: on an ext4 file system without a
+    /// journal (this machine's), allocating an inode skips every inode freed in the last 60 s (360 s while its
+    /// inode-table block is still unwritten) by reading it — measured with <c>perf</c> at a fifth of a node's CPU
+    /// right after the sink's 20,000 files were deleted (README "Benchmarks").</summary>
+    private static readonly TimeSpan DeletedInodesSkipped = TimeSpan.FromSeconds(70);
+
+    /// <summary>Deletes the sink's files, flushes the file system (so the 60 s rule above applies, not the 360 s one),
+    /// and notes the time. Called once the last scenario has run, never between a reference and a scenario.</summary>
+    private void RemoveSinkFiles()
+    {
+        if (!Directory.Exists(SinkFolder)) return;
+        Directory.Delete(SinkFolder, recursive: true);
+        using (var sync = Process.Start("sync")) sync.WaitForExit();
+        File.WriteAllText(SinkDeletedStamp, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Waits until files deleted by an earlier run (or left by one that was killed, deleted now) no longer
+    /// slow down the creation of new ones, so neither the sink nor a node pays for another run's deletions.</summary>
+    private async Task SettleDeletedFilesAsync()
+    {
+        RemoveSinkFiles();
+        if (!File.Exists(SinkDeletedStamp)) return;
+        var since = DateTime.UtcNow - DateTime.Parse(File.ReadAllText(SinkDeletedStamp), CultureInfo.InvariantCulture,
+            DateTimeStyles.RoundtripKind);
+        if (since >= DeletedInodesSkipped || since < TimeSpan.Zero) return;
+        var wait = DeletedInodesSkipped - since;
+        Console.WriteLine($"  (waiting {wait.TotalSeconds:0} s: the last run deleted the sink's files {since.TotalSeconds:0} s ago, and new files "
+            + "are slow to create for a minute after that on this file system)");
+        await Task.Delay(wait);
+    }
+
     private async Task<Reference> SinkReferenceAsync()
     {
-        string folder = Path.Combine(_options.Root, "run", "bench-sink");
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        string folder = SinkFolder;
+        await SettleDeletedFilesAsync();
         var bases = _images.CameraJpegs();
         P1Load.Result r;
         int stored;
@@ -136,7 +173,8 @@ internal sealed class Bench
             stored = added.Count;
             _sinkBytesPerSecond = added.Sum(f => new FileInfo(f).Length) / r.Seconds;
         }
-        Directory.Delete(folder, recursive: true);
+        // The files stay until the run ends (RemoveSinkFiles): deleting 20,000 files now would slow the nodes' file
+        // creation in the scenarios that follow (DeletedInodesSkipped).
         double rate = Math.Min(stored, r.Acknowledged.Count) / r.Seconds;
         var at = DateTime.Now;
         Console.WriteLine($"  P1 durable sink (accept, length, bytes, temp file, fsync, rename), {P1Clients} clients: {Fmt.N(rate)} images/s "

@@ -85,6 +85,18 @@ public sealed class CatalogQueryTests
     }
 
     [Fact]
+    public async Task APageAfterACursorTheCatalogNeverHadIsEmptyEvenWhereOlderEntriesExist()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var first = await Fresh.CommitAsync(db.Catalog, "first");
+        var second = await Fresh.CommitAsync(db.Catalog, "second");
+
+        Assert.Equal([first.Id], (await db.Catalog.NewestAsync(10, second.Id)).Select(e => e.Id));
+        Assert.Empty(await db.Catalog.NewestAsync(10, second.Id + 1000));
+        Assert.Empty(await db.Catalog.NewestAsync(10, first.Id));
+    }
+
+    [Fact]
     public async Task NewestNamesListFilenameAndUploaderNewestFirst()
     {
         await using var db = await Fresh.DatabaseAsync();

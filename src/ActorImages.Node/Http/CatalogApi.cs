@@ -131,11 +131,13 @@ public static class CatalogApi
         long? before = null;
         if (query.TryGetValue("after", out var a) && a.ToString().Length > 0)
         {
-            if (!long.TryParse(a, out var cursor) || await catalog.FindByIdAsync(cursor, ct) is null)
-                return Error(400, $"unknown cursor: {a}");
+            if (!long.TryParse(a, out var cursor)) return Error(400, $"unknown cursor: {a}");
             before = cursor;
         }
+        // One query per page; an empty page after a cursor is the end or a cursor the catalog never had (README, HTTP API).
         var page = await catalog.NewestAsync(limit, before, ct);
+        if (page.Count == 0 && before is { } asked && await catalog.FindByIdAsync(asked, ct) is null)
+            return Error(400, $"unknown cursor: {a}");
         var next = page.Count == limit ? page[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
         return Results.Json(new { images = page.Select(EntryJson), next });
     }
