@@ -44,7 +44,9 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
           --only LIST    scenarios to run, comma-separated (default: p1,p3,p2; with --fill also probes); refs:
                          the two references alone (p1 and p3 measure theirs in any case)
           --seconds N    timed window per scenario (default 10)
-          --warmup N     untimed load before each window, for the JIT (default 5)
+          --warmup N     untimed load before each window, for the JIT (default 30: three nodes
+                         sharing two cores still spend 40 % of their CPU recompiling hot
+                         code at tier 1 20-30 s after they start)
           --fill N       first grow the catalog to N entries with synthetic ones (CatalogStore.FillSyntheticAsync)
           --probes N     requests per latency probe (default 200)
 
@@ -58,7 +60,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
     public static Options Parse(string[] args)
     {
         string root = Directory.GetCurrentDirectory();
-        int seconds = 10, warmup = 5, probes = 200;
+        int seconds = 10, warmup = 30, probes = 200;
         long fill = 0;
         HashSet<string>? only = null;
         for (int i = 0; i < args.Length; i++)
