@@ -91,6 +91,10 @@ internal static class CatalogWrites
         // One transaction in one round trip (see the class comment): the counter row is locked only while the server
         // runs the statements and flushes the commit.
         await using var batch = new NpgsqlBatch(connection);
+        // Planned for this batch's arrays and the tables' sizes now, not once per connection: a plan cached while the
+        // catalog was small (a fresh one, before autovacuum's first ANALYZE) kept scanning md5_first_seen whole for
+        // every batch as it grew — measured: 7,288 sequential scans reading 68 million rows in two minutes of P1.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM catalog_counters WHERE id = 1 FOR UPDATE"));
         batch.BatchCommands.Add(Command(InsertBatch,
             entries.Select(e => e.Md5).ToArray(), entries.Select(e => e.Sha256).ToArray(), entries.Select(e => e.Size).ToArray(),
@@ -109,6 +113,8 @@ internal static class CatalogWrites
         var existing = new Dictionary<string, CatalogEntry>(StringComparer.Ordinal);
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Past set_config's row and the counter row's: the insert's ids follow.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
