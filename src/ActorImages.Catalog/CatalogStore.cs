@@ -50,9 +50,9 @@ public sealed class CatalogStore
         // entry's own (synchronous) commit flushes the WAL up to and past the reservation. A reservation lost with a
         // database crash was never used by a committed entry; the name it gave is of a second that has passed.
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One implicit transaction in one round trip (CatalogWrites explains); set_config(…, true) is SET LOCAL for it.
+        // One implicit transaction in one round trip (CatalogWrites explains).
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        batch.BatchCommands.Add(CatalogWrites.SetLocal("synchronous_commit", "off"));
         batch.BatchCommands.Add(CatalogWrites.Command(ReserveSql, keys, keys.Select(k => counts[k]).ToArray()));
         var next = new Dictionary<string, long>(StringComparer.Ordinal);
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

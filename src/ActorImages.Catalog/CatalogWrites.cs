@@ -94,7 +94,7 @@ internal static class CatalogWrites
         // Planned for this batch's arrays and the tables' sizes now, not once per connection: a plan cached while the
         // catalog was small (a fresh one, before autovacuum's first ANALYZE) kept scanning md5_first_seen whole for
         // every batch as it grew — measured: 7,288 sequential scans reading 68 million rows in two minutes of P1.
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"));
+        batch.BatchCommands.Add(SetLocal("plan_cache_mode", "force_custom_plan"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM catalog_counters WHERE id = 1 FOR UPDATE"));
         batch.BatchCommands.Add(Command(InsertBatch,
             entries.Select(e => e.Md5).ToArray(), entries.Select(e => e.Sha256).ToArray(), entries.Select(e => e.Size).ToArray(),
@@ -224,6 +224,11 @@ internal static class CatalogWrites
 
         return found;
     }
+
+    /// <summary><c>SET LOCAL</c> for a batch sent without BEGIN (class comment): <c>set_config(setting, value, true)</c>,
+    /// which lasts until the batch's implicit transaction ends. Its result is one row, which the reader steps past.</summary>
+    internal static NpgsqlBatchCommand SetLocal(string setting, string value) =>
+        Command("SELECT set_config($1, $2, true)", setting, value);
 
     /// <summary>A statement with positional parameters $1, $2 …; pass a lone array as <c>(object)array</c>, or
     /// <c>params</c> would spread its elements over $1, $2 ….</summary>

@@ -474,37 +474,15 @@ internal sealed class Bench
 
     /// <summary>Whether node <paramref name="node"/>'s <c>/api/cluster</c> lists a member on <paramref name="host"/>
     /// (removed members are not listed); true when it does not answer, so a slow answer never starts a window.</summary>
-    private static async Task<bool> ListsAsync(int node, string host)
-    {
-        try
-        {
-            var (status, body) = await LocalCluster.GetAsync(node, "/api/cluster");
-            if (status != 200) return true;
-            using var doc = System.Text.Json.JsonDocument.Parse(body);
-            return doc.RootElement.GetProperty("members").EnumerateArray().Any(m => m.GetProperty("host").GetString() == host);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-        {
-            return true;
-        }
-    }
+    private static Task<bool> ListsAsync(int node, string host) =>
+        LocalCluster.GetJsonAsync(node, "/api/cluster",
+            root => root.GetProperty("members").EnumerateArray().Any(m => m.GetProperty("host").GetString() == host), true);
 
     /// <summary>Node 1's <c>/api/stats</c>: catalog bytes and bytes per host; null when it does not answer.</summary>
-    private static async Task<(long Bytes, Dictionary<string, long> ByHost)?> StatsAsync()
-    {
-        try
-        {
-            var (status, body) = await LocalCluster.GetAsync(1, "/api/stats");
-            if (status != 200) return null;
-            using var doc = System.Text.Json.JsonDocument.Parse(body);
-            var byHost = doc.RootElement.GetProperty("bytesByHost").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
-            return (doc.RootElement.GetProperty("bytes").GetInt64(), byHost);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-        {
-            return null;
-        }
-    }
+    private static Task<(long Bytes, Dictionary<string, long> ByHost)?> StatsAsync() =>
+        LocalCluster.GetJsonAsync<(long, Dictionary<string, long>)?>(1, "/api/stats", root =>
+            (root.GetProperty("bytes").GetInt64(),
+                root.GetProperty("bytesByHost").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())), null);
 
     private async Task P2Async()
     {

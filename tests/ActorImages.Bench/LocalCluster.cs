@@ -105,25 +105,35 @@ internal sealed class LocalCluster(string root)
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
     }
 
-    /// <summary>The catalog's size as node <paramref name="node"/> reports it (<c>/api/stats</c>), or -1.</summary>
-    public static async Task<long> CatalogSizeAsync(int node = 1)
+    /// <summary><c>GET</c> a JSON document from node <paramref name="node"/> and read it with
+    /// <paramref name="read"/>; <paramref name="fallback"/> when the node does not answer 200 with JSON that
+    /// <paramref name="read"/> understands (a node starting or stopping).</summary>
+    public static async Task<T> GetJsonAsync<T>(int node, string path, Func<JsonElement, T> read, T fallback)
     {
         try
         {
-            var (status, body) = await GetAsync(node, "/api/stats");
-            if (status != 200) return -1;
+            var (status, body) = await GetAsync(node, path);
+            if (status != 200) return fallback;
             using var json = JsonDocument.Parse(body);
+            return read(json.RootElement);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException
+                                      or InvalidOperationException)
+        {
+            return fallback;
+        }
+    }
+
+    /// <summary>The catalog's size as node <paramref name="node"/> reports it (<c>/api/stats</c>), or -1.</summary>
+    public static Task<long> CatalogSizeAsync(int node = 1) =>
+        GetJsonAsync(node, "/api/stats", root =>
+        {
             foreach (string key in new[] { "images", "entries", "count" })
             {
-                if (json.RootElement.TryGetProperty(key, out var value) && value.TryGetInt64(out long n)) return n;
+                if (root.TryGetProperty(key, out var value) && value.TryGetInt64(out long n)) return n;
             }
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
-        {
-            // unknown
-        }
-        return -1;
-    }
+            return -1L;
+        }, -1L);
 }
 
 /// <summary>
