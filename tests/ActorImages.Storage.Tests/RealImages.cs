@@ -7,8 +7,16 @@ using SkiaSharp;
 namespace ActorImages.Storage.Tests;
 
 /// <summary>A test image: its name, its bytes, and what the store must read from its header.</summary>
-public sealed record RealImage(string Name, byte[] Bytes, ImageFormat Format, int Width, int Height)
+/// <remarks>
+/// The images are built once per test process and shared by test classes that run in parallel, so <see cref="Bytes"/>
+/// hands out a fresh copy: a test that flips a byte of its copy (BlobVerifierTests) once changed the array another
+/// test was comparing a committed file against, and that test failed on a byte the store had written correctly.
+/// </remarks>
+public sealed record RealImage(string Name, ReadOnlyMemory<byte> Content, ImageFormat Format, int Width, int Height)
 {
+    /// <summary>A copy of the image's bytes, the caller's to change.</summary>
+    public byte[] Bytes => Content.ToArray();
+
     public override string ToString() => Name;
 }
 
@@ -50,7 +58,7 @@ public static class RealImages
             File("multipage_rgb.tif", ImageFormat.Tiff, 10, 10),
             File("chelsea.tif", ImageFormat.Tiff, 96, 64),
             new("rocket-motion-photo.jpg", MotionPhoto(rocket), ImageFormat.Jpeg, 640, 427),
-            new("chelsea-after-iend.png", [.. chelsea, .. "tEXt appended after IEND by an editor"u8], ImageFormat.Png,
+            new("chelsea-after-iend.png", (byte[])[.. chelsea, .. "tEXt appended after IEND by an editor"u8], ImageFormat.Png,
                 451, 300),
             new("chelsea-16bit.png", Png16(Crop()), ImageFormat.Png, 96, 64),
             new("chelsea.webp", Encode(Crop(), SKEncodedImageFormat.Webp), ImageFormat.WebP, 96, 64),
