@@ -5,8 +5,9 @@ namespace ActorImages.Catalog;
 
 /// <summary>
 /// Tracker passwords as stored: a random 16-byte salt and SHA-256(salt ‖ UTF-8 password), both lowercase hex
-/// (docs/design.md, "Tracker": passwords are kept hashed, never in clear). A P3 password only tells one peer's
-/// identities apart, so a fast salted hash is the proportionate choice; compare in constant time all the same.
+/// (passwords are kept hashed, never in clear: docs/design.md, "Actors and services on every node"). A P3 password
+/// only tells one peer's identities apart, so a fast salted hash is the proportionate choice; compare in constant
+/// time all the same.
 /// </summary>
 public static class PasswordHash
 {

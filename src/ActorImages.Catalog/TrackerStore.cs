@@ -5,10 +5,10 @@ using Npgsql;
 namespace ActorImages.Catalog;
 
 /// <summary>
-/// The tracker state in PostgreSQL (docs/design.md, "Tracker"; docs/protocols.md, P3): peers with their password
-/// hashes, holdings, registration times and sequences, and a version. The tracker singleton is its only writer:
-/// it commits each batch here before it answers <c>OK</c>, so a hand-over or a crash loses no acknowledged write,
-/// and a new singleton starts from <see cref="LoadAsync"/>.
+/// The tracker state in PostgreSQL (docs/design.md, "Actors and services on every node"; docs/protocols.md, P3): peers
+/// with their password hashes, holdings, registration times and sequences, and a version. The tracker singleton is its
+/// only writer: it commits each batch here before it answers <c>OK</c>, so a hand-over or a crash loses no acknowledged
+/// write, and a new singleton starts from <see cref="LoadAsync"/>.
 /// </summary>
 public sealed class TrackerStore
 {

@@ -119,7 +119,8 @@ public static class NodeHost
             b.WithClustering(new ClusterOptions { Roles = ["images"] });
             b.WithDistributedPubSub("images");
             b.WithSingleton<TrackerActor>("tracker",
-                TrackerActor.Props(sp.GetRequiredService<TrackerStore>(), settings.P3MaxIdentitiesPerIp),
+                TrackerActor.Props(sp.GetRequiredService<TrackerStore>(), settings.P3MaxIdentitiesPerIp,
+                    sp.GetRequiredService<NodeMetrics>()),
                 new ClusterSingletonOptions { Role = "images" }, createProxyToo: true);
             b.WithActors((system, registry) =>
             {

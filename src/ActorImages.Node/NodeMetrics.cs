@@ -19,16 +19,14 @@ public sealed class NodeMetrics
     private static readonly Histogram UploadLatency = Metrics.CreateHistogram("actorimages_upload_latency_seconds",
         "Time from an upload's first byte to its acknowledgement, seconds.",
         new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
-    private static readonly Histogram IngestPhases = Metrics.CreateHistogram("actorimages_ingest_phase_seconds",
+    private static readonly Histogram IngestPhases = Steps("actorimages_ingest_phase_seconds",
         "Time of each step of a stored upload, seconds: receive (first byte to the temp file fsynced and its header " +
         "probed), reserve (the stored name from the catalog), replicate (remote pushes and the local link, side by side), " +
-        "commit (the catalog entry's batch transaction).",
-        new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
-    private static readonly Histogram CatalogBatches = Metrics.CreateHistogram("actorimages_catalog_batch_seconds",
+        "commit (the catalog entry's batch transaction).", "phase");
+    private static readonly Histogram CatalogBatches = Steps("actorimages_catalog_batch_seconds",
         "Time of one catalog batch transaction of the Registry (its group commit: the statements and the WAL flush of " +
         "COMMIT), seconds; _count is the number of batches. An entry's commit step is the wait for the batch in flight " +
-        "plus its own batch's time.",
-        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
+        "plus its own batch's time.");
     private static readonly Counter CatalogBatchEntries = Metrics.CreateCounter("actorimages_catalog_batch_entries_total",
         "Entries committed by the Registry's batch transactions; divided by actorimages_catalog_batch_seconds_count, " +
         "the mean batch size.");
@@ -37,12 +35,27 @@ public sealed class NodeMetrics
         "socket: P2 LIST, DOWNLOAD and VIEW; P3 LST and LST <offset>; HTTP GET of a page and of one entry " +
         "(docs/design.md, \"The catalog\").",
         new HistogramConfiguration { LabelNames = ["request"], Buckets = ReadBuckets });
+    private static readonly Histogram TrackerWrites = Steps("actorimages_tracker_write_seconds",
+        "Time the node takes to answer a P3 REG, UPD or END, seconds, from the parsed datagram to the reply handed to " +
+        "the socket: the ask to the tracker singleton (on this node or another), the wait for its batch in flight, its " +
+        "own batch transaction and the way back (docs/design.md, \"Actors and services on every node\").", "command");
+    private static readonly Histogram TrackerBatches = Steps("actorimages_tracker_batch_seconds",
+        "Time of one batch transaction of the tracker singleton (its group commit: the statements and the WAL flush), " +
+        "seconds; recorded on the node that runs the singleton, _count is the number of batches.");
+    private static readonly Counter TrackerBatchWrites = Metrics.CreateCounter("actorimages_tracker_batch_writes_total",
+        "REG, UPD and END commands committed by the tracker singleton's batch transactions; divided by " +
+        "actorimages_tracker_batch_seconds_count, the mean batch size.");
     private static readonly Counter TrackerRequests = Metrics.CreateCounter("actorimages_tracker_requests_total",
         "P3 datagrams answered, by command (REG, UPD, LST, END, invalid, dropped).", "command");
     private static readonly Counter Copies = Metrics.CreateCounter("actorimages_replica_copies_total",
         "Replica copies by reason (repair, leave, scrub) and outcome.", "reason", "outcome");
     private static readonly Counter Errors = Metrics.CreateCounter("actorimages_errors_total",
         "Errors by kind.", "kind");
+
+    /// <summary>A histogram of the time of a step inside the node, seconds: buckets from 0.1 ms doubling up to 52 s.</summary>
+    private static Histogram Steps(string name, string help, params string[] labels) =>
+        Metrics.CreateHistogram(name, help,
+            new HistogramConfiguration { LabelNames = labels, Buckets = Histogram.ExponentialBuckets(0.0001, 2, 20) });
 
     /// <summary>Counts an upload that was not stored.</summary>
     /// <param name="protocol">p1, p2 or http.</param>
@@ -83,6 +96,24 @@ public sealed class NodeMetrics
     /// <summary>Counts a P3 request.</summary>
     /// <param name="command">REG, UPD, LST, END, invalid or dropped.</param>
     public void Tracker(string command) => TrackerRequests.WithLabels(command).Inc();
+
+    /// <summary>Records how long a P3 write took in the node (<c>actorimages_tracker_write_seconds</c>).</summary>
+    /// <param name="command">REG, UPD or END.</param>
+    /// <param name="startTimestamp">A <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> taken when the datagram
+    /// was received.</param>
+    public void TrackerWrite(string command, long startTimestamp) =>
+        TrackerWrites.WithLabels(command)
+            .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+
+    /// <summary>Records one committed batch of the tracker singleton (docs/design.md, "Actors and services on every
+    /// node").</summary>
+    /// <param name="writes">Commands in the batch.</param>
+    /// <param name="elapsed">From the batch's start to its commit.</param>
+    public void TrackerBatch(int writes, TimeSpan elapsed)
+    {
+        TrackerBatches.Observe(elapsed.TotalSeconds);
+        TrackerBatchWrites.Inc(writes);
+    }
 
     /// <summary>Counts a replica copy.</summary>
     /// <param name="reason">repair, leave or scrub.</param>

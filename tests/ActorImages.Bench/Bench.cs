@@ -332,6 +332,7 @@ internal sealed class Bench
         P3Load.Result r;
         IReadOnlyDictionary<int, long> rss;
         var sampler = new RssSampler(_cluster);
+        var trackerBefore = await TrackerSteps.ReadAsync(3);
         try
         {
             r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: true);
@@ -340,6 +341,7 @@ internal sealed class Bench
         {
             await sampler.DisposeAsync();
         }
+        var trackerAfter = await TrackerSteps.ReadAsync(3);
         rss = sampler.Peaks;
         // The read path alone: every request an LST, answered from each node's view. Beside the target's mix, it
         // tells the cost of the reads from that of the writes (each a durable commit through the singleton).
@@ -354,6 +356,7 @@ internal sealed class Bench
             + $"| {Fmt.X(ratio)} | target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", _responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             ratio >= 0.8 && p99 <= 2, "1,862 req/s"));
+        Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
         Rss("P3 tracker", rss);
         const string readsName = "P3 tracker, LST only";
         double readsRatio = reads.PerSecond / _responder.PerSecond;

@@ -67,7 +67,7 @@ internal static class IngestSteps
     }
 
     /// <summary>The value of the sample line that starts with <paramref name="series"/>, or 0.</summary>
-    private static double Value(string metrics, string series)
+    internal static double Value(string metrics, string series)
     {
         foreach (var line in metrics.Split('\n'))
         {

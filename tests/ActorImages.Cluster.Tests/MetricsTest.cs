@@ -78,10 +78,11 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
     }
 
     [Fact]
-    public async Task TrackerRequestsAreCountedByCommand()
+    public async Task TrackerRequestsAreCountedByCommandAndTheirWritesTimed()
     {
         var host = Cluster[2].Host;
         var before = await ScrapeAsync(2);
+        var batchesBefore = await TrackerBatchWritesAsync();
         var md5 = new string('e', 32);
         Assert.Equal("OK 1_REGISTERED_IMAGES", await RawWire.AskP3Async(host, Peer, $"REG pw 7001 {md5},m.jpg"));
         Assert.Equal("OK 2_REGISTERED_FILES", await RawWire.AskP3Async(host, Peer, $"UPD pw 7001 {md5},m.jpg;{new string('f', 32)},n.jpg"));
@@ -97,6 +98,53 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
             var labels = $"command=\"{command}\"";
             Assert.True(Value(before, "actorimages_tracker_requests_total", labels) + count == Value(after, "actorimages_tracker_requests_total", labels),
                 $"{command}: before {Value(before, "actorimages_tracker_requests_total", labels)}, after:\n{Samples(after, "actorimages_tracker_requests_total")}");
+        }
+        // Each write is timed where it was answered, datagram to reply; each is committed by one batch of the singleton
+        // (one after the other here), which counts it on whichever node runs it.
+        foreach (var command in new[] { "REG", "UPD", "END" })
+        {
+            var labels = $"command=\"{command}\"";
+            Assert.True(Value(before, "actorimages_tracker_write_seconds_count", labels) + 1
+                == Value(after, "actorimages_tracker_write_seconds_count", labels),
+                $"{command}:\n{Samples(after, "actorimages_tracker_write_seconds_count")}");
+            Assert.True(Value(after, "actorimages_tracker_write_seconds_sum", labels)
+                > Value(before, "actorimages_tracker_write_seconds_sum", labels));
+        }
+        Assert.Equal(batchesBefore + 3, await TrackerBatchWritesAsync());
+    }
+
+    /// <summary>The writes committed by the tracker singleton's batches, summed over both nodes (it runs on one).</summary>
+    private async Task<double> TrackerBatchWritesAsync()
+    {
+        double total = 0;
+        foreach (var node in new[] { 1, 2 })
+        {
+            var line = (await ScrapeAsync(node)).Split('\n')
+                .FirstOrDefault(l => l.StartsWith("actorimages_tracker_batch_writes_total ", StringComparison.Ordinal));
+            if (line is not null) total += double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+        }
+        return total;
+    }
+
+    [Fact]
+    public void TheThreadThatAnswersLstRunsAtNicenessTen()
+    {
+        // Linux names a thread after .NET's Thread.Name; field 19 of /proc/<pid>/task/<tid>/stat is its niceness
+        // (man 5 proc). The main thread keeps the niceness the node was started with (0, unless the test runs niced:
+        // then a thread cannot go below it).
+        var pid = Cluster[1].Pid ?? throw new InvalidOperationException("node 1 is not running");
+        var threads = Directory.GetDirectories($"/proc/{pid}/task")
+            .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Nice: Nice(task))).ToList();
+        var started = Nice($"/proc/{pid}/task/{pid}");
+        Assert.Equal(Math.Max(10, started), Assert.Single(threads, t => t.Name == "p3-udp").Nice);
+        Assert.Contains(threads, t => t.Name != "p3-udp" && t.Nice == started);
+
+        static int Nice(string task)
+        {
+            var stat = File.ReadAllText(Path.Combine(task, "stat"));
+            // Past the name in parentheses (it may hold spaces): field 3 onwards.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[19 - 3], CultureInfo.InvariantCulture);
         }
     }
 

@@ -1,5 +1,6 @@
 using ActorImages.Catalog;
 using ActorImages.Messages;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
@@ -8,11 +9,12 @@ using static ActorImages.Node.Tracker.TrackerProtocol;
 namespace ActorImages.Node.Tracker;
 
 /// <summary>
-/// The IDP2PI tracker of seeds 002/003 as a cluster singleton (docs/design.md, "Tracker"): the single writer of peer
-/// identities, password hashes and holdings. It checks each command against its in-memory state, commits everything
-/// pending in one PostgreSQL transaction (group commit), and answers OK only after that commit, so a hand-over or a
-/// crash of its node loses no acknowledged registration. A failed commit answers <see cref="Outcome.Unavailable"/>
-/// and reloads the committed state, so nothing the clients were not told about survives in memory.
+/// The IDP2PI tracker of seeds 002/003 as a cluster singleton (docs/design.md, "Actors and services on every node"):
+/// the single writer of peer identities, password hashes and holdings. It checks each command against its in-memory
+/// state, commits everything pending in one PostgreSQL transaction (group commit), and answers OK only after that
+/// commit, so a hand-over or a crash of its node loses no acknowledged registration. A failed commit answers <see
+/// cref="Outcome.Unavailable"/> and reloads the committed state, so nothing the clients were not told about survives in
+/// memory.
 /// </summary>
 public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -20,11 +22,13 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private sealed record Loaded(TrackerSnapshot State) : INoSerializationVerificationNeeded;
     private sealed record LoadFailed(Exception Error) : INoSerializationVerificationNeeded;
     private sealed record Pending(IActorRef ReplyTo, Reply Reply, TrackerWrite? Write, string Identity, PeerRegistration? After);
-    private sealed record Written(IReadOnlyList<Pending> Batch, TrackerCommit? Commit, Exception? Error) : INoSerializationVerificationNeeded;
+    private sealed record Written(IReadOnlyList<Pending> Batch, TrackerCommit? Commit, Exception? Error, long Started)
+        : INoSerializationVerificationNeeded;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrackerStore _store;
     private readonly int _maxIdentitiesPerIp;
+    private readonly NodeMetrics? _metrics;
     private readonly Dictionary<string, Peer> _peers = new();
     private readonly List<Pending> _pending = new();
     private long _sequence;
@@ -39,19 +43,23 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Creates the tracker.</summary>
     /// <param name="store">The tracker's PostgreSQL tables.</param>
     /// <param name="maxIdentitiesPerIp">Most identities one source IP may register (docs/design.md, limits).</param>
-    public TrackerActor(TrackerStore store, int maxIdentitiesPerIp)
+    /// <param name="metrics">Records each batch's size and time (<c>actorimages_tracker_batch_seconds</c>); none in
+    /// tests that run the actor alone.</param>
+    public TrackerActor(TrackerStore store, int maxIdentitiesPerIp, NodeMetrics? metrics = null)
     {
         _store = store;
         _maxIdentitiesPerIp = maxIdentitiesPerIp;
+        _metrics = metrics;
         Loading();
     }
 
     /// <summary>Props of the singleton.</summary>
     /// <param name="store">The tracker's PostgreSQL tables.</param>
     /// <param name="maxIdentitiesPerIp">Most identities per source IP.</param>
+    /// <param name="metrics">The node's metrics, or none.</param>
     /// <returns>The props.</returns>
-    public static Props Props(TrackerStore store, int maxIdentitiesPerIp) =>
-        Akka.Actor.Props.Create(() => new TrackerActor(store, maxIdentitiesPerIp));
+    public static Props Props(TrackerStore store, int maxIdentitiesPerIp, NodeMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new TrackerActor(store, maxIdentitiesPerIp, metrics));
 
     private void Loading()
     {
@@ -134,8 +142,9 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         _writing = true;
         var batch = _pending.ToList();
         _pending.Clear();
+        var started = Stopwatch.GetTimestamp();
         _store.ApplyAsync(batch.Select(p => p.Write!).ToList(), CancellationToken.None).PipeTo(Self,
-            success: c => new Written(batch, c, null), failure: e => new Written(batch, null, e));
+            success: c => new Written(batch, c, null, started), failure: e => new Written(batch, null, e, started));
     }
 
     private void HandleWritten(Written w)
@@ -149,6 +158,7 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             Become(Loading);
             return;
         }
+        _metrics?.TrackerBatch(w.Batch.Count, Stopwatch.GetElapsedTime(w.Started));
         var mediator = DistributedPubSub.Get(Context.System).Mediator;
         for (var i = 0; i < w.Batch.Count; i++)
         {
