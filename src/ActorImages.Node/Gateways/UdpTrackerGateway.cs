@@ -107,9 +107,7 @@ public sealed class UdpTrackerGateway : BackgroundService
     /// Gives this thread the niceness <c>p3.receive-thread-nice</c> (docs/design.md, "Actors and services on every
     /// node", Gateways): under a flood of <c>LST</c> the thread would otherwise take a full share of the CPU, and
     /// everything else in the node — the writes' way through the tracker singleton, cluster heartbeats, uploads —
-    /// would wait behind it for the cores.
-    /// Measured on two shared cores with 32 closed-loop clients (README "Benchmarks"): writes answered in 19–21 ms
-    /// in the node instead of 26–29 ms, and more requests answered in all.
+    /// would wait behind it for the cores. README "Benchmarks" has what it changed under the bench's closed loop.
     /// </summary>
     private void LowerPriority()
     {
