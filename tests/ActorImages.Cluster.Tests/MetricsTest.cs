@@ -127,28 +127,6 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
     }
 
     [Fact]
-    public void TheThreadThatAnswersLstRunsAtNicenessTen()
-    {
-        // Linux names a thread after .NET's Thread.Name; field 19 of /proc/<pid>/task/<tid>/stat is its niceness
-        // (man 5 proc). The main thread keeps the niceness the node was started with (0, unless the test runs niced:
-        // then a thread cannot go below it).
-        var pid = Cluster[1].Pid ?? throw new InvalidOperationException("node 1 is not running");
-        var threads = Directory.GetDirectories($"/proc/{pid}/task")
-            .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Nice: Nice(task))).ToList();
-        var started = Nice($"/proc/{pid}/task/{pid}");
-        Assert.Equal(Math.Max(10, started), Assert.Single(threads, t => t.Name == "p3-udp").Nice);
-        Assert.Contains(threads, t => t.Name != "p3-udp" && t.Nice == started);
-
-        static int Nice(string task)
-        {
-            var stat = File.ReadAllText(Path.Combine(task, "stat"));
-            // Past the name in parentheses (it may hold spaces): field 3 onwards.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[19 - 3], CultureInfo.InvariantCulture);
-        }
-    }
-
-    [Fact]
     public async Task ReadsAreTimedInTheNodeWithABucketAtTwentyMilliseconds()
     {
         var host = Cluster[2].Host;

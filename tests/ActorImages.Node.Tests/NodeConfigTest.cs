@@ -18,7 +18,6 @@ public class NodeConfigTest
         Assert.Equal(64L * 1024 * 1024, s.MaxImageBytes);
         Assert.Equal(2, s.ReplicationFactor);
         Assert.Equal(TimeSpan.FromSeconds(30), s.P1IdleTimeout);
-        Assert.Equal(10, s.P3ReceiveThreadNice);
     }
 
     [Fact]
@@ -89,27 +88,6 @@ public class NodeConfigTest
             ["ACTORIMAGES_MAX_IMAGE_BYTES"] = "5 GiB",
         })));
         Assert.Contains("max-image-bytes", e.Message);
-    }
-
-    [Theory]
-    [InlineData(-1)]
-    [InlineData(20)]
-    public void ANicenessOutsideZeroToNineteenIsRefusedWithTheKeyNamed(int nice)
-    {
-        var profile = Path.GetTempFileName();
-        File.WriteAllText(profile, $"actorimages.p3.receive-thread-nice = {nice}");
-        try
-        {
-            var e = Assert.ThrowsAny<Exception>(() => NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string>
-            {
-                ["ACTORIMAGES_CONFIG"] = profile,
-            })));
-            Assert.Contains("p3.receive-thread-nice", e.Message);
-        }
-        finally
-        {
-            File.Delete(profile);
-        }
     }
 
     [Fact]

@@ -29,7 +29,6 @@ public static class NodeConfig
         ["ACTORIMAGES_P2_HISTORY_SIZE"] = "actorimages.p2.history-size",
         ["ACTORIMAGES_P3_PORT"] = "actorimages.p3.port",
         ["ACTORIMAGES_P3_REPLIES_PER_SECOND"] = "actorimages.p3.replies-per-second",
-        ["ACTORIMAGES_P3_RECEIVE_THREAD_NICE"] = "actorimages.p3.receive-thread-nice",
         ["ACTORIMAGES_P4_PORT"] = "actorimages.p4.port",
         ["ACTORIMAGES_P4_REQUEST_TIMEOUT"] = "actorimages.p4.request-timeout",
         ["ACTORIMAGES_HTTP_PORT"] = "actorimages.http.port",

@@ -51,9 +51,6 @@ public sealed record NodeSettings
     public required int P3MaxItemsPerRegistration { get; init; }
     /// <summary>Most registered identities per source IP.</summary>
     public required int P3MaxIdentitiesPerIp { get; init; }
-    /// <summary>Niceness of the thread that receives P3 datagrams and answers <c>LST</c> (Linux; 0 leaves it as it
-    /// is); <c>p3.receive-thread-nice</c>.</summary>
-    public required int P3ReceiveThreadNice { get; init; }
     /// <summary>P4 peer GET port, the same on every node.</summary>
     public required int P4Port { get; init; }
     /// <summary>Time a P4 client has to send its whole request.</summary>
@@ -148,7 +145,6 @@ public sealed record NodeSettings
             P3RepliesPerSecond = c.GetInt("p3.replies-per-second"),
             P3MaxItemsPerRegistration = c.GetInt("p3.max-items-per-registration"),
             P3MaxIdentitiesPerIp = c.GetInt("p3.max-identities-per-ip"),
-            P3ReceiveThreadNice = c.GetInt("p3.receive-thread-nice"),
             P4Port = c.GetInt("p4.port"),
             P4RequestTimeout = c.GetTimeSpan("p4.request-timeout"),
             P4MaxConnections = c.GetInt("p4.max-connections"),
@@ -186,9 +182,6 @@ public sealed record NodeSettings
             throw new ConfigurationException("actorimages.catch-up-interval must be more than 0 and less than 1s");
         if (settings.OrphanGrace <= TimeSpan.Zero)
             throw new ConfigurationException("actorimages.orphan-grace must be more than 0");
-        if (settings.P3ReceiveThreadNice is < 0 or > 19)
-            throw new ConfigurationException(
-                "actorimages.p3.receive-thread-nice must be 0..19 (0 leaves the thread as it is)");
         if (settings.DiscoveryMethod is not ("dns" or "config"))
             throw new ConfigurationException("actorimages.discovery-method must be dns or config");
         if (settings.ClusterBootstrap && settings.DiscoveryMethod == "config" && settings.DiscoveryEndpoints.Count == 0)

@@ -88,7 +88,6 @@ public sealed class UdpTrackerGateway : BackgroundService
         {
             try
             {
-                LowerPriority();
                 ReceiveLoop(socket, stoppingToken);
             }
             finally
@@ -101,20 +100,6 @@ public sealed class UdpTrackerGateway : BackgroundService
         { IsBackground = true, Name = "p3-udp" };
         thread.Start();
         return stopped.Task;
-    }
-
-    /// <summary>
-    /// Gives this thread the niceness <c>p3.receive-thread-nice</c> (docs/design.md, "Actors and services on every
-    /// node", Gateways): under a flood of <c>LST</c> the thread would otherwise take a full share of the CPU, and
-    /// everything else in the node — the writes' way through the tracker singleton, cluster heartbeats, uploads —
-    /// would wait behind it for the cores. README "Benchmarks" has what it changed under the bench's closed loop.
-    /// </summary>
-    private void LowerPriority()
-    {
-        if (_settings.P3ReceiveThreadNice == 0) return;
-        if (!NativeThreads.TrySetCurrentNice(_settings.P3ReceiveThreadNice, out var error))
-            _log.LogWarning("P3: cannot set the receive thread's niceness to {Nice}: {Error}",
-                _settings.P3ReceiveThreadNice, error);
     }
 
     private void ReceiveLoop(Socket socket, CancellationToken stoppingToken)
