@@ -431,6 +431,17 @@ internal sealed class Bench
             Console.WriteLine("re-replication: node 3 holds nothing (run p1 or p2 first); skipped");
             return;
         }
+        // Synthetic entries (--fill, now or in an earlier run) list holders but have no files: repair would try, and
+        // fail, to copy every one of them, and the figure would mean nothing.
+        long listed = start.Value.ByHost[LocalCluster.Host(3)];
+        long onDisk = FolderBytes(Path.Combine(_options.Root, "run", "node-3"));
+        if (listed > 2 * onDisk)
+        {
+            Console.WriteLine($"re-replication: the catalog lists {Fmt.N(listed)} bytes on node 3 but its folder holds "
+                + $"{Fmt.N(onDisk)}: entries without files (synthetic ones from --fill?); skipped. Start from an empty "
+                + "catalog: bin/cluster down; rm -rf run/postgres run/node-*");
+            return;
+        }
         long liveBefore = live.Sum(h => start.Value.ByHost.GetValueOrDefault(h));
         long wanted = 2 * start.Value.Bytes;
         await _cluster.RunAsync(Env(2), "kill", "3");
@@ -482,6 +493,12 @@ internal sealed class Bench
             root => root.GetProperty("members").EnumerateArray().Any(m => m.GetProperty("host").GetString() == host), true);
 
     /// <summary>Node 1's <c>/api/stats</c>: catalog bytes and bytes per host; null when it does not answer.</summary>
+    /// <summary>Bytes of every file under <paramref name="folder"/>; 0 when it does not exist.</summary>
+    private static long FolderBytes(string folder) =>
+        Directory.Exists(folder)
+            ? new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length)
+            : 0;
+
     private static Task<(long Bytes, Dictionary<string, long> ByHost)?> StatsAsync() =>
         LocalCluster.GetJsonAsync<(long, Dictionary<string, long>)?>(1, "/api/stats", root =>
             (root.GetProperty("bytes").GetInt64(),
