@@ -1,6 +1,6 @@
+using System.Diagnostics;
 using ActorImages.Catalog;
 using ActorImages.Messages;
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
