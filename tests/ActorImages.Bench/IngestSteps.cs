@@ -18,27 +18,39 @@ internal static class IngestSteps
     public static async Task<Dictionary<int, Dictionary<string, (double Sum, double Count)>>> ReadAsync(int nodes)
     {
         var all = new Dictionary<int, Dictionary<string, (double, double)>>();
-        for (int node = 1; node <= nodes; node++)
+        foreach (var (node, body) in await ScrapeAsync(nodes))
         {
             var steps = new Dictionary<string, (double Sum, double Count)>();
+            if (body is not null)
+            {
+                foreach (string step in Steps)
+                    steps[step] = (Value(body, $"actorimages_ingest_phase_seconds_sum{{phase=\"{step}\"}}"),
+                        Value(body, $"actorimages_ingest_phase_seconds_count{{phase=\"{step}\"}}"));
+                // The Registry's batch transactions: their time per batch, and entries per batch.
+                steps[Batch] = (Value(body, "actorimages_catalog_batch_seconds_sum"), Value(body, "actorimages_catalog_batch_seconds_count"));
+                steps[BatchEntries] = (Value(body, "actorimages_catalog_batch_entries_total"), 0);
+            }
+            all[node] = steps;
+        }
+        return all;
+    }
+
+    /// <summary>Each node's (1..<paramref name="nodes"/>) <c>/metrics</c> text; null for a node that did not answer
+    /// (reported as "no figures" for it).</summary>
+    public static async Task<Dictionary<int, string?>> ScrapeAsync(int nodes)
+    {
+        var all = new Dictionary<int, string?>();
+        for (int node = 1; node <= nodes; node++)
+        {
             try
             {
                 var (status, body) = await LocalCluster.GetAsync(node, "/metrics");
-                if (status == 200)
-                {
-                    foreach (string step in Steps)
-                        steps[step] = (Value(body, $"actorimages_ingest_phase_seconds_sum{{phase=\"{step}\"}}"),
-                            Value(body, $"actorimages_ingest_phase_seconds_count{{phase=\"{step}\"}}"));
-                    // The Registry's batch transactions: their time per batch, and entries per batch.
-                    steps[Batch] = (Value(body, "actorimages_catalog_batch_seconds_sum"), Value(body, "actorimages_catalog_batch_seconds_count"));
-                    steps[BatchEntries] = (Value(body, "actorimages_catalog_batch_entries_total"), 0);
-                }
+                all[node] = status == 200 ? body : null;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // reported as "no figures" for that node
+                all[node] = null;
             }
-            all[node] = steps;
         }
         return all;
     }

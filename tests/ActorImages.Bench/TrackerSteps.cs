@@ -17,23 +17,9 @@ internal static class TrackerSteps
 
     /// <summary>Per node (1..<paramref name="nodes"/>), the values of <see cref="Series"/>; empty for a node that did
     /// not answer.</summary>
-    public static async Task<Dictionary<int, double[]>> ReadAsync(int nodes)
-    {
-        var all = new Dictionary<int, double[]>();
-        for (int node = 1; node <= nodes; node++)
-        {
-            try
-            {
-                var (status, body) = await LocalCluster.GetAsync(node, "/metrics");
-                all[node] = status == 200 ? Series.Select(s => IngestSteps.Value(body, s)).ToArray() : [];
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                all[node] = [];
-            }
-        }
-        return all;
-    }
+    public static async Task<Dictionary<int, double[]>> ReadAsync(int nodes) =>
+        (await IngestSteps.ScrapeAsync(nodes)).ToDictionary(n => n.Key,
+            n => n.Value is { } body ? Series.Select(s => IngestSteps.Value(body, s)).ToArray() : []);
 
     /// <summary><c>P3 writes in the node, mean ms: node 1 12.3 (tracker batches 3.1 ms, 4.2 writes each); node 2 …</c>
     /// for the window between two reads.</summary>
