@@ -100,6 +100,39 @@ public class LstViewTest
         Assert.Equal(2, items.Length);
         Assert.StartsWith(Md5(700), items[0]);
     }
+
+    [Fact]
+    public void AnUpdateThatRepeatsThePeersImagesKeepsTheRenderedListingAndAChangedOneReplacesIt()
+    {
+        var view = new LstView(P4);
+        view.Apply(Registered(1, "10.0.0.5", 7000, 1, (800, "a.jpg"), (801, "b.jpg")));
+        var rendered = view.First();
+        view.Apply(Registered(2, "10.0.0.5", 7000, 1, (800, "a.jpg"), (801, "b.jpg")));
+        Assert.Equal(2, view.Version);
+        Assert.True(rendered.Equals(view.First()), "the same datagram, not one composed again");
+
+        view.Apply(Registered(3, "10.0.0.5", 7000, 1, (801, "b.jpg"), (800, "a.jpg")));
+        Assert.Equal([$"{Md5(801)},b.jpg,10.0.0.5:7000", $"{Md5(800)},a.jpg,10.0.0.5:7000"], Items(view));
+        view.Apply(Registered(4, "10.0.0.5", 7000, 1, (802, "c.jpg")));
+        Assert.Equal([$"{Md5(802)},c.jpg,10.0.0.5:7000"], Items(view));
+    }
+
+    [Fact]
+    public void AnMd5PushedOutOfTheHeadIsListedAgainWhenANewerEntryArrives()
+    {
+        var view = new LstView(P4);
+        view.AddImage(Entry(1, 900, "first.jpg", Node1));
+        for (var i = 0; i < LstView.HeadSize; i++) view.AddImage(Entry(i + 2, 2000 + i, $"{i:000000}.jpg", Node1));
+        Assert.DoesNotContain(Items(view), item => item.StartsWith(Md5(900)));
+
+        var rendered = view.First();
+        view.AddImage(Entry(1, 900, "first.jpg", Node1)); // older than all the full head keeps: nothing changes
+        Assert.True(rendered.Equals(view.First()));
+
+        view.AddImage(Entry(LstView.HeadSize + 10, 900, "again.jpg", Node1));
+        Assert.StartsWith($"{Md5(900)},again.jpg,", Items(view)[0]);
+        Assert.Single(Items(view), item => item.StartsWith(Md5(900)));
+    }
 }
 
 /// <summary>Names from P2 and HTTP clients are listed so that the seed-002 client cannot write outside its folder.</summary>

@@ -28,6 +28,7 @@ public sealed class LstView
     private readonly int _p4Port;
     private readonly Dictionary<string, (long Version, PeerRegistration? Registration)> _peers = new();
     private readonly List<CatalogEntry> _head = new();
+    private readonly HashSet<string> _headMd5s = new();
     private MembershipSnapshot? _membership;
     private volatile P3Listing? _listing;
     private List<LstItem>? _headItems;
@@ -61,10 +62,13 @@ public sealed class LstView
     {
         lock (_gate)
         {
-            if (_peers.TryGetValue(change.Identity, out var known) && known.Version > change.Version) return;
+            var present = _peers.TryGetValue(change.Identity, out var known);
+            if (present && known.Version > change.Version) return;
             _peers[change.Identity] = (change.Version, change.Registration);
             _version = Math.Max(_version, change.Version);
-            Invalidate();
+            // An UPD that repeats what the peer holds (legacy clients send one whenever they look again) leaves the
+            // listing as it is: composing it again costs every LST after it (1.5 % of a node's CPU in the P3 bench).
+            if (!present || !SameListing(known.Registration, change.Registration)) Invalidate();
         }
     }
 
@@ -91,6 +95,7 @@ public sealed class LstView
         {
             var known = _head.ToList();
             _head.Clear();
+            _headMd5s.Clear();
             foreach (var e in newestFirst.Concat(known).OrderByDescending(e => e.Id)) AddToHead(e);
             InvalidateHead();
         }
@@ -102,8 +107,7 @@ public sealed class LstView
     {
         lock (_gate)
         {
-            AddToHead(entry);
-            InvalidateHead();
+            if (AddToHead(entry)) InvalidateHead();
         }
     }
 
@@ -155,21 +159,34 @@ public sealed class LstView
         return listing.Page(offset).Datagram;
     }
 
-    private void AddToHead(CatalogEntry entry)
+    /// <summary>Puts an entry in the head; false when the head already had it or something newer for its md5.</summary>
+    private bool AddToHead(CatalogEntry entry)
     {
-        var existing = _head.FindIndex(e => e.Md5 == entry.Md5);
-        if (existing >= 0)
+        // One item per md5, placed by its newest entry; the set spares a new md5 (nearly every image) the scan.
+        if (_headMd5s.Contains(entry.Md5))
         {
-            // One item per md5, placed by its newest entry.
-            if (_head[existing].Id >= entry.Id) return;
+            var existing = _head.FindIndex(e => e.Md5 == entry.Md5);
+            if (_head[existing].Id >= entry.Id) return false;
             _head.RemoveAt(existing);
+            _headMd5s.Remove(entry.Md5);
         }
+        // Newest first, and a new entry is nearly always the newest: the scan usually stops at the first element.
         var at = _head.FindIndex(e => e.Id < entry.Id);
+        if (at < 0 && _head.Count >= HeadSize) return false; // older than everything a full head keeps
         _head.Insert(at < 0 ? _head.Count : at, entry);
-        if (_head.Count > HeadSize) _head.RemoveAt(_head.Count - 1);
+        _headMd5s.Add(entry.Md5);
+        if (_head.Count <= HeadSize) return true;
+        _headMd5s.Remove(_head[^1].Md5);
+        _head.RemoveAt(_head.Count - 1);
+        return true;
     }
 
     private void Invalidate() => _listing = null;
+
+    /// <summary>Whether two states of one identity list the same items in the same place: the same registration
+    /// (its sequence orders the listing) holding the same images under the same names, in the same order.</summary>
+    private static bool SameListing(PeerRegistration? a, PeerRegistration? b) =>
+        a is null ? b is null : b is not null && a.Sequence == b.Sequence && a.Images.SequenceEqual(b.Images);
 
     /// <summary>The catalog head or the membership changed: its items are composed again, not only the listing.</summary>
     private void InvalidateHead()
