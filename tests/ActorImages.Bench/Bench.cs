@@ -205,11 +205,13 @@ internal sealed class Bench
         ["ACTORIMAGES_P3_REPLIES_PER_SECOND"] = "1000000",
     };
 
+    private static string ShapeName(int nodes) => $"{nodes} node(s), RF{(nodes == 1 ? 1 : 2)}";
+
     /// <summary>Nodes 1..<paramref name="nodes"/> with replication factor 1 for one node, else 2; started afresh on a change.</summary>
     private async Task ShapeAsync(int nodes)
     {
         int rf = nodes == 1 ? 1 : 2;
-        string wanted = $"{nodes} node(s), RF{rf}";
+        string wanted = ShapeName(nodes);
         if (wanted == _shape) return;
         if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(rf), "down");
         await _cluster.RunAsync(Env(rf), "up", "--nodes", nodes.ToString(CultureInfo.InvariantCulture));
@@ -430,6 +432,14 @@ internal sealed class Bench
                 + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {_sink.Text} | {Fmt.X(ratio)}");
             _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s, {perImage:0.0} ms CPU/image", _sink.Text, Fmt.X(ratio), "(how cost grows with nodes)", null, "-"));
         }
+        // Back to three nodes the way an operator shrinks (bin/cluster scale 3: nodes 5 and 4 leave gracefully and move
+        // their copies to the rest). Stopped with the whole cluster instead, images whose two copies are on nodes 4 and
+        // 5 stay there, and no later three-node run can repair them (308 of them kept the re-replication scenario from
+        // ever seeing every image on both survivors).
+        Console.WriteLine("  (scale: nodes 5 and 4 leave gracefully, moving their copies to nodes 1-3)");
+        await _cluster.RunAsync(Env(2), "scale", "3");
+        _shape = ShapeName(3);
+        await AwaitRepairAsync(3, 2);
     }
 
     /// <summary>The CPU time (user + system) of every running node process so far.</summary>
