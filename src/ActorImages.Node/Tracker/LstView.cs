@@ -32,6 +32,8 @@ public sealed class LstView
     private MembershipSnapshot? _membership;
     private volatile P3Listing? _listing;
     private List<LstItem>? _headItems;
+    private Dictionary<string, CatalogEntry>? _headByMd5;
+    private HashSet<string>? _up;
     private int _peerItems;
     private long _version;
 
@@ -192,6 +194,8 @@ public sealed class LstView
     private void InvalidateHead()
     {
         _headItems = null;
+        _headByMd5 = null;
+        _up = null;
         _listing = null;
     }
 
@@ -208,8 +212,11 @@ public sealed class LstView
                 if (!holders.TryGetValue(image.Md5, out var list)) holders[image.Md5] = list = new();
                 if (list.All(h => h.Peer != r)) list.Add((r, image.Name));
             }
-        var up = UpAddresses();
-        var catalogByMd5 = registrations.Count == 0 ? null : _head.GroupBy(e => e.Md5).ToDictionary(g => g.Key, g => g.Last());
+        // What depends only on the head and the membership is kept until they change: a REG moves its peer to the
+        // front, and the listing composed again after each one spent most of its time rebuilding these (perf of a
+        // node in the P3 bench: 11 % of its CPU in this method).
+        var up = _up ??= UpAddresses();
+        var catalogByMd5 = registrations.Count == 0 ? null : _headByMd5 ??= _head.ToDictionary(e => e.Md5);
         var items = new List<LstItem>();
         var listed = new HashSet<string>();
         foreach (var r in registrations.AsEnumerable().Reverse())
