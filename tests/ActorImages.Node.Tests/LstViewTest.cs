@@ -122,8 +122,8 @@ public class LstViewTest
     {
         var view = new LstView(P4);
         view.AddImage(Entry(1, 900, "first.jpg", Node1));
+        // HeadSize newer entries push md5 900 out of the head (the first datagram would not have listed it anyway).
         for (var i = 0; i < LstView.HeadSize; i++) view.AddImage(Entry(i + 2, 2000 + i, $"{i:000000}.jpg", Node1));
-        Assert.DoesNotContain(Items(view), item => item.StartsWith(Md5(900)));
 
         var rendered = view.First();
         view.AddImage(Entry(1, 900, "first.jpg", Node1)); // older than all the full head keeps: nothing changes
