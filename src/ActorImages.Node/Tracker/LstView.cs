@@ -28,12 +28,15 @@ public sealed class LstView
     private readonly int _p4Port;
     private readonly Dictionary<string, (long Version, PeerRegistration? Registration)> _peers = new();
     private readonly List<CatalogEntry> _head = new();
-    private readonly HashSet<string> _headMd5s = new();
-    private MembershipSnapshot? _membership;
+    /// <summary>The head's entries by md5 (one each), kept in step with <see cref="_head"/>. Like <see cref="_up"/>, it is
+    /// kept as changes come, not rebuilt in <see cref="ComposeLocked"/>: a REG moves its peer to the front, and
+    /// composing again after each one spent most of its time rebuilding both (perf of a node in the P3 bench: 11 % of
+    /// its CPU in that method).</summary>
+    private readonly Dictionary<string, CatalogEntry> _headByMd5 = new();
+    /// <summary>The addresses of the members that are up and reachable, from the last membership view.</summary>
+    private HashSet<string> _up = [];
     private volatile P3Listing? _listing;
     private List<LstItem>? _headItems;
-    private Dictionary<string, CatalogEntry>? _headByMd5;
-    private HashSet<string>? _up;
     private int _peerItems;
     private long _version;
 
@@ -97,7 +100,7 @@ public sealed class LstView
         {
             var known = _head.ToList();
             _head.Clear();
-            _headMd5s.Clear();
+            _headByMd5.Clear();
             foreach (var e in newestFirst.Concat(known).OrderByDescending(e => e.Id)) AddToHead(e);
             InvalidateHead();
         }
@@ -119,7 +122,7 @@ public sealed class LstView
     {
         lock (_gate)
         {
-            _membership = membership;
+            _up = membership.UpReachable.Select(m => m.Address).ToHashSet();
             InvalidateHead();
         }
     }
@@ -164,21 +167,20 @@ public sealed class LstView
     /// <summary>Puts an entry in the head; false when the head already had it or something newer for its md5.</summary>
     private bool AddToHead(CatalogEntry entry)
     {
-        // One item per md5, placed by its newest entry; the set spares a new md5 (nearly every image) the scan.
-        if (_headMd5s.Contains(entry.Md5))
+        // One item per md5, placed by its newest entry; the index spares a new md5 (nearly every image) a scan.
+        if (_headByMd5.TryGetValue(entry.Md5, out var existing))
         {
-            var existing = _head.FindIndex(e => e.Md5 == entry.Md5);
-            if (_head[existing].Id >= entry.Id) return false;
-            _head.RemoveAt(existing);
-            _headMd5s.Remove(entry.Md5);
+            if (existing.Id >= entry.Id) return false;
+            _head.RemoveAt(_head.FindIndex(e => e.Md5 == entry.Md5));
+            _headByMd5.Remove(entry.Md5);
         }
         // Newest first, and a new entry is nearly always the newest: the scan usually stops at the first element.
         var at = _head.FindIndex(e => e.Id < entry.Id);
         if (at < 0 && _head.Count >= HeadSize) return false; // older than everything a full head keeps
         _head.Insert(at < 0 ? _head.Count : at, entry);
-        _headMd5s.Add(entry.Md5);
+        _headByMd5[entry.Md5] = entry;
         if (_head.Count <= HeadSize) return true;
-        _headMd5s.Remove(_head[^1].Md5);
+        _headByMd5.Remove(_head[^1].Md5);
         _head.RemoveAt(_head.Count - 1);
         return true;
     }
@@ -194,8 +196,6 @@ public sealed class LstView
     private void InvalidateHead()
     {
         _headItems = null;
-        _headByMd5 = null;
-        _up = null;
         _listing = null;
     }
 
@@ -212,31 +212,25 @@ public sealed class LstView
                 if (!holders.TryGetValue(image.Md5, out var list)) holders[image.Md5] = list = new();
                 if (list.All(h => h.Peer != r)) list.Add((r, image.Name));
             }
-        // What depends only on the head and the membership is kept until they change: a REG moves its peer to the
-        // front, and the listing composed again after each one spent most of its time rebuilding these (perf of a
-        // node in the P3 bench: 11 % of its CPU in this method).
-        var up = _up ??= UpAddresses();
-        var catalogByMd5 = registrations.Count == 0 ? null : _headByMd5 ??= _head.ToDictionary(e => e.Md5);
         var items = new List<LstItem>();
         var listed = new HashSet<string>();
         foreach (var r in registrations.AsEnumerable().Reverse())
             foreach (var image in r.Images)
             {
                 if (!listed.Add(image.Md5)) continue;
-                var nodes = catalogByMd5!.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry, up) : [];
+                var nodes = _headByMd5.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry) : [];
                 var peers = holders[image.Md5].Select(h => $"{h.Peer.Ip}:{h.Peer.Port}");
                 items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name, nodes.Concat(peers).ToList()));
             }
         _peerItems = items.Count;
         // The head's items change with the head and the membership only, not with every peer's registration.
-        _headItems ??= _head.Select(e => ToItem(e, up)).ToList();
+        _headItems ??= _head.Select(ToItem).ToList();
         foreach (var item in _headItems)
             if (!listed.Contains(item.Md5)) items.Add(item);
         return _listing = new P3Listing(items);
     }
 
-    private LstItem ToItem(CatalogEntry entry, HashSet<string> up) =>
-        new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry, up).ToList());
+    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry).ToList());
 
     /// <summary>A catalog name as LST lists it: the seed-002 client saves a download under the listed name, so path
     /// separators and control characters — which a P2 or HTTP client may have put in a name — become '_'.</summary>
@@ -249,8 +243,6 @@ public sealed class LstView
                 chars[i] = source[i] is '/' or '\\' || char.IsControl(source[i]) ? '_' : source[i];
         });
 
-    private HashSet<string> UpAddresses() => _membership?.UpReachable.Select(m => m.Address).ToHashSet() ?? [];
-
-    private IEnumerable<string> NodeHolders(CatalogEntry entry, HashSet<string> up) =>
-        entry.Replicas.OrderBy(r => up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
+    private IEnumerable<string> NodeHolders(CatalogEntry entry) =>
+        entry.Replicas.OrderBy(r => _up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
 }
