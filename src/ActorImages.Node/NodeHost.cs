@@ -89,7 +89,9 @@ public static class NodeHost
         services.AddSingleton<ImageFeed>();
         services.AddSingleton(new LstView(settings.P4Port));
         services.AddSingleton<NodeMetrics>();
-        services.AddHttpClient<ReplicaTransfer>().ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        // Without HttpClientFactory's logging handlers: they open a logging scope and format "Sending HTTP request" for
+        // every replica copy, which the log level then drops; ReplicaTransfer reports failed copies itself.
+        services.AddHttpClient<ReplicaTransfer>().RemoveAllLoggers().ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64,
             // Under the other node's 30 s keep-alive timeout, so a pooled connection is never reused as it closes.

@@ -52,6 +52,23 @@ public sealed class NodeMetrics
     private static readonly Counter Errors = Metrics.CreateCounter("actorimages_errors_total",
         "Errors by kind.", "kind");
 
+    /// <summary>
+    /// Limits what prometheus-net adds to <c>/metrics</c> on its own to the process metrics (<c>process_*</c>,
+    /// <c>dotnet_*</c>) and the runtime's meter (<c>system_runtime_*</c>: GC, thread pool, JIT, lock contention). Its
+    /// other defaults cost CPU on every request: the event-counter adapter enables the Kestrel, hosting, HTTP-client
+    /// and socket event sources at Informational level (.NET cannot enable only their counters), so every request and
+    /// connection writes events; the meter adapter records each measurement of ASP.NET Core's, HttpClient's and
+    /// Npgsql's instruments (per request, per command) under a lock. Together with HttpClient's logging handlers they
+    /// were about 5 % of the nodes' CPU in the three-node P1 window (README "Benchmarks"); the actorimages_* metrics
+    /// measure every protocol's requests where the node's own targets are set. Call before anything collects
+    /// <see cref="Metrics.DefaultRegistry"/>: prometheus-net applies these settings at its first collection.
+    /// </summary>
+    public static void LimitDefaultMetrics()
+    {
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
+        Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = i => i.Meter.Name == "System.Runtime");
+    }
+
     /// <summary>A histogram of the time of a step inside the node, seconds: buckets from 0.1 ms doubling up to 52 s.</summary>
     private static Histogram Steps(string name, string help, params string[] labels) =>
         Metrics.CreateHistogram(name, help,

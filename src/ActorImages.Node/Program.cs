@@ -23,6 +23,7 @@ AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
 {
     if (e.Exception is OutOfMemoryException) Environment.FailFast("ActorImages node: out of memory");
 };
+NodeMetrics.LimitDefaultMetrics();
 var config = NodeConfig.Load(NodeConfig.ProcessEnvironment());
 var settings = NodeSettings.Create(config);
 

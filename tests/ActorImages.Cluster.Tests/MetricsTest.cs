@@ -75,6 +75,15 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
                 Value(after, "actorimages_ingest_phase_seconds_count", labels));
         }
         Assert.Contains("# TYPE actorimages_ingest_phase_seconds histogram", after);
+        // What prometheus-net adds on its own stops at the process and the runtime's meter
+        // (NodeMetrics.LimitDefaultMetrics), though HTTP requests, replica pushes and catalog commands all ran above:
+        // no per-request instruments of ASP.NET Core, HttpClient or Npgsql, no event-counter families.
+        var families = Regex.Matches(after, @"^# TYPE (\S+) ", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("process_cpu_seconds_total", families);
+        Assert.Contains("dotnet_total_memory_bytes", families);
+        Assert.Contains(families, f => f.StartsWith("system_runtime_dotnet_gc_", StringComparison.Ordinal));
+        string[] expected = ["actorimages_", "process_", "dotnet_", "system_runtime_", "prometheus_net_"];
+        Assert.All(families, f => Assert.True(expected.Any(p => f.StartsWith(p, StringComparison.Ordinal)), $"unexpected family {f}"));
     }
 
     [Fact]
