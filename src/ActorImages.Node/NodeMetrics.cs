@@ -37,11 +37,12 @@ public sealed class NodeMetrics
         new HistogramConfiguration { LabelNames = ["request"], Buckets = ReadBuckets });
     private static readonly Histogram TrackerWrites = Steps("actorimages_tracker_write_seconds",
         "Time the node takes to answer a P3 REG, UPD or END, seconds, from the parsed datagram to the reply handed to " +
-        "the socket: the ask to the tracker singleton (on this node or another), the wait for its batch in flight, its " +
-        "own batch transaction and the way back (docs/design.md, \"Actors and services on every node\").", "command");
+        "the socket: the ask to the tracker singleton (on this node or another), the wait for a batch slot, its own " +
+        "batch transaction and the way back (docs/design.md, \"Actors and services on every node\").", "command");
     private static readonly Histogram TrackerBatches = Steps("actorimages_tracker_batch_seconds",
-        "Time of one batch transaction of the tracker singleton (its group commit: the statements and the WAL flush), " +
-        "seconds; recorded on the node that runs the singleton, _count is the number of batches.");
+        "Time of one batch transaction of the tracker singleton (its group commit: the statements and the WAL flush; with " +
+        "two batches in flight, also the wait for the one ahead to commit), seconds; recorded on the node that runs the " +
+        "singleton, _count is the number of batches.");
     private static readonly Counter TrackerBatchWrites = Metrics.CreateCounter("actorimages_tracker_batch_writes_total",
         "REG, UPD and END commands committed by the tracker singleton's batch transactions; divided by " +
         "actorimages_tracker_batch_seconds_count, the mean batch size.");

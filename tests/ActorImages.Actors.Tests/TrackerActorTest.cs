@@ -83,4 +83,65 @@ public sealed class TrackerActorTest : ClusterTestKit
         Assert.Equal(100, replies.Select(r => r.Change!.Registration!.Sequence).Distinct().Count());
         Assert.True(replies.Select(r => r.Change!.Version).Distinct().Count() < 100, "every registration had its own transaction");
     }
+
+    [Fact]
+    public async Task WritesOfOneIdentityCommitInTheOrderTheyWereAccepted()
+    {
+        // Batches commit side by side (TrackerActor.MaxBatchesInFlight), but an identity's next write waits for its
+        // batch in flight: after 20 rounds of REGs of 5 identities, each with a new password and alternating holdings,
+        // the database holds each identity's last REG, as the actor does.
+        var tracker = await ActorRegistry.GetAsync<TrackerActor>(TestContext.Current.CancellationToken);
+        var asks = new List<Task<Reply>>();
+        for (var round = 0; round < 20; round++)
+            for (var i = 0; i < 5; i++)
+                asks.Add(tracker.Ask<Reply>(new Register($"10.3.0.{i}", 30000, $"pw{round}", round % 2 == 0 ? [A] : [A, B]),
+                    TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
+        var replies = await Task.WhenAll(asks);
+        Assert.All(replies, r => Assert.Equal(Outcome.Registered, r.Outcome));
+        Assert.True(replies.Select(r => r.Change!.Version).Distinct().Count() < 100, "every registration had its own transaction");
+
+        var committed = await Database.Value.Tracker.LoadAsync(TestContext.Current.CancellationToken);
+        for (var i = 0; i < 5; i++)
+        {
+            var identity = $"10.3.0.{i}:30000";
+            var peer = Assert.Single(committed.Peers, p => p.Registration.Identity == identity);
+            Assert.Equal([A, B], peer.Registration.Images);
+            Assert.True(PasswordHash.Verify(peer.Salt, peer.Hash, "pw19"), $"{identity} does not hold its last password");
+            var last = replies[19 * 5 + i]; // the reply to the identity's last REG
+            Assert.Equal(last.Change!.Registration!.Sequence, peer.Registration.Sequence);
+            Assert.Equal(last.Change.Version, replies.Where(r => r.Change!.Identity == identity).Max(r => r.Change!.Version));
+        }
+        Assert.Equal(Outcome.Updated, (await AskAsync(new Update("10.3.0.0", 30000, "pw19", [B]))).Outcome);
+    }
+
+    [Fact]
+    public async Task AFailedCommitIsAnsweredUnavailableAndTheCommittedStateIsServedAgain()
+    {
+        // A database of its own, broken under a running tracker: every batch in flight and every command pending fails
+        // as one; once the database is back the tracker reloads and serves what had committed, and nothing else.
+        var database = await CatalogDatabase.OpenAsync(await PostgresServer.CreateDatabaseAsync(), TestContext.Current.CancellationToken);
+        await using var _ = database;
+        var tracker = Sys.ActorOf(TrackerActor.Props(database.Tracker, maxIdentitiesPerIp: 64));
+        Task<Reply> Ask(ICommand command) => tracker.Ask<Reply>(command, TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.Equal(Outcome.Registered, (await Ask(new Register("10.4.0.1", 9000, "pw", [A]))).Outcome);
+
+        await Sql(database, "ALTER TABLE peer_images RENAME TO peer_images_away");
+        var failed = await Task.WhenAll(Enumerable.Range(2, 10).Select(i => Ask(new Register($"10.4.0.{i}", 9000, "pw", [B]))));
+        Assert.All(failed, r => Assert.Equal(Outcome.Unavailable, r.Outcome));
+        await Sql(database, "ALTER TABLE peer_images_away RENAME TO peer_images");
+
+        // Reloading retries every second until the table is back; commands wait for it.
+        Assert.Equal(Outcome.WrongPassword, (await Ask(new Update("10.4.0.2", 9000, "pw", [A]))).Outcome);
+        Assert.Equal(Outcome.Updated, (await Ask(new Update("10.4.0.1", 9000, "pw", [A, B]))).Outcome);
+        var committed = await database.Tracker.LoadAsync(TestContext.Current.CancellationToken);
+        var peer = Assert.Single(committed.Peers);
+        Assert.Equal("10.4.0.1:9000", peer.Registration.Identity);
+        Assert.Equal([A, B], peer.Registration.Images);
+    }
+
+    private static async Task Sql(CatalogDatabase database, string sql)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
 }
