@@ -114,8 +114,10 @@ public sealed partial class BlobStore
         {
             throw new ArgumentException($"not a staged blob of this store: {staged.TempFile}", nameof(staged));
         }
-        return Task.Run(() =>
+        // On the caller's thread, as BlobWriter does its file work (its remarks say why).
+        try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var folder = Path.GetDirectoryName(target)!;
             if (!Directory.Exists(folder))
             {
@@ -133,8 +135,12 @@ public sealed partial class BlobStore
             {
                 // The image is stored and durable; a leftover temp file only costs space until the next start.
             }
-            return target;
-        }, cancellationToken);
+            return Task.FromResult(target);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<string>(e);
+        }
     }
 
     /// <summary>

@@ -6,6 +6,13 @@ namespace ActorImages.Storage;
 /// Not thread-safe: one writer serves one upload, one call at a time.
 /// </summary>
 /// <remarks>
+/// <para>The file work runs on the caller's thread: writes go to the page cache through a 64 KiB buffer, and the header
+/// probe and the fsync of <see cref="FinishAsync"/> block the caller for their duration. .NET's asynchronous file I/O
+/// on Linux is the same blocking system call on another thread-pool thread plus a hand-over each way; every caller
+/// here is already a thread-pool thread in an async method (a socket's, a request's or a copy's continuation), so the
+/// hand-overs bought nothing and cost context switches on the ingest path (README "Benchmarks").</para>
+/// </remarks>
+/// <remarks>
 /// <para>Rules (docs/protocols.md, P1 "Bad input"; issue 9), each an <see cref="InvalidImageException"/> that leaves
 /// the writer aborted and its temp file deleted:</para>
 /// <list type="bullet">
@@ -55,7 +62,8 @@ public sealed class BlobWriter : IAsyncDisposable
     public string? TempFile { get; private set; }
 
     /// <summary>
-    /// Appends the next bytes of the upload. The temp file is created by the first non-empty call.
+    /// Appends the next bytes of the upload. The temp file is created by the first non-empty call. Completes before it
+    /// returns: the bytes are in the page cache (see the remarks); a failure is in the returned task.
     /// </summary>
     /// <param name="bytes">the next bytes, any length; not kept after the call</param>
     /// <param name="cancellationToken">cancels the write, which aborts the writer</param>
@@ -63,7 +71,20 @@ public sealed class BlobWriter : IAsyncDisposable
     /// known image; the writer is aborted</exception>
     /// <exception cref="IOException">writing the temp file failed; the writer is aborted</exception>
     /// <exception cref="InvalidOperationException">the writer was already finished or aborted</exception>
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Append(bytes.Span, cancellationToken);
+            return ValueTask.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes, CancellationToken cancellationToken)
     {
         RequireOpen();
         try
@@ -76,9 +97,10 @@ public sealed class BlobWriter : IAsyncDisposable
             {
                 return;
             }
-            SniffEarly(bytes.Span);
-            _hasher.Append(bytes.Span);
-            await OpenFile().WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            SniffEarly(bytes);
+            cancellationToken.ThrowIfCancellationRequested();
+            _hasher.Append(bytes);
+            OpenFile().Write(bytes);
             BytesWritten += bytes.Length;
         }
         catch
@@ -118,22 +140,16 @@ public sealed class BlobWriter : IAsyncDisposable
             }
             var format = _format ?? Sniff();
             var file = _file!;
-            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-            var tempFile = TempFile!;
-            // Header parse and fsync are blocking: a thread-pool thread does them, the caller's stays free. The
-            // probe goes first, so a refused upload, deleted anyway, costs no disk flush.
-            var header = await Task.Run(() =>
-            {
-                var read = ImageProbe.Read(tempFile, format, _maxPixels);
-                cancellationToken.ThrowIfCancellationRequested();
-                file.Flush(flushToDisk: true);
-                return read;
-            }, cancellationToken).ConfigureAwait(false);
+            file.Flush();
+            // The probe goes first, so a refused upload, deleted anyway, costs no disk flush.
+            var header = ImageProbe.Read(TempFile!, format, _maxPixels);
+            cancellationToken.ThrowIfCancellationRequested();
+            file.Flush(flushToDisk: true);
             await file.DisposeAsync().ConfigureAwait(false);
             _file = null;
             _state = State.Finished;
             var digest = _hasher.Finish();
-            return new StagedBlob(tempFile, BytesWritten, digest.Md5, digest.Sha256, header.Format, header.Width,
+            return new StagedBlob(TempFile!, BytesWritten, digest.Md5, digest.Sha256, header.Format, header.Width,
                 header.Height);
         }
         catch
@@ -226,7 +242,6 @@ public sealed class BlobWriter : IAsyncDisposable
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
                 Share = FileShare.Read | FileShare.Delete,
-                Options = FileOptions.Asynchronous,
                 // Sockets hand over chunks of a few KiB: a buffer keeps those to one system call per 64 KiB.
                 BufferSize = 64 * 1024,
             });
