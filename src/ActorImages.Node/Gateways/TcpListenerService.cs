@@ -74,7 +74,10 @@ public abstract class TcpListenerService : BackgroundService
                 socket.Dispose();
                 continue;
             }
-            _ = ServeAsync(socket, stoppingToken);
+            // On a thread-pool thread, not inline: a handler runs synchronously until its first wait, and with the
+            // frame already in the socket's buffer that is the whole read, write and fsync of an image (BlobWriter
+            // works on its caller's thread), during which this loop would accept nobody.
+            _ = Task.Run(() => ServeAsync(socket, stoppingToken), CancellationToken.None);
         }
     }
 
