@@ -71,7 +71,17 @@ public sealed class RegistryActor : ReceiveActor
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly List<(IActorRef, Commit)> _pendingCommits = new();
     private bool _reserving;
-    private bool _writing;
+    private int _batchesInFlight;
+
+    /// <summary>
+    /// Commit batches in flight at once. The next batch is sent while one commits, instead of after its answer came
+    /// back to this actor: every batch first locks the catalog's counter row (<c>CatalogWrites</c>), so PostgreSQL runs
+    /// the second batch's statements the moment the first commits, ids still growing in commit order, and the gap of a
+    /// round trip through Npgsql, the thread pool and this mailbox between two commits goes (as
+    /// <see cref="Tracker.TrackerActor.MaxBatchesInFlight"/>). Entries are independent, so their batches may commit in
+    /// either order.
+    /// </summary>
+    public const int MaxBatchesInFlight = 2;
 
     /// <summary>Creates the registry.</summary>
     /// <param name="store">The PostgreSQL catalog.</param>
@@ -197,8 +207,8 @@ public sealed class RegistryActor : ReceiveActor
 
     private void StartWriting()
     {
-        if (_writing || _pendingCommits.Count == 0) return;
-        _writing = true;
+        if (_batchesInFlight >= MaxBatchesInFlight || _pendingCommits.Count == 0) return;
+        _batchesInFlight++;
         var batch = Take(_pendingCommits);
         var started = Stopwatch.GetTimestamp();
         _store.CommitAsync(batch.Select(b => b.Item2.Entry).ToList()).PipeTo(Self,
@@ -208,7 +218,7 @@ public sealed class RegistryActor : ReceiveActor
 
     private void HandleWritten(Written w)
     {
-        _writing = false;
+        _batchesInFlight--;
         if (w.Entries is { } entries)
         {
             _metrics.CatalogBatch(entries.Count, Stopwatch.GetElapsedTime(w.Started));
