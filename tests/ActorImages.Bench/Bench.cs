@@ -60,6 +60,15 @@ internal sealed class Bench
             Console.Error.WriteLine("bench: " + e.Message);
             return 2;
         }
+        // Nothing deletes what the scenarios store: a full run adds several GB of images to run/node-*, and a disk that
+        // fills mid-run makes every later window measure refused uploads (seen: 67 GB after a day of runs).
+        var free = new DriveInfo(options.Root).AvailableFreeSpace;
+        if (free < MinFreeBytes)
+        {
+            Console.Error.WriteLine($"bench: only {free / 1e9:0.0} GB free for run/ (at least {MinFreeBytes / 1e9:0} GB needed: a full run "
+                + "stores several GB of images). Free it with: bin/cluster down; rm -rf run/postgres run/node-*");
+            return 2;
+        }
         var bench = new Bench(options);
         try
         {
@@ -77,6 +86,9 @@ internal sealed class Bench
             bench.PrintSummary();
         }
     }
+
+    /// <summary>Free space the bench needs on run/'s file system before it starts, bytes.</summary>
+    private const long MinFreeBytes = 20_000_000_000;
 
     private async Task RunAsync()
     {
