@@ -6,13 +6,6 @@ namespace ActorImages.Storage;
 /// Not thread-safe: one writer serves one upload, one call at a time.
 /// </summary>
 /// <remarks>
-/// <para>The file work runs on the caller's thread: writes go to the page cache through a 64 KiB buffer, and the header
-/// probe and the fsync of <see cref="FinishAsync"/> block the caller for their duration. .NET's asynchronous file I/O
-/// on Linux is the same blocking system call on another thread-pool thread plus a hand-over each way; every caller
-/// here is already a thread-pool thread in an async method (a socket's, a request's or a copy's continuation), so the
-/// hand-overs bought nothing and cost context switches on the ingest path (README "Benchmarks").</para>
-/// </remarks>
-/// <remarks>
 /// <para>Rules (docs/protocols.md, P1 "Bad input"; issue 9), each an <see cref="InvalidImageException"/> that leaves
 /// the writer aborted and its temp file deleted:</para>
 /// <list type="bullet">
@@ -28,6 +21,11 @@ namespace ActorImages.Storage;
 /// </list>
 /// <para>Any exception from <see cref="WriteAsync"/> or <see cref="FinishAsync"/>, an <see cref="IOException"/> or a
 /// cancellation too, aborts the writer; later calls throw <see cref="InvalidOperationException"/>.</para>
+/// <para>The file work runs on the caller's thread: writes go to the page cache through a 64 KiB buffer, and the header
+/// probe and the fsync of <see cref="FinishAsync"/> block the caller for their duration. .NET's asynchronous file I/O
+/// on Linux is the same blocking system call on another thread-pool thread plus a hand-over each way; every caller
+/// here is already a thread-pool thread in an async method (a socket's, a request's or a copy's continuation), so the
+/// hand-overs bought nothing and cost context switches on the ingest path (README "Benchmarks").</para>
 /// </remarks>
 public sealed class BlobWriter : IAsyncDisposable
 {
