@@ -67,18 +67,24 @@ public sealed class ClusterBootstrapTest(ITestOutputHelper output)
     private static async Task AssertOneClusterAsync(IEnumerable<NodeProcess> nodes, IReadOnlyCollection<string> hosts, Func<string> logs)
     {
         var all = nodes.ToList();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
+        try
         {
-            try
+            await Poll.UntilAsync(TimeSpan.FromSeconds(10), "every node naming one cluster and one leader", async () =>
             {
-                await AssertOneClusterNowAsync(all, hosts, logs);
-                return;
-            }
-            catch (Xunit.Sdk.XunitException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
+                try
+                {
+                    await AssertOneClusterNowAsync(all, hosts, logs);
+                    return true;
+                }
+                catch (Xunit.Sdk.XunitException)
+                {
+                    return false;
+                }
+            });
+        }
+        catch (TimeoutException)
+        {
+            await AssertOneClusterNowAsync(all, hosts, logs); // fails saying which node differs
         }
     }
 
