@@ -13,7 +13,8 @@ namespace ActorImages.Storage;
 /// </code>
 /// An upload goes <see cref="NewWriter"/> → <see cref="BlobWriter.WriteAsync"/> → <see cref="BlobWriter.FinishAsync"/>
 /// → <see cref="CommitAsync"/>; only a committed image is visible under the data directory, so a truncated or
-/// refused upload never is. Thread-safe; the async methods do their blocking file work on thread-pool threads.
+/// refused upload never is. Thread-safe; the async methods do their file work on the caller's thread (as
+/// <see cref="BlobWriter"/> does, whose remarks say why) and return completed tasks.
 /// </summary>
 public sealed partial class BlobStore
 {
@@ -90,23 +91,26 @@ public sealed partial class BlobStore
     public BlobWriter NewWriter() => new(TempDir, _maxImageBytes, _maxPixels);
 
     /// <summary>
-    /// Makes a staged upload visible under <paramref name="relativePath"/>, never overwriting: the temp file is
-    /// hard-linked to the name, which fails atomically when the name exists, even against a concurrent commit of
-    /// the same name, and then unlinked (on a file system without hard links it is copied to a new file, whose
-    /// creation refuses an existing name too). The day folder is created when missing; the folder is fsynced before
-    /// this returns (the bytes were fsynced by <see cref="BlobWriter.FinishAsync"/>).
+    /// Makes a staged upload durable and visible under <paramref name="relativePath"/>, never overwriting: the temp
+    /// file is fsynced (<see cref="BlobWriter.FinishAsync"/> does not), then hard-linked to the name, which fails
+    /// atomically when the name exists, even against a concurrent commit of the same name (on a file system without
+    /// hard links it is copied to a new file, whose creation refuses an existing name too). The day folder is created
+    /// when missing; the folder is fsynced before this returns. Then the temp name is unlinked, unless
+    /// <paramref name="keepTempFile"/>.
     /// </summary>
     /// <param name="staged">a blob from <see cref="BlobWriter.FinishAsync"/> of this store, committed at most once</param>
     /// <param name="relativePath">the name, <c>/</c>-separated, e.g. <c>2026-12-02/062423-1.jpg</c> (see
     /// <see cref="BlobPaths"/>)</param>
-    /// <param name="cancellationToken">cancels before the move</param>
+    /// <param name="cancellationToken">cancels before the fsync</param>
+    /// <param name="keepTempFile">true leaves the temp name for readers that still open it (the replica pushes of an
+    /// upload, which run beside this commit); its writer deletes it when disposed</param>
     /// <returns>the absolute path of the stored image</returns>
     /// <exception cref="IOException">the name is taken (the staged blob stays in <c>.tmp</c>, so the caller can try
-    /// the next suffix), the temp file is gone (already committed or aborted), or linking or fsyncing failed</exception>
+    /// the next suffix), the temp file is gone (already committed or aborted), or fsyncing or linking failed</exception>
     /// <exception cref="ArgumentException"><paramref name="relativePath"/> is refused by <see cref="Resolve"/>, or
     /// <paramref name="staged"/> is not in this store's <c>.tmp</c></exception>
     public Task<string> CommitAsync(StagedBlob staged, string relativePath,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool keepTempFile = false)
     {
         ArgumentNullException.ThrowIfNull(staged);
         var target = Resolve(relativePath);
@@ -118,6 +122,7 @@ public sealed partial class BlobStore
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
+            NativeFiles.Fsync(staged.TempFile);
             var folder = Path.GetDirectoryName(target)!;
             if (!Directory.Exists(folder))
             {
@@ -129,7 +134,10 @@ public sealed partial class BlobStore
             NativeFiles.FsyncDirectory(folder);
             try
             {
-                File.Delete(staged.TempFile);
+                if (!keepTempFile)
+                {
+                    File.Delete(staged.TempFile);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -22,7 +22,9 @@ namespace ActorImages.Storage;
 /// <para>Any exception from <see cref="WriteAsync"/> or <see cref="FinishAsync"/>, an <see cref="IOException"/> or a
 /// cancellation too, aborts the writer; later calls throw <see cref="InvalidOperationException"/>.</para>
 /// <para>The file work runs on the caller's thread: writes go to the page cache through a 64 KiB buffer, and the header
-/// probe and the fsync of <see cref="FinishAsync"/> block the caller for their duration. .NET's asynchronous file I/O
+/// probe of <see cref="FinishAsync"/> blocks the caller for its duration. The writer never fsyncs: the temp file is
+/// made durable by <see cref="BlobStore.CommitAsync"/>, just before its name is linked, so a node that only passes an
+/// upload on to its holders (and keeps no copy) spends no disk flush on it. .NET's asynchronous file I/O
 /// on Linux is the same blocking system call on another thread-pool thread plus a hand-over each way; every caller
 /// here is already a thread-pool thread in an async method (a socket's, a request's or a copy's continuation), so the
 /// hand-overs bought nothing and cost context switches on the ingest path (README "Benchmarks").</para>
@@ -58,6 +60,14 @@ public sealed class BlobWriter : IAsyncDisposable
 
     /// <summary>The temp file, or null before the first byte: a connection that sends nothing leaves no file.</summary>
     public string? TempFile { get; private set; }
+
+    /// <summary>
+    /// The format named by the upload's first 12 bytes (its magic number, see <see cref="ImageFormats"/>), once that many have
+    /// arrived; null before. <see cref="FinishAsync"/> accepts only this format (a header of another one is refused),
+    /// so a caller may act on it early, e.g. reserve the stored name, whose extension it decides, while the rest of
+    /// the bytes arrive.
+    /// </summary>
+    public ImageFormat? Format => _format;
 
     /// <summary>
     /// Appends the next bytes of the upload. The temp file is created by the first non-empty call. Completes before it
@@ -109,17 +119,18 @@ public sealed class BlobWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Ends the upload: checks its length, reads its header (format and dimensions, no pixel decode), then fsyncs
-    /// and closes the temp file. The returned blob is not visible yet: pass it to <see cref="BlobStore.CommitAsync"/>,
-    /// or call <see cref="Abort"/> to drop it.
+    /// Ends the upload: checks its length, reads its header (format and dimensions, no pixel decode), then hands the
+    /// last buffered bytes to the kernel and closes the temp file (no fsync: <see cref="BlobStore.CommitAsync"/> makes
+    /// it durable). The returned blob is not visible yet: pass it to <see cref="BlobStore.CommitAsync"/>, or call
+    /// <see cref="Abort"/> (or dispose the writer) to drop it.
     /// </summary>
     /// <param name="expectedSize">the length the sender announced in bytes (P1 length header, P2 size, HTTP
     /// Content-Length), or null when it announced none</param>
-    /// <param name="cancellationToken">cancels before the fsync, which aborts the writer</param>
+    /// <param name="cancellationToken">cancels after the probe, which aborts the writer</param>
     /// <returns>the verified upload, still in its temp file</returns>
     /// <exception cref="InvalidImageException">empty, another length than announced, not an image, unreadable header
     /// or over the pixel limit; the writer is aborted</exception>
-    /// <exception cref="IOException">flushing, reading or fsyncing the temp file failed; the writer is aborted</exception>
+    /// <exception cref="IOException">writing or reading the temp file failed; the writer is aborted</exception>
     /// <exception cref="InvalidOperationException">the writer was already finished or aborted</exception>
     public async Task<StagedBlob> FinishAsync(long? expectedSize = null, CancellationToken cancellationToken = default)
     {
@@ -139,10 +150,8 @@ public sealed class BlobWriter : IAsyncDisposable
             var format = _format ?? Sniff();
             var file = _file!;
             file.Flush();
-            // The probe goes first, so a refused upload, deleted anyway, costs no disk flush.
             var header = ImageProbe.Read(TempFile!, format, _maxPixels);
             cancellationToken.ThrowIfCancellationRequested();
-            file.Flush(flushToDisk: true);
             await file.DisposeAsync().ConfigureAwait(false);
             _file = null;
             _state = State.Finished;

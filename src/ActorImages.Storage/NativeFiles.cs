@@ -3,10 +3,12 @@ using System.Runtime.InteropServices;
 namespace ActorImages.Storage;
 
 /// <summary>
-/// The two file operations a commit needs that .NET lacks. <see cref="LinkNew"/>: <see cref="File.Move(string, string,
+/// The file operations a commit needs that .NET lacks. <see cref="LinkNew"/>: <see cref="File.Move(string, string,
 /// bool)"/> without overwrite checks for the target and then renames, so two concurrent moves to one name both
 /// succeed and the second overwrites the first (seen in BlobStoreTests); link(2) fails atomically instead.
-/// <see cref="FsyncDirectory"/>: a <see cref="FileStream"/> cannot open a directory.
+/// <see cref="FsyncDirectory"/>: a <see cref="FileStream"/> cannot open a directory. <see cref="Fsync"/>: a
+/// <see cref="FileStream"/> flushes to disk only when opened for writing, which a file being read by a replica push
+/// need not be.
 /// </summary>
 internal static partial class NativeFiles
 {
@@ -47,6 +49,20 @@ internal static partial class NativeFiles
         copy.Flush(flushToDisk: true);
     }
 
+    /// <summary>fsyncs the regular file <paramref name="file"/> (its bytes and size), whoever wrote it: a descriptor
+    /// opened only to read flushes the inode's dirty pages like the writer's own would.</summary>
+    /// <exception cref="IOException">open or fsync failed</exception>
+    public static void Fsync(string file)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            stream.Flush(flushToDisk: true);
+            return;
+        }
+        FsyncPath(file, ReadOnly, "file");
+    }
+
     /// <summary>fsyncs <paramref name="directory"/>, so a new name in it survives a power cut; a no-op where
     /// directories cannot be synced (Windows).</summary>
     /// <exception cref="IOException">open or fsync failed</exception>
@@ -56,16 +72,26 @@ internal static partial class NativeFiles
         {
             return;
         }
-        int fd = Open(directory, ReadOnly | OpenDirectory);
+        FsyncPath(directory, ReadOnly | OpenDirectory, "directory");
+    }
+
+    private static void FsyncPath(string path, int flags, string kind)
+    {
+        int fd = Open(path, flags);
         if (fd < 0)
         {
-            throw new IOException($"cannot open directory {directory} to fsync it (errno {Marshal.GetLastPInvokeError()})");
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == ErrorNoEntry)
+            {
+                throw new FileNotFoundException($"cannot fsync {kind} {path}: it is gone", path);
+            }
+            throw new IOException($"cannot open {kind} {path} to fsync it (errno {errno})");
         }
         try
         {
             if (FileSync(fd) != 0)
             {
-                throw new IOException($"fsync of directory {directory} failed (errno {Marshal.GetLastPInvokeError()})");
+                throw new IOException($"fsync of {kind} {path} failed (errno {Marshal.GetLastPInvokeError()})");
             }
         }
         finally

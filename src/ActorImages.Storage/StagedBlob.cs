@@ -1,8 +1,9 @@
 namespace ActorImages.Storage;
 
 /// <summary>
-/// An upload that <see cref="BlobWriter.FinishAsync"/> accepted: whole, fsynced, its header read, still in its temp
-/// file under <c>dataDir/.tmp</c> and so not visible. <see cref="BlobStore.CommitAsync"/> makes it visible.
+/// An upload that <see cref="BlobWriter.FinishAsync"/> accepted: whole, its header read, still in its temp file under
+/// <c>dataDir/.tmp</c> and so not visible, and not fsynced yet. <see cref="BlobStore.CommitAsync"/> makes it durable
+/// and visible.
 /// </summary>
 /// <param name="TempFile">absolute path of the temp file</param>
 /// <param name="Size">size in bytes, exactly as sent</param>

@@ -56,6 +56,22 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ACommitThatKeepsTheTempFileLeavesItForReadersUntilTheWriterIsDisposed()
+    {
+        var bytes = TestImages.Bytes("rocket.jpg");
+        var writer = _store.NewWriter();
+        var staged = await Stage(writer, bytes);
+
+        var stored = await _store.CommitAsync(staged, "2026-11-22/143005.jpg", keepTempFile: true);
+
+        Assert.Equal(bytes, File.ReadAllBytes(stored));
+        Assert.Equal(bytes, File.ReadAllBytes(staged.TempFile));
+        await writer.DisposeAsync();
+        Assert.False(File.Exists(staged.TempFile), "the writer deletes the temp name");
+        Assert.Equal(bytes, File.ReadAllBytes(stored));
+    }
+
+    [Fact]
     public async Task AStagedBlobIsCommittedAtMostOnce()
     {
         await using var writer = _store.NewWriter();

@@ -47,6 +47,21 @@ public sealed class BlobWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task TheFormatIsKnownOnceTwelveBytesArrivedAndBeforeTheUploadEnds()
+    {
+        var image = RealImages.Get("rocket.jpg");
+        await using var writer = _store.NewWriter();
+
+        await writer.WriteAsync(image.Bytes.AsMemory(0, 11));
+        Assert.Null(writer.Format);
+        await writer.WriteAsync(image.Bytes.AsMemory(11, 1));
+        Assert.Equal(ImageFormat.Jpeg, writer.Format);
+        await writer.WriteAsync(image.Bytes.AsMemory(12));
+        var staged = await writer.FinishAsync(image.Bytes.Length);
+        Assert.Equal(writer.Format, staged.Format);
+    }
+
+    [Fact]
     public async Task AJpegFollowedByAMotionPhotoVideoIsAcceptedAndItsMd5IsOfEveryByte()
     {
         // Issue 9: the old end-marker rule refused exactly what phones write.

@@ -104,9 +104,15 @@ public sealed class Ingestion
         if (length is <= 0) return IngestResult.Refused(IngestFailure.Invalid, "empty image");
         var writer = _blobs.NewWriter();
         var started = Stopwatch.GetTimestamp();
+        var receivedAt = info.ReceivedAt ?? DateTimeOffset.UtcNow;
+        Task<string>? reservation = null;
         try
         {
-            var received = await CopyAsync(source, writer, toEnd ? null : length, _settings.MaxImageBytes, ct);
+            // The stored name is reserved as soon as the first bytes name the format (its extension), while the rest
+            // arrive: an upload refused later leaves a gap in the -n numbering, as names leased ahead do
+            // (docs/design.md, "The path of one image").
+            var received = await CopyAsync(source, writer, toEnd ? null : length, _settings.MaxImageBytes,
+                format => reservation = ReserveAsync(receivedAt, format, ct), ct);
             if (received > _settings.MaxImageBytes)
                 return IngestResult.Refused(IngestFailure.TooLarge, $"image larger than {_settings.MaxImageBytes} bytes");
             if (length is { } expected && received < expected)
@@ -115,7 +121,9 @@ public sealed class Ingestion
                 return IngestResult.Refused(IngestFailure.Invalid, $"received {received} bytes, announced {announced}");
             var staged = await writer.FinishAsync(length, ct);
             _metrics.IngestPhase("receive", Stopwatch.GetElapsedTime(started));
-            return await StoreAsync(staged, info, ct);
+            // An upload shorter than the 12 bytes that name a format is named only now.
+            reservation ??= ReserveAsync(receivedAt, staged.Format, ct);
+            return await StoreAsync(staged, receivedAt, reservation, info, ct);
         }
         catch (InvalidImageException e)
         {
@@ -123,14 +131,31 @@ public sealed class Ingestion
         }
         finally
         {
+            // A refused upload's reservation is still observed: its failure (the catalog went away) is no one's error.
+            if (reservation is { IsCompleted: false }) _ = reservation.ContinueWith(t => t.Exception, TaskScheduler.Default);
+            else _ = reservation?.Exception;
             await writer.DisposeAsync();
         }
     }
 
+    /// <summary>Reserves the stored name of an upload of <paramref name="format"/> received at
+    /// <paramref name="receivedAt"/>: a round trip to this node's Registry, served from its lease of names when it
+    /// has one.</summary>
+    private async Task<string> ReserveAsync(DateTimeOffset receivedAt, ImageFormat format, CancellationToken ct)
+    {
+        var registry = await _registry.GetAsync(ct);
+        return (await registry.Ask<RegistryActor.PathReserved>(
+            new RegistryActor.ReservePath(receivedAt, format.Extension()), _settings.AskTimeout, ct)).Path;
+    }
+
+    /// <summary>Copies the upload into <paramref name="writer"/>; <paramref name="onFormat"/> is called once, after
+    /// the write that tells the format.</summary>
     /// <returns>Bytes received; more than <paramref name="max"/> means the upload was cut off there.</returns>
-    private static async Task<long> CopyAsync(PipeReader source, BlobWriter writer, long? length, long max, CancellationToken ct)
+    private static async Task<long> CopyAsync(PipeReader source, BlobWriter writer, long? length, long max,
+        Action<ImageFormat> onFormat, CancellationToken ct)
     {
         long received = 0;
+        var formatKnown = false;
         while (length is null || received < length)
         {
             var read = await source.ReadAsync(ct);
@@ -144,17 +169,22 @@ public sealed class Ingestion
             foreach (var segment in buffer) await writer.WriteAsync(segment, ct);
             received += buffer.Length;
             source.AdvanceTo(buffer.End);
+            if (!formatKnown && writer.Format is { } format)
+            {
+                formatKnown = true;
+                onFormat(format);
+            }
             if (read.IsCompleted || read.IsCanceled) break;
         }
         return received;
     }
 
-    private async Task<IngestResult> StoreAsync(StagedBlob staged, UploadInfo info, CancellationToken ct)
+    private async Task<IngestResult> StoreAsync(StagedBlob staged, DateTimeOffset receivedAt, Task<string> reservation,
+        UploadInfo info, CancellationToken ct)
     {
         var view = _membership.Current;
         if (!view.HasMajority)
             return IngestResult.Refused(IngestFailure.Unavailable, "cluster unavailable (this node is not in a majority)");
-        var receivedAt = info.ReceivedAt ?? DateTimeOffset.UtcNow;
         // Rendezvous order: the first replication-factor members are the targets, the rest stand in, in order, for a
         // target whose push fails, e.g. one killed a moment ago that the failure detector has not yet marked
         // unreachable (docs/design.md, "The path of one image").
@@ -165,15 +195,14 @@ public sealed class Ingestion
         var reserving = Stopwatch.GetTimestamp();
         try
         {
-            var registry = await _registry.GetAsync(ct);
-            path = (await registry.Ask<RegistryActor.PathReserved>(
-                new RegistryActor.ReservePath(receivedAt, staged.Format.Extension()), _settings.AskTimeout, ct)).Path;
+            path = await reservation;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             return IngestResult.Refused(IngestFailure.Unavailable, "catalog unavailable: " + e.Message);
         }
 
+        // What is left of the reservation's wait once the bytes are in.
         _metrics.IngestPhase("reserve", Stopwatch.GetElapsedTime(reserving));
         var replicating = Stopwatch.GetTimestamp();
         var self = view.Self;
@@ -181,8 +210,9 @@ public sealed class Ingestion
         var local = targets.FirstOrDefault(t => t.Address == self);
         try
         {
-            // The remote copies are pushed from the temp file side by side; the local copy is linked into place after
-            // them, because committing it removes the temp file. All are durable before the catalog hears of them
+            // The remote copies are pushed from the temp file while the local copy is fsynced and linked beside them
+            // (the temp name stays until the writer is disposed, for a push that moves to a stand-in). A node that
+            // holds no copy never fsyncs the bytes. All are durable before the catalog hears of them
             // (docs/design.md, "The path of one image").
             var pushes = targets.Where(t => t.Address != self).Select(async target =>
             {
@@ -190,7 +220,7 @@ public sealed class Ingestion
                 {
                     if (target.Address == self)
                     {
-                        // This node stands in: its copy is linked after the pushes, which read the temp file.
+                        // This node stands in: its copy is linked once the pushes are done.
                         lock (written) local = target;
                         return;
                     }
@@ -210,11 +240,27 @@ public sealed class Ingestion
                     }
                 }
             }).ToList();
-            await Task.WhenAll(pushes);
-            if (local is not null)
+            Replica? linked = null;
+            Exception? localFailure = null;
+            if (local is { } first)
             {
-                await _blobs.CommitAsync(staged, path, ct);
-                written.Add(local);
+                try
+                {
+                    await _blobs.CommitAsync(staged, path, ct, keepTempFile: true);
+                    lock (written) written.Add(linked = first);
+                }
+                catch (Exception e)
+                {
+                    // Reported once the pushes are done, so that every copy they made is known and removed.
+                    localFailure = e;
+                }
+            }
+            await Task.WhenAll(pushes);
+            if (localFailure is not null) throw localFailure;
+            if (local is { } standIn && linked is null)
+            {
+                await _blobs.CommitAsync(staged, path, ct, keepTempFile: true);
+                written.Add(standIn);
             }
             _metrics.IngestPhase("replicate", Stopwatch.GetElapsedTime(replicating));
             var entry = new NewEntry(staged.Md5, staged.Sha256, staged.Size, staged.Format.MediaType(), staged.Width,
