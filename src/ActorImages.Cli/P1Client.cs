@@ -6,8 +6,10 @@ namespace ActorImages.Cli;
 /// <summary>
 /// P1 image ingest (docs/protocols.md, P1) as the seed-000 camera client does it: one TCP connection per image,
 /// the 4-byte unsigned big-endian length, the bytes, a half-close; then it waits for the node to close, which a
-/// node does only once the image is committed. P1 has no reply, so a node that discards the frame looks the same;
-/// <c>send</c> therefore checks images locally first.
+/// node does only once the image is committed. A node that could not store a whole frame (it is in a minority, its
+/// catalog is down) resets the connection instead (docs/protocols.md, P1 "Bad input"): a <see cref="Exit.NodeError"/>.
+/// P1 has no reply, so a node that discards a damaged frame closes as after storing one; <c>send</c> therefore checks
+/// images locally first.
 /// </summary>
 /// <param name="node">The node's P1 endpoint.</param>
 /// <param name="timeout">Longest wait for the node to take more bytes or to close after the last one.</param>
@@ -19,6 +21,9 @@ internal sealed class P1Client(Endpoint node, TimeSpan timeout)
     /// <param name="file">An image file of at most 4 GiB − 1 bytes.</param>
     /// <param name="sent">Called with the bytes of the file written so far, after each chunk.</param>
     /// <param name="cancel">Ctrl-C.</param>
+    /// <exception cref="CliFailure">the file cannot be read (<see cref="Exit.LocalFile"/>), the connection failed or
+    /// timed out (<see cref="Exit.Connection"/>), or the node reset it after the whole frame: not stored
+    /// (<see cref="Exit.NodeError"/>)</exception>
     public async Task SendAsync(string file, Action<long> sent, CancellationToken cancel)
     {
         long size = ImageFiles.Size(file);
@@ -53,7 +58,8 @@ internal sealed class P1Client(Endpoint node, TimeSpan timeout)
         }
         catch (SocketException reset) when (reset.SocketErrorCode == SocketError.ConnectionReset)
         {
-            // a reset after our half-close is the node closing too
+            throw CliFailure.Node($"{node} reset the connection after all {size} bytes of {file}: the cluster could "
+                + "not store it now (the node is in a minority or its catalog is down); nothing was stored, send it again later");
         }
         catch (Exception e) when (e is not CliFailure && !cancel.IsCancellationRequested)
         {

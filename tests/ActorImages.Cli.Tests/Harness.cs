@@ -58,7 +58,9 @@ internal sealed class P1Sink : IDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Task _serving;
 
-    public P1Sink(int connections)
+    /// <param name="connections">How many connections to serve, one after the other.</param>
+    /// <param name="reset">End each connection with a reset after reading it, as a node that could not store the frame.</param>
+    public P1Sink(int connections, bool reset = false)
     {
         _listener.Start();
         _serving = Task.Run(async () =>
@@ -68,6 +70,12 @@ internal sealed class P1Sink : IDisposable
                 using var client = await _listener.AcceptTcpClientAsync();
                 var received = new MemoryStream();
                 await client.GetStream().CopyToAsync(received);
+                if (reset)
+                {
+                    // Closed here, not by disposing the client, whose stream shuts the socket down (FIN) first.
+                    client.Client.LingerState = new LingerOption(true, 0);
+                    client.Client.Close();
+                }
                 var buffer = new ReadOnlySequence<byte>(received.ToArray());
                 while (P1Frame.TryReadHeader(ref buffer, out uint length) && buffer.Length >= length)
                 {

@@ -30,6 +30,21 @@ public class SocketTests
     }
 
     [Fact]
+    public async Task AFrameTheNodeResetsIsNotCountedAsSentAndIsANodeError()
+    {
+        using var folder = Cli.TempFolder();
+        File.Copy(Path.Combine(Cli.Images, "rocket.jpg"), Path.Combine(folder.Path, "a.jpg"));
+        using var sink = new P1Sink(connections: 1, reset: true);
+        var result = await Cli.RunAsync("send", folder.Path, "--p1-port", sink.Port.ToString());
+        await sink.Done;
+        Assert.Equal([Rocket], sink.Frames);
+        Assert.True(result.Code == Exit.NodeError, result.ToString());
+        Assert.Contains("reset the connection", result.Err);
+        Assert.Contains("nothing was stored", result.Err);
+        Assert.DoesNotContain("sent 1 image", result.Out);
+    }
+
+    [Fact]
     public async Task ProgressBarsGoToStderrAndLeaveStdoutToTheResult()
     {
         using var folder = Cli.TempFolder();

@@ -41,12 +41,19 @@ public sealed class DatabaseFailureTest
         }
 
         for (var i = 0; i < 10; i++) Assert.True(await UploadAsync(i));
+        var storedP1 = Images.Jpeg("dbfail-p1-stored");
+        var orderly = await RawWire.SendP1Async(cluster[1].Host, storedP1);
+        Assert.False(orderly.Reset, "a stored P1 frame ends with an orderly close");
+        acknowledged.Add(storedP1);
         Assert.Equal("OK 0_REGISTERED_IMAGES", await LegacyWire.AskP3Async(cluster[2].Host, "REG pw 41000 ''"));
 
         postgres.Kill();
         var down = DateTime.UtcNow;
         for (var i = 10; DateTime.UtcNow - down < TimeSpan.FromSeconds(5); i++) await UploadAsync(i);
         Assert.True(refused > 0, "no upload was refused while the database was down");
+        var refusedP1 = await RawWire.SendP1Async(cluster[1].Host, Images.Jpeg("dbfail-p1-refused"));
+        Assert.True(refusedP1.Reset, "a P1 frame the cluster could not store ends with a reset");
+        Assert.Equal(0, refusedP1.BytesFromNode);
         Assert.Contains(Images.Md5(acknowledged[0]), await LegacyWire.AskP3Async(cluster[2].Host, "LST"));
         Assert.StartsWith("ERR ", await LegacyWire.AskP3Async(cluster[2].Host, "REG pw 41001 ''"));
 

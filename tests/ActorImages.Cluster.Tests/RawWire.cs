@@ -15,7 +15,9 @@ public static class RawWire
     /// <summary>How a P1 connection ended.</summary>
     /// <param name="BytesFromNode">What the node wrote (always 0 for a correct node: P1 has no reply).</param>
     /// <param name="Elapsed">From connect to the node's close.</param>
-    public sealed record P1Outcome(int BytesFromNode, TimeSpan Elapsed);
+    /// <param name="Reset">Whether the node ended it with a reset (a frame it could not store) rather than an orderly
+    /// close.</param>
+    public sealed record P1Outcome(int BytesFromNode, TimeSpan Elapsed, bool Reset = false);
 
     /// <summary>One connection carrying one frame per image, half-closed; returns once the node closed it.</summary>
     /// <param name="host">The node.</param>
@@ -39,6 +41,7 @@ public static class RawWire
         await socket.ConnectAsync(IPAddress.Parse(host), 5001);
         using var timeout = new CancellationTokenSource(limit ?? TimeSpan.FromSeconds(60));
         var total = 0;
+        var reset = false;
         try
         {
             if (raw.Length > 0) await socket.SendAsync(raw, SocketFlags.None, timeout.Token);
@@ -47,11 +50,12 @@ public static class RawWire
             int n;
             while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0) total += n;
         }
-        catch (SocketException)
+        catch (SocketException e)
         {
             // a reset is a close too
+            reset = e.SocketErrorCode == SocketError.ConnectionReset;
         }
-        return new P1Outcome(total, DateTime.UtcNow - started);
+        return new P1Outcome(total, DateTime.UtcNow - started, reset);
     }
 
     /// <summary>One P3 request from a fresh socket bound to <paramref name="from"/>, one reply read with a buffer of
