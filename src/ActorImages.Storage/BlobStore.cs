@@ -85,6 +85,14 @@ public sealed partial class BlobStore
         return removed;
     }
 
+    /// <summary>Whether <paramref name="e"/>, from this store's file work, says the disk is full: ENOSPC (28) on
+    /// Linux, whose .NET <see cref="IOException"/> carries the errno as its HResult; ERROR_DISK_FULL or
+    /// ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    /// <param name="e">a failure of a write, flush, fsync or link</param>
+    /// <returns>true for a full disk</returns>
+    public static bool IsDiskFull(IOException e) =>
+        e.HResult is 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
+
     /// <summary>A writer for one upload, limited to <see cref="MaxImageBytes"/> and <see cref="MaxPixels"/>. Its temp
     /// file under <c>.tmp</c> is only created by its first byte.</summary>
     /// <returns>a fresh writer; dispose it</returns>

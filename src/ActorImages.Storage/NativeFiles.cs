@@ -85,13 +85,16 @@ internal static partial class NativeFiles
             {
                 throw new FileNotFoundException($"cannot fsync {kind} {path}: it is gone", path);
             }
-            throw new IOException($"cannot open {kind} {path} to fsync it (errno {errno})");
+            throw new IOException($"cannot open {kind} {path} to fsync it (errno {errno})", errno);
         }
         try
         {
             if (FileSync(fd) != 0)
             {
-                throw new IOException($"fsync of {kind} {path} failed (errno {Marshal.GetLastPInvokeError()})");
+                // The errno is the HResult, as in .NET's own IOExceptions on Unix: ENOSPC surfaces here under delayed
+                // allocation, and BlobStore.IsDiskFull reads it.
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"fsync of {kind} {path} failed (errno {errno})", errno);
             }
         }
         finally

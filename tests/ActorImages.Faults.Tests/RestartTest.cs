@@ -88,8 +88,8 @@ public sealed class RestartTest : IAsyncLifetime
         }
     }
 
-    /// <summary>P1 says nothing about the outcome (the node closes the connection either way): sends until the
-    /// catalog lists the image, as a camera that checks the gallery would.</summary>
+    /// <summary>P1 has no reply (a node that could not store the frame resets the connection, one that discarded it
+    /// closes as after storing): sends until the catalog lists the image, as a camera that checks the gallery would.</summary>
     private static async Task SendP1UntilStoredAsync(string host, byte[] image)
     {
         var md5 = Images.Md5(image);

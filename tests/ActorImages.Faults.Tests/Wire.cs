@@ -16,8 +16,9 @@ public static class Wire
     /// <summary>P1: one connection, length, bytes, half-close; returns once the node closed its side.</summary>
     /// <param name="host">The node.</param>
     /// <param name="image">The bytes.</param>
-    /// <returns>A task that completes when the node closed the connection.</returns>
-    public static async Task SendP1Async(string host, byte[] image)
+    /// <returns>True when the node closed in order (it stored the frame, or discarded a damaged one); false when it
+    /// reset the connection: it could not store the frame (docs/protocols.md, P1 "Bad input").</returns>
+    public static async Task<bool> SendP1Async(string host, byte[] image)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -26,7 +27,15 @@ public static class Wire
         await socket.SendAsync(image, timeout.Token);
         socket.Shutdown(SocketShutdown.Send);
         var buffer = new byte[16];
-        while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0) { }
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0) { }
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return false;
+        }
     }
 
     /// <summary>P3: one request from a fresh socket, one reply datagram.</summary>

@@ -106,7 +106,7 @@ public sealed class TcpIngestGateway : TcpListenerService
             _log.LogWarning("P1 {Peer}: nothing stored: {Reason}", peer, result.Reason);
             // Truncated and unavailable end the connection; a frame that is no image was read (or skipped) whole, so
             // the next frame is still in step.
-            if (result.Failure == IngestFailure.Unavailable)
+            if (result.Failure is IngestFailure.Unavailable or IngestFailure.NoSpace)
             {
                 // A whole frame the cluster could not store ends with a reset, not the orderly close of a stored one:
                 // P1 has no reply, but a client that waits for the close can tell the two apart (docs/protocols.md,

@@ -220,6 +220,7 @@ public static class CatalogApi
         {
             IngestFailure.TooLarge => Error(413, result.Reason),
             IngestFailure.Unavailable => Error(503, result.Reason),
+            IngestFailure.NoSpace => Error(507, result.Reason),
             _ => Error(400, result.Reason),
         };
     }

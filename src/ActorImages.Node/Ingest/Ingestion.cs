@@ -31,8 +31,11 @@ public enum IngestFailure
     TooLarge,
     /// <summary>The sender stopped before the declared size arrived.</summary>
     Truncated,
-    /// <summary>The cluster or the catalog cannot take writes now (minority side, database down, a replica failed).</summary>
+    /// <summary>The cluster or the catalog cannot take writes now (minority side, database down, a replica failed,
+    /// this node's disk failed).</summary>
     Unavailable,
+    /// <summary>This node's disk is full (ENOSPC while writing the upload or linking its copy).</summary>
+    NoSpace,
 }
 
 /// <summary>The outcome of one upload: <see cref="Entry"/> when stored, else <see cref="Failure"/> and a reason.</summary>
@@ -119,7 +122,15 @@ public sealed class Ingestion
                 return IngestResult.Refused(IngestFailure.Truncated, $"truncated upload ({received} of {expected} bytes)");
             if (length is { } announced && received > announced)
                 return IngestResult.Refused(IngestFailure.Invalid, $"received {received} bytes, announced {announced}");
-            var staged = await writer.FinishAsync(length, ct);
+            StagedBlob staged;
+            try
+            {
+                staged = await writer.FinishAsync(length, ct);
+            }
+            catch (IOException e)
+            {
+                throw new LocalDiskFailure(e);
+            }
             _metrics.IngestPhase("receive", Stopwatch.GetElapsedTime(started));
             // An upload shorter than the 12 bytes that name a format is named only now.
             reservation ??= ReserveAsync(receivedAt, staged.Format, ct);
@@ -128,6 +139,11 @@ public sealed class Ingestion
         catch (InvalidImageException e)
         {
             return IngestResult.Refused(IngestFailure.Invalid, e.Message);
+        }
+        catch (LocalDiskFailure e)
+        {
+            // The node's own disk, not the sender: a clear refusal, never a dropped connection that looks like success.
+            return DiskRefusal(e.Cause);
         }
         finally
         {
@@ -166,7 +182,15 @@ public sealed class Ingestion
                 source.AdvanceTo(buffer.End);
                 return received + buffer.Length;
             }
-            foreach (var segment in buffer) await writer.WriteAsync(segment, ct);
+            try
+            {
+                foreach (var segment in buffer) await writer.WriteAsync(segment, ct);
+            }
+            catch (IOException e)
+            {
+                // Told apart from the source's own IOException (a connection reset), which ends the upload as before.
+                throw new LocalDiskFailure(e);
+            }
             received += buffer.Length;
             source.AdvanceTo(buffer.End);
             if (!formatKnown && writer.Format is { } format)
@@ -272,8 +296,19 @@ public sealed class Ingestion
         {
             await RemoveCopiesAsync(written, path, staged.Sha256, self);
             if (e is OperationCanceledException && ct.IsCancellationRequested) throw;
+            if (e is IOException io && BlobStore.IsDiskFull(io)) return DiskRefusal(io);
             return IngestResult.Refused(IngestFailure.Unavailable, "replication failed: " + e.Message);
         }
+    }
+
+    private static IngestResult DiskRefusal(IOException e) => BlobStore.IsDiskFull(e)
+        ? IngestResult.Refused(IngestFailure.NoSpace, "no space left on this node's disk")
+        : IngestResult.Refused(IngestFailure.Unavailable, "cannot store on this node: " + e.Message);
+
+    /// <summary>A failure of this node's own file work on an upload, as opposed to the sender's stream.</summary>
+    private sealed class LocalDiskFailure(IOException cause) : Exception(cause.Message, cause)
+    {
+        public IOException Cause { get; } = cause;
     }
 
     private async Task<IngestResult> CommitAsync(NewEntry entry, List<Replica> written, string sha256, string self, CancellationToken ct)

@@ -58,6 +58,11 @@ public static class ReplicaEndpoints
         {
             return Results.BadRequest(e.Message);
         }
+        catch (IOException e) when (BlobStore.IsDiskFull(e))
+        {
+            // 507, not a 500: the pushing node names the cause and moves to the next member in rendezvous order.
+            return Results.Text("no space left on this node's disk", statusCode: StatusCodes.Status507InsufficientStorage);
+        }
     }
 
     private static async Task<IResult> ServeAsync(string path, string sha256, LocalCopies copies, CancellationToken ct)
