@@ -122,7 +122,9 @@ public sealed class CatalogStore
     /// <exception cref="ArgumentException">An md5 or sha256 that is not lowercase hex of 32 / 64 digits, a negative
     /// size, an empty path, or two replicas on one node; checked before anything is written.</exception>
     /// <exception cref="PostgresException">A path is already taken; nothing of the batch was committed.</exception>
-    /// <exception cref="NpgsqlException">The database failed; nothing of the batch was committed.</exception>
+    /// <exception cref="NpgsqlException">The database failed: before the commit (nothing of the batch committed) or
+    /// while waiting for its flush (the batch may be committed, or lost in a crash); the caller keeps its files, as for
+    /// any commit whose answer was lost.</exception>
     public Task<IReadOnlyList<CatalogEntry>> CommitAsync(IReadOnlyList<NewEntry> entries, CancellationToken cancellationToken = default) =>
         CatalogWrites.CommitAsync(_dataSource, entries, cancellationToken);
 

@@ -79,7 +79,8 @@ public sealed class TrackerStore
     /// <param name="cancellationToken">Cancels before the commit; a cancelled batch is not committed.</param>
     /// <returns>The new version and the sequence of each registration. An empty batch changes nothing and
     /// returns the current version.</returns>
-    /// <exception cref="NpgsqlException">The database failed; nothing of the batch was committed.</exception>
+    /// <exception cref="NpgsqlException">The database failed: before the commit (nothing of the batch committed) or
+    /// while waiting for its flush (the batch may be committed, or lost in a crash); reload the state to know.</exception>
     public async Task<TrackerCommit> ApplyAsync(IReadOnlyList<TrackerWrite> writes, CancellationToken cancellationToken = default)
     {
         // The batch collapses to each identity's final state, so the transaction is five statements whatever its
@@ -158,12 +159,17 @@ public sealed class TrackerStore
                 images.Select(i => i.image.Md5).ToArray(), images.Select(i => i.image.Name).ToArray()));
         }
 
+        // Last, so the version stays the first result: committed without waiting for the flush while the version row
+        // is held, then flushed outside it (CatalogWrites explains; the singleton's next batch runs meanwhile).
+        batch.BatchCommands.Add(CatalogWrites.SetLocal("synchronous_commit", "off"));
         long version, last;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (version, last) = (reader.GetInt64(0), reader.GetInt64(1));
         } // disposing the reader reads up to ReadyForQuery: committed, or this threw
+
+        await CatalogWrites.FlushAsync(connection, cancellationToken).ConfigureAwait(false);
 
         var sequences = new long?[writes.Count];
         var next = last - registers + 1;
