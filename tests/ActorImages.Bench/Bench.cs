@@ -62,11 +62,15 @@ internal sealed class Bench
         }
         // Nothing deletes what the scenarios store: a full run adds several GB of images to run/node-*, and a disk that
         // fills mid-run makes every later window measure refused uploads (seen: 67 GB after a day of runs).
+        // `repair` copies the killed node's share to the survivors: about a third of what the nodes hold, with two
+        // copies of everything on three nodes (seen: a 230,000-entry catalog filled the last 24 GB).
         var free = new DriveInfo(options.Root).AvailableFreeSpace;
-        if (free < MinFreeBytes)
+        var needed = MinFreeBytes + (options.Scenarios.Contains("repair") ? NodeDataBytes(options.Root) / 3 : 0);
+        if (free < needed)
         {
-            Console.Error.WriteLine($"bench: only {free / 1e9:0.0} GB free for run/ (at least {MinFreeBytes / 1e9:0} GB needed: a full run "
-                + "stores several GB of images). Free it with: bin/cluster down; rm -rf run/postgres run/node-*");
+            Console.Error.WriteLine($"bench: only {free / 1e9:0.0} GB free for run/ (at least {needed / 1e9:0} GB needed: a full run "
+                + "stores several GB of images, and repair copies a third of what the nodes hold). Free it with: "
+                + "bin/cluster down; rm -rf run/postgres run/node-* run/bench-sink");
             return 2;
         }
         var bench = new Bench(options);
@@ -89,6 +93,20 @@ internal sealed class Bench
 
     /// <summary>Free space the bench needs on run/'s file system before it starts, bytes.</summary>
     private const long MinFreeBytes = 20_000_000_000;
+
+    /// <summary>Bytes of the files under <c>run/node-*/data</c> (what the local cluster's nodes hold), 0 when none.</summary>
+    /// <param name="root">The repository root.</param>
+    /// <returns>The total in bytes.</returns>
+    private static long NodeDataBytes(string root)
+    {
+        var run = Path.Combine(root, "run");
+        if (!Directory.Exists(run)) return 0;
+        return Directory.EnumerateDirectories(run, "node-*")
+            .Select(node => Path.Combine(node, "data"))
+            .Where(Directory.Exists)
+            .SelectMany(data => new DirectoryInfo(data).EnumerateFiles("*", SearchOption.AllDirectories))
+            .Sum(file => file.Length);
+    }
 
     private async Task RunAsync()
     {
