@@ -58,11 +58,12 @@ public sealed record IngestResult(CatalogEntry? Entry, IngestFailure? Failure, s
 
 /// <summary>
 /// The one entry point of every upload, whatever the protocol (docs/design.md, "The path of one image"): stream the
-/// bytes to a temp file while hashing them, probe the image header, place the replicas (rendezvous hashing), reserve
-/// the stored name, write the local copy and push the remote ones side by side (a failed push moves to the next
-/// member in rendezvous order; with none left the upload fails), commit the catalog entry in the
-/// Registry's next batch, and only then answer. Nothing half-written becomes visible: a failure at any step removes
-/// what was written and commits nothing.
+/// bytes to a temp file while hashing them, reserving the stored name as soon as the first bytes name the format,
+/// probe the image header, place the replicas (rendezvous hashing), fsync and link the local copy and push the remote
+/// ones side by side (a failed push moves to the next member in rendezvous order; with none left the upload fails),
+/// commit the catalog entry in the Registry's next batch, and only then answer. Nothing half-written becomes visible:
+/// a failure at any step removes what was written and commits nothing; a failure of this node's own disk is a
+/// refusal (<see cref="IngestFailure.NoSpace"/> or <see cref="IngestFailure.Unavailable"/>), never an exception.
 /// </summary>
 public sealed class Ingestion
 {
