@@ -7,7 +7,7 @@ namespace ActorImages.Cli;
 /// P1 image ingest (docs/protocols.md, P1) as the seed-000 camera client does it: one TCP connection per image,
 /// the 4-byte unsigned big-endian length, the bytes, a half-close; then it waits for the node to close, which a
 /// node does only once the image is committed. A node that could not store a whole frame (it is in a minority, its
-/// catalog is down) resets the connection instead (docs/protocols.md, P1 "Bad input"): a <see cref="Exit.NodeError"/>.
+/// catalog is down, its disk is full) resets the connection instead (docs/protocols.md, P1 "Bad input"): a <see cref="Exit.NodeError"/>.
 /// P1 has no reply, so a node that discards a damaged frame closes as after storing one; <c>send</c> therefore checks
 /// images locally first.
 /// </summary>
@@ -59,7 +59,8 @@ internal sealed class P1Client(Endpoint node, TimeSpan timeout)
         catch (SocketException reset) when (reset.SocketErrorCode == SocketError.ConnectionReset)
         {
             throw CliFailure.Node($"{node} reset the connection after all {size} bytes of {file}: the cluster could "
-                + "not store it now (the node is in a minority or its catalog is down); nothing was stored, send it again later");
+                + "not store it now (the node is in a minority, its catalog is down or its disk is full); nothing was stored, "
+                + "send it again later");
         }
         catch (Exception e) when (e is not CliFailure && !cancel.IsCancellationRequested)
         {

@@ -149,8 +149,8 @@ public sealed class Ingestion
         finally
         {
             // A refused upload's reservation is still observed: its failure (the catalog went away) is no one's error.
-            if (reservation is { IsCompleted: false }) _ = reservation.ContinueWith(t => t.Exception, TaskScheduler.Default);
-            else _ = reservation?.Exception;
+            _ = reservation?.ContinueWith(static t => t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             await writer.DisposeAsync();
         }
     }
@@ -309,7 +309,7 @@ public sealed class Ingestion
     /// <summary>A failure of this node's own file work on an upload, as opposed to the sender's stream.</summary>
     private sealed class LocalDiskFailure(IOException cause) : Exception(cause.Message, cause)
     {
-        public IOException Cause { get; } = cause;
+        public IOException Cause => (IOException)InnerException!;
     }
 
     private async Task<IngestResult> CommitAsync(NewEntry entry, List<Replica> written, string sha256, string self, CancellationToken ct)
