@@ -207,21 +207,16 @@ public sealed partial class BlobStore
     public bool Exists(string relativePath) => File.Exists(Resolve(relativePath));
 
     /// <summary>
-    /// Opens a stored image for an asynchronous sequential read, unbuffered: read it in chunks of 64 KiB or more.
-    /// A concurrent <see cref="Delete"/> does not disturb a reader that already has it open.
+    /// Opens a stored image for a sequential read whose asynchronous reads complete on the caller's thread
+    /// (<see cref="BlobReadStream"/>): read it in chunks of 64 KiB or more. A concurrent <see cref="Delete"/> does not
+    /// disturb a reader that already has it open.
     /// </summary>
     /// <param name="relativePath">as for <see cref="Resolve"/></param>
     /// <returns>the open file; dispose it</returns>
     /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
     /// <exception cref="FileNotFoundException">no such image</exception>
-    public FileStream OpenRead(string relativePath) => new(Resolve(relativePath), new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.Read | FileShare.Delete,
-        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-        BufferSize = 0,
-    });
+    public BlobReadStream OpenRead(string relativePath) =>
+        BlobReadStream.Open(Resolve(relativePath), FileShare.Read | FileShare.Delete);
 
     /// <summary>Deletes a stored image.</summary>
     /// <param name="relativePath">as for <see cref="Resolve"/></param>

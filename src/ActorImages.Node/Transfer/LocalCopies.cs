@@ -55,7 +55,7 @@ public sealed class LocalCopies
     /// <exception cref="IOException">The copy exists but cannot be read.</exception>
     public async Task<Stream?> OpenAsync(string path, long? size, string sha256, CancellationToken ct)
     {
-        FileStream file;
+        BlobReadStream file;
         try
         {
             file = _blobs.OpenRead(path);
@@ -89,14 +89,14 @@ public sealed class LocalCopies
 
     /// <summary>Deletes the bad copy that <paramref name="opened"/> read, if the path still names that file, and
     /// reports it to the scrub.</summary>
-    private void Discard(string path, FileStream opened, string problem)
+    private void Discard(string path, BlobReadStream opened, string problem)
     {
         _metrics.Error("corrupt_read");
         string outcome;
         try
         {
             var file = _blobs.Resolve(path);
-            if (File.GetLastWriteTimeUtc(opened.SafeFileHandle) == File.GetLastWriteTimeUtc(file))
+            if (File.GetLastWriteTimeUtc(opened.Handle) == File.GetLastWriteTimeUtc(file))
             {
                 File.Delete(file);
                 outcome = "deleted it";

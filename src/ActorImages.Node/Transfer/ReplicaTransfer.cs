@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using ActorImages.Node.Config;
+using ActorImages.Storage;
 
 namespace ActorImages.Node.Transfer;
 
@@ -14,6 +15,9 @@ public sealed class ReplicaTransfer
 {
     /// <summary>Header carrying the cluster token on internal routes.</summary>
     public const string TokenHeader = "X-ActorImages-Cluster";
+
+    /// <summary>Bytes read from the file and written to the connection at a time by a push (128 KiB).</summary>
+    private const int PushChunkBytes = 128 * 1024;
 
     private readonly NodeSettings _settings;
     private readonly HttpClient _http;
@@ -41,11 +45,12 @@ public sealed class ReplicaTransfer
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_settings.ReplicationDeadline(size));
-        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-            81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        // Read on the sending thread: the temp file was just written and is in the page cache (BlobReadStream). One
+        // chunk holds a camera's ~100 KB image.
+        await using var stream = BlobReadStream.Open(file, FileShare.ReadWrite | FileShare.Delete);
         using var request = new HttpRequestMessage(HttpMethod.Put, Url(host, "replicas", path, sha256))
         {
-            Content = new StreamContent(stream, 81920),
+            Content = new StreamContent(stream, PushChunkBytes),
         };
         request.Content.Headers.ContentLength = size;
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
