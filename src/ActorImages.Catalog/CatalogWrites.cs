@@ -19,9 +19,10 @@ namespace ActorImages.Catalog;
 /// after its commit record is flushed, so with synchronous_commit every batch cluster-wide waited for the fsync of
 /// the one before it (sampled under three-node P1 load: two thirds of the catalog's backends were waiting for the
 /// counter row while its holder ran or fsynced). The batch commits with synchronous_commit off, which frees the row
-/// as soon as the commit record is written, and <see cref="FlushAsync"/> then waits, outside the lock, until the WAL
-/// is flushed past it; only then does the caller hear of the commit, so nothing is acknowledged before it is
-/// durable, and concurrent batches share their fsyncs. Ids still grow in commit order. Another node may read an entry
+/// as soon as the commit record is written, and a second transaction sent in the same round trip
+/// (<see cref="AppendFlush"/>) then waits, outside the lock, until the WAL is flushed past it; only then does the
+/// caller hear of the commit, so nothing is acknowledged before it is durable, and concurrent batches share their
+/// fsyncs. Ids still grow in commit order. Another node may read an entry
 /// in the moment between the two (its uploader has no answer yet); a database crash in that moment loses it with
 /// every later commit, as WAL is flushed in order.</para>
 /// </summary>
@@ -97,14 +98,14 @@ internal static class CatalogWrites
 
         var importKeys = entries.Select(e => e.ImportKey).ToArray();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One transaction in one round trip (see the class comment): the counter row is locked only while the server
-        // runs the statements and flushes the commit.
+        // One transaction and its flush in one round trip (see the class comment): the counter row is locked only while
+        // the server runs the statements.
         await using var batch = new NpgsqlBatch(connection);
         // Planned for this batch's arrays and the tables' sizes now, not once per connection: a plan cached while the
         // catalog was small (a fresh one, before autovacuum's first ANALYZE) kept scanning md5_first_seen whole for
         // every batch as it grew — measured: 7,288 sequential scans reading 68 million rows in two minutes of P1.
-        // And committed without waiting for the flush, which FlushAsync does after the counter row is free (the class
-        // comment says why).
+        // And committed without waiting for the flush, which the transaction AppendFlush adds waits for once the
+        // counter row is free (the class comment says why).
         batch.BatchCommands.Add(Command("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
             + "set_config('synchronous_commit', 'off', true)"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM catalog_counters WHERE id = 1 FOR UPDATE"));
@@ -120,6 +121,8 @@ internal static class CatalogWrites
             // A separate statement sees the rows the insert just made: skipped entries are answered with what exists.
             batch.BatchCommands.Add(Command(CatalogRows.SelectWithImportKey + " WHERE i.import_key = ANY($1)", (object)keys));
         }
+
+        AppendFlush(batch);
 
         var ids = new Dictionary<string, long>(StringComparer.Ordinal);
         var existing = new Dictionary<string, CatalogEntry>(StringComparer.Ordinal);
@@ -141,9 +144,7 @@ internal static class CatalogWrites
                     existing[reader.GetString(14)] = CatalogRows.Read(reader);
                 }
             }
-        } // disposing the reader reads up to the server's ReadyForQuery: the transaction has committed, or this threw
-
-        await FlushAsync(connection, cancellationToken).ConfigureAwait(false);
+        } // disposing the reader reads up to the last ReadyForQuery: committed and flushed, or this threw
 
         var committed = new CatalogEntry[n];
         for (var i = 0; i < n; i++)
@@ -240,20 +241,23 @@ internal static class CatalogWrites
     }
 
     /// <summary>
-    /// Returns once every transaction this connection has committed is durable: a transaction of its own that writes
-    /// one WAL record (a transactional logical-decoding message, which no one decodes) and commits synchronously, so
-    /// PostgreSQL flushes the WAL up to its commit record, which follows every earlier commit of this connection.
-    /// Concurrent flushes share one fsync (PostgreSQL's group commit). A transaction that only takes an id writes no
-    /// WAL and is not flushed; this one is (measured: one <c>wal_sync</c> per call).
+    /// Ends the transaction of the statements in <paramref name="batch"/> so far and appends a second one that returns
+    /// only once the first is durable, both sent in one round trip. The last statement so far gets an error barrier
+    /// (<see cref="NpgsqlBatchCommand.AppendErrorBarrier"/>: a Sync message after it), so PostgreSQL commits the
+    /// statements up to it as one implicit transaction — all or none; its error is still thrown to the reader — and
+    /// then runs the flush transaction: one WAL record (a transactional logical-decoding message, which no one
+    /// decodes), committed with the session's synchronous_commit, so PostgreSQL flushes the WAL up to its commit
+    /// record, which follows every earlier commit of this connection. Concurrent flushes share one fsync
+    /// (PostgreSQL's group commit). A transaction that only takes an id writes no WAL and is not flushed; this one is
+    /// (measured: one <c>wal_sync</c> per call). Disposing the batch's reader reads up to the flush's ReadyForQuery.
     /// </summary>
-    /// <param name="connection">The connection whose commits must be durable.</param>
-    /// <param name="cancellationToken">Cancels the wait; the earlier commits may then not be durable yet.</param>
-    /// <returns>A task that completes when they are.</returns>
-    /// <exception cref="NpgsqlException">The database failed: the earlier commits may or may not be durable.</exception>
-    internal static async Task FlushAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <param name="batch">A batch of at least one statement, sent without an explicit transaction.</param>
+    /// <exception cref="InvalidOperationException">the batch is empty</exception>
+    internal static void AppendFlush(NpgsqlBatch batch)
     {
-        await using var flush = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'actorimages', 'flush')", connection);
-        await flush.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (batch.BatchCommands.Count == 0) throw new InvalidOperationException("nothing to flush");
+        batch.BatchCommands[^1].AppendErrorBarrier = true;
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_logical_emit_message(true, 'actorimages', 'flush')"));
     }
 
     /// <summary><c>SET LOCAL</c> for a batch sent without BEGIN (class comment): <c>set_config(setting, value, true)</c>,

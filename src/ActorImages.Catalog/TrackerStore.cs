@@ -113,7 +113,7 @@ public sealed class TrackerStore
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One implicit transaction in one round trip, committed before the reader is done (CatalogWrites explains).
+        // One transaction and its flush in one round trip, both done when the reader is (CatalogWrites explains).
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(writes.Count == 0
             ? CatalogWrites.Command("SELECT version, sequence FROM tracker_state WHERE id = 1")
@@ -160,16 +160,16 @@ public sealed class TrackerStore
         }
 
         // Last, so the version stays the first result: committed without waiting for the flush while the version row
-        // is held, then flushed outside it (CatalogWrites explains; the singleton's next batch runs meanwhile).
+        // is held, then flushed outside it by a second transaction in the same round trip (CatalogWrites explains;
+        // the singleton's next batch runs meanwhile).
         batch.BatchCommands.Add(CatalogWrites.SetLocal("synchronous_commit", "off"));
+        CatalogWrites.AppendFlush(batch);
         long version, last;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (version, last) = (reader.GetInt64(0), reader.GetInt64(1));
-        } // disposing the reader reads up to ReadyForQuery: committed, or this threw
-
-        await CatalogWrites.FlushAsync(connection, cancellationToken).ConfigureAwait(false);
+        } // disposing the reader reads up to the last ReadyForQuery: committed and flushed, or this threw
 
         var sequences = new long?[writes.Count];
         var next = last - registers + 1;
