@@ -597,6 +597,10 @@ internal sealed class Bench
         IReadOnlyDictionary<int, long> rss;
         var stepsBefore = await IngestSteps.ReadAsync(3);
         var sampler = new RssSampler(_cluster);
+        // Where the two cores go: the load generator deflates every upload as the seed-001 client does (what
+        // permessage-deflate, once accepted, makes a client do), on the same cores as the nodes.
+        var generatorBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var nodesBefore = NodesCpu();
         try
         {
             r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, padded, pngLength, _runId);
@@ -605,8 +609,14 @@ internal sealed class Bench
         {
             await sampler.DisposeAsync();
         }
+        double generatorMs = (Process.GetCurrentProcess().TotalProcessorTime - generatorBefore).TotalMilliseconds;
+        double nodesMs = (NodesCpu() - nodesBefore).TotalMilliseconds;
         rss = sampler.Peaks;
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));
+        if (r.Uploads > 0)
+            Console.WriteLine($"  CPU in the window, per upload and its download: the load generator {generatorMs / r.Uploads:0.0} ms "
+                + $"({generatorMs / 1000 / r.Seconds:0.00} cores; it deflates each upload, as the seed-001 client does), "
+                + $"the nodes {nodesMs / r.Uploads:0.0} ms ({nodesMs / 1000 / r.Seconds:0.00} cores); PostgreSQL not counted");
         const string name = "P2 upload+download";
         double ratio = r.MegabytesPerSecond / SeedP2MegabytesPerSecond;
         Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, "
