@@ -36,19 +36,15 @@ public sealed class RegistryActor : ReceiveActor
     public sealed record Committed(CatalogEntry Entry) : INoSerializationVerificationNeeded;
 
     /// <param name="Batch">The requests answered by the first paths.</param>
-    /// <param name="Asked">Every path asked for, as (time, extension): the batch's, then the names leased ahead.</param>
-    /// <param name="Paths">The reserved paths, in the order of <paramref name="Asked"/>; null on failure.</param>
+    /// <param name="Keys">The counter key of every path asked for: the batch's, then the names leased ahead.</param>
+    /// <param name="Paths">The reserved paths, in the order of <paramref name="Keys"/>; null on failure.</param>
     /// <param name="Error">Why the reservation failed.</param>
-    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch,
-        IReadOnlyList<(DateTimeOffset At, string Extension)> Asked, IReadOnlyList<string>? Paths, Exception? Error)
-        : INoSerializationVerificationNeeded;
+    private sealed record Reserved(IReadOnlyList<(IActorRef ReplyTo, ReservePath Request)> Batch, IReadOnlyList<string> Keys,
+        IReadOnlyList<string>? Paths, Exception? Error) : INoSerializationVerificationNeeded;
 
-    /// <summary>Paths of one counter key (a second and an extension) reserved ahead and not used yet, and how many
-    /// this node has used.</summary>
-    private sealed class Lease(DateTimeOffset at, string extension)
+    /// <summary>Paths of one counter key reserved ahead and not used yet, and how many this node has used.</summary>
+    private sealed class Lease
     {
-        public DateTimeOffset At { get; } = at;
-        public string Extension { get; } = extension;
         public Queue<string> Paths { get; } = new();
         public int Used { get; set; }
         public long LastUsedMs { get; set; } = Environment.TickCount64;
@@ -56,10 +52,6 @@ public sealed class RegistryActor : ReceiveActor
 
     /// <summary>The most names reserved ahead for one key in one round trip.</summary>
     private const int MaxLeaseAhead = 32;
-
-    /// <summary>A key of which this node has used this many names in its second is busy: its names are leased before
-    /// they are asked for (<see cref="AddPrefetch"/>), and its next second starts with a block.</summary>
-    private const int BusyUses = 2;
 
     /// <summary>A key's lease is dropped this long after its last use (its second has passed by then; an import's
     /// past times are done too); its unused names stay unused.</summary>
@@ -79,9 +71,6 @@ public sealed class RegistryActor : ReceiveActor
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly List<(IActorRef, Commit)> _pendingCommits = new();
     private bool _reserving;
-    /// <summary>Set by a failed reservation: no names are leased ahead unasked until one succeeds again, so a
-    /// database that is away is not asked in a loop.</summary>
-    private bool _prefetchSuspended;
     private int _batchesInFlight;
 
     /// <summary>
@@ -118,8 +107,11 @@ public sealed class RegistryActor : ReceiveActor
                 return;
             }
             if (TryLeased(key, out var path)) Sender.Tell(new PathReserved(path));
-            else _pendingReservations.Add((Sender, r));
-            StartReserving();
+            else
+            {
+                _pendingReservations.Add((Sender, r));
+                StartReserving();
+            }
         });
         Receive<Commit>(c =>
         {
@@ -141,11 +133,9 @@ public sealed class RegistryActor : ReceiveActor
 
     /// <summary>
     /// Reserves names for what is pending in one round trip, and names ahead for the same keys (docs/design.md, "The
-    /// catalog"): as many again as this node has already used of a key, or of the second before it when that one was
-    /// busy, at most <see cref="MaxLeaseAhead"/>. A camera sending one image a second never leases ahead, so its names
-    /// have no gaps; a busy second costs a round trip per block, not per image, and its unused names are gaps in the
-    /// <c>-n</c> numbering. With nothing pending, the round trip may still lease ahead for a busy second
-    /// (<see cref="AddPrefetch"/>), so that its uploads find their names leased rather than wait for PostgreSQL.
+    /// catalog"): as many again as this node has already used of a key, at most <see cref="MaxLeaseAhead"/>. A camera
+    /// sending one image a second never leases ahead, so its names have no gaps; a busy second costs a round trip per
+    /// block, not per image, and its unused names are gaps in the <c>-n</c> numbering.
     /// </summary>
     private void StartReserving()
     {
@@ -157,85 +147,49 @@ public sealed class RegistryActor : ReceiveActor
             p.Item1.Tell(new PathReserved(path));
             return true;
         });
-        var batch = Take(_pendingReservations);
-        var asked = batch.Select(b => (b.Item2.ReceivedAt, b.Item2.Extension)).ToList();
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (at, extension) in batch.Select(b => (b.Item2.ReceivedAt, b.Item2.Extension)).ToList())
-        {
-            var key = CatalogStore.BaseName(at, extension);
-            if (!keys.Add(key)) continue;
-            var ahead = Pace(key, at, extension);
-            for (var i = 0; i < ahead; i++) asked.Add((at, extension));
-        }
-        if (!_prefetchSuspended) AddPrefetch(asked, keys);
-        if (asked.Count == 0) return;
+        if (_pendingReservations.Count == 0) return;
         _reserving = true;
-        _store.ReserveNamesAsync(asked).PipeTo(Self,
-            success: paths => new Reserved(batch, asked, paths, null),
-            failure: e => new Reserved(batch, asked, null, e));
-    }
-
-    /// <summary>Names to lease ahead for <paramref name="key"/>: as many as this node used of it, or of the second
-    /// before when that one was busy, at most <see cref="MaxLeaseAhead"/>; 0 for a camera's once a second.</summary>
-    private int Pace(string key, DateTimeOffset at, string extension)
-    {
-        var used = _leases.TryGetValue(key, out var lease) ? lease.Used : 0;
-        if (_leases.TryGetValue(CatalogStore.BaseName(at.AddSeconds(-1), extension), out var before) && before.Used >= BusyUses)
-            used = Math.Max(used, before.Used);
-        return Math.Min(used, MaxLeaseAhead);
-    }
-
-    /// <summary>
-    /// Adds to a round trip the names a busy key of the current second will ask for next, so that they are leased
-    /// before they are asked for: a refill once fewer than half a block is left, and a block of the next second (the
-    /// first uploads of every busy second waited for a round trip to PostgreSQL: bin/bench's reserve step). Keys of
-    /// past seconds (an import's, or one just ended) get none. Names never asked for are gaps, as any block's are.
-    /// </summary>
-    private void AddPrefetch(List<(DateTimeOffset At, string Extension)> asked, HashSet<string> keys)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        foreach (var (key, lease) in _leases)
+        var batch = Take(_pendingReservations);
+        var requests = batch.Select(b => (b.Item2.ReceivedAt, b.Item2.Extension)).ToList();
+        var keys = requests.Select(q => CatalogStore.BaseName(q.ReceivedAt, q.Extension)).ToList();
+        foreach (var (key, first) in keys.Zip(requests).GroupBy(k => k.First, StringComparer.Ordinal).Select(g => (g.Key, g.First().Second)))
         {
-            if (lease.Used < BusyUses || lease.At.ToUnixTimeSeconds() != now) continue;
-            var block = Pace(key, lease.At, lease.Extension);
-            if (!keys.Contains(key) && lease.Paths.Count * 2 < block)
+            var ahead = Math.Min(_leases.TryGetValue(key, out var lease) ? lease.Used : 0, MaxLeaseAhead);
+            for (var i = 0; i < ahead; i++)
             {
+                requests.Add(first);
                 keys.Add(key);
-                for (var i = lease.Paths.Count; i < block; i++) asked.Add((lease.At, lease.Extension));
             }
-            var next = lease.At.AddSeconds(1);
-            var nextKey = CatalogStore.BaseName(next, lease.Extension);
-            if (!_leases.ContainsKey(nextKey) && keys.Add(nextKey))
-                for (var i = 0; i < block; i++) asked.Add((next, lease.Extension));
         }
+        _store.ReserveNamesAsync(requests).PipeTo(Self,
+            success: paths => new Reserved(batch, keys, paths, null),
+            failure: e => new Reserved(batch, keys, null, e));
     }
 
     private void HandleReserved(Reserved r)
     {
         _reserving = false;
-        _prefetchSuspended = r.Error is not null;
         for (var i = 0; i < r.Batch.Count; i++)
         {
             if (r.Paths is { } paths)
             {
-                LeaseOf(r.Asked[i]).Used++;
+                LeaseOf(r.Keys[i]).Used++;
                 r.Batch[i].ReplyTo.Tell(new PathReserved(paths[i]));
             }
             else r.Batch[i].ReplyTo.Tell(new Status.Failure(r.Error ?? new InvalidOperationException("no path")));
         }
         if (r.Paths is { } leased)
-            for (var i = r.Batch.Count; i < leased.Count; i++) LeaseOf(r.Asked[i]).Paths.Enqueue(leased[i]);
-        if (r.Error is not null) _log.Warning("catalog: reserving {0} names failed: {1}", r.Asked.Count, r.Error.Message);
+            for (var i = r.Batch.Count; i < leased.Count; i++) LeaseOf(r.Keys[i]).Paths.Enqueue(leased[i]);
+        if (r.Error is not null) _log.Warning("catalog: reserving {0} names failed: {1}", r.Batch.Count, r.Error.Message);
         var now = Environment.TickCount64;
         foreach (var idle in _leases.Where(l => now - l.Value.LastUsedMs > LeaseIdleMs).Select(l => l.Key).ToList())
             _leases.Remove(idle);
         StartReserving();
     }
 
-    private Lease LeaseOf((DateTimeOffset At, string Extension) asked)
+    private Lease LeaseOf(string key)
     {
-        var key = CatalogStore.BaseName(asked.At, asked.Extension);
-        if (!_leases.TryGetValue(key, out var lease)) _leases[key] = lease = new Lease(asked.At, asked.Extension);
+        if (!_leases.TryGetValue(key, out var lease)) _leases[key] = lease = new Lease();
         lease.LastUsedMs = Environment.TickCount64;
         return lease;
     }
