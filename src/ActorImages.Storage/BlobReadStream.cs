@@ -5,9 +5,11 @@ namespace ActorImages.Storage;
 /// <summary>
 /// A read-only, seekable stream over a file whose asynchronous reads run the read system call on the caller's thread
 /// and are complete when they return. .NET's asynchronous file reads on Linux are that same blocking call on another
-/// thread-pool thread plus a hand-over each way (the reason <see cref="BlobWriter"/> writes synchronously too); the
-/// files read here are stored images and temp files just written, in the page cache, so the call takes microseconds
-/// per chunk and the hand-overs were most of the cost (README "Benchmarks"). Every caller is already a thread-pool
+/// thread-pool thread plus a hand-over each way (the reason <see cref="BlobWriter"/> writes synchronously too). The
+/// files read here are mostly in the page cache (temp files just written, images just stored or read often), where
+/// the call takes microseconds per chunk and the hand-overs were most of the cost (README "Benchmarks"); a read of an
+/// image not in the cache holds the calling thread for the disk's read instead, as the hand-over's thread was held
+/// before. Every caller is already a thread-pool
 /// thread in an async method (a request's, a socket's or a copy's continuation). The length is taken when the file is
 /// opened: a stored image and a finished temp file never change. Not thread-safe: one reader at a time, as any stream.
 /// </summary>
@@ -94,6 +96,7 @@ public sealed class BlobReadStream : Stream
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <inheritdoc />
+    /// <exception cref="IOException">the target is before the first byte</exception>
     public override long Seek(long offset, SeekOrigin origin)
     {
         var target = origin switch
@@ -103,7 +106,8 @@ public sealed class BlobReadStream : Stream
             SeekOrigin.End => _length + offset,
             _ => throw new ArgumentOutOfRangeException(nameof(origin)),
         };
-        Position = target;
+        if (target < 0) throw new IOException("seek before the beginning of the file");
+        _position = target;
         return target;
     }
 

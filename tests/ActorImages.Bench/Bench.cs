@@ -599,7 +599,7 @@ internal sealed class Bench
         var sampler = new RssSampler(_cluster);
         // Where the two cores go: the load generator deflates every upload as the seed-001 client does (what
         // permessage-deflate, once accepted, makes a client do), on the same cores as the nodes.
-        var generatorBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var generatorBefore = Environment.CpuUsage.TotalTime;
         var nodesBefore = NodesCpu();
         try
         {
@@ -609,7 +609,7 @@ internal sealed class Bench
         {
             await sampler.DisposeAsync();
         }
-        double generatorMs = (Process.GetCurrentProcess().TotalProcessorTime - generatorBefore).TotalMilliseconds;
+        double generatorMs = (Environment.CpuUsage.TotalTime - generatorBefore).TotalMilliseconds;
         double nodesMs = (NodesCpu() - nodesBefore).TotalMilliseconds;
         rss = sampler.Peaks;
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));

@@ -58,6 +58,8 @@ public sealed class BlobReadStreamTests : IDisposable
         Assert.Equal(bytes[9_000..], tail);
         stream.Position = 10;
         Assert.Equal(bytes[10], (byte)stream.ReadByte());
+        Assert.Throws<IOException>(() => stream.Seek(-1, SeekOrigin.Begin));
+        Assert.Equal(11, stream.Position);
     }
 
     [Fact]
