@@ -101,17 +101,9 @@ internal static class CatalogWrites
         // One transaction and its flush in one round trip (see the class comment): the counter row is locked only while
         // the server runs the statements.
         await using var batch = new NpgsqlBatch(connection);
-        // Planned once per pooled connection (auto-prepared, CatalogDatabase), not once per batch: a custom plan cost
-        // 0.26 ms of planning per batch on a warm connection, spent while the batch held the counter row (measured with
-        // pgbench, 6 connections of one-entry batches: 950 commits/s planned each time, 2,520 prepared). The cached
-        // plan must not depend on when it was made: a generic plan made while md5_first_seen held a few hundred rows
-        // hash-joins a sequential scan of it, and kept doing so for every batch as it grew (7,288 scans reading 68
-        // million rows in two minutes of P1, 8084efb). With sequential scans disabled for this transaction the plan
-        // probes md5_first_seen's key and every other table by its index, whatever the statistics say
-        // (CatalogCommitTests). And committed without waiting for the flush, which the transaction AppendFlush adds
-        // waits for once the counter row is free (the class comment says why).
-        batch.BatchCommands.Add(Command("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), "
-            + "set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"));
+        // Planned once per connection, committed without waiting for the flush, which the transaction AppendFlush adds
+        // waits for once the counter row is free (WriteSettings; the class comment says why).
+        batch.BatchCommands.Add(WriteSettings());
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM catalog_counters WHERE id = 1 FOR UPDATE"));
         batch.BatchCommands.Add(Command(InsertBatch,
             entries.Select(e => e.Md5).ToArray(), entries.Select(e => e.Sha256).ToArray(), entries.Select(e => e.Size).ToArray(),
@@ -263,6 +255,22 @@ internal static class CatalogWrites
         batch.BatchCommands[^1].AppendErrorBarrier = true;
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_logical_emit_message(true, 'actorimages', 'flush')"));
     }
+
+    /// <summary>
+    /// The first statement of a write batch (the catalog's commit, the tracker's): its transaction commits with
+    /// synchronous_commit off (<see cref="AppendFlush"/> then waits for the WAL), and its statements run on plans made
+    /// once per pooled connection (auto-prepared, <see cref="CatalogDatabase"/>), not once per batch: a custom plan of
+    /// the catalog's commit cost 0.26 ms of planning per batch on a warm connection, spent while the batch held the
+    /// counter row (pgbench, 6 connections of one-entry batches: 950 commits/s planned each time, 2,520 prepared). A
+    /// plan kept must not depend on when it was made: a generic plan made while md5_first_seen (or the tracker's
+    /// peers and peer_images) held a few hundred rows hash-joins a sequential scan of the table, and kept doing so for
+    /// every batch as it grew (7,288 scans reading 68 million rows in two minutes of P1 at 8084efb). With sequential
+    /// scans off for the transaction, every table is reached by its index whatever the statistics said
+    /// (CatalogCommitTests, TrackerStoreTests). Its result is one row, which the reader steps past.
+    /// </summary>
+    internal static NpgsqlBatchCommand WriteSettings() =>
+        new("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), "
+            + "set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)");
 
     /// <summary><c>SET LOCAL</c> for a batch sent without BEGIN (class comment): <c>set_config(setting, value, true)</c>,
     /// which lasts until the batch's implicit transaction ends. Its result is one row, which the reader steps past.</summary>

@@ -115,6 +115,7 @@ public sealed class TrackerStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         // One transaction and its flush in one round trip, both done when the reader is (CatalogWrites explains).
         await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(CatalogWrites.WriteSettings());
         batch.BatchCommands.Add(writes.Count == 0
             ? CatalogWrites.Command("SELECT version, sequence FROM tracker_state WHERE id = 1")
             : CatalogWrites.Command(
@@ -159,14 +160,15 @@ public sealed class TrackerStore
                 images.Select(i => i.image.Md5).ToArray(), images.Select(i => i.image.Name).ToArray()));
         }
 
-        // Last, so the version stays the first result: committed without waiting for the flush while the version row
-        // is held, then flushed outside it by a second transaction in the same round trip (CatalogWrites explains;
-        // the singleton's next batch runs meanwhile).
-        batch.BatchCommands.Add(CatalogWrites.SetLocal("synchronous_commit", "off"));
+        // Committed without waiting for the flush while the version row is held (WriteSettings, first), then flushed
+        // outside it by a second transaction in the same round trip (CatalogWrites explains; the singleton's next
+        // batch runs meanwhile).
         CatalogWrites.AppendFlush(batch);
         long version, last;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Past the settings' row: the version's follows.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             (version, last) = (reader.GetInt64(0), reader.GetInt64(1));
         } // disposing the reader reads up to the last ReadyForQuery: committed and flushed, or this threw

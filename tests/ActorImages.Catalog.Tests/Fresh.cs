@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ActorImages.Messages;
 using ActorImages.Testing;
+using Npgsql;
 
 namespace ActorImages.Catalog.Tests;
 
@@ -55,5 +56,44 @@ internal static class Fresh
         var at = DateTimeOffset.UtcNow;
         var path = (await store.ReserveNamesAsync([(at, "jpg")]))[0];
         return (await store.CommitAsync([Entry(content, path, filename, at, replicas, size: size)]))[0];
+    }
+
+    /// <summary>
+    /// Analyzes <paramref name="table"/> as it is now, runs <paramref name="writes"/> on a new pool (whose connections
+    /// then prepare and plan their statements on those statistics) and asserts that the writes reached the table only
+    /// by its index: the table's index scans grew by at least <paramref name="commits"/>, its sequential scans not at
+    /// all (pg_stat_user_tables, reported by the pool's server processes as they exit).
+    /// </summary>
+    public static async Task AssertIndexOnlyAsync(string connectionString, string table, int commits,
+        Func<CatalogDatabase, Task> writes)
+    {
+        await using var reader = new NpgsqlConnection(connectionString);
+        await reader.OpenAsync();
+        await using (var analyze = new NpgsqlCommand($"ANALYZE {table}", reader)) await analyze.ExecuteNonQueryAsync();
+        var before = await ScansAsync(reader, table);
+        await using (var db = await CatalogDatabase.OpenAsync(connectionString)) await writes(db);
+
+        // Every commit reaches the table at least once, by a scan of one kind or the other.
+        var after = before;
+        for (var waited = 0; after.Sequential + after.Index < before.Sequential + before.Index + commits && waited < 100; waited++)
+        {
+            await Task.Delay(100);
+            after = await ScansAsync(reader, table);
+        }
+        Assert.True(after.Sequential == before.Sequential && after.Index >= before.Index + commits,
+            $"scans of {table} during {commits} commits: {after.Sequential - before.Sequential} sequential, "
+            + $"{after.Index - before.Index} by index");
+    }
+
+    private static async Task<(long Sequential, long Index)> ScansAsync(NpgsqlConnection connection, string table)
+    {
+        // A transaction's first read of the statistics is cached until it ends: read them afresh each time.
+        await using (var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", connection)) await clear.ExecuteNonQueryAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = table });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 }

@@ -1,4 +1,5 @@
 using ActorImages.Messages;
+using ActorImages.Testing;
 
 namespace ActorImages.Catalog.Tests;
 
@@ -12,6 +13,31 @@ public sealed class TrackerStoreTests
     {
         var (salt, hash) = PasswordHash.Create(password);
         return new TrackerWrite.Register(ip, port, salt, hash, images, At);
+    }
+
+    /// <summary>
+    /// The tracker's batch runs on plans made once per pooled connection (CatalogWrites.WriteSettings): made while
+    /// peers and peer_images held a few hundred rows, the planner's choice is a hash join over a sequential scan of
+    /// each, which the kept plans would repeat for every batch as a tracker grows to thousands of peers. The batch
+    /// must reach both tables by their keys instead.
+    /// </summary>
+    [Fact]
+    public async Task TheBatchsPlansReachPeersAndTheirImagesByTheirKeysEvenWhenMadeOnSmallTables()
+    {
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        await using (var seeding = await CatalogDatabase.OpenAsync(connectionString))
+        {
+            for (var b = 0; b < 6; b++)
+                await seeding.Tracker.ApplyAsync(Enumerable.Range(0, 50)
+                    .Select(i => (TrackerWrite)new TrackerWrite.Register($"10.0.{b}.{i}", 7000, "salt", "hash", [Cat, Dog], At)).ToList());
+        }
+        async Task Updates(CatalogDatabase db)
+        {
+            for (var i = 0; i < 20; i++) await db.Tracker.ApplyAsync([new TrackerWrite.Update($"10.0.1.{i}", 7000, [Dog])]);
+        }
+
+        await Fresh.AssertIndexOnlyAsync(connectionString, "peers", commits: 20, Updates);
+        await Fresh.AssertIndexOnlyAsync(connectionString, "peer_images", commits: 20, Updates);
     }
 
     [Fact]
