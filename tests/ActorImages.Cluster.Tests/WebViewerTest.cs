@@ -17,8 +17,9 @@ public sealed class WebViewerCluster() : ClusterFixture(subnet: 35, count: 3);
 /// by <c>node --test</c> one file at a time, in name order: (a) a P1 image sent to node 1 appears on node 3's Latest
 /// page, (b) browser uploads on node 2 show in node 1's Gallery, (c) node 1's Cluster page shows node 3 leave, which
 /// this test stops when the script asks its control endpoint (127.0.35.89). Screenshots go to <c>screenshots/</c> in
-/// the test assembly's output folder. Chromium and <c>web-tests/node_modules</c> are required (<c>.ci/run</c> installs
-/// both): without them the test fails naming the install command.
+/// the test assembly's output folder. Chromium and npm are required (<c>.ci/run</c> installs both; the test runs
+/// <c>npm ci</c> itself when <c>web-tests/node_modules</c> is missing): without them the test fails naming the install
+/// command.
 /// </summary>
 public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper output) : IClassFixture<WebViewerCluster>
 {
@@ -36,8 +37,7 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
     public async Task TheWebViewerPassesItsBrowserTestsInHeadlessChromium()
     {
         Assert.True(File.Exists(Chromium), $"no {Chromium}: install it with `apt-get install -y chromium` (.ci/run does)");
-        Assert.True(Directory.Exists(Path.Combine(WebTests, "node_modules", "playwright-core")),
-            $"no {WebTests}/node_modules: run `npm ci` in web-tests (needs `apt-get install -y nodejs npm`; .ci/run does both)");
+        await InstallNodeModulesAsync();
         var scripts = Directory.GetFiles(WebTests, "*.test.mjs").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(3, scripts.Count);
         Directory.CreateDirectory(Screenshots);
@@ -109,6 +109,29 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
         }
         foreach (var shot in new[] { "latest-node3-after-p1-on-node1", "upload-node2", "gallery-node1-detail", "gallery-node1", "cluster-node1-after-node3-left" })
             Assert.True(File.Exists(Path.Combine(Screenshots, shot + ".png")), $"screenshot {shot}.png");
+    }
+
+    /// <summary>
+    /// Runs <c>npm ci</c> in web-tests when its <c>node_modules</c> is missing, as <c>.ci/run</c> does before
+    /// <c>dotnet test</c>, so that the README's <c>dotnet test</c> needs no step of its own where npm is installed;
+    /// without npm the test fails naming the install command.
+    /// </summary>
+    private async Task InstallNodeModulesAsync()
+    {
+        var playwright = Path.Combine(WebTests, "node_modules", "playwright-core");
+        if (Directory.Exists(playwright)) return;
+        output.WriteLine($"no {playwright}: running `npm ci` in {WebTests}");
+        LegacyPython.Result installed;
+        try
+        {
+            installed = await ChildProcess.RunAsync(TimeSpan.FromMinutes(5), WebTests, "npm", "ci", "--no-audit", "--no-fund");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new Xunit.Sdk.XunitException(
+                $"no {WebTests}/node_modules and no npm to install it ({e.Message}): `apt-get install -y nodejs npm` (.ci/run does)");
+        }
+        Assert.True(installed.Exit == 0 && Directory.Exists(playwright), $"`npm ci` in {WebTests}: {installed.Describe()}");
     }
 
     private static string Tail(List<string> lines)
