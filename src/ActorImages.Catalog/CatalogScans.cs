@@ -41,9 +41,12 @@ internal static class CatalogScans
         NpgsqlDataSource dataSource, string address, long afterId, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        // The page's ids as an array looked up by the primary key: planned on a catalog of a few hundred rows, the form
+        // `i.id IN (subquery)` hash-joined a sequential scan of images, and a plan its prepared statement keeps would
+        // read the whole catalog for every page of the scrub and of self-repair as it grows (CatalogQueryTests).
         return await CatalogRows.QueryAsync(dataSource, CatalogRows.Select + """
 
-            WHERE i.id IN (SELECT image_id FROM replicas WHERE address = $1 AND image_id > $2 ORDER BY image_id LIMIT $3)
+            WHERE i.id = ANY(ARRAY(SELECT image_id FROM replicas WHERE address = $1 AND image_id > $2 ORDER BY image_id LIMIT $3))
             ORDER BY i.id
             """, cancellationToken, address, afterId, limit).ConfigureAwait(false);
     }

@@ -135,7 +135,7 @@ public sealed class CatalogCommitTests
                 await seeding.Catalog.CommitAsync(paths.Select((p, i) => Fresh.Entry($"seed {b} {i}", p)).ToList());
             }
         }
-        await Fresh.AssertIndexOnlyAsync(connectionString, "md5_first_seen", commits: 20, async db =>
+        await Fresh.AssertIndexOnlyAsync(connectionString, "md5_first_seen", operations: 20, async db =>
         {
             for (var i = 0; i < 20; i++) await Fresh.CommitAsync(db.Catalog, "after " + i);
         });

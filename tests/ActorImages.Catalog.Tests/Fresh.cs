@@ -59,29 +59,29 @@ internal static class Fresh
     }
 
     /// <summary>
-    /// Analyzes <paramref name="table"/> as it is now, runs <paramref name="writes"/> on a new pool (whose connections
+    /// Analyzes every table as it is now, runs <paramref name="writes"/> on a new pool (whose connections
     /// then prepare and plan their statements on those statistics) and asserts that the writes reached the table only
-    /// by its index: the table's index scans grew by at least <paramref name="commits"/>, its sequential scans not at
+    /// by its index: the table's index scans grew by at least <paramref name="operations"/>, its sequential scans not at
     /// all (pg_stat_user_tables, reported by the pool's server processes as they exit).
     /// </summary>
-    public static async Task AssertIndexOnlyAsync(string connectionString, string table, int commits,
+    public static async Task AssertIndexOnlyAsync(string connectionString, string table, int operations,
         Func<CatalogDatabase, Task> writes)
     {
         await using var reader = new NpgsqlConnection(connectionString);
         await reader.OpenAsync();
-        await using (var analyze = new NpgsqlCommand($"ANALYZE {table}", reader)) await analyze.ExecuteNonQueryAsync();
+        await using (var analyze = new NpgsqlCommand("ANALYZE", reader)) await analyze.ExecuteNonQueryAsync();
         var before = await ScansAsync(reader, table);
         await using (var db = await CatalogDatabase.OpenAsync(connectionString)) await writes(db);
 
-        // Every commit reaches the table at least once, by a scan of one kind or the other.
+        // Every operation reaches the table at least once, by a scan of one kind or the other.
         var after = before;
-        for (var waited = 0; after.Sequential + after.Index < before.Sequential + before.Index + commits && waited < 100; waited++)
+        for (var waited = 0; after.Sequential + after.Index < before.Sequential + before.Index + operations && waited < 100; waited++)
         {
             await Task.Delay(100);
             after = await ScansAsync(reader, table);
         }
-        Assert.True(after.Sequential == before.Sequential && after.Index >= before.Index + commits,
-            $"scans of {table} during {commits} commits: {after.Sequential - before.Sequential} sequential, "
+        Assert.True(after.Sequential == before.Sequential && after.Index >= before.Index + operations,
+            $"scans of {table} during {operations} operations: {after.Sequential - before.Sequential} sequential, "
             + $"{after.Index - before.Index} by index");
     }
 

@@ -36,8 +36,8 @@ public sealed class TrackerStoreTests
             for (var i = 0; i < 20; i++) await db.Tracker.ApplyAsync([new TrackerWrite.Update($"10.0.1.{i}", 7000, [Dog])]);
         }
 
-        await Fresh.AssertIndexOnlyAsync(connectionString, "peers", commits: 20, Updates);
-        await Fresh.AssertIndexOnlyAsync(connectionString, "peer_images", commits: 20, Updates);
+        await Fresh.AssertIndexOnlyAsync(connectionString, "peers", operations: 20, Updates);
+        await Fresh.AssertIndexOnlyAsync(connectionString, "peer_images", operations: 20, Updates);
     }
 
     [Fact]
