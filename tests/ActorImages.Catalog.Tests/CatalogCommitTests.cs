@@ -127,14 +127,7 @@ public sealed class CatalogCommitTests
     public async Task TheCommitsPlanProbesMd5FirstSeenByItsKeyEvenWhenMadeOnASmallTable()
     {
         var connectionString = await PostgresServer.CreateDatabaseAsync();
-        await using (var seeding = await CatalogDatabase.OpenAsync(connectionString))
-        {
-            for (var b = 0; b < 6; b++)
-            {
-                var paths = await seeding.Catalog.ReserveNamesAsync(Enumerable.Repeat((At, "jpg"), 50).ToList());
-                await seeding.Catalog.CommitAsync(paths.Select((p, i) => Fresh.Entry($"seed {b} {i}", p)).ToList());
-            }
-        }
+        await Fresh.SeedAsync(connectionString, "seed");
         await Fresh.AssertIndexOnlyAsync(connectionString, "md5_first_seen", operations: 20, async db =>
         {
             for (var i = 0; i < 20; i++) await Fresh.CommitAsync(db.Catalog, "after " + i);

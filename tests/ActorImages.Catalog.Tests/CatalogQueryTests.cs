@@ -164,15 +164,7 @@ public sealed class CatalogQueryTests
     public async Task PagesOfEntriesHeldByANodeLookImagesUpByTheirKeyEvenWhenPlannedOnASmallCatalog()
     {
         var connectionString = await PostgresServer.CreateDatabaseAsync();
-        var at = new DateTimeOffset(2026, 12, 2, 6, 24, 23, TimeSpan.Zero);
-        await using (var seeding = await CatalogDatabase.OpenAsync(connectionString))
-        {
-            for (var b = 0; b < 6; b++)
-            {
-                var paths = await seeding.Catalog.ReserveNamesAsync(Enumerable.Repeat((at, "jpg"), 50).ToList());
-                await seeding.Catalog.CommitAsync(paths.Select((p, i) => Fresh.Entry($"held {b} {i}", p)).ToList());
-            }
-        }
+        await Fresh.SeedAsync(connectionString, "held");
 
         await Fresh.AssertIndexOnlyAsync(connectionString, "images", operations: 12, async db =>
         {

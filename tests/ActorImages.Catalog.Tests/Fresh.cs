@@ -58,6 +58,20 @@ internal static class Fresh
         return (await store.CommitAsync([Entry(content, path, filename, at, replicas, size: size)]))[0];
     }
 
+    /// <summary>Commits 300 entries named <paramref name="prefix"/> and a number, held by <see cref="Node1"/> and
+    /// <see cref="Node2"/>, in six batches of 50 through a pool of their own: the small catalog the plan-guard tests
+    /// (<see cref="AssertIndexOnlyAsync"/>) start from.</summary>
+    public static async Task SeedAsync(string connectionString, string prefix)
+    {
+        await using var seeding = await CatalogDatabase.OpenAsync(connectionString);
+        var at = new DateTimeOffset(2026, 12, 2, 6, 24, 23, TimeSpan.Zero);
+        for (var b = 0; b < 6; b++)
+        {
+            var paths = await seeding.Catalog.ReserveNamesAsync(Enumerable.Repeat((at, "jpg"), 50).ToList());
+            await seeding.Catalog.CommitAsync(paths.Select((p, i) => Entry($"{prefix} {b} {i}", p)).ToList());
+        }
+    }
+
     /// <summary>
     /// Analyzes every table as it is now, runs <paramref name="writes"/> on a new pool (whose connections
     /// then prepare and plan their statements on those statistics) and asserts that the writes reached the table only
