@@ -157,10 +157,10 @@ public sealed class LegacyClientsTest(LegacyClientsCluster fixture) : IClassFixt
             .Select(m => new Listed(m.Groups[1].Value, m.Groups[3].Value)).FirstOrDefault();
     }
 
-    private Task<LegacyPython.Result> Seed002(string folder, params string[] action) =>
+    private Task<ChildProcess.Result> Seed002(string folder, params string[] action) =>
         LegacyPython.RunAsync(Run, "seed002_peer_client.py", ["--bind", Seed002Ip, Cluster[1].Host, folder, .. action]);
 
-    private Task<LegacyPython.Result> Seed001(int node, string user, params string[] command) =>
+    private Task<ChildProcess.Result> Seed001(int node, string user, params string[] command) =>
         LegacyPython.RunAsync(Run, "seed001_client.py", [$"ws://{Cluster[node].Host}:8765/", user, .. command]);
 
     private string Folder(string name) => Directory.CreateDirectory(Path.Combine(fixture.Work, name)).FullName;

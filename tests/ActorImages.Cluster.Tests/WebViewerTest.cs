@@ -121,7 +121,7 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
         var playwright = Path.Combine(WebTests, "node_modules", "playwright-core");
         if (Directory.Exists(playwright)) return;
         output.WriteLine($"no {playwright}: running `npm ci` in {WebTests}");
-        LegacyPython.Result installed;
+        ChildProcess.Result installed;
         try
         {
             installed = await ChildProcess.RunAsync(TimeSpan.FromMinutes(5), WebTests, "npm", "ci", "--no-audit", "--no-fund");

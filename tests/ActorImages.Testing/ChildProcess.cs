@@ -1,7 +1,10 @@
+using System.Diagnostics;
+using System.Text;
+
 namespace ActorImages.Testing;
 
-/// <summary>Runs a command other than the legacy clients (e.g. <c>npm ci</c>) to its end, bounded in time, with the
-/// runner of <see cref="LegacyPython"/>.</summary>
+/// <summary>Child processes of the tests (the legacy clients through <see cref="LegacyPython"/>, <c>npm ci</c>), each
+/// bounded in time and killed with its children if it outlives it.</summary>
 public static class ChildProcess
 {
     /// <summary>Runs <paramref name="command"/> in <paramref name="workingDirectory"/> with its stdin closed.</summary>
@@ -11,9 +14,156 @@ public static class ChildProcess
     /// <returns>Its exit status and everything it printed.</returns>
     /// <exception cref="System.ComponentModel.Win32Exception">The program cannot be started (it is not installed).</exception>
     /// <exception cref="TimeoutException">It still ran after <paramref name="timeout"/>.</exception>
-    public static async Task<LegacyPython.Result> RunAsync(TimeSpan timeout, string workingDirectory, params string[] command)
+    public static async Task<Result> RunAsync(TimeSpan timeout, string workingDirectory, params string[] command)
     {
-        await using var running = new LegacyPython.Running(command, workingDirectory);
+        await using var running = new Running(command, workingDirectory);
         return await running.FinishAsync(timeout);
+    }
+
+    /// <summary>What a finished process did.</summary>
+    /// <param name="Exit">Its exit status.</param>
+    /// <param name="Output">Everything it printed, stdout and stderr interleaved as they arrived.</param>
+    public sealed record Result(int Exit, string Output)
+    {
+        /// <summary>Assertion text: the exit status and the whole output.</summary>
+        /// <returns>The text.</returns>
+        public string Describe() => $"exit {Exit}, output:\n{Output}";
+
+        /// <inheritdoc />
+        public override string ToString() => Describe();
+    }
+
+    /// <summary>A running process: <see cref="FinishAsync"/> closes its stdin and waits; disposing kills it (and its children).</summary>
+    public sealed class Running : IDisposable, IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+        private readonly TaskCompletionSource _stdoutDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly string _command;
+
+        /// <summary>Starts <paramref name="command"/>.</summary>
+        /// <param name="command">The program (looked up on the PATH) and its arguments.</param>
+        /// <param name="workingDirectory">Where it runs; null for this process's.</param>
+        /// <param name="environment">Variables set for it besides this process's, or null.</param>
+        /// <exception cref="System.ComponentModel.Win32Exception">The program cannot be started (it is not installed).</exception>
+        public Running(IReadOnlyList<string> command, string? workingDirectory,
+            IReadOnlyDictionary<string, string>? environment = null)
+        {
+            _command = string.Join(' ', command);
+            var info = new ProcessStartInfo(command[0])
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+                UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
+            };
+            foreach (var arg in command.Skip(1)) info.ArgumentList.Add(arg);
+            if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+            _process = new Process { StartInfo = info };
+            _process.OutputDataReceived += (_, e) => Append(e.Data, _stdoutDone);
+            _process.ErrorDataReceived += (_, e) => Append(e.Data, _stderrDone);
+            _process.Start();
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        /// <summary>Everything printed so far.</summary>
+        public string Output
+        {
+            get
+            {
+                lock (_output) return _output.ToString();
+            }
+        }
+
+        /// <summary>Waits until a printed line matches <paramref name="condition"/>.</summary>
+        /// <param name="timeout">How long to wait.</param>
+        /// <param name="what">What the line is, for the failure message.</param>
+        /// <param name="condition">The test of a line.</param>
+        /// <returns>The first matching line.</returns>
+        /// <exception cref="TimeoutException">No such line in time, or the process ended without one.</exception>
+        public async Task<string> AwaitLineAsync(TimeSpan timeout, string what, Func<string, bool> condition)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                var output = Output;
+                var line = output.Split('\n').FirstOrDefault(condition);
+                if (line is not null) return line;
+                var ended = _process.HasExited && _stdoutDone.Task.IsCompleted && _stderrDone.Task.IsCompleted;
+                if (ended || DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"no line {what} from {_command} (" +
+                        (_process.HasExited ? $"exited {_process.ExitCode}" : "running") + $"); output:\n{output}");
+                }
+                await Task.Delay(50);
+            }
+        }
+
+        /// <summary>Closes stdin (a legacy peer then ends its session) and waits for the exit.</summary>
+        /// <param name="timeout">How long to wait; after it the process is killed and the call throws.</param>
+        /// <returns>How it finished.</returns>
+        /// <exception cref="TimeoutException">Still running after <paramref name="timeout"/>.</exception>
+        public async Task<Result> FinishAsync(TimeSpan timeout)
+        {
+            try
+            {
+                _process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // it has already gone
+            }
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+                await Task.WhenAll(_stdoutDone.Task, _stderrDone.Task).WaitAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (OperationCanceledException)
+            {
+                Kill();
+                throw new TimeoutException($"{_command} still running {timeout.TotalSeconds:0} s after its stdin closed; " +
+                                           $"killed. Output so far:\n{Output}");
+            }
+            return new Result(_process.ExitCode, Output);
+        }
+
+        private void Append(string? line, TaskCompletionSource done)
+        {
+            if (line is null)
+            {
+                done.TrySetResult();
+                return;
+            }
+            lock (_output) _output.Append(line).Append('\n');
+        }
+
+        private void Kill()
+        {
+            try
+            {
+                if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+            catch (InvalidOperationException)
+            {
+                // never started or already reaped
+            }
+        }
+
+        /// <summary>Kills the process if it still runs.</summary>
+        public void Dispose()
+        {
+            Kill();
+            _process.Dispose();
+        }
+
+        /// <inheritdoc />
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 }
