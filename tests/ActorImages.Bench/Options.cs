@@ -20,7 +20,9 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
 
         Measures two references on this machine with the bench's own load generator, then the local cluster
         (bin/cluster, nodes on 127.0.0.1-3) under the same load, and prints every figure as a ratio to its
-        reference, next to its target and the Java version's figure:
+        reference, next to its target and the Java version's figure. Each reference is measured again right
+        after each window compared with it (5 s of warm-up, the nodes idle): the ratio and the verdict are to
+        that measurement, the ratio to the run's first one is printed beside it.
           references  a minimal durable P1 sink (accept, length, bytes, temp file, fsync, rename) and a UDP
                       responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.0.5
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
