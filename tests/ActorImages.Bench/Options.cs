@@ -24,7 +24,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
         after each window compared with it (5 s of warm-up, the nodes idle): the ratio and the verdict are to
         that measurement, the ratio to the run's first one is printed beside it.
           references  a minimal durable P1 sink (accept, length, bytes, temp file, fsync, rename) and a UDP
-                      responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.0.5
+                      responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.9.5
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
                       the close): 1 node with replication factor 1, then 3 nodes with 2; counted: images whose
                       md5 the catalog lists afterwards
