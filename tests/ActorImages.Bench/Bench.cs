@@ -236,8 +236,9 @@ internal sealed class Bench
     {
         if (!again) await SettleDeletedFilesAsync();
         // What the window before left dirty (a node's file system metadata, PostgreSQL's pages) is written first, as
-        // it was before the first measurement: the sink measured after the one-node P1 window without this stored
-        // 884 images/s, against 3,207 two minutes before and 2,521 after the next window (README "Benchmarks").
+        // before the first measurement, so the sink does not pay for another's writeback. It did not explain all of
+        // the slow sinks after the one-node P1 window: 884 images/s without it (3,207 at the start), 1,286 with it
+        // (2,290 at the start); the disk itself changes speed (README "Benchmarks").
         else Sync();
         var bases = _images.CameraJpegs();
         P1Load.Result r;
