@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using ActorImages.Testing;
 
 namespace ActorImages.Cluster.Tests;
@@ -7,7 +5,7 @@ namespace ActorImages.Cluster.Tests;
 /// <summary>
 /// <c>bin/actorimages</c> (src/ActorImages.Cli) as a separate process, as scripts run it: the build of the test
 /// project's reference to the CLI (same configuration as the tests), started with <c>dotnet actorimages.dll</c>, its
-/// stdin closed, stdout and stderr captured apart, and killed if it outlives its time. It starts with SIGINT at its
+/// stdin closed, stdout and stderr captured apart, and killed if it outlives its time (<see cref="ChildProcess"/>). It starts with SIGINT at its
 /// default disposition (through <c>env --default-signal=INT</c>), as a terminal's shell starts a command: a test run
 /// launched as a background job ignores SIGINT, a child inherits that, and .NET (like Python) leaves an ignored
 /// SIGINT ignored, so Ctrl-C would not reach <c>register</c> (seen in a CI run started with <c>nohup … &amp;</c>).
@@ -54,83 +52,41 @@ public static class CliProcess
     /// <summary>A running CLI.</summary>
     public sealed class Running : IDisposable
     {
-        private readonly Process _process;
-        private readonly StringBuilder _out = new();
-        private readonly StringBuilder _err = new();
-        private readonly TaskCompletionSource _outDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _errDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly string _command;
+        private readonly ChildProcess.Running _process;
 
         internal Running(string[] args)
         {
-            _command = "actorimages " + string.Join(' ', args);
-            var info = new ProcessStartInfo("env")
-            {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-                UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
-            };
-            info.ArgumentList.Add("--default-signal=INT");
-            info.ArgumentList.Add("dotnet");
-            info.ArgumentList.Add(Dll);
-            foreach (var arg in args) info.ArgumentList.Add(arg);
-            info.Environment.Remove("ACTORIMAGES_NODE");
-            info.Environment["USER"] = "cli-test";
-            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            _process = new Process { StartInfo = info };
-            _process.OutputDataReceived += (_, e) => Append(_out, e.Data, _outDone);
-            _process.ErrorDataReceived += (_, e) => Append(_err, e.Data, _errDone);
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            _process.StandardInput.Close();
+            _process = new ChildProcess.Running(["env", "--default-signal=INT", "dotnet", Dll, .. args], null,
+                new Dictionary<string, string?>
+                {
+                    ["ACTORIMAGES_NODE"] = null,
+                    ["USER"] = "cli-test",
+                    ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+                },
+                closeStdin: true);
         }
 
         /// <summary>Its process id.</summary>
-        public int Pid => _process.Id;
+        public int Pid => _process.Pid;
 
         /// <summary>What it wrote on stdout so far.</summary>
-        public string Out
-        {
-            get
-            {
-                lock (_out) return _out.ToString();
-            }
-        }
+        public string Out => _process.Out;
 
         /// <summary>What it wrote on stderr so far.</summary>
-        public string Err
-        {
-            get
-            {
-                lock (_err) return _err.ToString();
-            }
-        }
+        public string Err => _process.Err;
 
         /// <summary>Sends a signal, as a shell's Ctrl-C (<c>INT</c>) or <c>kill</c> (<c>TERM</c>) does.</summary>
         /// <param name="signal">The signal's name.</param>
         /// <returns>A task that completes when it was sent.</returns>
-        public async Task SignalAsync(string signal)
-        {
-            using var kill = Process.Start("kill", [$"-{signal}", Pid.ToString()]);
-            await kill.WaitForExitAsync();
-        }
+        public Task SignalAsync(string signal) => _process.SignalAsync(signal);
 
         /// <summary>Waits until stdout holds a line that passes <paramref name="condition"/>.</summary>
         /// <param name="within">How long to wait.</param>
         /// <param name="condition">The test of a line.</param>
         /// <returns>The line.</returns>
         /// <exception cref="TimeoutException">None in time, or the CLI ended first.</exception>
-        public async Task<string> AwaitLineAsync(TimeSpan within, Func<string, bool> condition)
-        {
-            var deadline = DateTime.UtcNow + within;
-            while (true)
-            {
-                if (Out.Split('\n').FirstOrDefault(condition) is { } line) return line;
-                if (_process.HasExited || DateTime.UtcNow > deadline)
-                    throw new TimeoutException($"{_command}: no such line ({(_process.HasExited ? "exited " + _process.ExitCode : "running")})\n--- stdout\n{Out}--- stderr\n{Err}");
-                await Task.Delay(50);
-            }
-        }
+        public Task<string> AwaitLineAsync(TimeSpan within, Func<string, bool> condition) =>
+            _process.AwaitLineAsync(within, "on stdout", condition, stdoutOnly: true);
 
         /// <summary>Waits for the exit.</summary>
         /// <param name="within">How long; after it the CLI is killed and the call throws.</param>
@@ -138,42 +94,11 @@ public static class CliProcess
         /// <exception cref="TimeoutException">Still running.</exception>
         public async Task<Result> WaitAsync(TimeSpan within)
         {
-            using var cts = new CancellationTokenSource(within);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-                await Task.WhenAll(_outDone.Task, _errDone.Task).WaitAsync(TimeSpan.FromSeconds(5));
-            }
-            catch (OperationCanceledException)
-            {
-                Dispose();
-                throw new TimeoutException($"{_command} still running after {within.TotalSeconds:0} s; killed\n--- stdout\n{Out}--- stderr\n{Err}");
-            }
-            return new Result(_process.ExitCode, Out, Err);
-        }
-
-        private static void Append(StringBuilder to, string? line, TaskCompletionSource done)
-        {
-            if (line is null)
-            {
-                done.TrySetResult();
-                return;
-            }
-            lock (to) to.Append(line).Append('\n');
+            var finished = await _process.FinishAsync(within);
+            return new Result(finished.Exit, Out, Err);
         }
 
         /// <summary>Kills the CLI if it still runs.</summary>
-        public void Dispose()
-        {
-            try
-            {
-                if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            _process.Dispose();
-        }
+        public void Dispose() => _process.Dispose();
     }
 }

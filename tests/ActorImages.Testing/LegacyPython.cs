@@ -48,7 +48,7 @@ public static class LegacyPython
         new([Require(), "-u", Path.Combine(ClientsDir, script), .. args], ClientsDir, PythonEnvironment);
 
     /// <summary>No bytecode files in <c>legacy-clients/</c>, and UTF-8 output whatever the locale.</summary>
-    private static readonly IReadOnlyDictionary<string, string> PythonEnvironment = new Dictionary<string, string>
+    private static readonly IReadOnlyDictionary<string, string?> PythonEnvironment = new Dictionary<string, string?>
     {
         ["PYTHONDONTWRITEBYTECODE"] = "1",
         ["PYTHONIOENCODING"] = "utf-8",
