@@ -54,14 +54,19 @@ internal sealed class Bench
         public string Named => $"{Text} [{Fmt.Clock(At)}]";
     }
 
-    /// <summary>The ratio of <paramref name="figure"/> to <paramref name="after"/> (measured right after its window),
-    /// with the ratio to the run's first reference beside it, as a figure's line prints them.</summary>
-    private static string Ratios(double figure, Reference after, Reference? first, bool bytes = false)
+    /// <summary>A figure compared with its reference.</summary>
+    /// <param name="Ratio">The figure over the reference measured right after its window: the ratio the verdict is on.</param>
+    /// <param name="Text">That ratio with the ratio to the run's first reference beside it, as a figure's line prints them.</param>
+    private sealed record Comparison(double Ratio, string Text);
+
+    /// <summary>Compares <paramref name="figure"/> with <paramref name="after"/> (measured right after its window) and
+    /// with the run's <paramref name="first"/> reference; <paramref name="bytes"/> compares bytes per second.</summary>
+    private static Comparison Compare(double figure, Reference after, Reference? first, bool bytes = false)
     {
         double ratio = figure / (bytes ? after.BytesPerSecond : after.PerSecond);
-        if (first is null) return Fmt.X(ratio);
+        if (first is null) return new Comparison(ratio, Fmt.X(ratio));
         double toFirst = figure / (bytes ? first.BytesPerSecond : first.PerSecond);
-        return $"{Fmt.X(ratio)} (to the run's first reference, {first.Named}: {Fmt.X(toFirst)})";
+        return new Comparison(ratio, $"{Fmt.X(ratio)} (to the run's first reference, {first.Named}: {Fmt.X(toFirst)})");
     }
 
     /// <summary>Runs bin/bench with <paramref name="args"/>; 0 when every scenario ran, 2 on an error.</summary>
@@ -411,10 +416,11 @@ internal sealed class Bench
         string name = nodes == 1 ? "P1 ingest, 1 node RF1" : "P1 ingest, 3 nodes RF2";
         double share = nodes == 1 ? 0.70 : 0.35;
         var sink = await SinkReferenceAsync(again: true);
-        double ratio = rate / sink.PerSecond;
+        var compared = Compare(rate, sink, _sink);
+        double ratio = compared.Ratio;
         Console.WriteLine($"{name}: {Fmt.N(rate)} images/s stored ({listed} of {r.Acknowledged.Count} acknowledged listed by md5, {r.Failed} failed"
             + $"{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; catalog {Fmt.N(catalog)} before), {r.Latency.Summary()} "
-            + $"| reference {sink.Named} | {Ratios(rate, sink, _sink)} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
+            + $"| reference {sink.Named} | {compared.Text} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
         _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s", sink.Text, Fmt.X(ratio), $">= {share:0.00}x sink ({Fmt.N(share * sink.PerSecond)}/s)",
             sink.PerSecond > 0 ? ratio >= share : null, nodes == 1 ? "181/s" : "15/s"));
         Rss(name, rss);
@@ -480,22 +486,23 @@ internal sealed class Bench
         for (int c = 0; c < P3Clients; c++) await P3Load.AskAsync(targets[c % 3], $"END {P3Load.Password} {P3Load.FirstPort + c}");
         var responder = await ResponderReferenceAsync(again: true);
         const string name = "P3 tracker, 90 % LST";
-        double ratio = r.PerSecond / responder.PerSecond;
+        var compared = Compare(r.PerSecond, responder, _responder);
+        double ratio = compared.Ratio;
         double p99 = r.All.Millis(99);
         Console.WriteLine($"{name} / 5 % REG / 5 % UPD, {P3Clients} clients over 3 nodes ({registered} peers registered, catalog {Fmt.N(catalog)}): "
             + $"{Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Errors} errors, {r.Timeouts} timeouts), {r.All.Summary()} "
             + $"(LST p99 {Fmt.Ms(r.Lst.Millis(99))}, writes p99 {Fmt.Ms(r.Writes.Millis(99))}) | reference {responder.Named} "
-            + $"| {Ratios(r.PerSecond, responder, _responder)} | target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
+            + $"| {compared.Text} | target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             responder.PerSecond > 0 ? ratio >= 0.8 && p99 <= 2 : null, "1,862 req/s"));
         Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
         Rss("P3 tracker", rss);
         const string readsName = "P3 tracker, LST only";
-        double readsRatio = reads.PerSecond / responder.PerSecond;
+        var readsCompared = Compare(reads.PerSecond, responder, _responder);
         Console.WriteLine($"{readsName}, {P3Clients} clients over 3 nodes: {Fmt.N(reads.PerSecond)} req/s ({Fmt.N(reads.Requests)} replies, "
             + $"{reads.Errors} errors, {reads.Timeouts} timeouts), {reads.All.Summary()} | reference {responder.Named} "
-            + $"| {Ratios(reads.PerSecond, responder, _responder)} | no target of its own (the read path of the row above)");
-        _rows.Add(new Row(readsName, $"{Fmt.N(reads.PerSecond)} req/s, p99 {Fmt.Ms(reads.All.Millis(99))}", responder.Text, Fmt.X(readsRatio),
+            + $"| {readsCompared.Text} | no target of its own (the read path of the row above)");
+        _rows.Add(new Row(readsName, $"{Fmt.N(reads.PerSecond)} req/s, p99 {Fmt.Ms(reads.All.Millis(99))}", responder.Text, Fmt.X(readsCompared.Ratio),
             "(read path of the row above)", null, "-"));
     }
 
@@ -519,11 +526,11 @@ internal sealed class Bench
             double rate = r.Acknowledged.Count / r.Seconds;
             double perImage = r.Acknowledged.Count == 0 ? double.NaN : cpu / r.Acknowledged.Count;
             var sink = await SinkReferenceAsync(again: true);
-            double ratio = rate / sink.PerSecond;
+            var compared = Compare(rate, sink, _sink);
             string name = $"Scale-out, P1 over {nodes} node(s), RF{(nodes == 1 ? 1 : 2)}";
             Console.WriteLine($"{name}: {Fmt.N(rate)} images/s acknowledged ({r.Failed} failed), {r.Latency.Summary()}, nodes' CPU "
-                + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {sink.Named} | {Ratios(rate, sink, _sink)}");
-            _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s, {perImage:0.0} ms CPU/image", sink.Text, Fmt.X(ratio), "(how cost grows with nodes)", null, "-"));
+                + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {sink.Named} | {compared.Text}");
+            _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s, {perImage:0.0} ms CPU/image", sink.Text, Fmt.X(compared.Ratio), "(how cost grows with nodes)", null, "-"));
         }
         // Back to three nodes the way an operator shrinks (bin/cluster scale 3: nodes 5 and 4 leave gracefully and move
         // their copies to the rest). Stopped with the whole cluster instead, images whose two copies are on nodes 4 and
@@ -617,14 +624,15 @@ internal sealed class Bench
         double seconds = removed is { } f && last is { } l && l > f ? (l - f).TotalSeconds : double.NaN;
         double rate = copied / seconds;
         var sink = await SinkReferenceAsync(again: true);
-        double ratio = rate / sink.BytesPerSecond;
+        var compared = Compare(rate, sink, _sink, bytes: true);
+        double ratio = compared.Ratio;
         string done = liveNow >= wanted ? "every image on both survivors" : $"incomplete after 5 min: {Fmt.N(liveNow)} of {Fmt.N(wanted)} bytes";
         const string name = "Re-replication after a node is lost";
         Console.WriteLine($"{name}: {Fmt.D1(copied / 1e6)} MB copied in {seconds:0.0} s from node 3's removal ({removed?.TotalSeconds:0.0} s after the kill; "
             + $"first byte {first?.TotalSeconds:0.0} s, {Fmt.D1((liveAtRemoval - liveBefore) / 1e6)} MB before the removal not counted), "
             + $"{Fmt.D1(rate / 1e6)} MB/s, {done}; meanwhile LST on the survivors {Fmt.N(reads.PerSecond)} req/s, {reads.All.Summary()}, "
             + $"{reads.Errors + reads.Timeouts} errors or timeouts | reference {Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink [{Fmt.Clock(sink.At)}] "
-            + $"| {Ratios(rate, sink, _sink, bytes: true)} | target >= 0.30x");
+            + $"| {compared.Text} | target >= 0.30x");
         _rows.Add(new Row(name, $"{Fmt.D1(rate / 1e6)} MB/s", $"{Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink", Fmt.X(ratio), ">= 0.30x sink MB/s",
             sink.BytesPerSecond > 0 ? liveNow >= wanted && ratio >= 0.3 : null, "~22 images/s"));
     }
