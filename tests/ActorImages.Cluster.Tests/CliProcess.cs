@@ -5,10 +5,11 @@ namespace ActorImages.Cluster.Tests;
 /// <summary>
 /// <c>bin/actorimages</c> (src/ActorImages.Cli) as a separate process, as scripts run it: the build of the test
 /// project's reference to the CLI (same configuration as the tests), started with <c>dotnet actorimages.dll</c>, its
-/// stdin closed, stdout and stderr captured apart, and killed if it outlives its time (<see cref="ChildProcess"/>). It starts with SIGINT at its
-/// default disposition (through <c>env --default-signal=INT</c>), as a terminal's shell starts a command: a test run
-/// launched as a background job ignores SIGINT, a child inherits that, and .NET (like Python) leaves an ignored
-/// SIGINT ignored, so Ctrl-C would not reach <c>register</c> (seen in a CI run started with <c>nohup … &amp;</c>).
+/// stdin closed, stdout and stderr captured apart, and killed if it outlives its time (<see cref="ChildProcess"/>). It
+/// starts with SIGINT at its default disposition (through <c>env --default-signal=INT</c>), as a terminal's shell
+/// starts a command: a test run launched as a background job ignores SIGINT, a child inherits that, and .NET (like
+/// Python) leaves an ignored SIGINT ignored, so Ctrl-C would not reach <c>register</c> (seen in a CI run started with
+/// <c>nohup … &amp;</c>).
 /// </summary>
 public static class CliProcess
 {

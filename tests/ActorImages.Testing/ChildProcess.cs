@@ -3,8 +3,8 @@ using System.Text;
 
 namespace ActorImages.Testing;
 
-/// <summary>Child processes of the tests (the legacy clients through <see cref="LegacyPython"/>, <c>npm ci</c>), each
-/// bounded in time and killed with its children if it outlives it.</summary>
+/// <summary>Child processes of the tests (the legacy clients through <see cref="LegacyPython"/>, the CLI, <c>npm ci</c>),
+/// each bounded in time and killed with its children if it outlives it.</summary>
 public static class ChildProcess
 {
     /// <summary>Runs <paramref name="command"/> in <paramref name="workingDirectory"/> with its stdin closed.</summary>

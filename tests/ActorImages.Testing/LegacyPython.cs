@@ -11,6 +11,13 @@ public static class LegacyPython
 {
     private static readonly Lazy<(string? Interpreter, string? Why)> Resolved = new(Resolve);
 
+    /// <summary>No bytecode files in <c>legacy-clients/</c>, and UTF-8 output whatever the locale.</summary>
+    private static readonly IReadOnlyDictionary<string, string?> PythonEnvironment = new Dictionary<string, string?>
+    {
+        ["PYTHONDONTWRITEBYTECODE"] = "1",
+        ["PYTHONIOENCODING"] = "utf-8",
+    };
+
     /// <summary>The interpreter the clients run with, or null when none can import websockets (see <see cref="Why"/>).</summary>
     public static string? Interpreter => Resolved.Value.Interpreter;
 
@@ -46,13 +53,6 @@ public static class LegacyPython
     /// <returns>The running client.</returns>
     public static ChildProcess.Running Start(string script, params string[] args) =>
         new([Require(), "-u", Path.Combine(ClientsDir, script), .. args], ClientsDir, PythonEnvironment);
-
-    /// <summary>No bytecode files in <c>legacy-clients/</c>, and UTF-8 output whatever the locale.</summary>
-    private static readonly IReadOnlyDictionary<string, string?> PythonEnvironment = new Dictionary<string, string?>
-    {
-        ["PYTHONDONTWRITEBYTECODE"] = "1",
-        ["PYTHONIOENCODING"] = "utf-8",
-    };
 
     private static (string?, string?) Resolve()
     {
