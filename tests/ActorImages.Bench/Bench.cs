@@ -9,11 +9,11 @@ namespace ActorImages.Bench;
 /// <summary>
 /// bin/bench (<see cref="Options.Help"/>): the references first, then the scenarios against the local cluster, each
 /// printed on its own as it ends, then a summary with one row per figure: the figure, its reference, the ratio, the
-/// target with its verdict, and the Java version's figure (README of d4ac5b3, "Benchmarks"). Each figure's reference is
-/// measured again right after the figure's window (<see cref="SinkReferenceAsync"/>, <see cref="ResponderReferenceAsync"/>),
-/// and its ratio and verdict are to that one: this machine's disk and cores change speed within minutes (the sink
-/// measured 1,044 and 2,991 images/s on the same day), so a reference measured at the start of a run is not the
-/// machine a later window ran on.
+/// target with its verdict, and the Java version's figure (README of d4ac5b3, "Benchmarks"). The P1, scale-out and P3
+/// windows run in rounds that alternate with rounds of their reference (<see cref="Rounds"/>), and each ratio and
+/// verdict is to the reference of those rounds: this machine's disk and cores change speed within minutes (the sink
+/// measured 884 and 3,207 images/s in one run), so a reference measured at another minute is not the machine the
+/// window ran on. The references measured at the start of the run are printed beside.
 /// </summary>
 internal sealed class Bench
 {
@@ -55,15 +55,16 @@ internal sealed class Bench
     }
 
     /// <summary>A figure compared with its reference.</summary>
-    /// <param name="Ratio">The figure over the reference measured right after its window: the ratio the verdict is on.</param>
+    /// <param name="Ratio">The figure over the reference measured with it (alternating rounds, or right after the
+    /// re-replication window): the ratio the verdict is on.</param>
     /// <param name="Text">That ratio with the ratio to the run's first reference beside it, as a figure's line prints them.</param>
     private sealed record Comparison(double Ratio, string Text);
 
-    /// <summary>Compares <paramref name="figure"/> with <paramref name="after"/> (measured right after its window) and
-    /// with the run's <paramref name="first"/> reference; <paramref name="bytes"/> compares bytes per second.</summary>
-    private static Comparison Compare(double figure, Reference after, Reference? first, bool bytes = false)
+    /// <summary>Compares <paramref name="figure"/> with <paramref name="reference"/> (measured with it) and with the run's
+    /// <paramref name="first"/> reference; <paramref name="bytes"/> compares bytes per second.</summary>
+    private static Comparison Compare(double figure, Reference reference, Reference? first, bool bytes = false)
     {
-        double ratio = figure / (bytes ? after.BytesPerSecond : after.PerSecond);
+        double ratio = figure / (bytes ? reference.BytesPerSecond : reference.PerSecond);
         if (first is null) return new Comparison(ratio, Fmt.X(ratio));
         double toFirst = figure / (bytes ? first.BytesPerSecond : first.PerSecond);
         return new Comparison(ratio, $"{Fmt.X(ratio)} (to the run's first reference, {first.Named}: {Fmt.X(toFirst)})");
@@ -126,8 +127,8 @@ internal sealed class Bench
     /// ~110 KB, the fastest sink seen, is 4.1 GB; the default window is 10 s).</summary>
     private const long SinkWindowBytes = 4_500_000_000;
 
-    /// <summary>The sink's windows after the first: one after each P1 window (two), each scale-out window (three)
-    /// and the re-replication window.</summary>
+    /// <summary>The sink's windows after the first: the rounds of each P1 window (two) and each scale-out window
+    /// (three), which add up to one window, and the one after the re-replication window.</summary>
     private static int SinkWindows(Options options) =>
         (options.Scenarios.Contains("p1") ? 2 : 0) + (options.Scenarios.Contains("scale") ? 3 : 0)
         + (options.Scenarios.Contains("repair") ? 1 : 0);
@@ -159,7 +160,7 @@ internal sealed class Bench
             Console.WriteLine();
             if (o.Scenarios.Overlaps(["p1", "p3", "refs", "repair", "scale"])) Console.WriteLine("references (this machine, the same load generator):");
             if (o.Scenarios.Overlaps(["p1", "refs", "repair", "scale"])) _sink = await SinkReferenceAsync(again: false);
-            if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync(again: false);
+            if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync();
             if (o.Scenarios.Overlaps(["p1", "p3", "refs", "repair", "scale"])) Console.WriteLine();
             if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes", "repair", "scale"])) return;
             if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(2), "down");
@@ -231,65 +232,106 @@ internal sealed class Bench
         await Task.Delay(wait);
     }
 
-    /// <summary>Warm-up of a reference measured again after a window: its server is a fresh process, and a few seconds
+    /// <summary>Warm-up of a reference measured again during the run: its server is a fresh process, and a few seconds
     /// of load compile its few hot methods (the first measurement warms up as long as the scenarios).</summary>
     private int AgainWarmup => Math.Min(_options.Warmup, 5);
 
-    /// <summary>Measures the P1 sink: first at the start of the run (after any earlier run's deleted files have settled),
-    /// then <paramref name="again"/> right after each window that is compared with it, the nodes idle.</summary>
+    /// <summary>Length of one round of a window measured in rounds (<see cref="Rounds"/>): the window over the rounds.</summary>
+    private double RoundSeconds => (double)_options.Seconds / _options.Rounds;
+
+    /// <summary>A new sink process in a folder of its own under run/bench-sink, named after <paramref name="label"/>.</summary>
+    private Task<SinkProcess> StartSinkAsync(string label) =>
+        SinkProcess.StartAsync(new IPEndPoint(ReferenceHost, 5001), Path.Combine(SinkFolder, label));
+
+    /// <summary>Measures the P1 sink: at the start of the run (after any earlier run's deleted files have settled), or
+    /// <paramref name="again"/> right after the re-replication window, the nodes idle.</summary>
     private async Task<Reference> SinkReferenceAsync(bool again)
     {
         if (!again) await SettleDeletedFilesAsync();
         // What the window before left dirty (a node's file system metadata, PostgreSQL's pages) is written first, as
-        // before the first measurement, so the sink does not pay for another's writeback. It did not explain all of
-        // the slow sinks after the one-node P1 window: 884 images/s without it (3,207 at the start), 1,286 with it
-        // (2,290 at the start); the disk itself changes speed (README "Benchmarks").
+        // before the first measurement, so the sink does not pay for another's writeback.
         else Sync();
-        var bases = _images.CameraJpegs();
-        P1Load.Result r;
-        int stored;
-        double bytesPerSecond;
-        string label = $"{_runId}-sink{(again ? "-" + DateTime.UtcNow.Ticks.ToString("x", CultureInfo.InvariantCulture)[^6..] : "")}";
-        // Each sink process numbers its files from 1: a folder of its own per measurement.
-        string folder = Path.Combine(SinkFolder, label);
-        await using (await ChildServer.StartAsync("sink-p1", ReferenceHost.ToString(), "5001", folder))
+        string label = $"{_runId}-sink{(again ? "-again" : "")}";
+        SinkProcess.Window window;
+        await using (var sink = await StartSinkAsync(label))
         {
-            IPEndPoint[] targets = [new(ReferenceHost, 5001)];
             int warmup = again ? AgainWarmup : _options.Warmup;
-            if (warmup > 0) await P1Load.RunAsync(targets, P1Clients, warmup, bases, label + "-w");
-            var before = Directory.GetFiles(folder, "*.jpg").ToHashSet();
-            r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, label);
-            var added = Directory.GetFiles(folder, "*.jpg").Where(f => !before.Contains(f)).ToList();
-            stored = added.Count;
-            bytesPerSecond = added.Sum(f => new FileInfo(f).Length) / r.Seconds;
+            if (warmup > 0) await sink.RunAsync(P1Clients, warmup, _images.CameraJpegs(), label + "-w");
+            window = await sink.RunAsync(P1Clients, _options.Seconds, _images.CameraJpegs(), label);
         }
-        // The files stay until the run ends (RemoveSinkFiles): deleting 20,000 files now would slow the nodes' file
-        // creation in the scenarios that follow (DeletedInodesSkipped).
-        double rate = Math.Min(stored, r.Acknowledged.Count) / r.Seconds;
-        var at = DateTime.Now;
-        Console.WriteLine($"  {(again ? "(the sink again, right after the window: " : "P1 durable sink (accept, length, bytes, temp file, fsync, rename), ")}"
-            + $"{P1Clients} clients: {Fmt.N(rate)} images/s ({r.Acknowledged.Count} acknowledged, {stored} files, {r.Failed} failed; "
-            + $"{Fmt.D1(bytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{(again ? ")" : "")}");
-        return new Reference(rate, bytesPerSecond, $"{Fmt.N(rate)}/s sink", at);
+        return SinkReference(window, again ? "(the sink again, right after the window: " : "P1 durable sink (accept, length, bytes, temp file, fsync, rename), ",
+            again ? ")" : "");
     }
 
-    /// <summary>Measures the UDP responder: first at the start of the run, then <paramref name="again"/> right after
-    /// the P3 windows, the nodes idle.</summary>
-    private async Task<Reference> ResponderReferenceAsync(bool again)
+    /// <summary>The sink's reference from <paramref name="window"/>, printed as one line between
+    /// <paramref name="opening"/> and <paramref name="closing"/>.</summary>
+    private static Reference SinkReference(SinkProcess.Window window, string opening, string closing)
+    {
+        var r = window.Load;
+        var at = DateTime.Now;
+        Console.WriteLine($"  {opening}{P1Clients} clients: {Fmt.N(window.PerSecond)} images/s ({r.Acknowledged.Count} acknowledged, "
+            + $"{window.Stored} files, {r.Failed} failed; {Fmt.D1(window.BytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{closing}");
+        return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink", at);
+    }
+
+    /// <summary>Measures the UDP responder at the start of the run.</summary>
+    private async Task<Reference> ResponderReferenceAsync()
     {
         P3Load.Result r;
         await using (await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377"))
         {
             IPEndPoint[] targets = [new(ReferenceHost, 13377)];
-            int warmup = again ? AgainWarmup : _options.Warmup;
-            if (warmup > 0) await P3Load.RunAsync(targets, P3Clients, warmup, 0.10, _runId, checkReplies: false);
+            if (_options.Warmup > 0) await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: false);
             r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: false);
         }
+        return ResponderReference(r, "UDP responder (one thread, a fixed 4,096-byte LST reply), ", "");
+    }
+
+    /// <summary>The responder's reference from <paramref name="r"/>, printed as one line between
+    /// <paramref name="opening"/> and <paramref name="closing"/>.</summary>
+    private static Reference ResponderReference(P3Load.Result r, string opening, string closing)
+    {
         var at = DateTime.Now;
-        Console.WriteLine($"  {(again ? "(the responder again, right after the windows: " : "UDP responder (one thread, a fixed 4,096-byte LST reply), ")}"
-            + $"{P3Clients} clients: {Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Timeouts} timeouts), {r.All.Summary()}   "
-            + $"[{Fmt.Clock(at)}]{(again ? ")" : "")}");
+        Console.WriteLine($"  {opening}{P3Clients} clients: {Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Timeouts} timeouts), "
+            + $"{r.All.Summary()}   [{Fmt.Clock(at)}]{closing}");
         return new Reference(r.PerSecond, 0, $"{Fmt.N(r.PerSecond)} req/s responder", at);
+    }
+
+    /// <summary>The nodes' P1 rounds, the sink's rounds between them (its reference) and the ratio of each pair.</summary>
+    /// <param name="Nodes">The nodes' rounds as one window.</param>
+    /// <param name="Sink">The sink's rounds as one reference.</param>
+    /// <param name="Ratios">Each pair's ratio, as <see cref="Rounds.Ratios"/> prints them.</param>
+    /// <param name="NodesCpu">The node processes' CPU time (user + system) in their rounds.</param>
+    private sealed record P1Rounds(P1Load.Result Nodes, Reference Sink, string Ratios, TimeSpan NodesCpu);
+
+    /// <summary>
+    /// The P1 load on <paramref name="targets"/> for the window, in rounds alternating with rounds of a sink started for
+    /// it (5 s of warm-up first; <see cref="Rounds"/>), the machine's dirty pages written before each round (<c>sync</c>):
+    /// the sink's files and the nodes' are then both fsynced and clean when the other side's round starts.
+    /// </summary>
+    private async Task<P1Rounds> P1RoundsAsync(IPEndPoint[] targets, string label)
+    {
+        var bases = _images.CameraJpegs();
+        string sinkLabel = label + "-sink";
+        var cpu = TimeSpan.Zero;
+        List<P1Load.Result> nodeRounds;
+        List<SinkProcess.Window> sinkRounds;
+        await using (var sink = await StartSinkAsync(sinkLabel))
+        {
+            if (AgainWarmup > 0) await sink.RunAsync(P1Clients, AgainWarmup, bases, sinkLabel + "-w");
+            (nodeRounds, sinkRounds) = await Rounds.AlternateAsync(_options.Rounds, Sync, async i =>
+            {
+                var before = NodesCpu();
+                var round = await P1Load.RunAsync(targets, P1Clients, RoundSeconds, bases, $"{label}-r{i}");
+                cpu += NodesCpu() - before;
+                return round;
+            }, i => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"));
+        }
+        var reference = SinkReference(SinkProcess.Merge(sinkRounds),
+            $"(the sink in {_options.Rounds} rounds between the nodes', {Fmt.N(RoundSeconds * 1000)} ms each, rounds "
+            + $"{Rounds.Range(sinkRounds.Select(w => w.PerSecond).ToList())} images/s: ", ")");
+        return new P1Rounds(P1Load.Result.Merge(nodeRounds), reference,
+            Rounds.Ratios(nodeRounds.Select(r => r.PerSecond), sinkRounds.Select(w => w.PerSecond)), cpu);
     }
 
     // --- the cluster --------------------------------------------------------------------------------------------
@@ -395,32 +437,31 @@ internal sealed class Bench
             var w = await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, $"{_runId}-p1-{nodes}-w");
             Console.WriteLine($"  (warm-up: {Fmt.N(w.Acknowledged.Count / w.Seconds)} images/s acknowledged)");
         }
-        string label = $"{_runId}-p1-{nodes}";
-        P1Load.Result r;
-        IReadOnlyDictionary<int, long> rss;
+        P1Rounds rounds;
         var stepsBefore = await IngestSteps.ReadAsync(nodes);
         var sampler = new RssSampler(_cluster);
         try
         {
-            r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, label);
+            rounds = await P1RoundsAsync(targets, $"{_runId}-p1-{nodes}");
         }
         finally
         {
             await sampler.DisposeAsync();
         }
-        rss = sampler.Peaks;
+        var rss = sampler.Peaks;
+        var r = rounds.Nodes;
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(nodes)));
-        var md5s = r.Acknowledged.Select(s => BenchImages.Md5(P1Load.Image(bases, label, s.Client, s.N))).ToList();
+        var md5s = r.Acknowledged.Select(s => BenchImages.Md5(P1Load.Image(bases, s))).ToList();
         int listed = await CountListedAsync(md5s);
         double rate = listed / r.Seconds;
         string name = nodes == 1 ? "P1 ingest, 1 node RF1" : "P1 ingest, 3 nodes RF2";
         double share = nodes == 1 ? 0.70 : 0.35;
-        var sink = await SinkReferenceAsync(again: true);
+        var sink = rounds.Sink;
         var compared = Compare(rate, sink, _sink);
         double ratio = compared.Ratio;
         Console.WriteLine($"{name}: {Fmt.N(rate)} images/s stored ({listed} of {r.Acknowledged.Count} acknowledged listed by md5, {r.Failed} failed"
             + $"{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; catalog {Fmt.N(catalog)} before), {r.Latency.Summary()} "
-            + $"| reference {sink.Named} | {compared.Text} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
+            + $"| reference {sink.Named} | {compared.Text}; rounds {rounds.Ratios} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
         _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s", sink.Text, Fmt.X(ratio), $">= {share:0.00}x sink ({Fmt.N(share * sink.PerSecond)}/s)",
             sink.PerSecond > 0 ? ratio >= share : null, nodes == 1 ? "181/s" : "15/s"));
         Rss(name, rss);
@@ -466,25 +507,35 @@ internal sealed class Bench
             var w = await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: true);
             Console.WriteLine($"  (warm-up: {Fmt.N(w.PerSecond)} req/s)");
         }
-        P3Load.Result r;
-        IReadOnlyDictionary<int, long> rss;
+        // Rounds of the mix, then of the read path alone (every request an LST, answered from each node's view: beside
+        // the target's mix, it tells the cost of the reads from that of the writes, each a durable commit through the
+        // singleton), then of the responder (Rounds).
+        List<(P3Load.Result Mix, P3Load.Result Reads)> nodeRounds;
+        List<P3Load.Result> responderRounds;
         var sampler = new RssSampler(_cluster);
         var trackerBefore = await TrackerSteps.ReadAsync(3);
         try
         {
-            r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: true);
+            await using var server = await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377");
+            IPEndPoint[] reference = [new(ReferenceHost, 13377)];
+            if (AgainWarmup > 0) await P3Load.RunAsync(reference, P3Clients, AgainWarmup, 0.10, _runId, checkReplies: false);
+            (nodeRounds, responderRounds) = await Rounds.AlternateAsync(_options.Rounds, null,
+                async _ => (await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true),
+                    await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0, _runId, checkReplies: true)),
+                _ => P3Load.RunAsync(reference, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: false));
         }
         finally
         {
             await sampler.DisposeAsync();
         }
         var trackerAfter = await TrackerSteps.ReadAsync(3);
-        rss = sampler.Peaks;
-        // The read path alone: every request an LST, answered from each node's view. Beside the target's mix, it
-        // tells the cost of the reads from that of the writes (each a durable commit through the singleton).
-        var reads = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0, _runId, checkReplies: true);
+        var rss = sampler.Peaks;
+        var r = P3Load.Result.Merge(nodeRounds.Select(n => n.Mix).ToList());
+        var reads = P3Load.Result.Merge(nodeRounds.Select(n => n.Reads).ToList());
         for (int c = 0; c < P3Clients; c++) await P3Load.AskAsync(targets[c % 3], $"END {P3Load.Password} {P3Load.FirstPort + c}");
-        var responder = await ResponderReferenceAsync(again: true);
+        var responder = ResponderReference(P3Load.Result.Merge(responderRounds),
+            $"(the responder in {_options.Rounds} rounds between the nodes', {Fmt.N(RoundSeconds * 1000)} ms each, rounds "
+            + $"{Rounds.Range(responderRounds.Select(x => x.PerSecond).ToList())} req/s: ", ")");
         const string name = "P3 tracker, 90 % LST";
         var compared = Compare(r.PerSecond, responder, _responder);
         double ratio = compared.Ratio;
@@ -492,7 +543,8 @@ internal sealed class Bench
         Console.WriteLine($"{name} / 5 % REG / 5 % UPD, {P3Clients} clients over 3 nodes ({registered} peers registered, catalog {Fmt.N(catalog)}): "
             + $"{Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Errors} errors, {r.Timeouts} timeouts), {r.All.Summary()} "
             + $"(LST p99 {Fmt.Ms(r.Lst.Millis(99))}, writes p99 {Fmt.Ms(r.Writes.Millis(99))}) | reference {responder.Named} "
-            + $"| {compared.Text} | target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
+            + $"| {compared.Text}; rounds {Rounds.Ratios(nodeRounds.Select(n => n.Mix.PerSecond), responderRounds.Select(x => x.PerSecond))} "
+            + "| target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             responder.PerSecond > 0 ? ratio >= 0.8 && p99 <= 2 : null, "1,862 req/s"));
         Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
@@ -501,7 +553,8 @@ internal sealed class Bench
         var readsCompared = Compare(reads.PerSecond, responder, _responder);
         Console.WriteLine($"{readsName}, {P3Clients} clients over 3 nodes: {Fmt.N(reads.PerSecond)} req/s ({Fmt.N(reads.Requests)} replies, "
             + $"{reads.Errors} errors, {reads.Timeouts} timeouts), {reads.All.Summary()} | reference {responder.Named} "
-            + $"| {readsCompared.Text} | no target of its own (the read path of the row above)");
+            + $"| {readsCompared.Text}; rounds {Rounds.Ratios(nodeRounds.Select(n => n.Reads.PerSecond), responderRounds.Select(x => x.PerSecond))} "
+            + "| no target of its own (the read path of the row above)");
         _rows.Add(new Row(readsName, $"{Fmt.N(reads.PerSecond)} req/s, p99 {Fmt.Ms(reads.All.Millis(99))}", responder.Text, Fmt.X(readsCompared.Ratio),
             "(read path of the row above)", null, "-"));
     }
@@ -509,7 +562,7 @@ internal sealed class Bench
     /// <summary>
     /// Scale-out on one machine: the P1 load of <see cref="P1Async"/> over 1, 3 and 5 nodes (replication factor 1,
     /// then 2), with the nodes' CPU time per acknowledged image (each node process's user + system time over the
-    /// window; PostgreSQL's is not counted). On two shared cores more nodes mean more processes per core, so this
+    /// nodes' rounds; PostgreSQL's is not counted). On two shared cores more nodes mean more processes per core, so this
     /// shows how cost grows with nodes, not what one machine per node would give.
     /// </summary>
     private async Task ScaleAsync()
@@ -520,16 +573,16 @@ internal sealed class Bench
             await ShapeAsync(nodes);
             var targets = Enumerable.Range(1, nodes).Select(i => new IPEndPoint(IPAddress.Parse(LocalCluster.Host(i)), 5001)).ToArray();
             if (_options.Warmup > 0) await P1Load.RunAsync(targets, P1Clients, _options.Warmup, bases, $"{_runId}-scale-{nodes}-w");
-            var cpuBefore = NodesCpu();
-            var r = await P1Load.RunAsync(targets, P1Clients, _options.Seconds, bases, $"{_runId}-scale-{nodes}");
-            double cpu = (NodesCpu() - cpuBefore).TotalMilliseconds;
-            double rate = r.Acknowledged.Count / r.Seconds;
+            var rounds = await P1RoundsAsync(targets, $"{_runId}-scale-{nodes}");
+            var r = rounds.Nodes;
+            double cpu = rounds.NodesCpu.TotalMilliseconds;
+            double rate = r.PerSecond;
             double perImage = r.Acknowledged.Count == 0 ? double.NaN : cpu / r.Acknowledged.Count;
-            var sink = await SinkReferenceAsync(again: true);
+            var sink = rounds.Sink;
             var compared = Compare(rate, sink, _sink);
             string name = $"Scale-out, P1 over {nodes} node(s), RF{(nodes == 1 ? 1 : 2)}";
             Console.WriteLine($"{name}: {Fmt.N(rate)} images/s acknowledged ({r.Failed} failed), {r.Latency.Summary()}, nodes' CPU "
-                + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {sink.Named} | {compared.Text}");
+                + $"{cpu / 1000 / r.Seconds:0.00} cores, {perImage:0.0} ms per image | reference {sink.Named} | {compared.Text}; rounds {rounds.Ratios}");
             _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s, {perImage:0.0} ms CPU/image", sink.Text, Fmt.X(compared.Ratio), "(how cost grows with nodes)", null, "-"));
         }
         // Back to three nodes the way an operator shrinks (bin/cluster scale 3: nodes 5 and 4 leave gracefully and move
@@ -728,8 +781,8 @@ internal sealed class Bench
     {
         if (_rows.Count == 0) return;
         Console.WriteLine();
-        Console.WriteLine($"summary (run {_runId}; {Environment.ProcessorCount} shared cores; each ratio to its reference measured again right after "
-            + "the figure's window):");
+        Console.WriteLine($"summary (run {_runId}; {Environment.ProcessorCount} shared cores; each ratio to its reference measured in rounds "
+            + "alternating with the figure's, or, for re-replication, right after it):");
         string[] header = ["scenario", "figure", "reference", "ratio", "target", "verdict", "Java version"];
         var cells = _rows.Select(r => new[] { r.Scenario, r.Figure, r.Reference, r.Ratio, r.Target, r.Met switch { true => "MET", false => "MISSED", null => "-" }, r.Java }).Prepend(header).ToList();
         int[] width = Enumerable.Range(0, header.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();

@@ -9,20 +9,23 @@ namespace ActorImages.Bench;
 /// <param name="Scenarios">Which of refs, p1, p3, p2, probes, scale, repair run.</param>
 /// <param name="Fill">Grow the catalog to at least this many entries with synthetic ones first (0: no fill).</param>
 /// <param name="ProbeRequests">Requests per latency probe.</param>
-internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests)
+/// <param name="Rounds">Rounds a P1, scale-out or P3 window is split into, alternating with as many of its reference.</param>
+internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests, int Rounds)
 {
     /// <summary>The scenarios <c>--only</c> takes.</summary>
     public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes", "scale", "repair"];
 
     /// <summary>The help text (bin/bench --help prints it).</summary>
     public const string Help = """
-        Usage: bin/bench [--only p1,p3,p2,probes,scale,repair] [--seconds N] [--warmup N] [--fill N]
+        Usage: bin/bench [--only p1,p3,p2,probes,scale,repair] [--seconds N] [--rounds N] [--warmup N] [--fill N]
 
         Measures two references on this machine with the bench's own load generator, then the local cluster
         (bin/cluster, nodes on 127.0.0.1-3) under the same load, and prints every figure as a ratio to its
-        reference, next to its target and the Java version's figure. Each reference is measured again right
-        after each window compared with it (5 s of warm-up, the nodes idle): the ratio and the verdict are to
-        that measurement, the ratio to the run's first one is printed beside it.
+        reference, next to its target and the Java version's figure. A P1, scale-out or P3 window runs in
+        rounds that alternate with rounds of its reference (a fresh one, after 5 s of warm-up; the nodes idle
+        meanwhile), so both are measured over the same minutes: the ratio and the verdict are to those rounds,
+        the ratio of each pair of rounds and the ratio to the run's first reference are printed beside. The
+        re-replication figure is compared with the sink measured right after it.
           references  a minimal durable P1 sink (accept, length, bytes, temp file, fsync, rename) and a UDP
                       responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.9.5
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
@@ -46,6 +49,8 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
           --only LIST    scenarios to run, comma-separated (default: p1,p3,p2; with --fill also probes); refs:
                          the two references alone (p1 and p3 measure theirs in any case)
           --seconds N    timed window per scenario (default 10)
+          --rounds N     rounds a P1, scale-out or P3 window is split into, each followed by a round of its
+                         reference as long (default 4; `sync` before each P1 round)
           --warmup N     untimed load before each window, for the JIT (default 30: three nodes
                          sharing two cores still spend 40 % of their CPU recompiling hot
                          code at tier 1 20-30 s after they start)
@@ -62,7 +67,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
     public static Options Parse(string[] args)
     {
         string root = Directory.GetCurrentDirectory();
-        int seconds = 10, warmup = 30, probes = 200;
+        int seconds = 10, warmup = 30, probes = 200, rounds = 4;
         long fill = 0;
         HashSet<string>? only = null;
         for (int i = 0; i < args.Length; i++)
@@ -76,6 +81,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                 case "--seconds": seconds = Int(1, 600); break;
                 case "--warmup": warmup = Int(0, 600); break;
                 case "--probes": probes = Int(10, 100_000); break;
+                case "--rounds": rounds = Int(1, 20); break;
                 case "--fill":
                     fill = long.TryParse(Value().Replace("_", "").Replace(",", ""), NumberStyles.None, CultureInfo.InvariantCulture, out long f) && f <= 50_000_000
                         ? f : throw new ArgumentException("--fill takes a number of entries up to 50,000,000");
@@ -88,6 +94,6 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
             }
         }
         only ??= fill > 0 ? ["p1", "p3", "p2", "probes"] : ["p1", "p3", "p2"];
-        return new Options(Path.GetFullPath(root), seconds, warmup, only, fill, probes);
+        return new Options(Path.GetFullPath(root), seconds, warmup, only, fill, probes, rounds);
     }
 }

@@ -12,8 +12,9 @@ namespace ActorImages.Bench;
 /// </summary>
 internal static class P1Load
 {
-    /// <summary>One image sent: its client and number (the image is rebuilt from them after the window).</summary>
-    public readonly record struct Sent(int Client, int N);
+    /// <summary>One image sent: its window's label, its client and number (<see cref="Image"/> rebuilds it from them
+    /// after the window).</summary>
+    public readonly record struct Sent(string Label, int Client, int N);
 
     /// <summary>What one window measured.</summary>
     /// <param name="Seconds">The window's length.</param>
@@ -21,7 +22,17 @@ internal static class P1Load
     /// <param name="Failed">Connections that failed or timed out.</param>
     /// <param name="Latency">From connect to the server's close.</param>
     /// <param name="FirstError">The first failure's text, or "".</param>
-    public sealed record Result(double Seconds, IReadOnlyList<Sent> Acknowledged, int Failed, Latencies Latency, string FirstError);
+    public sealed record Result(double Seconds, IReadOnlyList<Sent> Acknowledged, int Failed, Latencies Latency, string FirstError)
+    {
+        /// <summary>Images acknowledged per second.</summary>
+        public double PerSecond => Acknowledged.Count / Seconds;
+
+        /// <summary>The windows of <paramref name="rounds"/> as one: their seconds, images, failures and latencies
+        /// added up, the first error kept.</summary>
+        public static Result Merge(IReadOnlyCollection<Result> rounds) => new(rounds.Sum(r => r.Seconds),
+            rounds.SelectMany(r => r.Acknowledged).ToList(), rounds.Sum(r => r.Failed), Latencies.Merge(rounds.Select(r => r.Latency)),
+            rounds.Select(r => r.FirstError).FirstOrDefault(e => e.Length > 0) ?? "");
+    }
 
     /// <summary>
     /// Runs <paramref name="clients"/> cameras for <paramref name="seconds"/>, client c sending to
@@ -40,13 +51,13 @@ internal static class P1Load
             var latency = new Latencies();
             for (int n = 0; Stopwatch.GetTimestamp() < deadline; n++)
             {
-                byte[] image = Image(bases, label, c, n);
+                byte[] image = Image(bases, new Sent(label, c, n));
                 long t0 = Stopwatch.GetTimestamp();
                 try
                 {
                     await SendAsync(targets[c % targets.Count], image);
                     latency.Since(t0);
-                    acknowledged.Add(new Sent(c, n));
+                    acknowledged.Add(new Sent(label, c, n));
                 }
                 catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or InvalidDataException)
                 {
@@ -60,9 +71,10 @@ internal static class P1Load
             Latencies.Merge(perClient.Select(p => p.latency)), firstError);
     }
 
-    /// <summary>The image client <paramref name="client"/> sends as its <paramref name="n"/>-th.</summary>
-    public static byte[] Image(IReadOnlyList<byte[]> bases, string label, int client, int n) =>
-        BenchImages.JpegWithComment(bases[(client + n) % bases.Count], $"actorimages-bench {label} camera {client} image {n}");
+    /// <summary>The image of <paramref name="sent"/>: its client's n-th in its window.</summary>
+    public static byte[] Image(IReadOnlyList<byte[]> bases, Sent sent) =>
+        BenchImages.JpegWithComment(bases[(sent.Client + sent.N) % bases.Count],
+            $"actorimages-bench {sent.Label} camera {sent.Client} image {sent.N}");
 
     /// <summary>One P1 frame on its own connection; returns once the server closed it (30 s at most).</summary>
     public static async Task SendAsync(IPEndPoint target, byte[] image)

@@ -31,6 +31,13 @@ internal static class P3Load
     {
         /// <summary>Replies per second.</summary>
         public double PerSecond => Requests / Seconds;
+
+        /// <summary>The windows of <paramref name="rounds"/> as one: their seconds, replies, errors, timeouts and
+        /// latencies added up.</summary>
+        public static Result Merge(IReadOnlyCollection<Result> rounds) => new(rounds.Sum(r => r.Seconds),
+            rounds.Sum(r => r.Requests), rounds.Sum(r => r.Errors), rounds.Sum(r => r.Timeouts),
+            Latencies.Merge(rounds.Select(r => r.All)), Latencies.Merge(rounds.Select(r => r.Lst)),
+            Latencies.Merge(rounds.Select(r => r.Writes)));
     }
 
     /// <summary>Runs <paramref name="clients"/> clients for <paramref name="seconds"/>, client c on <paramref name="targets"/>[c % count].</summary>
