@@ -270,7 +270,8 @@ internal sealed class Bench
         var r = window.Load;
         var at = DateTime.Now;
         Console.WriteLine($"  {opening}{P1Clients} clients: {Fmt.N(window.PerSecond)} images/s ({r.Acknowledged.Count} acknowledged, "
-            + $"{window.Stored} files, {r.Failed} failed; {Fmt.D1(window.BytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{closing}");
+            + $"{window.Stored} files, {r.Failed} failed{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; "
+            + $"{Fmt.D1(window.BytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{closing}");
         return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink", at);
     }
 
