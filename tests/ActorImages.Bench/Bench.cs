@@ -232,9 +232,26 @@ internal sealed class Bench
         await Task.Delay(wait);
     }
 
-    /// <summary>Warm-up of a reference measured again during the run: its server is a fresh process, and a few seconds
-    /// of load compile its few hot methods (the first measurement warms up as long as the scenarios).</summary>
-    private int AgainWarmup => Math.Min(_options.Warmup, 5);
+    /// <summary>
+    /// Warm-up of every sink and of the responder measured during the run, seconds: a few seconds of load compile a
+    /// reference server's few hot methods. The sink's is short also because every second of it writes about 350 MB of
+    /// fsynced files, and this machine's disk slows about fourfold after some 8 GB of those in a row, for minutes
+    /// (<see cref="SlowDiskShare"/>): the 30 s warm-up the first sink once had wrote 10 GB and put the one-node P1
+    /// window that follows it on the slow disk.
+    /// </summary>
+    private int ReferenceWarmup => Math.Min(_options.Warmup, 5);
+
+    /// <summary>
+    /// A sink slower than this share of the fastest one measured earlier in the run is taken for the disk's slow state,
+    /// and the window's line says so: measured with a loop of 100 KB files, each fsynced, the disk stored 3,500-3,700
+    /// files/s for the first 7.4 GB, then 830-890 (README "Benchmarks"). A slow disk slows the sink more than the nodes,
+    /// whose chain also waits for their commit and cores, so it lifts a P1 ratio (0.51-0.58x on one node against 0.28x
+    /// at the disk's speed, in the same runs).
+    /// </summary>
+    private const double SlowDiskShare = 0.5;
+
+    /// <summary>The fastest sink measured so far in the run, images per second.</summary>
+    private double _fastestSink;
 
     /// <summary>Length of one round of a window measured in rounds (<see cref="Rounds"/>): the window over the rounds.</summary>
     private double RoundSeconds => (double)_options.Seconds / _options.Rounds;
@@ -243,8 +260,9 @@ internal sealed class Bench
     private Task<SinkProcess> StartSinkAsync(string label) =>
         SinkProcess.StartAsync(new IPEndPoint(ReferenceHost, 5001), Path.Combine(SinkFolder, label));
 
-    /// <summary>Measures the P1 sink: at the start of the run (after any earlier run's deleted files have settled), or
-    /// <paramref name="again"/> right after the re-replication window, the nodes idle.</summary>
+    /// <summary>Measures the P1 sink, after <see cref="ReferenceWarmup"/>: at the start of the run (after any earlier
+    /// run's deleted files have settled), or <paramref name="again"/> right after the re-replication window, the nodes
+    /// idle.</summary>
     private async Task<Reference> SinkReferenceAsync(bool again)
     {
         if (!again) await SettleDeletedFilesAsync();
@@ -255,8 +273,7 @@ internal sealed class Bench
         SinkProcess.Window window;
         await using (var sink = await StartSinkAsync(label))
         {
-            int warmup = again ? AgainWarmup : _options.Warmup;
-            if (warmup > 0) await sink.RunAsync(P1Clients, warmup, _images.CameraJpegs(), label + "-w");
+            if (ReferenceWarmup > 0) await sink.RunAsync(P1Clients, ReferenceWarmup, _images.CameraJpegs(), label + "-w");
             window = await sink.RunAsync(P1Clients, _options.Seconds, _images.CameraJpegs(), label);
         }
         return SinkReference(window, again ? "(the sink again, right after the window: " : "P1 durable sink (accept, length, bytes, temp file, fsync, rename), ",
@@ -265,13 +282,17 @@ internal sealed class Bench
 
     /// <summary>The sink's reference from <paramref name="window"/>, printed as one line between
     /// <paramref name="opening"/> and <paramref name="closing"/>.</summary>
-    private static Reference SinkReference(SinkProcess.Window window, string opening, string closing)
+    private Reference SinkReference(SinkProcess.Window window, string opening, string closing)
     {
         var r = window.Load;
         var at = DateTime.Now;
         Console.WriteLine($"  {opening}{P1Clients} clients: {Fmt.N(window.PerSecond)} images/s ({r.Acknowledged.Count} acknowledged, "
             + $"{window.Stored} files, {r.Failed} failed{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; "
             + $"{Fmt.D1(window.BytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{closing}");
+        if (window.PerSecond < SlowDiskShare * _fastestSink)
+            Console.WriteLine($"  (the disk was slow: this sink stored {Fmt.N(window.PerSecond)} images/s, the fastest earlier in the run "
+                + $"{Fmt.N(_fastestSink)}; a slow disk slows the sink more than the nodes and lifts a P1 ratio)");
+        _fastestSink = Math.Max(_fastestSink, window.PerSecond);
         return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink", at);
     }
 
@@ -319,7 +340,7 @@ internal sealed class Bench
         List<SinkProcess.Window> sinkRounds;
         await using (var sink = await StartSinkAsync(sinkLabel))
         {
-            if (AgainWarmup > 0) await sink.RunAsync(P1Clients, AgainWarmup, bases, sinkLabel + "-w");
+            if (ReferenceWarmup > 0) await sink.RunAsync(P1Clients, ReferenceWarmup, bases, sinkLabel + "-w");
             (nodeRounds, sinkRounds) = await Rounds.AlternateAsync(_options.Rounds, Sync, async i =>
             {
                 var before = NodesCpu();
@@ -519,7 +540,7 @@ internal sealed class Bench
         {
             await using var server = await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377");
             IPEndPoint[] reference = [new(ReferenceHost, 13377)];
-            if (AgainWarmup > 0) await P3Load.RunAsync(reference, P3Clients, AgainWarmup, 0.10, _runId, checkReplies: false);
+            if (ReferenceWarmup > 0) await P3Load.RunAsync(reference, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: false);
             (nodeRounds, responderRounds) = await Rounds.AlternateAsync(_options.Rounds, null,
                 async _ => (await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true),
                     await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0, _runId, checkReplies: true)),

@@ -53,7 +53,9 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                          reference as long (default 4; `sync` before each P1 round)
           --warmup N     untimed load before each window, for the JIT (default 30: three nodes
                          sharing two cores still spend 40 % of their CPU recompiling hot
-                         code at tier 1 20-30 s after they start)
+                         code at tier 1 20-30 s after they start); the sink and the
+                         responder warm up 5 s at most (the sink's files would fill this
+                         disk's fast write budget, README "Benchmarks")
           --fill N       first grow the catalog to N entries with synthetic ones (CatalogStore.FillSyntheticAsync)
           --probes N     requests per latency probe (default 200)
 
