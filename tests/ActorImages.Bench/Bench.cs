@@ -289,11 +289,12 @@ internal sealed class Bench
         Console.WriteLine($"  {opening}{P1Clients} clients: {Fmt.N(window.PerSecond)} images/s ({r.Acknowledged.Count} acknowledged, "
             + $"{window.Stored} files, {r.Failed} failed{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}; "
             + $"{Fmt.D1(window.BytesPerSecond / 1e6)} MB/s), {r.Latency.Summary()}   [{Fmt.Clock(at)}]{closing}");
-        if (window.PerSecond < SlowDiskShare * _fastestSink)
+        bool slow = window.PerSecond < SlowDiskShare * _fastestSink;
+        if (slow)
             Console.WriteLine($"  (the disk was slow: this sink stored {Fmt.N(window.PerSecond)} images/s, the fastest earlier in the run "
                 + $"{Fmt.N(_fastestSink)}; a slow disk slows the sink more than the nodes and lifts a P1 ratio)");
         _fastestSink = Math.Max(_fastestSink, window.PerSecond);
-        return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink", at);
+        return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink{(slow ? ", disk slow" : "")}", at);
     }
 
     /// <summary>Measures the UDP responder at the start of the run.</summary>
