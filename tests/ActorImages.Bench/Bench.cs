@@ -320,6 +320,15 @@ internal sealed class Bench
         return new Reference(r.PerSecond, 0, $"{Fmt.N(r.PerSecond)} req/s responder", at);
     }
 
+    /// <summary>How the line of a reference measured in rounds opens, e.g. <c>(the sink in 4 rounds between the nodes',
+    /// 2,500 ms each, rounds 1,164-1,349 images/s: </c>.</summary>
+    /// <param name="reference">The reference's name.</param>
+    /// <param name="perSecond">Its figure in each round.</param>
+    /// <param name="unit">The figure's unit.</param>
+    private string RoundsOpening(string reference, IEnumerable<double> perSecond, string unit) =>
+        $"(the {reference} in {_options.Rounds} rounds between the nodes', {Fmt.N(RoundSeconds * 1000)} ms each, rounds "
+        + $"{Rounds.Range(perSecond.ToList())} {unit}: ";
+
     /// <summary>The nodes' P1 rounds, the sink's rounds between them (its reference) and the ratio of each pair.</summary>
     /// <param name="Nodes">The nodes' rounds as one window.</param>
     /// <param name="Sink">The sink's rounds as one reference.</param>
@@ -350,9 +359,7 @@ internal sealed class Bench
                 return round;
             }, i => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"));
         }
-        var reference = SinkReference(SinkProcess.Merge(sinkRounds),
-            $"(the sink in {_options.Rounds} rounds between the nodes', {Fmt.N(RoundSeconds * 1000)} ms each, rounds "
-            + $"{Rounds.Range(sinkRounds.Select(w => w.PerSecond).ToList())} images/s: ", ")");
+        var reference = SinkReference(SinkProcess.Merge(sinkRounds), RoundsOpening("sink", sinkRounds.Select(w => w.PerSecond), "images/s"), ")");
         return new P1Rounds(P1Load.Result.Merge(nodeRounds), reference,
             Rounds.Ratios(nodeRounds.Select(r => r.PerSecond), sinkRounds.Select(w => w.PerSecond)), cpu);
     }
@@ -557,8 +564,7 @@ internal sealed class Bench
         var reads = P3Load.Result.Merge(nodeRounds.Select(n => n.Reads).ToList());
         for (int c = 0; c < P3Clients; c++) await P3Load.AskAsync(targets[c % 3], $"END {P3Load.Password} {P3Load.FirstPort + c}");
         var responder = ResponderReference(P3Load.Result.Merge(responderRounds),
-            $"(the responder in {_options.Rounds} rounds between the nodes', {Fmt.N(RoundSeconds * 1000)} ms each, rounds "
-            + $"{Rounds.Range(responderRounds.Select(x => x.PerSecond).ToList())} req/s: ", ")");
+            RoundsOpening("responder", responderRounds.Select(x => x.PerSecond), "req/s"), ")");
         const string name = "P3 tracker, 90 % LST";
         var compared = Compare(r.PerSecond, responder, _responder);
         double ratio = compared.Ratio;
