@@ -297,14 +297,14 @@ internal sealed class Bench
         return new Reference(window.PerSecond, window.BytesPerSecond, $"{Fmt.N(window.PerSecond)}/s sink{(slow ? ", disk slow" : "")}", at);
     }
 
-    /// <summary>Measures the UDP responder at the start of the run.</summary>
+    /// <summary>Measures the UDP responder at the start of the run, after <see cref="ReferenceWarmup"/>.</summary>
     private async Task<Reference> ResponderReferenceAsync()
     {
         P3Load.Result r;
         await using (await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377"))
         {
             IPEndPoint[] targets = [new(ReferenceHost, 13377)];
-            if (_options.Warmup > 0) await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: false);
+            if (ReferenceWarmup > 0) await P3Load.RunAsync(targets, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: false);
             r = await P3Load.RunAsync(targets, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: false);
         }
         return ResponderReference(r, "UDP responder (one thread, a fixed 4,096-byte LST reply), ", "");
