@@ -293,12 +293,15 @@ public static class ExitWatchdog
             var held = Holds.Values.OrderBy(h => h.Since)
                 .Select(h => $"{h.What} (for {(now - h.Since).TotalSeconds:0} s)").ToList();
             var code = exitCode ?? 1;
-            Console.Error.WriteLine($"exit deadline of {deadline.TotalSeconds:0} s passed after '{why}' " +
-                                    $"(at {started:HH:mm:ss}); held by: {(held.Count == 0 ? "nothing registered" : string.Join("; ", held))}; " +
-                                    $"last stage: {_stage}; {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads; " +
-                                    $"forcing exit with code {code}");
-            Console.Out.Flush();
-            Console.Error.Flush();
+            var line = $"exit deadline of {deadline.TotalSeconds:0} s passed after '{why}' " +
+                       $"(at {started:HH:mm:ss}); held by: {(held.Count == 0 ? "nothing registered" : string.Join("; ", held))}; " +
+                       $"last stage: {_stage}; {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads; " +
+                       $"forcing exit with code {code}";
+            // Straight to standard error, not through the log's buffer; a reader that does not read it must not hold
+            // the exit either (NodeLog).
+            var written = new Thread(() => Console.Error.WriteLine(line)) { IsBackground = true, Name = "exit-watchdog-line" };
+            written.Start();
+            written.Join(TimeSpan.FromSeconds(2));
             HardExit(code);
         }) { IsBackground = true, Name = "exit-watchdog" };
         thread.Start();

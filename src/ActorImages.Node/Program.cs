@@ -27,15 +27,10 @@ NodeMetrics.LimitDefaultMetrics();
 var config = NodeConfig.Load(NodeConfig.ProcessEnvironment());
 var settings = NodeSettings.Create(config);
 
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
-    .MinimumLevel.Override("System.Net.Http", Serilog.Events.LogEventLevel.Warning)
-    .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} [{SourceContext}] {Message:lj}{NewLine}{Exception}")
-    .CreateLogger();
+var nodeLog = NodeLog.Start(settings.LogBuffer);
 Log.Information("ActorImages node {Host} starting: data {DataDir}", settings.Host, settings.DataDir);
 
 var exitCode = await NodeHost.RunAsync(settings, config, args);
 Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);
-await Log.CloseAndFlushAsync();
+await nodeLog.CloseAsync(NodeLog.CloseTimeout);
 return exitCode;

@@ -15,7 +15,9 @@ public sealed class NodeProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Dictionary<string, string> _environment;
     private readonly IReadOnlyList<string> _launcher;
+    private readonly bool _holdOutput;
     private Process? _process;
+    private bool _outputRead;
 
     /// <summary>Creates (does not start) a node.</summary>
     /// <param name="host">Its loopback address, e.g. <c>127.0.21.1</c>.</param>
@@ -26,11 +28,14 @@ public sealed class NodeProcess : IAsyncDisposable
     /// cluster certificate (<see cref="TestCertificates.Cluster"/>, so remoting is TLS).</param>
     /// <param name="launcher">A command the node runs under, e.g. <c>ip netns exec NS</c> for a node in a network
     /// namespace (the partition tests); it must exec the node so that the process is the node itself.</param>
+    /// <param name="holdOutput">Leave the node's standard output unread after each start, until
+    /// <see cref="ReleaseOutput"/>: its pipe fills (64 KiB on Linux) as a stalled log reader's would.</param>
     public NodeProcess(string host, string dataDir, string dbUrl, IEnumerable<string> seeds,
-        IReadOnlyDictionary<string, string>? extra = null, IReadOnlyList<string>? launcher = null)
+        IReadOnlyDictionary<string, string>? extra = null, IReadOnlyList<string>? launcher = null, bool holdOutput = false)
     {
         Host = host;
         _launcher = launcher ?? [];
+        _holdOutput = holdOutput;
         DataDir = dataDir;
         LogPath = Path.Combine(Path.GetDirectoryName(dataDir)!, $"{host}.log");
         _environment = new Dictionary<string, string>
@@ -87,8 +92,18 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         _process.Start();
-        _process.BeginOutputReadLine();
+        _outputRead = false;
+        if (!_holdOutput) ReleaseOutput();
         _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Starts reading the standard output of the running (or exited) process into <see cref="LogPath"/>, if
+    /// it is not read yet: what its pipe holds first, then what follows.</summary>
+    public void ReleaseOutput()
+    {
+        if (_process is null || _outputRead) return;
+        _outputRead = true;
+        _process.BeginOutputReadLine();
     }
 
     /// <summary>SIGKILL: no leave, the others must notice (fault tests).</summary>

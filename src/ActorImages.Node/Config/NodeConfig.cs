@@ -48,6 +48,7 @@ public static class NodeConfig
         ["ACTORIMAGES_CLUSTER_CERT"] = "actorimages.remote-tls.certificate",
         ["ACTORIMAGES_CLUSTER_CERT_PASSWORD"] = "actorimages.remote-tls.password",
         ["ACTORIMAGES_LOGLEVEL"] = "akka.loglevel",
+        ["ACTORIMAGES_LOG_BUFFER"] = "actorimages.log-buffer",
     };
 
     /// <summary>Each environment variable holding a comma-separated list and the HOCON list it sets: the seed nodes

@@ -105,6 +105,9 @@ public sealed record NodeSettings
     public required int ManagementPort { get; init; }
     /// <summary>Every exit path ends the process within this deadline.</summary>
     public required TimeSpan ExitDeadline { get; init; }
+    /// <summary>Log events the buffer before standard output holds; more are dropped and counted, never waited for
+    /// (<see cref="NodeLog"/>; README "Limits and security"). At least 1.</summary>
+    public required int LogBuffer { get; init; }
     /// <summary>How often a node reads the newest catalog entries and the tracker's version to serve what pub-sub
     /// did not deliver (the "within one second" of docs/design.md); must be under one second.</summary>
     public required TimeSpan CatchUpInterval { get; init; }
@@ -168,10 +171,13 @@ public sealed record NodeSettings
             BootstrapRequiredContacts = c.GetInt("bootstrap-required-contacts"),
             ManagementPort = c.GetInt("management-port"),
             ExitDeadline = c.GetTimeSpan("exit-deadline"),
+            LogBuffer = c.GetInt("log-buffer"),
             CatchUpInterval = c.GetTimeSpan("catch-up-interval"),
         };
         if (settings.MaxImageBytes is <= 0 or > uint.MaxValue)
             throw new ConfigurationException("actorimages.max-image-bytes must be 1..4294967295 (P1 lengths are 4-byte unsigned)");
+        if (settings.LogBuffer < 1)
+            throw new ConfigurationException("actorimages.log-buffer must be at least 1");
         if (settings.ReplicationFactor < 1)
             throw new ConfigurationException("actorimages.replication-factor must be at least 1");
         if (settings.RepairParallelism < 1 || settings.RepairPageSize < 1)
