@@ -88,17 +88,18 @@ internal sealed class Bench
             Console.Error.WriteLine("bench: " + e.Message);
             return 2;
         }
-        // Nothing deletes what the scenarios store: a full run adds several GB of images to run/node-*, and a disk that
+        // Nothing deletes what the scenarios store: a full run adds tens of GB of images to run/node-*, and a disk that
         // fills mid-run makes every later window measure refused uploads (seen: 67 GB after a day of runs).
         // `repair` copies the killed node's share to the survivors: about a third of what the nodes hold, with two
-        // copies of everything on three nodes (seen: a 230,000-entry catalog filled the last 24 GB).
-        var free = new DriveInfo(options.Root).AvailableFreeSpace;
-        var needed = MinFreeBytes + SinkWindows(options) * SinkWindowBytes
-            + (options.Scenarios.Contains("repair") ? NodeDataBytes(options.Root) / 3 : 0);
+        // copies of everything on three nodes (seen: a 230,000-entry catalog filled the last 24 GB). The sink's files
+        // are deleted during the run when a window needs their room (EnsureRoomAsync), so they count once here.
+        var free = FreeBytes(options.Root);
+        var needed = NodeRunBytes(options) + SinkWindowBytes
+            + (options.Scenarios.Contains("repair") ? (NodeDataBytes(options.Root) + NodeRunBytes(options)) / 3 : 0);
         if (free < needed)
         {
             Console.Error.WriteLine($"bench: only {free / 1e9:0.0} GB free for run/ (at least {needed / 1e9:0} GB needed: a full run "
-                + "stores several GB of images, and repair copies a third of what the nodes hold). Free it with: "
+                + "stores tens of GB of images, and repair copies a third of what the nodes hold). Free it with: "
                 + "bin/cluster down; rm -rf run/postgres run/node-* run/bench-sink");
             return 2;
         }
@@ -120,18 +121,50 @@ internal sealed class Bench
         }
     }
 
-    /// <summary>Free space the bench needs on run/'s file system before it starts, bytes.</summary>
-    private const long MinFreeBytes = 20_000_000_000;
+    /// <summary>What the scenarios store on the nodes, copies included, bytes: the full run of 2026-12-04 19:53 (the
+    /// fastest nodes so far, the default 30 s warm-ups and 10 s windows) left 32 GB in run/node-*/data before its
+    /// re-replication, about 10 from p1 (and the copies self-repair made when three nodes came up), 4 from p2 and 18
+    /// from scale (its windows and the copies of growing from one node to three and five); each with a fifth more.</summary>
+    private static long NodeRunBytes(Options options) =>
+        (options.Scenarios.Contains("p1") ? 12_000_000_000 : 0) + (options.Scenarios.Contains("p2") ? 5_000_000_000 : 0)
+        + (options.Scenarios.Contains("scale") ? 22_000_000_000 : 0) + 2_000_000_000;
 
-    /// <summary>What one sink window may store, bytes: its files stay until the run ends (its 5 s of warm-up and the
-    /// default 10 s at 3,978 images/s of ~110 KB, the fastest round seen, are 6.6 GB).</summary>
+    /// <summary>What one sink window may store, bytes: its files stay until the run ends or a later window needs their
+    /// room (its 5 s of warm-up and the default 10 s at 3,978 images/s of ~110 KB, the fastest round seen, are 6.6 GB).</summary>
     private const long SinkWindowBytes = 6_600_000_000;
 
-    /// <summary>The sink's windows after the first: the rounds of each P1 window (two) and each scale-out window
-    /// (three), which add up to one window, and the one after the re-replication window.</summary>
-    private static int SinkWindows(Options options) =>
-        (options.Scenarios.Contains("p1") ? 2 : 0) + (options.Scenarios.Contains("scale") ? 3 : 0)
-        + (options.Scenarios.Contains("repair") ? 1 : 0);
+    /// <summary>What the nodes may store during one P1 or scale-out window, bytes: its 30 s of warm-up and 10 s at
+    /// 1,100 images/s of ~110 KB on one node, or the copies self-repair makes when more nodes come up.</summary>
+    private const long NodeWindowBytes = 8_000_000_000;
+
+    /// <summary>Free bytes on run/'s file system.</summary>
+    private static long FreeBytes(string root) => new DriveInfo(root).AvailableFreeSpace;
+
+    /// <summary>
+    /// Makes sure <paramref name="bytes"/> are free before a step that writes them: when they are not, the files of the
+    /// earlier sink windows (counted already, never read again) are deleted and the file system left to settle
+    /// (<see cref="SettleDeletedFilesAsync"/>, at most 70 s). The run of 2026-12-04 19:53 filled the disk in its
+    /// re-replication window (the nodes' 32 GB, the sink's 28 GB and the copies), and its last sink then refused every
+    /// connection: a window measured on a full disk measures nothing.
+    /// </summary>
+    /// <param name="bytes">What the step may write.</param>
+    /// <param name="step">The step, for the lines printed.</param>
+    /// <exception cref="InvalidOperationException">Still not free after the sink's files are gone.</exception>
+    private async Task EnsureRoomAsync(long bytes, string step)
+    {
+        var free = FreeBytes(_options.Root);
+        if (free >= bytes) return;
+        if (Directory.Exists(SinkFolder))
+        {
+            Console.WriteLine($"  ({free / 1e9:0.0} GB free, {bytes / 1e9:0.0} GB wanted for {step}: deleting the earlier sink "
+                + "windows' files, which are counted already)");
+            await SettleDeletedFilesAsync();
+            free = FreeBytes(_options.Root);
+        }
+        if (free < bytes)
+            throw new InvalidOperationException($"only {free / 1e9:0.0} GB free for {step}, {bytes / 1e9:0.0} GB wanted; free "
+                + "room with: bin/cluster down; rm -rf run/postgres run/node-* run/bench-sink");
+    }
 
     /// <summary>Bytes of the files under <c>run/node-*/data</c> (what the local cluster's nodes hold), 0 when none.</summary>
     /// <param name="root">The repository root.</param>
@@ -217,8 +250,9 @@ internal sealed class Bench
         sync.WaitForExit();
     }
 
-    /// <summary>Waits until files deleted by an earlier run (or left by one that was killed, deleted now) no longer
-    /// slow down the creation of new ones, so neither the sink nor a node pays for another run's deletions.</summary>
+    /// <summary>Deletes the sink's files (an earlier run's left by a kill, or this run's earlier windows') and waits
+    /// until the files deleted last, now or by an earlier run, no longer slow down the creation of new ones, so
+    /// neither the sink nor a node pays for those deletions.</summary>
     private async Task SettleDeletedFilesAsync()
     {
         RemoveSinkFiles();
@@ -227,7 +261,7 @@ internal sealed class Bench
             DateTimeStyles.RoundtripKind);
         if (since >= DeletedInodesSkipped || since < TimeSpan.Zero) return;
         var wait = DeletedInodesSkipped - since;
-        Console.WriteLine($"  (waiting {wait.TotalSeconds:0} s: the last run deleted the sink's files {since.TotalSeconds:0} s ago, and new files "
+        Console.WriteLine($"  (waiting {wait.TotalSeconds:0} s: the sink's files were deleted {since.TotalSeconds:0} s ago, and new files "
             + "are slow to create for a minute after that on this file system)");
         await Task.Delay(wait);
     }
@@ -345,6 +379,7 @@ internal sealed class Bench
     {
         var bases = _images.CameraJpegs();
         string sinkLabel = label + "-sink";
+        await EnsureRoomAsync(SinkWindowBytes + NodeWindowBytes, $"the {label} window");
         var cpu = TimeSpan.Zero;
         List<P1Load.Result> nodeRounds;
         List<SinkProcess.Window> sinkRounds;
@@ -672,6 +707,8 @@ internal sealed class Bench
                 + "catalog: bin/cluster down; rm -rf run/postgres run/node-*");
             return;
         }
+        // The survivors copy what node 3 holds, then the sink measures again.
+        await EnsureRoomAsync(listed + SinkWindowBytes + 2_000_000_000, "re-replication");
         long liveBefore = live.Sum(h => start.Value.ByHost.GetValueOrDefault(h));
         long wanted = 2 * start.Value.Bytes;
         await _cluster.RunAsync(Env(2), "kill", "3");
