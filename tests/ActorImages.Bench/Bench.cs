@@ -721,6 +721,11 @@ internal sealed class Bench
         // earlier scenario still landing) are not counted.
         TimeSpan? removed = null, first = null, last = null;
         long liveNow = liveBefore, liveAtRemoval = liveBefore;
+        // Each survivor's bytes and when it last gained some: the copies of a pair go one way or the other, and a
+        // survivor that is done early leaves the other copying alone (README "Re-replication missed at 20:22").
+        var held = live.ToDictionary(h => h, h => start.Value.ByHost.GetValueOrDefault(h));
+        var heldAtRemoval = new Dictionary<string, long>(held);
+        var lastGain = live.ToDictionary(h => h, _ => (TimeSpan?)null);
         while (clock.Elapsed < TimeSpan.FromMinutes(5) && liveNow < wanted)
         {
             await Task.Delay(250);
@@ -730,6 +735,7 @@ internal sealed class Bench
             {
                 removed = clock.Elapsed;
                 liveAtRemoval = liveNow;
+                heldAtRemoval = new Dictionary<string, long>(held);
             }
             if (removed is not null && sum > liveNow)
             {
@@ -737,6 +743,12 @@ internal sealed class Bench
                 last = clock.Elapsed;
             }
             liveNow = Math.Max(liveNow, sum);
+            foreach (var h in live)
+            {
+                long b = now.ByHost.GetValueOrDefault(h);
+                if (removed is not null && b > held[h]) lastGain[h] = clock.Elapsed;
+                held[h] = Math.Max(held[h], b);
+            }
         }
         var reads = await serving;
         long copied = liveNow - liveAtRemoval;
@@ -752,6 +764,9 @@ internal sealed class Bench
             + $"{Fmt.D1(rate / 1e6)} MB/s, {done}; meanwhile LST on the survivors {Fmt.N(reads.PerSecond)} req/s, {reads.All.Summary()}, "
             + $"{reads.Errors + reads.Timeouts} errors or timeouts | reference {Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink [{Fmt.Clock(sink.At)}] "
             + $"| {compared.Text} | target >= 0.30x");
+        Console.WriteLine("  (per survivor, received from node 3's removal: " + string.Join("; ", live.Select(h =>
+            $"{h} {Fmt.D1((held[h] - heldAtRemoval[h]) / 1e6)} MB, its last byte at {(lastGain[h] is { } g ? $"{g.TotalSeconds:0.0} s" : "none")}"))
+            + " after the kill)");
         _rows.Add(new Row(name, $"{Fmt.D1(rate / 1e6)} MB/s", $"{Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink", Fmt.X(ratio), ">= 0.30x sink MB/s",
             sink.BytesPerSecond > 0 ? liveNow >= wanted && ratio >= 0.3 : null, "~22 images/s"));
     }
