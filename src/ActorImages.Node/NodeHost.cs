@@ -297,11 +297,11 @@ public static class ExitWatchdog
                        $"(at {started:HH:mm:ss}); held by: {(held.Count == 0 ? "nothing registered" : string.Join("; ", held))}; " +
                        $"last stage: {_stage}; {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads; " +
                        $"forcing exit with code {code}";
-            // Straight to standard error, not through the log's buffer; a reader that does not read it must not hold
-            // the exit either (NodeLog).
-            var written = new Thread(() => Console.Error.WriteLine(line)) { IsBackground = true, Name = "exit-watchdog-line" };
-            written.Start();
-            written.Join(TimeSpan.FromSeconds(2));
+            // What the log still buffers (NodeLog) is written first: the lines before a hung exit are the ones that
+            // explain it. Then this line, straight to standard error. Each wait is bounded: a reader that does not read
+            // must not hold the exit.
+            RunBounded(Log.CloseAndFlush, "exit-watchdog-log");
+            RunBounded(() => Console.Error.WriteLine(line), "exit-watchdog-line");
             HardExit(code);
         }) { IsBackground = true, Name = "exit-watchdog" };
         thread.Start();
@@ -334,6 +334,14 @@ public static class ExitWatchdog
                 Stage("CoordinatedShutdown phase " + phase);
                 return Task.FromResult(Akka.Done.Instance);
             });
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a thread of its own and waits for it at most 2 s.</summary>
+    private static void RunBounded(Action action, string name)
+    {
+        var thread = new Thread(() => action()) { IsBackground = true, Name = name };
+        thread.Start();
+        thread.Join(TimeSpan.FromSeconds(2));
     }
 
     private static void HardExit(int code)
