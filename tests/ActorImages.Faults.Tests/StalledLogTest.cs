@@ -17,21 +17,13 @@ public sealed class StalledLogTest(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Uploads = 1_000;
     private const int Clients = 4;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"actorimages-stalledlog-{Guid.NewGuid():N}");
-    private NodeProcess? _node;
+    private TestCluster? _cluster;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        if (_node is not null) await _node.DisposeAsync();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        if (_cluster is not null) await _cluster.DisposeAsync();
     }
 
     [Fact]
@@ -65,17 +57,13 @@ public sealed class StalledLogTest(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(code == 0, $"exit code {code?.ToString() ?? "none (killed after 30 s)"}\n{node.Tail()}");
     }
 
+    /// <summary>One node on <paramref name="host"/>, its own cluster and catalog, its output unread.</summary>
     private async Task<NodeProcess> StartAsync(string host)
     {
-        var dbUrl = await PostgresServer.CreateDatabaseUrlAsync();
-        _node = new NodeProcess(host, Path.Combine(_root, host, "data"), dbUrl, [host],
-            new Dictionary<string, string> { ["ACTORIMAGES_REPLICATION_FACTOR"] = "1", ["ACTORIMAGES_LOG_BUFFER"] = "200" },
+        _cluster = await TestCluster.StartAsync([host],
+            extra: new Dictionary<string, string> { ["ACTORIMAGES_REPLICATION_FACTOR"] = "1", ["ACTORIMAGES_LOG_BUFFER"] = "200" },
             holdOutput: true);
-        _node.Start();
-        var node = _node;
-        await Poll.UntilAsync(TimeSpan.FromSeconds(90), $"{host} Up and ready",
-            async () => await node.UpMembersAsync() == 1 && await node.ReadyAsync());
-        return node;
+        return _cluster[1];
     }
 
     /// <summary>Sends <see cref="Uploads"/> distinct PNGs over P1 from <see cref="Clients"/> clients at once; each
