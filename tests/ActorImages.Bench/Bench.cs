@@ -127,7 +127,10 @@ internal sealed class Bench
     /// from scale (its windows and the copies of growing from one node to three and five); each with a fifth more.</summary>
     private static long NodeRunBytes(Options options) =>
         (options.Scenarios.Contains("p1") ? 12_000_000_000 : 0) + (options.Scenarios.Contains("p2") ? 5_000_000_000 : 0)
-        + (options.Scenarios.Contains("scale") ? 22_000_000_000 : 0) + 2_000_000_000;
+        + (options.Scenarios.Contains("scale") ? 22_000_000_000 : 0) + RoomMarginBytes;
+
+    /// <summary>Room kept free beyond what a step is expected to write, bytes (PostgreSQL's WAL, logs, a faster run).</summary>
+    private const long RoomMarginBytes = 2_000_000_000;
 
     /// <summary>What one sink window may store, bytes: its files stay until the run ends or a later window needs their
     /// room (its 5 s of warm-up and the default 10 s at 3,978 images/s of ~110 KB, the fastest round seen, are 6.6 GB).</summary>
@@ -708,8 +711,7 @@ internal sealed class Bench
             return;
         }
         // The survivors copy what node 3 holds, then the sink measures again.
-        await EnsureRoomAsync(listed + SinkWindowBytes + 2_000_000_000, "re-replication");
-        long liveBefore = live.Sum(h => start.Value.ByHost.GetValueOrDefault(h));
+        await EnsureRoomAsync(listed + SinkWindowBytes + RoomMarginBytes, "re-replication");
         long wanted = 2 * start.Value.Bytes;
         await _cluster.RunAsync(Env(2), "kill", "3");
         _shape = ""; // node 3 stays down: a later scenario starts the cluster again
@@ -718,39 +720,35 @@ internal sealed class Bench
         var serving = P3Load.RunAsync(targets, 8, 20, 0, _runId, checkReplies: true);
         // The window starts when node 1 no longer lists node 3 (failure detection, downing and removal are over; self-
         // repair starts then) and ends at the last byte the survivors gained; bytes gained before it (a copy of an
-        // earlier scenario still landing) are not counted.
+        // earlier scenario still landing) are not counted. Each survivor's bytes and when it last gained some are kept
+        // too: the copies of a pair go one way or the other, and a survivor that is done early leaves the other copying
+        // alone (README "Re-replication missed at 20:22").
         TimeSpan? removed = null, first = null, last = null;
-        long liveNow = liveBefore, liveAtRemoval = liveBefore;
-        // Each survivor's bytes and when it last gained some: the copies of a pair go one way or the other, and a
-        // survivor that is done early leaves the other copying alone (README "Re-replication missed at 20:22").
         var held = live.ToDictionary(h => h, h => start.Value.ByHost.GetValueOrDefault(h));
-        var heldAtRemoval = new Dictionary<string, long>(held);
+        var heldBefore = new Dictionary<string, long>(held);
+        var heldAtRemoval = heldBefore;
         var lastGain = live.ToDictionary(h => h, _ => (TimeSpan?)null);
-        while (clock.Elapsed < TimeSpan.FromMinutes(5) && liveNow < wanted)
+        while (clock.Elapsed < TimeSpan.FromMinutes(5) && held.Values.Sum() < wanted)
         {
             await Task.Delay(250);
             if (await StatsAsync() is not { } now) continue;
-            long sum = live.Sum(h => now.ByHost.GetValueOrDefault(h));
             if (removed is null && !await ListsAsync(1, LocalCluster.Host(3)))
             {
                 removed = clock.Elapsed;
-                liveAtRemoval = liveNow;
                 heldAtRemoval = new Dictionary<string, long>(held);
             }
-            if (removed is not null && sum > liveNow)
-            {
-                first ??= clock.Elapsed;
-                last = clock.Elapsed;
-            }
-            liveNow = Math.Max(liveNow, sum);
             foreach (var h in live)
             {
                 long b = now.ByHost.GetValueOrDefault(h);
-                if (removed is not null && b > held[h]) lastGain[h] = clock.Elapsed;
-                held[h] = Math.Max(held[h], b);
+                if (b <= held[h]) continue;
+                held[h] = b;
+                if (removed is null) continue;
+                lastGain[h] = last = clock.Elapsed;
+                first ??= last;
             }
         }
         var reads = await serving;
+        long liveNow = held.Values.Sum(), liveAtRemoval = heldAtRemoval.Values.Sum();
         long copied = liveNow - liveAtRemoval;
         double seconds = removed is { } f && last is { } l && l > f ? (l - f).TotalSeconds : double.NaN;
         double rate = copied / seconds;
@@ -760,7 +758,7 @@ internal sealed class Bench
         string done = liveNow >= wanted ? "every image on both survivors" : $"incomplete after 5 min: {Fmt.N(liveNow)} of {Fmt.N(wanted)} bytes";
         const string name = "Re-replication after a node is lost";
         Console.WriteLine($"{name}: {Fmt.D1(copied / 1e6)} MB copied in {seconds:0.0} s from node 3's removal ({removed?.TotalSeconds:0.0} s after the kill; "
-            + $"first byte {first?.TotalSeconds:0.0} s, {Fmt.D1((liveAtRemoval - liveBefore) / 1e6)} MB before the removal not counted), "
+            + $"first byte {first?.TotalSeconds:0.0} s, {Fmt.D1((liveAtRemoval - heldBefore.Values.Sum()) / 1e6)} MB before the removal not counted), "
             + $"{Fmt.D1(rate / 1e6)} MB/s, {done}; meanwhile LST on the survivors {Fmt.N(reads.PerSecond)} req/s, {reads.All.Summary()}, "
             + $"{reads.Errors + reads.Timeouts} errors or timeouts | reference {Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink [{Fmt.Clock(sink.At)}] "
             + $"| {compared.Text} | target >= 0.30x");
