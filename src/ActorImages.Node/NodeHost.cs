@@ -336,7 +336,9 @@ public static class ExitWatchdog
             });
     }
 
-    /// <summary>Runs <paramref name="action"/> on a thread of its own and waits for it at most 2 s.</summary>
+    /// <summary>Runs <paramref name="action"/> on a thread of its own and waits for it at most 2 s: not on the thread
+    /// pool (nor through <see cref="NodeLog.CloseAsync"/>, whose bounded wait completes on it), which a hung exit may
+    /// have starved.</summary>
     private static void RunBounded(Action action, string name)
     {
         var thread = new Thread(() => action()) { IsBackground = true, Name = name };
