@@ -107,6 +107,7 @@ public static class NodeHost
         services.AddHostedService<FeedCatchUp>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
+        services.AddSingleton<ReplicaFetcher>();
         services.AddSingleton<ReplicaRepair>();
         services.AddSingleton<Scrubber>();
         services.AddSingleton<OrphanSweep>();

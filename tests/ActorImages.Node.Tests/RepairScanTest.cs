@@ -42,8 +42,10 @@ public sealed class RepairScanTest : IAsyncLifetime
         var settings = NodeSettings.Create(NodeConfig.Load(new Dictionary<string, string> { ["ACTORIMAGES_DATA_DIR"] = _dataDir }));
         using var http = new HttpClient();
         // No member is Up (the membership is empty): every entry has as many live copies as can be, none is copied.
-        var repair = new ReplicaRepair(settings, _db.Catalog, new BlobStore(_dataDir, settings.MaxImageBytes),
-            new Membership("akka.tcp://ActorImages@127.0.0.1:25520"), new ReplicaTransfer(settings, http), new NodeMetrics(),
+        var blobs = new BlobStore(_dataDir, settings.MaxImageBytes);
+        var transfer = new ReplicaTransfer(settings, http);
+        var repair = new ReplicaRepair(settings, _db.Catalog, blobs, new Membership("akka.tcp://ActorImages@127.0.0.1:25520"),
+            transfer, new ReplicaFetcher(settings, blobs, transfer, NullLogger<ReplicaFetcher>.Instance), new NodeMetrics(),
             NullLogger<ReplicaRepair>.Instance);
         var full = Entries / settings.RepairPageSize + 1;
 

@@ -40,10 +40,12 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="extra">More <c>ACTORIMAGES_*</c> variables for every node.</param>
     /// <param name="timeout">How long to wait for Up (default 90 s).</param>
     /// <param name="dbUrl">The catalog database; default: a fresh one on the tests' shared server.</param>
+    /// <param name="started">How many of the nodes (the first ones) to start now, default all; a test starts the
+    /// others later (<see cref="NodeProcess.Start"/>, then <see cref="WaitUpAsync"/>) to grow the cluster.</param>
     /// <returns>The running cluster.</returns>
     /// <exception cref="TimeoutException">Not all Up in time; the message holds the nodes' log tails.</exception>
     public static async Task<TestCluster> StartAsync(int subnet, int count,
-        IReadOnlyDictionary<string, string>? extra = null, TimeSpan? timeout = null, string? dbUrl = null)
+        IReadOnlyDictionary<string, string>? extra = null, TimeSpan? timeout = null, string? dbUrl = null, int? started = null)
     {
         dbUrl ??= await PostgresServer.CreateDatabaseUrlAsync();
         var root = Path.Combine(Path.GetTempPath(), $"actorimages-test-{subnet}-{Guid.NewGuid():N}");
@@ -52,10 +54,10 @@ public sealed class TestCluster : IAsyncDisposable
             .Select(i => new NodeProcess($"127.0.{subnet}.{i}", Path.Combine(root, $"node-{i}", "data"), dbUrl, seeds, extra))
             .ToList();
         var cluster = new TestCluster(subnet, dbUrl, root, nodes);
-        foreach (var node in nodes) node.Start();
+        foreach (var node in nodes.Take(started ?? count)) node.Start();
         try
         {
-            await cluster.WaitUpAsync(count, timeout ?? TimeSpan.FromSeconds(90));
+            await cluster.WaitUpAsync(started ?? count, timeout ?? TimeSpan.FromSeconds(90));
         }
         catch
         {

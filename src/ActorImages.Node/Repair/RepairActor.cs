@@ -8,7 +8,7 @@ namespace ActorImages.Node.Repair;
 
 /// <summary>
 /// Self-repair (docs/design.md, "Membership and failure"): runs a <see cref="ReplicaRepair"/> pass whenever a member
-/// is removed (downed or left) and every <c>repair-interval</c>, one pass at a time, and the leave of this node
+/// is removed (downed or left) or comes Up, and every <c>repair-interval</c>, one pass at a time, and the leave of this node
 /// (<see cref="Evacuate"/>). A pass gives way: a new removal cancels the running pass and starts a fresh one over the
 /// new membership, and this node's leave cancels it for the evacuation. Nothing is repaired while a full stop is
 /// announced (<see cref="StopAnnouncement"/>), nor from a view that is not settled — this node not Up, a member
@@ -35,8 +35,9 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
 
     private sealed record PassEnded(RepairPassResult? Result, Exception? Error);
 
-    /// <summary>Time between a member's removal and the pass: the membership snapshot catches up with the event.</summary>
-    private static readonly TimeSpan AfterRemoval = TimeSpan.FromSeconds(1);
+    /// <summary>Time between a member's removal or arrival and the pass: the membership snapshot catches up with the
+    /// event (and the arrivals of nodes started together fall into one pass).</summary>
+    private static readonly TimeSpan AfterMembershipChange = TimeSpan.FromSeconds(1);
 
     /// <summary>Retry delay while the view is not settled.</summary>
     private static readonly TimeSpan Unsettled = TimeSpan.FromSeconds(2);
@@ -79,7 +80,16 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
             _removed.Add(RemoteTls.NodeName(m.Member.Address));
             // A pass over the old membership would miss what the removed node held: it gives way to a fresh one.
             _pass?.Cancel();
-            Timers.StartSingleTimer("after-removal", RunPass.Instance, AfterRemoval);
+            Timers.StartSingleTimer("after-removal", RunPass.Instance, AfterMembershipChange);
+        });
+        Receive<ClusterEvent.MemberUp>(m =>
+        {
+            // A member that comes Up is where the images below the factor now get their copies (after growing from
+            // one node, every image): repair starts now, not at the next interval's tick. A running pass keeps going
+            // (its copies are good, only placed over the old membership) and the new one follows it.
+            var cluster = Akka.Cluster.Cluster.Get(Context.System);
+            if (cluster.SelfMember.Status != MemberStatus.Up && !m.Member.Address.Equals(cluster.SelfAddress)) return;
+            Timers.StartSingleTimer("after-up", RunPass.Instance, AfterMembershipChange);
         });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<RunPass>(_ => Request());
@@ -115,7 +125,7 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
-            typeof(ClusterEvent.MemberRemoved));
+            typeof(ClusterEvent.MemberRemoved), typeof(ClusterEvent.MemberUp));
         if (_settings.RepairInterval > TimeSpan.Zero)
             Timers.StartPeriodicTimer("tick", Tick.Instance, _settings.RepairInterval);
     }

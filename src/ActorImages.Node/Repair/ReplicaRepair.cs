@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using ActorImages.Catalog;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
@@ -11,7 +13,8 @@ namespace ActorImages.Node.Repair;
 /// <summary>What one repair pass did.</summary>
 /// <param name="Pages">Catalog pages examined (<c>repair-page-size</c> entries each).</param>
 /// <param name="UnderReplicated">Entries with fewer live copies than wanted.</param>
-/// <param name="Mine">Of those, the ones this node had to copy (it is their first live holder).</param>
+/// <param name="Mine">Of those, the ones whose copies fell to this node (it pushes them as their first live holder or
+/// fetches them as their one missing holder).</param>
 /// <param name="Copied">Copies made.</param>
 /// <param name="Failed">Copies that failed (the next pass tries again).</param>
 /// <param name="Lost">Entries with no live copy at all: nothing to copy from.</param>
@@ -33,15 +36,17 @@ public sealed record EvacuationResult(long Held, long Moved, long Copies, long F
 /// The copying behind self-repair and graceful leave (docs/design.md, "Membership and failure"). Every node runs the
 /// same rules over the same catalog and the same membership, so no coordination is needed:
 /// <list type="bullet">
-/// <item>Repair: an image with fewer copies on Up members than <c>replication-factor</c> is copied by its first live
-/// holder in rendezvous order (<see cref="Membership.Rank"/>) — exactly one node — to the best-ranked Up members that
-/// lack it, the same nodes <see cref="Ingest.Ingestion"/> would choose now; then the replica set becomes the live
-/// holders plus the new ones.</item>
+/// <item>Repair: an image with fewer copies on Up members than <c>replication-factor</c> gets copies on the
+/// best-ranked Up members that lack it (<see cref="Membership.Rank"/>), the same nodes <see cref="Ingest.Ingestion"/>
+/// would choose now; exactly one node makes them: its first live holder in rendezvous order pushes them, or, for half
+/// of the images when one copy is missing, the target fetches it (<see cref="Assign"/>). Then the replica set
+/// becomes the live holders plus the new ones.</item>
 /// <item>Leave: every image this node holds is copied to the node that should take its place when this node is gone
 /// (rank over the Up members without it), and this node drops out of the replica set.</item>
 /// </list>
-/// Copies go over HTTP from the local file (<see cref="ReplicaTransfer.PushAsync"/>); the target checks the SHA-256,
-/// so a corrupt local copy is refused rather than spread. Thread-safe; state lives in the catalog.
+/// Copies go over HTTP, pushed from the local file (<see cref="ReplicaTransfer.PushAsync"/>) or fetched from a holder
+/// (<see cref="ReplicaFetcher"/>); the receiving node checks the SHA-256 against the catalog, so a corrupt copy is
+/// refused rather than spread. Thread-safe; state lives in the catalog.
 /// </summary>
 public sealed class ReplicaRepair
 {
@@ -56,6 +61,9 @@ public sealed class ReplicaRepair
     /// change: a repair or scrub on another node that failed half-way).</summary>
     private const int FullEvery = 10;
 
+    /// <summary>How long the copies a pass made gather before they are recorded in one transaction.</summary>
+    private static readonly TimeSpan RecordEvery = TimeSpan.FromMilliseconds(250);
+
     private readonly object _gate = new();
     private string? _settledUp;
     private long _settledNewest;
@@ -65,6 +73,7 @@ public sealed class ReplicaRepair
     private readonly BlobStore _blobs;
     private readonly Membership _membership;
     private readonly ReplicaTransfer _transfer;
+    private readonly ReplicaFetcher _fetcher;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<ReplicaRepair> _log;
 
@@ -74,30 +83,36 @@ public sealed class ReplicaRepair
     /// <param name="blobs">This node's blob store: the source of every copy it makes.</param>
     /// <param name="membership">The membership view (the same one placement reads).</param>
     /// <param name="transfer">Pushes copies to other nodes.</param>
+    /// <param name="fetcher">Fetches copies from other nodes.</param>
     /// <param name="metrics">Counts copies by reason and outcome.</param>
     /// <param name="log">Log.</param>
     public ReplicaRepair(NodeSettings settings, CatalogStore catalog, BlobStore blobs, Membership membership,
-        ReplicaTransfer transfer, NodeMetrics metrics, ILogger<ReplicaRepair> log)
+        ReplicaTransfer transfer, ReplicaFetcher fetcher, NodeMetrics metrics, ILogger<ReplicaRepair> log)
     {
         _settings = settings;
         _catalog = catalog;
         _blobs = blobs;
         _membership = membership;
         _transfer = transfer;
+        _fetcher = fetcher;
         _metrics = metrics;
         _log = log;
     }
 
     /// <summary>
-    /// One pass over the catalog in bounded pages (<see cref="CatalogStore.UnderReplicatedAsync"/>): copies every
-    /// under-replicated image this node is responsible for, at most <c>repair-parallelism</c> at a time. A pass is
-    /// incremental — only entries added since the last pass, less a margin — when the last pass completed with no
-    /// failed copy over the same Up members: nothing older can have become under-replicated without a membership
-    /// change. Otherwise, and every tenth pass, it reads the whole catalog (at a million entries, ~2,000 queries).
+    /// One pass over the catalog in bounded pages (<see cref="CatalogStore.UnderReplicatedAsync"/>): makes every copy
+    /// of an under-replicated image that falls to this node (<see cref="Assign"/>), at most <c>repair-parallelism</c>
+    /// at a time. The pass is a pipeline, so the copies never wait for the catalog: one task reads the pages and queues
+    /// this node's entries (at most a page ahead), the copies take them from the queue, and one task writes the new
+    /// holders, what the copies made in the last <see cref="RecordEvery"/> in one transaction. A pass is incremental
+    /// — only entries added since the last pass, less a margin — when the last pass completed with no failed copy over
+    /// the same Up members: nothing older can have become under-replicated without a membership change. Otherwise,
+    /// and every tenth pass, it reads the whole catalog (at a million entries, ~2,000 queries).
     /// </summary>
     /// <param name="ct">Cancelled when the pass must give way (a new pass, this node's leave).</param>
     /// <returns>What it did; <see cref="RepairPassResult.Interrupted"/> when cancelled.</returns>
-    /// <exception cref="Npgsql.NpgsqlException">The catalog failed; the next pass tries again.</exception>
+    /// <exception cref="Npgsql.NpgsqlException">The catalog failed; the next pass tries again. Copies made before
+    /// that are recorded when the catalog lets them be, else the next pass finds them on the targets and lists them.</exception>
     public async Task<RepairPassResult> RunPassAsync(CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
@@ -115,67 +130,126 @@ public sealed class ReplicaRepair
             incremental = _settledUp == upKey && _incrementalPasses < FullEvery;
             if (incremental) after = Math.Max(0, _settledNewest - IdMargin);
         }
+        var queue = Channel.CreateBounded<CatalogEntry>(new BoundedChannelOptions(_settings.RepairPageSize)
+        {
+            SingleWriter = true,
+        });
+        var made = Channel.CreateUnbounded<Record>(new UnboundedChannelOptions { SingleReader = true });
+        // A part that fails stops the others: the scan must not wait on a queue no copy reads any more.
+        using var pass = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var scanning = StopsPassOnFault(ScanAsync);
+        var copying = StopsPassOnFault(CopyAllAsync);
+        var recording = StopsPassOnFault(RecordAllAsync);
         try
         {
-            while (true)
+            await Task.WhenAll(scanning, copying);
+        }
+        catch (Exception)
+        {
+            // Told apart below, with the recorder's outcome.
+        }
+        finally
+        {
+            made.Writer.TryComplete();
+        }
+        try
+        {
+            await recording; // also when the pass gives way half-way, so the copies it made are not left unlisted
+        }
+        catch (Exception)
+        {
+            // Told apart below.
+        }
+        Task[] parts = [scanning, copying, recording];
+        var errors = parts.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).ToList();
+        if (errors.FirstOrDefault(e => e is not OperationCanceledException) is { } error)
+            ExceptionDispatchInfo.Throw(error);
+        if (ct.IsCancellationRequested) return Done(true);
+        if (parts.Any(t => !t.IsCompletedSuccessfully))
+            throw new InvalidOperationException("repair pass stopped without a cause", errors.FirstOrDefault());
+        return Done(false);
+
+        async Task StopsPassOnFault(Func<CancellationToken, Task> part)
+        {
+            try
             {
-                long queried = Stopwatch.GetTimestamp();
-                var page = await _catalog.UnderReplicatedAsync(upAddresses, _settings.ReplicationFactor, after,
-                    _settings.RepairPageSize, ct);
-                var queryTime = Stopwatch.GetElapsedTime(queried);
-                pages++;
-                var wanted = Math.Min(_settings.ReplicationFactor, upAddresses.Count);
-                var todo = new List<CatalogEntry>();
-                foreach (var entry in page.Entries)
-                {
-                    var live = entry.Replicas.Where(r => upAddresses.Contains(r.Address)).ToList();
-                    if (live.Count >= wanted) continue; // fewer Up members than the factor: as many copies as can be
-                    under++;
-                    if (live.Count == 0)
-                    {
-                        lost++;
-                        if (lostSamples.Count < 5) lostSamples.Add($"{entry.Md5} ({entry.Path})");
-                        continue;
-                    }
-                    if (FirstLiveHolder(entry, view.UpReachable) == view.Self) todo.Add(entry);
-                }
-                mine += todo.Count;
-                var records = new List<(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained)>();
-                try
-                {
-                    await Parallel.ForEachAsync(todo, new ParallelOptions
-                    {
-                        MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = ct,
-                    }, async (entry, token) =>
-                    {
-                        var (ok, bad, record) = await RepairOneAsync(entry, token);
-                        Interlocked.Add(ref copied, ok);
-                        Interlocked.Add(ref failed, bad);
-                        if (record is { } r) lock (records) records.Add(r);
-                    });
-                }
-                finally
-                {
-                    // The page's new holders in one transaction: one WAL flush for the page, not one per image; also
-                    // when the pass gives way half-way, so the copies it made are not left unlisted.
-                    await RecordAsync(records, CancellationToken.None);
-                }
-                if (page.NextAfterId is not { } cursor) break;
-                after = cursor;
-                if (_settings.RepairScanRest > 0) await Task.Delay(queryTime * _settings.RepairScanRest, ct);
-                if (clock.Elapsed >= nextProgress)
-                {
-                    nextProgress = clock.Elapsed + ProgressEvery;
-                    _log.LogInformation("Repair pass: up to id {After}, {Under} under-replicated, {Copied} copies made, {Failed} failed so far",
-                        after, under, copied, failed);
-                }
+                await part(pass.Token);
+            }
+            catch
+            {
+                pass.Cancel();
+                throw;
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+
+        async Task ScanAsync(CancellationToken token)
         {
-            return Done(true);
+            try
+            {
+                while (true)
+                {
+                    long queried = Stopwatch.GetTimestamp();
+                    var page = await _catalog.UnderReplicatedAsync(upAddresses, _settings.ReplicationFactor, after,
+                        _settings.RepairPageSize, token);
+                    var queryTime = Stopwatch.GetElapsedTime(queried);
+                    pages++;
+                    foreach (var entry in page.Entries)
+                    {
+                        var assignment = Assign(entry, view);
+                        if (assignment.Live.Count >= assignment.Wanted) continue; // fewer Up members than the factor: as many copies as can be
+                        under++;
+                        if (assignment.Live.Count == 0)
+                        {
+                            lost++;
+                            if (lostSamples.Count < 5) lostSamples.Add($"{entry.Md5} ({entry.Path})");
+                            continue;
+                        }
+                        if (assignment.Side == Side.None) continue;
+                        mine++;
+                        await queue.Writer.WriteAsync(entry, token);
+                    }
+                    if (page.NextAfterId is not { } cursor) break;
+                    after = cursor;
+                    if (_settings.RepairScanRest > 0) await Task.Delay(queryTime * _settings.RepairScanRest, token);
+                    if (clock.Elapsed >= nextProgress)
+                    {
+                        nextProgress = clock.Elapsed + ProgressEvery;
+                        _log.LogInformation("Repair pass: up to id {After}, {Under} under-replicated, {Copied} copies made, {Failed} failed so far",
+                            after, under, Interlocked.Read(ref copied), Interlocked.Read(ref failed));
+                    }
+                }
+            }
+            finally
+            {
+                queue.Writer.TryComplete();
+            }
         }
-        return Done(false);
+
+        Task CopyAllAsync(CancellationToken token) =>
+            Parallel.ForEachAsync(queue.Reader.ReadAllAsync(token), new ParallelOptions
+            {
+                MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = token,
+            }, async (entry, t) =>
+            {
+                var (ok, bad, record) = await RepairOneAsync(entry, t);
+                Interlocked.Add(ref copied, ok);
+                Interlocked.Add(ref failed, bad);
+                if (record is { } r) made.Writer.TryWrite(r);
+            });
+
+        // The new holders in batches: one transaction and one WAL flush for what the copies made in the last
+        // RecordEvery, not one per image. Not cancelled with the pass: a copy made is listed.
+        async Task RecordAllAsync(CancellationToken _)
+        {
+            var batch = new List<Record>();
+            while (await made.Reader.WaitToReadAsync(CancellationToken.None))
+            {
+                await Task.WhenAny(Task.Delay(RecordEvery, CancellationToken.None), copying);
+                while (batch.Count < _settings.RepairPageSize && made.Reader.TryRead(out var record)) batch.Add(record);
+                await RecordAsync(batch, CancellationToken.None);
+                batch.Clear();
+            }
+        }
 
         RepairPassResult Done(bool interrupted)
         {
@@ -201,24 +275,96 @@ public sealed class ReplicaRepair
         }
     }
 
-    /// <summary>Copies one image to the best-ranked Up members that lack it; the membership is read again, since a
-    /// long pass outlives the view it started with. Returns what to record: the copies it made and which of the
-    /// entry's replicas to keep (those on Up members).</summary>
-    private async Task<(int Copied, int Failed, (CatalogEntry, Func<Replica, bool>, IReadOnlyList<Replica>)? Record)> RepairOneAsync(
-        CatalogEntry entry, CancellationToken ct)
+    /// <summary>Which side makes the copies an entry lacks (<see cref="Assign"/>).</summary>
+    private enum Side
+    {
+        /// <summary>Another node: this one has nothing to do for the entry.</summary>
+        None,
+        /// <summary>This node, the entry's first live holder, pushes its copy to the targets.</summary>
+        Push,
+        /// <summary>This node, the entry's one target, fetches a copy from a live holder.</summary>
+        Pull,
+    }
+
+    /// <summary>An entry's copies as one membership view sees them.</summary>
+    /// <param name="Live">The entry's holders that are Up, in rendezvous order.</param>
+    /// <param name="Wanted">Copies it should have: the factor, or the Up members when fewer.</param>
+    /// <param name="Targets">The best-ranked Up members that lack it, as many as copies are missing: the nodes
+    /// <see cref="Ingest.Ingestion"/> would choose now.</param>
+    /// <param name="Side">What this node does.</param>
+    private readonly record struct Assignment(IReadOnlyList<MemberInfo> Live, int Wanted, IReadOnlyList<MemberInfo> Targets, Side Side);
+
+    /// <summary>A copy made, to be recorded: the entry, which of its replicas to keep, the replicas gained.</summary>
+    private readonly record struct Record(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained);
+
+    /// <summary>
+    /// Who makes the copies <paramref name="entry"/> lacks — exactly one node, by the same rule on every node, so no
+    /// coordination is needed. When exactly one copy is missing (the usual case after a node is lost or added), the
+    /// work is split by the image: for half of the images (the last character of the MD5 has an odd code, 8 of the 16
+    /// hex digits) the target fetches a copy, for the other half the first live holder pushes one. Otherwise the
+    /// first live holder pushes to every target. Without the split, repair after a loss runs at the speed of one node
+    /// when one survivor holds most of the lost node's partners: at 20:22 one survivor pushed 57,709 copies for 71.5 s
+    /// while the other finished its 15,521 in 34 s and idled (README "Benchmarks"); with it, each node of a pair
+    /// makes half of the pair's copies whichever way they go.
+    /// </summary>
+    private Assignment Assign(CatalogEntry entry, MembershipSnapshot view)
+    {
+        var up = view.UpReachable;
+        var holders = entry.Replicas.Select(r => r.Address).ToHashSet();
+        var live = Membership.Rank(entry.Md5, up.Where(m => holders.Contains(m.Address))).ToList();
+        var wanted = Math.Min(_settings.ReplicationFactor, up.Count);
+        if (live.Count == 0 || live.Count >= wanted) return new Assignment(live, wanted, [], Side.None);
+        var targets = Membership.Rank(entry.Md5, up).Where(m => !holders.Contains(m.Address)).Take(wanted - live.Count).ToList();
+        var side = targets.Count == 1 && (entry.Md5[^1] & 1) == 1
+            ? targets[0].Address == view.Self ? Side.Pull : Side.None
+            : live[0].Address == view.Self ? Side.Push : Side.None;
+        return new Assignment(live, wanted, targets, side);
+    }
+
+    /// <summary>Makes the copies of one image that fall to this node; the membership is read again, since a long pass
+    /// outlives the view it started with. Returns what to record: the copies it made and which of the entry's replicas
+    /// to keep (those on Up members).</summary>
+    private async Task<(int Copied, int Failed, Record? Record)> RepairOneAsync(CatalogEntry entry, CancellationToken ct)
     {
         var view = _membership.Current;
-        var candidates = view.UpReachable;
-        var upAddresses = candidates.Select(m => m.Address).ToHashSet();
-        var live = entry.Replicas.Where(r => upAddresses.Contains(r.Address)).ToList();
-        var wanted = Math.Min(_settings.ReplicationFactor, candidates.Count);
-        if (live.Count >= wanted || FirstLiveHolder(entry, candidates) != view.Self) return (0, 0, null);
-        var holding = live.Select(r => r.Address).ToHashSet();
-        var targets = Membership.Rank(entry.Md5, candidates).Where(m => !holding.Contains(m.Address))
-            .Take(wanted - live.Count).ToList();
-        var gained = await CopyAsync(entry, targets, "repair", ct);
-        return (gained.Count, targets.Count - gained.Count,
-            gained.Count > 0 ? (entry, r => upAddresses.Contains(r.Address), gained) : null);
+        var assignment = Assign(entry, view);
+        if (assignment.Side == Side.None) return (0, 0, null);
+        var gained = assignment.Side == Side.Push
+            ? await CopyAsync(entry, assignment.Targets, "repair", ct)
+            : await PullAsync(entry, assignment.Live, assignment.Targets[0], ct);
+        var upAddresses = view.UpReachable.Select(m => m.Address).ToHashSet();
+        return (gained.Count, assignment.Targets.Count - gained.Count,
+            gained.Count > 0 ? new Record(entry, r => upAddresses.Contains(r.Address), gained) : null);
+    }
+
+    /// <summary>Fetches a copy of <paramref name="entry"/> from its live holders, best first, into this node's store
+    /// (<see cref="ReplicaFetcher"/>). A file already under its name counts when it is this image (a copy whose record
+    /// was lost) and fails the copy otherwise, as a pushed copy would (<see cref="ReplicaEndpoints"/>).</summary>
+    /// <returns>This node as a replica, or nothing when no holder gave a sound copy.</returns>
+    private async Task<IReadOnlyList<Replica>> PullAsync(CatalogEntry entry, IReadOnlyList<MemberInfo> holders,
+        MemberInfo self, CancellationToken ct)
+    {
+        IReadOnlyList<Replica> gained = [new Replica(self.Address, self.Host)];
+        if (_blobs.Exists(entry.Path))
+        {
+            bool same;
+            try
+            {
+                same = await BlobVerifier.MatchesAsync(_blobs.Resolve(entry.Path), entry.Sha256, ct);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                same = false;
+            }
+            _metrics.Copy("repair", same ? "ok" : "failed");
+            if (!same)
+                _log.LogWarning("repair: cannot fetch {Md5} ({Path}): another file has that path on this node", entry.Md5, entry.Path);
+            return same ? gained : [];
+        }
+        var source = await _fetcher.FetchAsync(entry, holders.Select(h => h.Host),
+            (staged, token) => _blobs.CommitAsync(staged, entry.Path, token), "repair", ct);
+        _metrics.Copy("repair", source is null ? "failed" : "ok");
+        return source is null ? [] : gained;
     }
 
     /// <summary>
@@ -282,14 +428,6 @@ public sealed class ReplicaRepair
         return new EvacuationResult(held, moved, copies, failed, clock.Elapsed, true);
     }
 
-    /// <summary>The address of the first live holder of <paramref name="entry"/> in rendezvous order: the one node
-    /// that repairs it.</summary>
-    private static string? FirstLiveHolder(CatalogEntry entry, IReadOnlyList<MemberInfo> up)
-    {
-        var holders = entry.Replicas.Select(r => r.Address).ToHashSet();
-        return Membership.Rank(entry.Md5, up.Where(m => holders.Contains(m.Address))).FirstOrDefault()?.Address;
-    }
-
     /// <summary>Pushes this node's copy of <paramref name="entry"/> to each target; returns the replicas made.</summary>
     private async Task<IReadOnlyList<Replica>> CopyAsync(CatalogEntry entry, IReadOnlyList<MemberInfo> targets,
         string reason, CancellationToken ct)
@@ -322,11 +460,11 @@ public sealed class ReplicaRepair
     /// read is not undone.
     /// </summary>
     private Task RecordAsync(CatalogEntry entry, Func<Replica, bool> keep, IReadOnlyList<Replica> gained,
-        CancellationToken ct) => RecordAsync([(entry, keep, gained)], ct);
+        CancellationToken ct) => RecordAsync([new Record(entry, keep, gained)], ct);
 
     /// <summary>As the one-entry <see cref="RecordAsync(CatalogEntry, Func{Replica, bool}, IReadOnlyList{Replica}, CancellationToken)"/>
     /// for many entries: read again in one query, written in one transaction.</summary>
-    private async Task RecordAsync(IReadOnlyList<(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained)> records,
+    private async Task RecordAsync(IReadOnlyList<Record> records,
         CancellationToken ct)
     {
         if (records.Count == 0) return;

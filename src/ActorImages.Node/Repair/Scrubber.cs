@@ -21,9 +21,9 @@ public enum ScrubOutcome
 
 /// <summary>
 /// Checks one of this node's copies against the catalog's SHA-256 and restores a missing or corrupt one from another
-/// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP (the holder hashes its
-/// copy as it sends and breaks off a bad one before its end), written through a <see cref="BlobWriter"/> (hashed
-/// while written, fsynced), compared with the catalog, and only then put in place — a rename over the bad file, so
+/// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP by
+/// <see cref="ReplicaFetcher"/> (the holder hashes its copy as it sends and breaks off a bad one before its end;
+/// hashed again while written), compared with the catalog, fsynced, and only then put in place — a rename over the bad file, so
 /// a reader sees the old file or the new one, never a partial one. Every replica keeps the image under the same
 /// path, so the catalog does not change. A bad copy is never served whole meanwhile: reads hash it as they go and
 /// abort before its last chunk (<see cref="LocalCopies"/>), which also deletes it and reports it here through
@@ -31,30 +31,27 @@ public enum ScrubOutcome
 /// </summary>
 public sealed class Scrubber
 {
-    private readonly NodeSettings _settings;
     private readonly BlobStore _blobs;
     private readonly Membership _membership;
-    private readonly ReplicaTransfer _transfer;
+    private readonly ReplicaFetcher _fetcher;
     private readonly CatalogStore _catalog;
     private readonly NodeMetrics _metrics;
     private readonly ILogger<Scrubber> _log;
 
     /// <summary>Creates the service.</summary>
-    /// <param name="settings">Node settings (copy deadlines).</param>
     /// <param name="blobs">This node's blob store.</param>
     /// <param name="membership">Who is Up: live holders are asked first.</param>
-    /// <param name="transfer">Fetches sound copies.</param>
+    /// <param name="fetcher">Fetches sound copies.</param>
     /// <param name="catalog">The catalog, for the entry of a reported path.</param>
     /// <param name="metrics">Counts restores.</param>
     /// <param name="log">Log.</param>
-    public Scrubber(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
+    public Scrubber(BlobStore blobs, Membership membership, ReplicaFetcher fetcher,
         CatalogStore catalog, NodeMetrics metrics, ILogger<Scrubber> log)
     {
         _catalog = catalog;
-        _settings = settings;
         _blobs = blobs;
         _membership = membership;
-        _transfer = transfer;
+        _fetcher = fetcher;
         _metrics = metrics;
         _log = log;
     }
@@ -107,34 +104,12 @@ public sealed class Scrubber
     private async Task<ScrubOutcome> RestoreAsync(CatalogEntry entry, string file, CancellationToken ct)
     {
         var sources = _membership.Current.OtherHoldersUpFirst(entry);
-        foreach (var source in sources)
+        var source = await _fetcher.FetchAsync(entry, sources.Select(r => r.Host),
+            (staged, token) => PutInPlaceAsync(staged, entry.Path, file, token), "Scrub", ct);
+        if (source is not null)
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(_settings.ReplicationDeadline(entry.Size));
-            try
-            {
-                await using var stream = await _transfer.OpenAsync(source.Host, entry.Path, entry.Sha256, deadline.Token);
-                if (stream is null) continue;
-                await using var writer = _blobs.NewWriter();
-                var buffer = new byte[81920];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
-                    await writer.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
-                var staged = await writer.FinishAsync(entry.Size, deadline.Token);
-                if (!string.Equals(staged.Sha256, entry.Sha256, StringComparison.OrdinalIgnoreCase))
-                {
-                    _log.LogWarning("Scrub: the copy of {Md5} from {Host} has another SHA-256; trying the next holder", entry.Md5, source.Host);
-                    continue;
-                }
-                await PutInPlaceAsync(staged, entry.Path, file, deadline.Token);
-                _log.LogInformation("Scrub restored {Md5} ({Path}) from {Host}", entry.Md5, entry.Path, source.Host);
-                return ScrubOutcome.Restored;
-            }
-            catch (Exception e) when (e is IOException or InvalidImageException or HttpRequestException
-                                          || (e is OperationCanceledException && !ct.IsCancellationRequested))
-            {
-                _log.LogWarning("Scrub: fetching {Md5} from {Host} failed: {Error}", entry.Md5, source.Host, e.Message);
-            }
+            _log.LogInformation("Scrub restored {Md5} ({Path}) from {Host}", entry.Md5, entry.Path, source);
+            return ScrubOutcome.Restored;
         }
         _log.LogError("Scrub could not restore {Md5} ({Path}): no other holder ({Holders}) gave a sound copy; trying again next cycle",
             entry.Md5, entry.Path, string.Join(", ", sources.Select(r => r.Host)));
