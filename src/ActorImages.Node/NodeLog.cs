@@ -1,5 +1,7 @@
 using Prometheus;
 using Serilog;
+using Serilog.Core;
+using Serilog.Events;
 using Serilog.Sinks.Async;
 
 namespace ActorImages.Node;
@@ -50,6 +52,7 @@ public sealed class NodeLog : IAsyncLogEventSinkMonitor
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http", Serilog.Events.LogEventLevel.Warning)
+            .Enrich.With<AkkaSourceEnricher>()
             .WriteTo.Async(a => a.Console(outputTemplate: OutputTemplate), bufferEvents, blockWhenFull: false, monitor: log)
             .CreateLogger();
         Metrics.DefaultRegistry.AddBeforeCollectCallback(() => Dropped.IncTo(log.DroppedEvents));
@@ -121,5 +124,23 @@ public sealed class NodeLog : IAsyncLogEventSinkMonitor
             _reported = dropped;
             _since = now;
         }
+    }
+}
+
+/// <summary>
+/// Names the source of Akka's own lines: Akka.Logger.Serilog sets <c>SourceContext</c> to the event's log class, which
+/// for a source given as a string (the cluster's, remoting's lines) is <c>Akka.Event.DummyClassForStringSources</c>;
+/// such a line shows its <c>LogSource</c> property instead (e.g. <c>Cluster (akka://ActorImages)</c>).
+/// </summary>
+internal sealed class AkkaSourceEnricher : ILogEventEnricher
+{
+    private const string StringSources = "Akka.Event.DummyClassForStringSources";
+
+    /// <inheritdoc />
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        if (logEvent.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: StringSources }
+            && logEvent.Properties.TryGetValue("LogSource", out var named))
+            logEvent.AddOrUpdateProperty(new LogEventProperty("SourceContext", named));
     }
 }
