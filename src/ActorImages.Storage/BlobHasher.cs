@@ -16,8 +16,23 @@ public sealed record BlobDigest(long Size, string Md5, string Sha256);
 /// </summary>
 public sealed class BlobHasher : IDisposable
 {
-    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    private readonly IncrementalHash? _md5;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    /// <summary>Creates a hasher of both digests.</summary>
+    public BlobHasher()
+        : this(withMd5: true)
+    {
+    }
+
+    /// <summary>Creates a hasher.</summary>
+    /// <param name="withMd5">false for a copy of a catalogued image, which is checked by its SHA-256 alone
+    /// (<see cref="BlobStore.NewCopyWriter"/>): <see cref="Finish"/> then gives an empty MD5, and the MD5 pass (the
+    /// slower of the two on this machine's CPUs) is not spent.</param>
+    public BlobHasher(bool withMd5)
+    {
+        if (withMd5) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    }
 
     /// <summary>Bytes appended so far.</summary>
     public long Size { get; private set; }
@@ -26,16 +41,16 @@ public sealed class BlobHasher : IDisposable
     /// <param name="bytes">the next bytes, any length</param>
     public void Append(ReadOnlySpan<byte> bytes)
     {
-        _md5.AppendData(bytes);
+        _md5?.AppendData(bytes);
         _sha256.AppendData(bytes);
         Size += bytes.Length;
     }
 
     /// <summary>The digest of every byte appended so far; the hasher starts over afterwards.</summary>
-    /// <returns>size and lowercase hex digests</returns>
+    /// <returns>size and lowercase hex digests (the MD5 empty when the hasher was made without it)</returns>
     public BlobDigest Finish()
     {
-        var digest = new BlobDigest(Size, Convert.ToHexStringLower(_md5.GetHashAndReset()),
+        var digest = new BlobDigest(Size, _md5 is null ? "" : Convert.ToHexStringLower(_md5.GetHashAndReset()),
             Convert.ToHexStringLower(_sha256.GetHashAndReset()));
         Size = 0;
         return digest;
@@ -44,7 +59,7 @@ public sealed class BlobHasher : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _md5.Dispose();
+        _md5?.Dispose();
         _sha256.Dispose();
     }
 }

@@ -99,6 +99,16 @@ public sealed partial class BlobStore
     public BlobWriter NewWriter() => new(TempDir, _maxImageBytes, _maxPixels);
 
     /// <summary>
+    /// A writer for a copy of an image already in the catalog (a replica pushed or fetched from another node): the
+    /// same limits and temp file as <see cref="NewWriter"/>, but its <see cref="StagedBlob"/> has only the SHA-256 the
+    /// caller must compare with the catalog's — no MD5 (empty) and no header read (width and height 0), since both
+    /// were taken when the image was first stored and a copy with the catalog's SHA-256 has the same bytes. Saves an
+    /// MD5 pass and a re-read of the file per copy (README "Benchmarks", "Re-replication").
+    /// </summary>
+    /// <returns>a fresh writer; dispose it</returns>
+    public BlobWriter NewCopyWriter() => new(TempDir, _maxImageBytes, _maxPixels, copy: true);
+
+    /// <summary>
     /// Makes a staged upload durable and visible under <paramref name="relativePath"/>, never overwriting: the temp
     /// file is fsynced (<see cref="BlobWriter.FinishAsync"/> does not), then hard-linked to the name, which fails
     /// atomically when the name exists, even against a concurrent commit of the same name (on a file system without

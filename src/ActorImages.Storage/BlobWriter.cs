@@ -17,7 +17,8 @@ namespace ActorImages.Storage;
 /// <item>a length other than announced: <c>truncated upload (N of M bytes)</c> or
 /// <c>upload longer than announced (N of M bytes)</c>. This, not an end marker, is how a transfer cut short by a
 /// closed connection is caught;</item>
-/// <item>a header no decoder reads, or over the pixel limit: see <see cref="ImageProbe"/>.</item>
+/// <item>a header no decoder reads, or over the pixel limit: see <see cref="ImageProbe"/> (not checked for a copy,
+/// <see cref="BlobStore.NewCopyWriter"/>, whose SHA-256 its caller compares with the catalog's).</item>
 /// </list>
 /// <para>Any exception from <see cref="WriteAsync"/> or <see cref="FinishAsync"/>, an <see cref="IOException"/> or a
 /// cancellation too, aborts the writer; later calls throw <see cref="InvalidOperationException"/>.</para>
@@ -41,18 +42,21 @@ public sealed class BlobWriter : IAsyncDisposable
     private readonly string _tempDir;
     private readonly long _maxImageBytes;
     private readonly long _maxPixels;
-    private readonly BlobHasher _hasher = new();
+    private readonly bool _copy;
+    private readonly BlobHasher _hasher;
     private readonly byte[] _head = new byte[ImageFormats.SniffBytes];
     private int _headLength;
     private ImageFormat? _format;
     private State _state = State.Open;
     private FileStream? _file;
 
-    internal BlobWriter(string tempDir, long maxImageBytes, long maxPixels)
+    internal BlobWriter(string tempDir, long maxImageBytes, long maxPixels, bool copy = false)
     {
         _tempDir = tempDir;
         _maxImageBytes = maxImageBytes;
         _maxPixels = maxPixels;
+        _copy = copy;
+        _hasher = new BlobHasher(withMd5: !copy);
     }
 
     /// <summary>Bytes accepted so far by <see cref="WriteAsync"/>.</summary>
@@ -150,7 +154,9 @@ public sealed class BlobWriter : IAsyncDisposable
             var format = _format ?? Sniff();
             var file = _file!;
             file.Flush();
-            var header = ImageProbe.Read(TempFile!, format, _maxPixels);
+            // A copy's bytes are taken for their SHA-256, which its caller compares with the catalog's: the header
+            // was read when the image was first stored, and is not read again.
+            var header = _copy ? new ImageHeader(format, 0, 0) : ImageProbe.Read(TempFile!, format, _maxPixels);
             cancellationToken.ThrowIfCancellationRequested();
             await file.DisposeAsync().ConfigureAwait(false);
             _file = null;

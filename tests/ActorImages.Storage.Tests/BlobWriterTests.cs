@@ -47,6 +47,32 @@ public sealed class BlobWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task ACopyWriterStagesTheSameBytesAndSha256WithoutMd5OrHeaderAndKeepsTheOtherChecks()
+    {
+        var image = RealImages.All.First(i => i.Format == ImageFormat.Jpeg);
+        await using (var writer = _store.NewCopyWriter())
+        {
+            var staged = await Stage(writer, image.Bytes, 7, expectedSize: image.Bytes.Length);
+            Assert.Equal(RealImages.Sha256(image.Bytes), staged.Sha256);
+            Assert.Equal(("", ImageFormat.Jpeg, 0, 0), (staged.Md5, staged.Format, staged.Width, staged.Height));
+            Assert.Equal(image.Bytes, File.ReadAllBytes(staged.TempFile));
+        }
+        // A header no decoder reads is not looked at (the caller checks the SHA-256 against the catalog's) ...
+        await using (var writer = _store.NewCopyWriter())
+        {
+            var junkAfterMagic = Convert.FromHexString("ffd8ffe0deadbeefdeadbeefdeadbeefffd9");
+            Assert.Equal(RealImages.Sha256(junkAfterMagic), (await Stage(writer, junkAfterMagic)).Sha256);
+        }
+        // ... but no magic number, a wrong length and the size limit still refuse.
+        await using (var writer = _store.NewCopyWriter())
+            Assert.Equal("not an image (unknown format)",
+                (await Assert.ThrowsAsync<InvalidImageException>(() => Stage(writer, new byte[100]))).Message);
+        await using (var writer = _store.NewCopyWriter())
+            await Assert.ThrowsAsync<InvalidImageException>(() => Stage(writer, image.Bytes, expectedSize: image.Bytes.Length + 1));
+        Assert.Empty(Directory.GetFiles(TempDir));
+    }
+
+    [Fact]
     public async Task TheFormatIsKnownOnceTwelveBytesArrivedAndBeforeTheUploadEnds()
     {
         var image = RealImages.Get("rocket.jpg");

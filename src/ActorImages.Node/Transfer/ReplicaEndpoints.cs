@@ -38,7 +38,7 @@ public static class ReplicaEndpoints
         if (blobs.Exists(path))
             return await BlobVerifier.MatchesAsync(blobs.Resolve(path), sha256, ctx.RequestAborted)
                 ? Results.Ok() : Results.Conflict("another file has that path");
-        await using var writer = blobs.NewWriter();
+        await using var writer = blobs.NewCopyWriter();
         try
         {
             var reader = ctx.Request.BodyReader;

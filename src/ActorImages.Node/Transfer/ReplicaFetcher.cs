@@ -61,7 +61,7 @@ public sealed class ReplicaFetcher
             {
                 await using var stream = await _transfer.OpenAsync(host, entry.Path, entry.Sha256, deadline.Token);
                 if (stream is null) continue;
-                await using var writer = _blobs.NewWriter();
+                await using var writer = _blobs.NewCopyWriter();
                 var buffer = new byte[ChunkBytes];
                 int read;
                 while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
