@@ -217,6 +217,20 @@ public sealed partial class BlobStore
     public bool Exists(string relativePath) => File.Exists(Resolve(relativePath));
 
     /// <summary>
+    /// Whether the file under <paramref name="relativePath"/> is the copy whose SHA-256 is <paramref name="sha256"/>:
+    /// how a copy that finds a file already under its name (a replica pushed twice, a repair whose record was lost,
+    /// an aborted copy to delete) tells its own bytes from another file's. Reads the file whole (<see cref="BlobVerifier"/>).
+    /// </summary>
+    /// <param name="relativePath">as for <see cref="Resolve"/></param>
+    /// <param name="sha256">the copy's lowercase or uppercase hex SHA-256</param>
+    /// <param name="cancellationToken">stops between reads</param>
+    /// <returns>null when there is no such file; true when it has that SHA-256; false when it is another file</returns>
+    /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
+    /// <exception cref="IOException">the file exists but cannot be read</exception>
+    public async Task<bool?> HoldsCopyAsync(string relativePath, string sha256, CancellationToken cancellationToken = default) =>
+        Exists(relativePath) ? await BlobVerifier.MatchesAsync(Resolve(relativePath), sha256, cancellationToken).ConfigureAwait(false) : null;
+
+    /// <summary>
     /// Opens a stored image for a sequential read whose asynchronous reads complete on the caller's thread
     /// (<see cref="BlobReadStream"/>): read it in chunks of 64 KiB or more. A concurrent <see cref="Delete"/> does not
     /// disturb a reader that already has it open.

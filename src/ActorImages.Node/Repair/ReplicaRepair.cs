@@ -117,7 +117,8 @@ public sealed class ReplicaRepair
     {
         var clock = Stopwatch.StartNew();
         var view = _membership.Current;
-        var upAddresses = view.UpReachable.Select(m => m.Address).ToList();
+        var up = view.UpReachable;
+        var upAddresses = up.Select(m => m.Address).ToList();
         long pages = 0, under = 0, mine = 0, copied = 0, failed = 0, lost = 0;
         var lostSamples = new List<string>();
         var nextProgress = ProgressEvery;
@@ -140,26 +141,11 @@ public sealed class ReplicaRepair
         var scanning = StopsPassOnFault(ScanAsync);
         var copying = StopsPassOnFault(CopyAllAsync);
         var recording = StopsPassOnFault(RecordAllAsync);
-        try
-        {
-            await Task.WhenAll(scanning, copying);
-        }
-        catch (Exception)
-        {
-            // Told apart below, with the recorder's outcome.
-        }
-        finally
-        {
-            made.Writer.TryComplete();
-        }
-        try
-        {
-            await recording; // also when the pass gives way half-way, so the copies it made are not left unlisted
-        }
-        catch (Exception)
-        {
-            // Told apart below.
-        }
+        // The parts' outcomes are told apart below; the recorder is awaited also when the pass gives way half-way,
+        // so the copies it made are not left unlisted.
+        await Task.WhenAll(scanning, copying).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        made.Writer.TryComplete();
+        await recording.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Task[] parts = [scanning, copying, recording];
         var errors = parts.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).ToList();
         if (errors.FirstOrDefault(e => e is not OperationCanceledException) is { } error)
@@ -195,7 +181,7 @@ public sealed class ReplicaRepair
                     pages++;
                     foreach (var entry in page.Entries)
                     {
-                        var assignment = Assign(entry, view);
+                        var assignment = Assign(entry, up, view.Self);
                         if (assignment.Live.Count >= assignment.Wanted) continue; // fewer Up members than the factor: as many copies as can be
                         under++;
                         if (assignment.Live.Count == 0)
@@ -307,17 +293,16 @@ public sealed class ReplicaRepair
     /// while the other finished its 15,521 in 34 s and idled (README "Benchmarks"); with it, each node of a pair
     /// makes half of the pair's copies whichever way they go.
     /// </summary>
-    private Assignment Assign(CatalogEntry entry, MembershipSnapshot view)
+    private Assignment Assign(CatalogEntry entry, IReadOnlyList<MemberInfo> up, string self)
     {
-        var up = view.UpReachable;
         var holders = entry.Replicas.Select(r => r.Address).ToHashSet();
         var live = Membership.Rank(entry.Md5, up.Where(m => holders.Contains(m.Address))).ToList();
         var wanted = Math.Min(_settings.ReplicationFactor, up.Count);
         if (live.Count == 0 || live.Count >= wanted) return new Assignment(live, wanted, [], Side.None);
         var targets = Membership.Rank(entry.Md5, up).Where(m => !holders.Contains(m.Address)).Take(wanted - live.Count).ToList();
         var side = targets.Count == 1 && (entry.Md5[^1] & 1) == 1
-            ? targets[0].Address == view.Self ? Side.Pull : Side.None
-            : live[0].Address == view.Self ? Side.Push : Side.None;
+            ? targets[0].Address == self ? Side.Pull : Side.None
+            : live[0].Address == self ? Side.Push : Side.None;
         return new Assignment(live, wanted, targets, side);
     }
 
@@ -327,12 +312,13 @@ public sealed class ReplicaRepair
     private async Task<(int Copied, int Failed, Record? Record)> RepairOneAsync(CatalogEntry entry, CancellationToken ct)
     {
         var view = _membership.Current;
-        var assignment = Assign(entry, view);
+        var up = view.UpReachable;
+        var assignment = Assign(entry, up, view.Self);
         if (assignment.Side == Side.None) return (0, 0, null);
         var gained = assignment.Side == Side.Push
             ? await CopyAsync(entry, assignment.Targets, "repair", ct)
             : await PullAsync(entry, assignment.Live, assignment.Targets[0], ct);
-        var upAddresses = view.UpReachable.Select(m => m.Address).ToHashSet();
+        var upAddresses = up.Select(m => m.Address).ToHashSet();
         return (gained.Count, assignment.Targets.Count - gained.Count,
             gained.Count > 0 ? new Record(entry, r => upAddresses.Contains(r.Address), gained) : null);
     }
@@ -345,20 +331,21 @@ public sealed class ReplicaRepair
         MemberInfo self, CancellationToken ct)
     {
         IReadOnlyList<Replica> gained = [new Replica(self.Address, self.Host)];
-        if (_blobs.Exists(entry.Path))
+        bool? held;
+        try
         {
-            bool same;
-            try
-            {
-                same = await BlobVerifier.MatchesAsync(_blobs.Resolve(entry.Path), entry.Sha256, ct);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                same = false;
-            }
+            held = await _blobs.HoldsCopyAsync(entry.Path, entry.Sha256, ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            held = false;
+        }
+        if (held is { } same)
+        {
             _metrics.Copy("repair", same ? "ok" : "failed");
             if (!same)
-                _log.LogWarning("repair: cannot fetch {Md5} ({Path}): another file has that path on this node", entry.Md5, entry.Path);
+                _log.LogWarning("repair: cannot fetch {Md5} ({Path}): another or unreadable file has that path on this node",
+                    entry.Md5, entry.Path);
             return same ? gained : [];
         }
         var source = await _fetcher.FetchAsync(entry, holders.Select(h => h.Host),

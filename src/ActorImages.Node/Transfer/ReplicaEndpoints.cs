@@ -35,9 +35,8 @@ public static class ReplicaEndpoints
     private static async Task<IResult> StoreAsync(string path, string sha256, HttpContext ctx, BlobStore blobs)
     {
         ctx.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
-        if (blobs.Exists(path))
-            return await BlobVerifier.MatchesAsync(blobs.Resolve(path), sha256, ctx.RequestAborted)
-                ? Results.Ok() : Results.Conflict("another file has that path");
+        if (await blobs.HoldsCopyAsync(path, sha256, ctx.RequestAborted) is { } same)
+            return same ? Results.Ok() : Results.Conflict("another file has that path");
         await using var writer = blobs.NewCopyWriter();
         try
         {
@@ -75,9 +74,8 @@ public static class ReplicaEndpoints
 
     private static async Task<IResult> Delete(string path, string sha256, HttpContext ctx, BlobStore blobs)
     {
-        if (!blobs.Exists(path)) return Results.NoContent();
-        if (!await BlobVerifier.MatchesAsync(blobs.Resolve(path), sha256, ctx.RequestAborted))
-            return Results.Conflict();
+        if (await blobs.HoldsCopyAsync(path, sha256, ctx.RequestAborted) is not { } same) return Results.NoContent();
+        if (!same) return Results.Conflict();
         blobs.Delete(path);
         return Results.NoContent();
     }
