@@ -19,17 +19,11 @@ public sealed class BlobHasher : IDisposable
     private readonly IncrementalHash? _md5;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-    /// <summary>Creates a hasher of both digests.</summary>
-    public BlobHasher()
-        : this(withMd5: true)
-    {
-    }
-
     /// <summary>Creates a hasher.</summary>
     /// <param name="withMd5">false for a copy of a catalogued image, which is checked by its SHA-256 alone
     /// (<see cref="BlobStore.NewCopyWriter"/>): <see cref="Finish"/> then gives an empty MD5, and the MD5 pass (the
     /// slower of the two on this machine's CPUs) is not spent.</param>
-    public BlobHasher(bool withMd5)
+    public BlobHasher(bool withMd5 = true)
     {
         if (withMd5) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using ActorImages.Messages;
 using ActorImages.Node.Config;
 using ActorImages.Storage;
@@ -62,11 +63,20 @@ public sealed class ReplicaFetcher
                 await using var stream = await _transfer.OpenAsync(host, entry.Path, entry.Sha256, deadline.Token);
                 if (stream is null) continue;
                 await using var writer = _blobs.NewCopyWriter();
-                var buffer = new byte[ChunkBytes];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
-                    await writer.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
-                var staged = await writer.FinishAsync(entry.Size, deadline.Token);
+                // Pooled: repair fetches thousands of copies a second after a node is lost.
+                var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                StagedBlob staged;
+                try
+                {
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
+                        await writer.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
+                    staged = await writer.FinishAsync(entry.Size, deadline.Token);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
                 if (!string.Equals(staged.Sha256, entry.Sha256, StringComparison.OrdinalIgnoreCase))
                 {
                     _log.LogWarning("{Reason}: the copy of {Md5} from {Host} has another SHA-256; trying the next holder",
