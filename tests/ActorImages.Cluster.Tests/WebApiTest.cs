@@ -303,6 +303,51 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
     }
 
     [Fact]
+    public async Task TheInternalReplicaRoutesNeedTheClusterTokenAndASafePath()
+    {
+        // README "Limits and security": a replica is stored without its header being read again, so only a member may.
+        var image = Images.Jpeg("internal-routes");
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(image));
+        var path = $"internal-route-test/{sha256[..12]}.jpg";
+        foreach (var token in new[] { null, "wrong-token", "" })
+        {
+            using var put = Internal(HttpMethod.Put, $"internal/replicas/{path}?sha256={sha256}", token, image);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Http.SendAsync(put)).StatusCode);
+            using var get = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", token);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Http.SendAsync(get)).StatusCode);
+        }
+        using (var missing = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", NodeProcess.AdminToken))
+            Assert.Equal(HttpStatusCode.NotFound, (await Http.SendAsync(missing)).StatusCode);
+
+        foreach (var unsafePath in new[] { ".tmp/x.jpg", "a%5Cx.jpg" })
+        {
+            using var put = Internal(HttpMethod.Put, $"internal/replicas/{unsafePath}?sha256={sha256}", NodeProcess.AdminToken, image);
+            using var refused = await Http.SendAsync(put);
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{unsafePath}: {(int)refused.StatusCode} {await refused.Content.ReadAsStringAsync()}");
+        }
+
+        using (var put = Internal(HttpMethod.Put, $"internal/replicas/{path}?sha256={sha256}", NodeProcess.AdminToken, image))
+            Assert.Equal(HttpStatusCode.Created, (await Http.SendAsync(put)).StatusCode);
+        using (var get = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", NodeProcess.AdminToken))
+        {
+            using var served = await Http.SendAsync(get);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal(image, await served.Content.ReadAsByteArrayAsync());
+        }
+        using (var delete = Internal(HttpMethod.Delete, $"internal/replicas/{path}?sha256={sha256}", NodeProcess.AdminToken))
+            Assert.Equal(HttpStatusCode.NoContent, (await Http.SendAsync(delete)).StatusCode);
+        Assert.False(File.Exists(Path.Combine(Cluster[2].DataDir, path)), "the test's copy is gone again");
+    }
+
+    private HttpRequestMessage Internal(HttpMethod method, string path, string? token, byte[]? body = null)
+    {
+        var request = new HttpRequestMessage(method, Url(2, path));
+        if (token is not null) request.Headers.TryAddWithoutValidation("X-ActorImages-Cluster", token);
+        if (body is not null) request.Content = new ByteArrayContent(body);
+        return request;
+    }
+
+    [Fact]
     public async Task TheNodeServesTheViewerPageAndItsModules()
     {
         using var page = await Http.GetAsync(Url(2, ""));

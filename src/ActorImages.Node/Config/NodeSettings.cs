@@ -21,7 +21,8 @@ public sealed record NodeSettings
     public required long MaxImagePixels { get; init; }
     /// <summary>Nodes that hold a copy of each image.</summary>
     public required int ReplicationFactor { get; init; }
-    /// <summary>Bearer token of the admin routes; empty refuses them all.</summary>
+    /// <summary>Bearer token of the admin routes and the cluster token of the internal replica routes; empty refuses
+    /// the admin routes and answers the internal routes for loopback callers only (README, "Limits and security").</summary>
     public required string AdminToken { get; init; }
     /// <summary>P1 TCP ingest port.</summary>
     public required int P1Port { get; init; }

@@ -300,7 +300,7 @@ public sealed class ReplicaRepair
         var wanted = Math.Min(_settings.ReplicationFactor, up.Count);
         if (live.Count == 0 || live.Count >= wanted) return new Assignment(live, wanted, [], Side.None);
         var targets = Membership.Rank(entry.Md5, up).Where(m => !holders.Contains(m.Address)).Take(wanted - live.Count).ToList();
-        var side = targets.Count == 1 && (entry.Md5[^1] & 1) == 1
+        var side = targets.Count == 1 && entry.Md5.Length > 0 && (entry.Md5[^1] & 1) == 1
             ? targets[0].Address == self ? Side.Pull : Side.None
             : live[0].Address == self ? Side.Push : Side.None;
         return new Assignment(live, wanted, targets, side);

@@ -1,3 +1,4 @@
+using System.Net;
 using ActorImages.Node.Config;
 using ActorImages.Storage;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,7 +10,10 @@ namespace ActorImages.Node.Transfer;
 /// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one, hashed
 /// while it is sent (<see cref="LocalCopies"/>: a copy up to 1 MiB is checked first and a bad one answers 404, a
 /// larger one holds back its last chunk and a bad one aborts the response), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one. Each needs the cluster token
-/// header when the node has a token.
+/// header when the node has a token; a node without one answers only callers on a loopback address (a local cluster
+/// of <c>bin/cluster</c> or of the tests), since a copy is stored without its header being read again
+/// (<see cref="BlobStore.NewCopyWriter"/>) and an open route would let anyone who reaches the HTTP port store bytes
+/// (README, "Security"). A refused caller gets 401 (wrong or missing token) or 403 (no token set, not loopback).
 /// </summary>
 public static class ReplicaEndpoints
 {
@@ -18,12 +22,33 @@ public static class ReplicaEndpoints
     /// <returns>The same application.</returns>
     public static WebApplication MapReplicaEndpoints(this WebApplication app)
     {
+        var node = app.Services.GetRequiredService<NodeSettings>();
+        if (node.AdminToken.Length == 0 && !(IPAddress.TryParse(node.Host, out var own) && IPAddress.IsLoopback(own)))
+            app.Logger.LogWarning("no cluster token (ACTORIMAGES_ADMIN_TOKEN): this node's internal replica routes answer "
+                + "loopback callers only, so nodes on other hosts cannot copy images to it; set the same token on every node");
         var group = app.MapGroup("/internal").AddEndpointFilter(async (ctx, next) =>
         {
             var settings = ctx.HttpContext.RequestServices.GetRequiredService<NodeSettings>();
-            var token = ctx.HttpContext.Request.Headers[ReplicaTransfer.TokenHeader].ToString();
-            if (settings.AdminToken.Length > 0 && !CryptographicEquals(token, settings.AdminToken))
+            if (settings.AdminToken.Length == 0)
+            {
+                if (ctx.HttpContext.Connection.RemoteIpAddress is not { } caller
+                    || !IPAddress.IsLoopback(caller.IsIPv4MappedToIPv6 ? caller.MapToIPv4() : caller))
+                    return Results.Text("this node has no cluster token (ACTORIMAGES_ADMIN_TOKEN): internal routes answer loopback callers only",
+                        statusCode: StatusCodes.Status403Forbidden);
+            }
+            else if (!CryptographicEquals(ctx.HttpContext.Request.Headers[ReplicaTransfer.TokenHeader].ToString(), settings.AdminToken))
+            {
                 return Results.StatusCode(StatusCodes.Status401Unauthorized);
+            }
+            try
+            {
+                // A path the store refuses (absolute, '..', inside the temp folder) is the caller's error, not a 500.
+                ctx.HttpContext.RequestServices.GetRequiredService<BlobStore>().Resolve(ctx.HttpContext.GetRouteValue("path") as string ?? "");
+            }
+            catch (ArgumentException e)
+            {
+                return Results.BadRequest(e.Message);
+            }
             return await next(ctx);
         });
         group.MapPut("/replicas/{**path}", StoreAsync);
