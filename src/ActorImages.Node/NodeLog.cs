@@ -111,19 +111,22 @@ public sealed class NodeLog : IAsyncLogEventSinkMonitor
     /// warning into a full buffer would be dropped too, and the count it carried lost).</summary>
     private void Report()
     {
+        long count;
+        int buffer;
+        DateTimeOffset since, now;
+        // The count is taken under the lock, the warning written outside it (writing enters the sink's own queue).
         lock (_gate)
         {
             if (_inspector is not { } inspector) return;
             var dropped = inspector.DroppedMessagesCount;
             if (dropped == _reported || inspector.Count >= inspector.BufferSize) return;
-            var now = DateTimeOffset.Now;
-            Log.ForContext<NodeLog>().Warning(
-                "{Count} log events dropped between {Since:HH:mm:ss} and {Until:HH:mm:ss}: standard output was not read as " +
-                "fast as the node wrote (the buffer holds {Buffer} events, actorimages.log-buffer)",
-                dropped - _reported, _since, now, inspector.BufferSize);
+            (count, buffer, since, now) = (dropped - _reported, inspector.BufferSize, _since, DateTimeOffset.Now);
             _reported = dropped;
             _since = now;
         }
+        Log.ForContext<NodeLog>().Warning(
+            "{Count} log events dropped between {Since:HH:mm:ss} and {Until:HH:mm:ss}: standard output was not read as " +
+            "fast as the node wrote (the buffer holds {Buffer} events, actorimages.log-buffer)", count, since, now, buffer);
     }
 }
 
