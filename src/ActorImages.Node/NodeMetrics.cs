@@ -60,7 +60,7 @@ public sealed class NodeMetrics
     /// and socket event sources at Informational level (.NET cannot enable only their counters), so every request and
     /// connection writes events; the meter adapter records each measurement of ASP.NET Core's, HttpClient's and
     /// Npgsql's instruments (per request, per command) under a lock. Together with HttpClient's logging handlers they
-    /// were about 5 % of the nodes' CPU in the three-node P1 window (README "Benchmarks"); the actorimages_* metrics
+    /// were about 5 % of the nodes' CPU in the three-node P1 window (docs/benchmarks.md); the actorimages_* metrics
     /// measure every protocol's requests where the node's own targets are set. Call before anything collects
     /// <see cref="Metrics.DefaultRegistry"/>: prometheus-net applies these settings at its first collection.
     /// </summary>

@@ -7,7 +7,7 @@ namespace ActorImages.Storage;
 /// and are complete when they return. .NET's asynchronous file reads on Linux are that same blocking call on another
 /// thread-pool thread plus a hand-over each way (the reason <see cref="BlobWriter"/> writes synchronously too). The
 /// files read here are mostly in the page cache (temp files just written, images just stored or read often), where
-/// the call takes microseconds per chunk and the hand-overs were most of the cost (README "Benchmarks"); a read of an
+/// the call takes microseconds per chunk and the hand-overs were most of the cost (docs/benchmarks.md); a read of an
 /// image not in the cache holds the calling thread for the disk's read instead, as the hand-over's thread was held
 /// before. Every caller is already a thread-pool
 /// thread in an async method (a request's, a socket's or a copy's continuation). The length is taken when the file is

@@ -103,7 +103,7 @@ public sealed partial class BlobStore
     /// same limits and temp file as <see cref="NewWriter"/>, but its <see cref="StagedBlob"/> has only the SHA-256 the
     /// caller must compare with the catalog's — no MD5 (empty) and no header read (width and height 0), since both
     /// were taken when the image was first stored and a copy with the catalog's SHA-256 has the same bytes. Saves an
-    /// MD5 pass and a re-read of the file per copy (README "Benchmarks", "Re-replication").
+    /// MD5 pass and a re-read of the file per copy (docs/benchmarks.md, "Re-replication, done in 1e09ae6").
     /// </summary>
     /// <returns>a fresh writer; dispose it</returns>
     public BlobWriter NewCopyWriter() => new(TempDir, _maxImageBytes, _maxPixels, copy: true);

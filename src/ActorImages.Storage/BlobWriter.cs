@@ -28,7 +28,7 @@ namespace ActorImages.Storage;
 /// upload on to its holders (and keeps no copy) spends no disk flush on it. .NET's asynchronous file I/O
 /// on Linux is the same blocking system call on another thread-pool thread plus a hand-over each way; every caller
 /// here is already a thread-pool thread in an async method (a socket's, a request's or a copy's continuation), so the
-/// hand-overs bought nothing and cost context switches on the ingest path (README "Benchmarks").</para>
+/// hand-overs bought nothing and cost context switches on the ingest path (docs/benchmarks.md).</para>
 /// </remarks>
 public sealed class BlobWriter : IAsyncDisposable
 {

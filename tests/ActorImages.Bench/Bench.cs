@@ -233,7 +233,7 @@ internal sealed class Bench
     /// <summary>How long after a mass deletion new files are slow to create here: on an ext4 file system without a
     /// journal (this machine's), allocating an inode skips every inode freed in the last 60 s (360 s while its
     /// inode-table block is still unwritten) by reading it — measured with <c>perf</c> at a fifth of a node's CPU
-    /// right after the sink's 20,000 files were deleted (README "Benchmarks").</summary>
+    /// right after the sink's 20,000 files were deleted (docs/benchmarks.md).</summary>
     private static readonly TimeSpan DeletedInodesSkipped = TimeSpan.FromSeconds(70);
 
     /// <summary>Deletes the sink's files, flushes the file system (so the 60 s rule above applies, not the 360 s one),
@@ -281,7 +281,7 @@ internal sealed class Bench
     /// <summary>
     /// A sink slower than this share of the fastest one measured earlier in the run is taken for the disk's slow state,
     /// and the window's line says so: measured with a loop of 100 KB files, each fsynced, the disk stored 3,500-3,700
-    /// files/s for the first 7.4 GB, then 830-890 (README "Benchmarks"). A slow disk slows the sink more than the nodes,
+    /// files/s for the first 7.4 GB, then 830-890 (docs/benchmarks.md). A slow disk slows the sink more than the nodes,
     /// whose chain also waits for their commit and cores, so it lifts a P1 ratio (0.51-0.58x on one node against 0.28x
     /// at the disk's speed, in the same runs).
     /// </summary>
@@ -722,7 +722,7 @@ internal sealed class Bench
         // repair starts then) and ends at the last byte the survivors gained; bytes gained before it (a copy of an
         // earlier scenario still landing) are not counted. Each survivor's bytes and when it last gained some are kept
         // too: the copies of a pair go one way or the other, and a survivor that is done early leaves the other copying
-        // alone (README "Re-replication missed at 20:22").
+        // alone (docs/benchmarks.md, "Re-replication missed at 20:22").
         TimeSpan? removed = null, first = null, last = null;
         var held = live.ToDictionary(h => h, h => start.Value.ByHost.GetValueOrDefault(h));
         var heldBefore = new Dictionary<string, long>(held);

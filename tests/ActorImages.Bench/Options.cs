@@ -55,7 +55,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                          sharing two cores still spend 40 % of their CPU recompiling hot
                          code at tier 1 20-30 s after they start); the sink and the
                          responder warm up 5 s at most (the sink's files would fill this
-                         disk's fast write budget, README "Benchmarks")
+                         disk's fast write budget, docs/benchmarks.md)
           --fill N       first grow the catalog to N entries with synthetic ones (CatalogStore.FillSyntheticAsync)
           --probes N     requests per latency probe (default 200)
 

@@ -31,7 +31,7 @@ public sealed class UploadList
         _capacity = maxBytes / 30 + 1;
         // The oldest entries past the capacity are dropped in bulk, once this many have piled up: dropping one at a time
         // shifted the whole list (~35,000 entries at 1 MiB) on every new entry, 1.4 % of the nodes' CPU in the
-        // three-node P1 window (README "Benchmarks").
+        // three-node P1 window (docs/benchmarks.md).
         _slack = Math.Max(64, _capacity / 8);
     }
 

@@ -395,7 +395,7 @@ public sealed class WebSocketGateway
 
         /// <summary>
         /// Sends one text message. Under permessage-deflate a large reply (a LIST of up to 1 MiB) goes uncompressed:
-        /// deflating 1 MiB of JSON cost ~60 ms of CPU per LIST at a million entries (README, Benchmarks), far more
+        /// deflating 1 MiB of JSON cost ~60 ms of CPU per LIST at a million entries (docs/benchmarks.md), far more
         /// than sending it on any LAN; frames may be sent uncompressed whatever was negotiated (RFC 7692, 6.1).
         /// </summary>
         private Task SendUnlockedAsync(byte[] json, CancellationToken ct) =>

@@ -290,7 +290,7 @@ public sealed class ReplicaRepair
     /// hex digits) the target fetches a copy, for the other half the first live holder pushes one. Otherwise the
     /// first live holder pushes to every target. Without the split, repair after a loss runs at the speed of one node
     /// when one survivor holds most of the lost node's partners: at 20:22 one survivor pushed 57,709 copies for 71.5 s
-    /// while the other finished its 15,521 in 34 s and idled (README "Benchmarks"); with it, each node of a pair
+    /// while the other finished its 15,521 in 34 s and idled (docs/benchmarks.md); with it, each node of a pair
     /// makes half of the pair's copies whichever way they go.
     /// </summary>
     private Assignment Assign(CatalogEntry entry, IReadOnlyList<MemberInfo> up, string self)

@@ -44,7 +44,7 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// statements the moment the first commits (the row lock serializes them; either may take it first, which is
     /// harmless since no identity is in both), and the gap of a round trip through Npgsql, the thread pool and this
     /// mailbox between two commits goes. Two, because a third would only wait for the same row lock. Measured in
-    /// alternating runs of the P3 mix (README "Benchmarks").
+    /// alternating runs of the P3 mix (docs/benchmarks.md).
     /// </summary>
     public const int MaxBatchesInFlight = 2;
 
