@@ -45,7 +45,7 @@ internal static class P1Load
         var started = Stopwatch.StartNew();
         int failed = 0;
         string firstError = "";
-        var perClient = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        var perClient = await ClientThreads.RunAsync(clients, "p1-camera", c =>
         {
             var acknowledged = new List<Sent>();
             var latency = new Latencies();
@@ -55,18 +55,18 @@ internal static class P1Load
                 long t0 = Stopwatch.GetTimestamp();
                 try
                 {
-                    await SendAsync(targets[c % targets.Count], image);
+                    Send(targets[c % targets.Count], image);
                     latency.Since(t0);
                     acknowledged.Add(new Sent(label, c, n));
                 }
-                catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or InvalidDataException)
+                catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
                 {
                     if (Interlocked.Increment(ref failed) == 1) firstError = e.Message;
-                    await Task.Delay(50); // a refused connection must not spin
+                    Thread.Sleep(50); // a refused connection must not spin
                 }
             }
             return (acknowledged, latency);
-        })));
+        });
         return new Result(started.Elapsed.TotalSeconds, perClient.SelectMany(p => p.acknowledged).ToList(), failed,
             Latencies.Merge(perClient.Select(p => p.latency)), firstError);
     }
@@ -76,22 +76,20 @@ internal static class P1Load
         BenchImages.JpegWithComment(bases[(sent.Client + sent.N) % bases.Count],
             $"actorimages-bench {sent.Label} camera {sent.Client} image {sent.N}");
 
-    /// <summary>One P1 frame on its own connection; returns once the server closed it (30 s at most).</summary>
-    public static async Task SendAsync(IPEndPoint target, byte[] image)
+    /// <summary>One P1 frame on its own connection, blocking; returns once the server closed it. Each send and the wait
+    /// for the close time out after 30 s (<see cref="SocketException"/>); the connect is the kernel's, immediate on
+    /// loopback.</summary>
+    public static void Send(IPEndPoint target, byte[] image)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(target, timeout.Token);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = 30_000, ReceiveTimeout = 30_000 };
+        socket.Connect(target);
         var header = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(header, (uint)image.Length);
-        await socket.SendAsync(header, SocketFlags.None, timeout.Token);
-        for (int sent = 0; sent < image.Length;)
-        {
-            sent += await socket.SendAsync(image.AsMemory(sent), SocketFlags.None, timeout.Token);
-        }
+        socket.Send(header);
+        socket.Send(image); // a blocking send returns once every byte is queued
         socket.Shutdown(SocketShutdown.Send);
         var one = new byte[1];
-        if (await socket.ReceiveAsync(one, SocketFlags.None, timeout.Token) != 0)
+        if (socket.Receive(one) != 0)
         {
             throw new InvalidDataException("the server wrote to a P1 connection");
         }

@@ -7,7 +7,8 @@ namespace ActorImages.Bench;
 
 /// <summary>
 /// P3 tracker clients over UDP (docs/protocols.md, P3), the same against the reference responder and the nodes:
-/// each client keeps one request outstanding (the legacy clients wait for each reply too), 90 % <c>LST</c>, 5 %
+/// each client keeps one request outstanding on a thread of its own (<see cref="ClientThreads"/>; the legacy clients
+/// wait for each reply too), 90 % <c>LST</c>, 5 %
 /// <c>REG</c>, 5 % <c>UPD</c> of its own bench peer. A reply lost for 1 s counts as a timeout and the client goes on
 /// from a fresh socket, so a late reply is never taken for the next one.
 /// </summary>
@@ -52,8 +53,8 @@ internal static class P3Load
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         var started = Stopwatch.StartNew();
-        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(() =>
-            ClientAsync(c, targets[c % targets.Count], deadline, writeShare, runId, checkReplies))));
+        var results = await ClientThreads.RunAsync(clients, "p3-client", c =>
+            Client(c, targets[c % targets.Count], deadline, writeShare, runId, checkReplies));
         return new Result(started.Elapsed.TotalSeconds, results.Sum(r => r.Requests), results.Sum(r => r.Errors),
             results.Sum(r => r.Timeouts), Latencies.Merge(results.Select(r => r.All)), Latencies.Merge(results.Select(r => r.Lst)),
             Latencies.Merge(results.Select(r => r.Writes)));
@@ -69,14 +70,13 @@ internal static class P3Load
         public readonly Latencies Writes = new();
     }
 
-    private static async Task<ClientTally> ClientAsync(int c, IPEndPoint target, long deadline, double writeShare, string runId, bool check)
+    private static ClientTally Client(int c, IPEndPoint target, long deadline, double writeShare, string runId, bool check)
     {
         var tally = new ClientTally();
         var random = new Random(c * 7919 + 1);
         byte[] lst = "LST"u8.ToArray(), reg = Encoding.UTF8.GetBytes(Reg(c, runId)), upd = Encoding.UTF8.GetBytes("UPD" + Reg(c, runId)[3..]);
         var buffer = new byte[65536];
         var socket = Open(target);
-        var timeout = new CancellationTokenSource();
         try
         {
             while (Stopwatch.GetTimestamp() < deadline)
@@ -88,24 +88,16 @@ internal static class P3Load
                 int n;
                 try
                 {
-                    timeout.CancelAfter(1000);
-                    await socket.SendAsync(request, SocketFlags.None, timeout.Token);
-                    n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                    socket.Send(request);
+                    n = socket.Receive(buffer);
                 }
-                catch (Exception e) when (e is OperationCanceledException or SocketException)
+                catch (SocketException e)
                 {
                     tally.Timeouts++;
                     socket.Dispose();
                     socket = Open(target);
-                    timeout.Dispose();
-                    timeout = new CancellationTokenSource();
-                    if (e is SocketException) await Task.Delay(50); // ICMP port unreachable: the tracker is not there
+                    if (e.SocketErrorCode != SocketError.TimedOut) Thread.Sleep(50); // ICMP port unreachable: the tracker is not there
                     continue;
-                }
-                if (!timeout.TryReset())
-                {
-                    timeout.Dispose();
-                    timeout = new CancellationTokenSource();
                 }
                 tally.Requests++;
                 tally.All.Since(t0);
@@ -119,7 +111,6 @@ internal static class P3Load
         finally
         {
             socket.Dispose();
-            timeout.Dispose();
         }
         return tally;
     }
@@ -129,6 +120,7 @@ internal static class P3Load
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Connect(target);
+        socket.ReceiveTimeout = 1000; // ms: a reply lost for 1 s is a timeout (the blocking clients of RunAsync)
         return socket;
     }
 
