@@ -6,7 +6,7 @@ namespace ActorImages.Bench;
 /// idle workers spin before they park, and while the nodes were slow to answer (a P3 write, a P1 commit) the
 /// generator took up to a core of the two that the nodes under test share with it; and a reply wakes its own client,
 /// with no hand-over from the socket engine to a worker. The references are measured with the same clients
-/// (docs/benchmarks.md, "The load generator's clients block").
+/// (docs/benchmarks.md, "2026-12-05: the load generator's clients block").
 /// </summary>
 internal static class ClientThreads
 {
