@@ -8,9 +8,8 @@ namespace ActorImages.Bench;
 /// <summary>
 /// P3 tracker clients over UDP (docs/protocols.md, P3), the same against the reference responder and the nodes:
 /// each client keeps one request outstanding on a thread of its own (<see cref="ClientThreads"/>; the legacy clients
-/// wait for each reply too), 90 % <c>LST</c>, 5 %
-/// <c>REG</c>, 5 % <c>UPD</c> of its own bench peer. A reply lost for 1 s counts as a timeout and the client goes on
-/// from a fresh socket, so a late reply is never taken for the next one.
+/// wait for each reply too), 90 % <c>LST</c>, 5 % <c>REG</c>, 5 % <c>UPD</c> of its own bench peer. A reply lost for
+/// 1 s counts as a timeout and the client goes on from a fresh socket, so a late reply is never taken for the next one.
 /// </summary>
 internal static class P3Load
 {
