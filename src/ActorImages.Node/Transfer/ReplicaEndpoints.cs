@@ -13,7 +13,7 @@ namespace ActorImages.Node.Transfer;
 /// header when the node has a token; a node without one answers only callers on a loopback address (a local cluster
 /// of <c>bin/cluster</c> or of the tests), since a copy is stored without its header being read again
 /// (<see cref="BlobStore.NewCopyWriter"/>) and an open route would let anyone who reaches the HTTP port store bytes
-/// (README, "Security"). A refused caller gets 401 (wrong or missing token) or 403 (no token set, not loopback).
+/// (README, "Limits and security"). A refused caller gets 401 (wrong or missing token) or 403 (no token set, not loopback).
 /// </summary>
 public static class ReplicaEndpoints
 {
@@ -22,28 +22,29 @@ public static class ReplicaEndpoints
     /// <returns>The same application.</returns>
     public static WebApplication MapReplicaEndpoints(this WebApplication app)
     {
+        // Both are singletons: taken once here, not looked up again for every replica copy.
         var node = app.Services.GetRequiredService<NodeSettings>();
+        var blobs = app.Services.GetRequiredService<BlobStore>();
         if (node.AdminToken.Length == 0 && !(IPAddress.TryParse(node.Host, out var own) && IPAddress.IsLoopback(own)))
             app.Logger.LogWarning("no cluster token (ACTORIMAGES_ADMIN_TOKEN): this node's internal replica routes answer "
                 + "loopback callers only, so nodes on other hosts cannot copy images to it; set the same token on every node");
         var group = app.MapGroup("/internal").AddEndpointFilter(async (ctx, next) =>
         {
-            var settings = ctx.HttpContext.RequestServices.GetRequiredService<NodeSettings>();
-            if (settings.AdminToken.Length == 0)
+            if (node.AdminToken.Length == 0)
             {
                 if (ctx.HttpContext.Connection.RemoteIpAddress is not { } caller
                     || !IPAddress.IsLoopback(caller.IsIPv4MappedToIPv6 ? caller.MapToIPv4() : caller))
                     return Results.Text("this node has no cluster token (ACTORIMAGES_ADMIN_TOKEN): internal routes answer loopback callers only",
                         statusCode: StatusCodes.Status403Forbidden);
             }
-            else if (!CryptographicEquals(ctx.HttpContext.Request.Headers[ReplicaTransfer.TokenHeader].ToString(), settings.AdminToken))
+            else if (!CryptographicEquals(ctx.HttpContext.Request.Headers[ReplicaTransfer.TokenHeader].ToString(), node.AdminToken))
             {
                 return Results.StatusCode(StatusCodes.Status401Unauthorized);
             }
             try
             {
                 // A path the store refuses (absolute, '..', inside the temp folder) is the caller's error, not a 500.
-                ctx.HttpContext.RequestServices.GetRequiredService<BlobStore>().Resolve(ctx.HttpContext.GetRouteValue("path") as string ?? "");
+                blobs.Resolve(ctx.HttpContext.GetRouteValue("path") as string ?? "");
             }
             catch (ArgumentException e)
             {
