@@ -30,5 +30,5 @@ RUN chmod 755 docker/entrypoint.sh docker/healthcheck.sh \
  && chown "$APP_UID:$APP_UID" /var/lib/actorimages /run/actorimages
 VOLUME /var/lib/actorimages
 # P1 ingest, P2 WebSocket, P3 tracker (UDP), P4 peer GET, HTTP API, Cluster Bootstrap contact point, cluster remoting
-EXPOSE 5001 8765 13377/udp 13378 8080 8558 25520
+EXPOSE 5001 8765 13377/udp 13378 8080 8558 25520 25521
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

@@ -65,6 +65,7 @@ public static class NodeHost
             k.Listen(ip, settings.HttpPort);
             k.Listen(ip, settings.P2Port);
             if (settings.ClusterBootstrap) k.Listen(ip, settings.ManagementPort); // Cluster Bootstrap's contact point
+            if (tls.Enabled) ReplicaChannel.Listen(k, ip, settings.ReplicaPort, tls); // replica copies, HTTPS both ways
             k.Limits.MaxRequestBodySize = settings.MaxImageBytes;
             // A connection that sends nothing (before its first request or between two) is closed after 30 s, as a
             // P1 connection is: a silent slow-loris holds no slot for long (README "Limits and security").
@@ -89,14 +90,11 @@ public static class NodeHost
         services.AddSingleton<ImageFeed>();
         services.AddSingleton(new LstView(settings.P4Port));
         services.AddSingleton<NodeMetrics>();
+        services.AddSingleton(tls);
         // Without HttpClientFactory's logging handlers: they open a logging scope and format "Sending HTTP request" for
         // every replica copy, which the log level then drops; ReplicaTransfer reports failed copies itself.
-        services.AddHttpClient<ReplicaTransfer>().RemoveAllLoggers().ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 64,
-            // Under the other node's 30 s keep-alive timeout, so a pooled connection is never reused as it closes.
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(15),
-        });
+        services.AddHttpClient<ReplicaTransfer>().RemoveAllLoggers()
+            .ConfigurePrimaryHttpMessageHandler(() => ReplicaChannel.ClientHandler(tls));
         services.AddSingleton<Ingestion>();
         services.AddSingleton<ScrubRequests>();
         services.AddSingleton<LocalCopies>();

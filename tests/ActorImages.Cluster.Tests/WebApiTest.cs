@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ActorImages.Testing;
@@ -303,48 +305,96 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
     }
 
     [Fact]
-    public async Task TheInternalReplicaRoutesNeedTheClusterTokenAndASafePath()
+    public async Task TheInternalReplicaRoutesNeedTheClusterCertificateAndASafePath()
     {
-        // README "Limits and security": a replica is stored without its header being read again, so only a member may.
+        // README "Limits and security": a replica is stored without its header being read again, so only a member may;
+        // with the cluster certificate (the test clusters have it) the routes are served only on the replica port
+        // (25521), over TLS on which both ends present that certificate (ReplicaChannel).
         var image = Images.Jpeg("internal-routes");
         var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(image));
         var path = $"internal-route-test/{sha256[..12]}.jpg";
-        foreach (var token in new[] { null, "wrong-token", "" })
-        {
-            using var put = Internal(HttpMethod.Put, $"internal/replicas/{path}?sha256={sha256}", token, image);
-            Assert.Equal(HttpStatusCode.Unauthorized, (await Http.SendAsync(put)).StatusCode);
-            using var get = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", token);
-            Assert.Equal(HttpStatusCode.Unauthorized, (await Http.SendAsync(get)).StatusCode);
-        }
-        using (var missing = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", NodeProcess.AdminToken))
-            Assert.Equal(HttpStatusCode.NotFound, (await Http.SendAsync(missing)).StatusCode);
+        var stored = Path.Combine(Cluster[2].DataDir, path);
 
+        // Not on the HTTP port, not even with the cluster token.
+        foreach (var token in new[] { null, "wrong-token", NodeProcess.AdminToken })
+        {
+            using var put = Internal(HttpMethod.Put, Url(2, $"internal/replicas/{path}?sha256={sha256}"), token, image);
+            Assert.Equal(HttpStatusCode.NotFound, (await Http.SendAsync(put)).StatusCode);
+            using var get = Internal(HttpMethod.Get, Url(2, $"internal/blobs/{path}?sha256={sha256}"), token);
+            Assert.Equal(HttpStatusCode.NotFound, (await Http.SendAsync(get)).StatusCode);
+        }
+
+        // On the replica port, a caller without the cluster certificate does not get past the handshake, token or not.
+        using var strangerCertificate = X509CertificateLoader.LoadPkcs12FromFile(
+            TestCertificates.Create("actorimages-replica-stranger"), TestCertificates.Password);
+        foreach (var certificate in new[] { null, strangerCertificate })
+        {
+            using var stranger = ReplicaClient(certificate);
+            using var put = Internal(HttpMethod.Put, ReplicaUrl(2, $"internal/replicas/{path}?sha256={sha256}"), NodeProcess.AdminToken, image);
+            await Assert.ThrowsAsync<HttpRequestException>(() => stranger.SendAsync(put));
+            using var get = Internal(HttpMethod.Get, ReplicaUrl(2, $"internal/blobs/{path}?sha256={sha256}"), null);
+            await Assert.ThrowsAsync<HttpRequestException>(() => stranger.SendAsync(get));
+        }
+        Assert.False(File.Exists(stored), "a stranger stored a copy");
+        await Poll.UntilAsync(TimeSpan.FromSeconds(5), "node 2 logging the stranger's certificate", () => Task.FromResult(
+            ReadLog(Cluster[2]).Contains("replica channel: refused a caller: it presented CN=actorimages-replica-stranger")));
+
+        // A member: the server it reached presented the cluster certificate too (ReplicaClient checks it).
+        using var cluster = X509CertificateLoader.LoadPkcs12FromFile(TestCertificates.Cluster, TestCertificates.Password);
+        using var member = ReplicaClient(cluster);
+        using (var missing = Internal(HttpMethod.Get, ReplicaUrl(2, $"internal/blobs/{path}?sha256={sha256}"), null))
+            Assert.Equal(HttpStatusCode.NotFound, (await member.SendAsync(missing)).StatusCode);
         foreach (var unsafePath in new[] { ".tmp/x.jpg", "a%5Cx.jpg" })
         {
-            using var put = Internal(HttpMethod.Put, $"internal/replicas/{unsafePath}?sha256={sha256}", NodeProcess.AdminToken, image);
-            using var refused = await Http.SendAsync(put);
+            using var put = Internal(HttpMethod.Put, ReplicaUrl(2, $"internal/replicas/{unsafePath}?sha256={sha256}"), null, image);
+            using var refused = await member.SendAsync(put);
             Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{unsafePath}: {(int)refused.StatusCode} {await refused.Content.ReadAsStringAsync()}");
         }
-
-        using (var put = Internal(HttpMethod.Put, $"internal/replicas/{path}?sha256={sha256}", NodeProcess.AdminToken, image))
-            Assert.Equal(HttpStatusCode.Created, (await Http.SendAsync(put)).StatusCode);
-        using (var get = Internal(HttpMethod.Get, $"internal/blobs/{path}?sha256={sha256}", NodeProcess.AdminToken))
+        using (var put = Internal(HttpMethod.Put, ReplicaUrl(2, $"internal/replicas/{path}?sha256={sha256}"), null, image))
+            Assert.Equal(HttpStatusCode.Created, (await member.SendAsync(put)).StatusCode);
+        using (var get = Internal(HttpMethod.Get, ReplicaUrl(2, $"internal/blobs/{path}?sha256={sha256}"), null))
         {
-            using var served = await Http.SendAsync(get);
+            using var served = await member.SendAsync(get);
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
             Assert.Equal(image, await served.Content.ReadAsByteArrayAsync());
         }
-        using (var delete = Internal(HttpMethod.Delete, $"internal/replicas/{path}?sha256={sha256}", NodeProcess.AdminToken))
-            Assert.Equal(HttpStatusCode.NoContent, (await Http.SendAsync(delete)).StatusCode);
-        Assert.False(File.Exists(Path.Combine(Cluster[2].DataDir, path)), "the test's copy is gone again");
+        using (var delete = Internal(HttpMethod.Delete, ReplicaUrl(2, $"internal/replicas/{path}?sha256={sha256}"), null))
+            Assert.Equal(HttpStatusCode.NoContent, (await member.SendAsync(delete)).StatusCode);
+        Assert.False(File.Exists(stored), "the test's copy is gone again");
     }
 
-    private HttpRequestMessage Internal(HttpMethod method, string path, string? token, byte[]? body = null)
+    private static HttpRequestMessage Internal(HttpMethod method, Uri url, string? token, byte[]? body = null)
     {
-        var request = new HttpRequestMessage(method, Url(2, path));
+        var request = new HttpRequestMessage(method, url);
         if (token is not null) request.Headers.TryAddWithoutValidation("X-ActorImages-Cluster", token);
         if (body is not null) request.Content = new ByteArrayContent(body);
         return request;
+    }
+
+    private Uri ReplicaUrl(int node, string path) => new($"https://{Cluster[node].Host}:25521/{path}");
+
+    /// <summary>A client of the replica channel presenting <paramref name="certificate"/> (or none) that accepts only a
+    /// server presenting the cluster certificate.</summary>
+    private static HttpClient ReplicaClient(X509Certificate2? certificate)
+    {
+        using var cluster = X509CertificateLoader.LoadPkcs12FromFile(TestCertificates.Cluster, TestCertificates.Password);
+        var expected = cluster.RawData;
+        return new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = certificate is null ? null : [certificate],
+                LocalCertificateSelectionCallback = certificate is null ? null : (_, _, _, _, _) => certificate,
+                RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                    presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(expected),
+            },
+        }) { Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    private static string ReadLog(NodeProcess node)
+    {
+        using var stream = new FileStream(node.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
     }
 
     [Fact]

@@ -59,6 +59,9 @@ public class RemoteTlsTest
         using var other = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
             TestCertificates.Create("actorimages-cluster-lookalike"), TestCertificates.Password);
         Assert.True(tls.Accepts(same));
+        // The replica channel's TLS callbacks hand over the base type (ReplicaChannel).
+        using var sameBase = new System.Security.Cryptography.X509Certificates.X509Certificate(same);
+        Assert.True(tls.Accepts(sameBase));
         Assert.False(tls.Accepts(other));
         Assert.False(tls.Accepts(null));
         var options = tls.Options("127.0.0.1", 25520);

@@ -43,7 +43,9 @@ public sealed class RepairScanTest : IAsyncLifetime
         using var http = new HttpClient();
         // No member is Up (the membership is empty): every entry has as many live copies as can be, none is copied.
         var blobs = new BlobStore(_dataDir, settings.MaxImageBytes);
-        var transfer = new ReplicaTransfer(settings, http);
+        var plain = RemoteTls.Load(Akka.Configuration.ConfigurationFactory.ParseString("actorimages.remote-tls.enabled = off"),
+            DateTimeOffset.UtcNow);
+        var transfer = new ReplicaTransfer(settings, plain, http);
         var repair = new ReplicaRepair(settings, _db.Catalog, blobs, new Membership("akka.tcp://ActorImages@127.0.0.1:25520"),
             transfer, new ReplicaFetcher(settings, blobs, transfer, NullLogger<ReplicaFetcher>.Instance), new NodeMetrics(),
             NullLogger<ReplicaRepair>.Instance);

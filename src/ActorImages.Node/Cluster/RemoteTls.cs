@@ -86,10 +86,12 @@ public sealed class RemoteTls
     }
 
     /// <summary>Whether <paramref name="peer"/> is the cluster certificate (same DER bytes).</summary>
-    /// <param name="peer">The certificate a remoting peer presented, or null when it presented none.</param>
+    /// <param name="peer">The certificate a peer presented (remoting, or either end of the replica channel,
+    /// <see cref="Transfer.ReplicaChannel"/>), or null when it presented none.</param>
     /// <returns>True only for the cluster certificate itself.</returns>
-    public bool Accepts(X509Certificate2? peer) =>
-        Certificate is not null && peer is not null && peer.RawData.AsSpan().SequenceEqual(Certificate.RawData);
+    public bool Accepts(X509Certificate? peer) =>
+        Certificate is not null && peer is not null
+        && (peer is X509Certificate2 p2 ? p2.RawDataMemory.Span : peer.GetRawCertData()).SequenceEqual(Certificate.RawDataMemory.Span);
 
     /// <summary>The remoting options of Akka.Hosting for this node: plain, or TLS with mutual authentication, no
     /// host name check (nodes are reached by IP address and share one certificate) and <see cref="Accepts"/> as

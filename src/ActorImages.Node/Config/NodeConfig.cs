@@ -44,6 +44,7 @@ public static class NodeConfig
         ["ACTORIMAGES_BOOTSTRAP_REQUIRED_CONTACTS"] = "actorimages.bootstrap-required-contacts",
         ["ACTORIMAGES_MANAGEMENT_PORT"] = "actorimages.management-port",
         ["ACTORIMAGES_REMOTE_PORT"] = "akka.remote.dot-netty.tcp.port",
+        ["ACTORIMAGES_REPLICA_PORT"] = "actorimages.replica-port",
         ["ACTORIMAGES_REMOTE_TLS"] = "actorimages.remote-tls.enabled",
         ["ACTORIMAGES_CLUSTER_CERT"] = "actorimages.remote-tls.certificate",
         ["ACTORIMAGES_CLUSTER_CERT_PASSWORD"] = "actorimages.remote-tls.password",

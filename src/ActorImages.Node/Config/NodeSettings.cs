@@ -60,6 +60,9 @@ public sealed record NodeSettings
     public required int P4MaxConnections { get; init; }
     /// <summary>HTTP API port.</summary>
     public required int HttpPort { get; init; }
+    /// <summary>Port of the replica channel: HTTPS with the cluster certificate on both ends, the same on every node;
+    /// used only when remoting is TLS (docs/design.md, "Transfer"; <c>actorimages.replica-port</c>).</summary>
+    public required int ReplicaPort { get; init; }
     /// <summary>Page size of <c>GET /api/images</c> without <c>limit</c>.</summary>
     public required int DefaultPageSize { get; init; }
     /// <summary>Largest <c>limit</c> of <c>GET /api/images</c>.</summary>
@@ -153,6 +156,7 @@ public sealed record NodeSettings
             P4RequestTimeout = c.GetTimeSpan("p4.request-timeout"),
             P4MaxConnections = c.GetInt("p4.max-connections"),
             HttpPort = c.GetInt("http.port"),
+            ReplicaPort = c.GetInt("replica-port"),
             DefaultPageSize = c.GetInt("http.default-page-size"),
             MaxPageSize = c.GetInt("http.max-page-size"),
             AskTimeout = c.GetTimeSpan("ask-timeout"),

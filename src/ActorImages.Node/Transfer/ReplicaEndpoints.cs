@@ -1,4 +1,5 @@
 using System.Net;
+using ActorImages.Node.Cluster;
 using ActorImages.Node.Config;
 using ActorImages.Storage;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,11 +10,15 @@ namespace ActorImages.Node.Transfer;
 /// The node side of <see cref="ReplicaTransfer"/>: <c>PUT /internal/replicas/{path}?sha256=</c> stores a copy
 /// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one, hashed
 /// while it is sent (<see cref="LocalCopies"/>: a copy up to 1 MiB is checked first and a bad one answers 404, a
-/// larger one holds back its last chunk and a bad one aborts the response), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one. Each needs the cluster token
-/// header when the node has a token; a node without one answers only callers on a loopback address (a local cluster
-/// of <c>bin/cluster</c> or of the tests), since a copy is stored without its header being read again
-/// (<see cref="BlobStore.NewCopyWriter"/>) and an open route would let anyone who reaches the HTTP port store bytes
-/// (README, "Limits and security"). A refused caller gets 401 (wrong or missing token) or 403 (no token set, not loopback).
+/// larger one holds back its last chunk and a bad one aborts the response), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one.
+/// Only a member may call them, since a copy is stored without its header being read again
+/// (<see cref="BlobStore.NewCopyWriter"/>) and an open route would let anyone store bytes under a path of their choosing
+/// (README, "Limits and security"). With the cluster certificate they are served on the replica port only, to callers
+/// that presented the cluster certificate in the TLS handshake (<see cref="ReplicaChannel"/>); on any other port they
+/// answer 404. Without one (remoting plain TCP) they are served on the HTTP port and need the cluster token header
+/// when the node has a token; a node without one answers only callers on a loopback address (a local cluster of
+/// <c>bin/cluster</c> or of the tests). A refused caller gets 401 (wrong or missing token) or 403 (no token set, not
+/// loopback, or no cluster certificate).
 /// </summary>
 public static class ReplicaEndpoints
 {
@@ -22,15 +27,25 @@ public static class ReplicaEndpoints
     /// <returns>The same application.</returns>
     public static WebApplication MapReplicaEndpoints(this WebApplication app)
     {
-        // Both are singletons: taken once here, not looked up again for every replica copy.
+        // All three are singletons: taken once here, not looked up again for every replica copy.
         var node = app.Services.GetRequiredService<NodeSettings>();
         var blobs = app.Services.GetRequiredService<BlobStore>();
-        if (node.AdminToken.Length == 0 && !(IPAddress.TryParse(node.Host, out var own) && IPAddress.IsLoopback(own)))
+        var tls = app.Services.GetRequiredService<RemoteTls>();
+        if (!tls.Enabled && node.AdminToken.Length == 0 && !(IPAddress.TryParse(node.Host, out var own) && IPAddress.IsLoopback(own)))
             app.Logger.LogWarning("no cluster token (ACTORIMAGES_ADMIN_TOKEN): this node's internal replica routes answer "
                 + "loopback callers only, so nodes on other hosts cannot copy images to it; set the same token on every node");
         var group = app.MapGroup("/internal").AddEndpointFilter(async (ctx, next) =>
         {
-            if (node.AdminToken.Length == 0)
+            if (tls.Enabled)
+            {
+                // Kestrel ended every handshake on the replica port without the cluster certificate; checked here again
+                // so that no other listener and no change of Kestrel's options ever serves these routes.
+                var connection = ctx.HttpContext.Connection;
+                if (connection.LocalPort != node.ReplicaPort) return Results.NotFound();
+                if (!tls.Accepts(connection.ClientCertificate))
+                    return Results.Text("internal routes need the cluster certificate", statusCode: StatusCodes.Status403Forbidden);
+            }
+            else if (node.AdminToken.Length == 0)
             {
                 if (ctx.HttpContext.Connection.RemoteIpAddress is not { } caller
                     || !IPAddress.IsLoopback(caller.IsIPv4MappedToIPv6 ? caller.MapToIPv4() : caller))

@@ -1,33 +1,39 @@
 using System.Net;
 using System.Net.Http.Headers;
+using ActorImages.Node.Cluster;
 using ActorImages.Node.Config;
 using ActorImages.Storage;
 
 namespace ActorImages.Node.Transfer;
 
 /// <summary>
-/// Moves image bytes between nodes over the nodes' HTTP port (<see cref="ReplicaEndpoints"/>): push a replica, fetch
-/// a copy, delete an aborted one. Bytes do not travel over Akka.Remote: one 64 MiB copy on the remoting connection
+/// Moves image bytes between nodes over the replica channel (<see cref="ReplicaEndpoints"/>; HTTPS with the cluster
+/// certificate on both ends, <see cref="ReplicaChannel"/>, or the HTTP port with the cluster token when remoting is
+/// plain TCP): push a replica, fetch a copy, delete an aborted one. Bytes do not travel over Akka.Remote: one 64 MiB copy on the remoting connection
 /// would queue every heartbeat behind it and make a healthy node look dead (docs/design.md, "Transfer"). HTTP
 /// streams with back-pressure, from file to socket to file, never holding an image in memory.
 /// </summary>
 public sealed class ReplicaTransfer
 {
-    /// <summary>Header carrying the cluster token on internal routes.</summary>
+    /// <summary>Header carrying the cluster token on internal routes served on the HTTP port (no cluster certificate).</summary>
     public const string TokenHeader = "X-ActorImages-Cluster";
 
     /// <summary>Bytes read from the file and written to the connection at a time by a push (128 KiB).</summary>
     private const int PushChunkBytes = 128 * 1024;
 
     private readonly NodeSettings _settings;
+    private readonly RemoteTls _tls;
     private readonly HttpClient _http;
 
     /// <summary>Creates the client.</summary>
-    /// <param name="settings">Node settings (HTTP port, timeouts, token).</param>
+    /// <param name="settings">Node settings (ports, timeouts, token).</param>
+    /// <param name="tls">The cluster certificate, or none; the handler of <paramref name="http"/> must be
+    /// <see cref="ReplicaChannel.ClientHandler"/> of the same.</param>
     /// <param name="http">A client from the factory; requests carry their own deadlines.</param>
-    public ReplicaTransfer(NodeSettings settings, HttpClient http)
+    public ReplicaTransfer(NodeSettings settings, RemoteTls tls, HttpClient http)
     {
         _settings = settings;
+        _tls = tls;
         _http = http;
         _http.Timeout = Timeout.InfiniteTimeSpan;
     }
@@ -114,10 +120,11 @@ public sealed class ReplicaTransfer
     private Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken ct,
         HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
     {
-        request.Headers.TryAddWithoutValidation(TokenHeader, _settings.AdminToken);
+        // Over the replica channel the cluster certificate is the credential; the token goes only over the HTTP port.
+        if (!_tls.Enabled) request.Headers.TryAddWithoutValidation(TokenHeader, _settings.AdminToken);
         return _http.SendAsync(request, option, ct);
     }
 
     private Uri Url(string host, string kind, string path, string sha256) =>
-        new($"http://{host}:{_settings.HttpPort}/internal/{kind}/{path}?sha256={sha256}");
+        new($"{ReplicaChannel.BaseUrl(_tls, host, _settings.ReplicaPort, _settings.HttpPort)}internal/{kind}/{path}?sha256={sha256}");
 }
