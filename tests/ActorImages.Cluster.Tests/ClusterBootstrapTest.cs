@@ -47,7 +47,7 @@ public sealed class ClusterBootstrapTest(ITestOutputHelper output)
         await AssertOneClusterAsync(nodes, all, Logs);
         output.WriteLine($"{Late} Up in the running cluster after {watch.Elapsed.TotalSeconds:0.0} s");
         // Akka's BootstrapCoordinator: "Joining [self] to existing cluster [seeds]", not "Initiating new cluster".
-        Assert.Contains("to existing cluster", File.ReadAllText(late.LogPath));
+        Assert.Contains("to existing cluster", late.ReadLog());
 
         // Every node's proxy finds the tracker singleton, and none cries wolf on the way: Akka.NET 1.5.73's proxy warns
         // "failed to find an associated singleton ... after 30 seconds" the moment it starts (akka.net#8568), so that
@@ -55,8 +55,8 @@ public sealed class ClusterBootstrapTest(ITestOutputHelper output)
         foreach (var node in nodes)
         {
             await Poll.UntilAsync(TimeSpan.FromSeconds(30), $"{node.Host}'s proxy identifying the tracker",
-                () => Task.FromResult(File.ReadAllText(node.LogPath).Contains("Singleton identified at")), Logs);
-            Assert.DoesNotContain("failed to find an associated singleton", File.ReadAllText(node.LogPath));
+                () => Task.FromResult(node.ReadLog().Contains("Singleton identified at")), Logs);
+            Assert.DoesNotContain("failed to find an associated singleton", node.ReadLog());
         }
     }
 

@@ -41,7 +41,7 @@ public sealed class RemotingSecurityTest
         Assert.False(await ProbeAsync(cluster[1].Host, null), "a TLS client without a certificate was let in");
         Assert.True(await ProbeAsync(cluster[1].Host, member), "a TLS client with the cluster certificate was cut off:\n" + cluster[1].Tail());
         await Poll.UntilAsync(TimeSpan.FromSeconds(5), "node 1 logging both refusals", () => Task.FromResult(
-            Log(cluster[1]).Contains("presented CN=actorimages-rogue-probe") && Log(cluster[1]).Contains("did not provide a certificate")),
+            cluster[1].ReadLog().Contains("presented CN=actorimages-rogue-probe") && cluster[1].ReadLog().Contains("did not provide a certificate")),
             () => cluster[1].Tail());
 
         // Rogue nodes: the shipped node binary, seeded with the cluster, without the cluster certificate.
@@ -72,7 +72,7 @@ public sealed class RemotingSecurityTest
         Assert.True(forged.IsRunning || forged.ExitCode == 79, $"the rogue with its own certificate exited with {forged.ExitCode}\n{forged.Tail()}");
         Assert.True(plain.IsRunning, "the plain rogue exited: it stopped trying\n" + plain.Tail());
         foreach (var node in cluster.Nodes) Assert.True(await node.ReadyAsync(), node.Tail());
-        Assert.Contains("cluster remoting is PLAIN TCP", Log(plain)); // a plain node says what it gives up
+        Assert.Contains("cluster remoting is PLAIN TCP", plain.ReadLog()); // a plain node says what it gives up
 
         // The control: the same kind of node with the cluster certificate joins.
         await using var invited = new NodeProcess("127.0.80.3", Path.Combine(cluster.Root, "node-3", "data"), cluster.DbUrl, seeds);
@@ -134,11 +134,5 @@ public sealed class RemotingSecurityTest
         {
             return false;
         }
-    }
-
-    private static string Log(NodeProcess node)
-    {
-        using var stream = new FileStream(node.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd();
     }
 }

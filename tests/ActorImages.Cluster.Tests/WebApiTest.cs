@@ -337,7 +337,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
         }
         Assert.False(File.Exists(stored), "a stranger stored a copy");
         await Poll.UntilAsync(TimeSpan.FromSeconds(5), "node 2 logging the stranger's certificate", () => Task.FromResult(
-            ReadLog(Cluster[2]).Contains("replica channel: refused a caller: it presented CN=actorimages-replica-stranger")));
+            Cluster[2].ReadLog().Contains("replica channel: refused a caller: it presented CN=actorimages-replica-stranger")));
 
         // A member: the server it reached presented the cluster certificate too (ReplicaClient checks it).
         using var cluster = X509CertificateLoader.LoadPkcs12FromFile(TestCertificates.Cluster, TestCertificates.Password);
@@ -389,12 +389,6 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
                     presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(expected),
             },
         }) { Timeout = TimeSpan.FromSeconds(10) };
-    }
-
-    private static string ReadLog(NodeProcess node)
-    {
-        using var stream = new FileStream(node.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd();
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class ClusterTokenTest(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.Forbidden, get.StatusCode);
             Assert.False(File.Exists(Path.Combine(cluster[1].DataDir, path)), "nothing stored");
             await Poll.UntilAsync(TimeSpan.FromSeconds(10), "the node's log names the missing token", () =>
-                Task.FromResult(File.ReadAllText(cluster[1].LogPath).Contains("no cluster token (ACTORIMAGES_ADMIN_TOKEN)")));
+                Task.FromResult(cluster[1].ReadLog().Contains("no cluster token (ACTORIMAGES_ADMIN_TOKEN)")));
         });
     }
 
@@ -52,7 +52,7 @@ public sealed class ClusterTokenTest(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync(subnet: 64, count: 2, extra: NoTokenPlain);
         await AssertEveryUploadCopiedAsync(cluster, 64_100);
-        Assert.DoesNotContain("no cluster token", File.ReadAllText(cluster[1].LogPath));
+        Assert.DoesNotContain("no cluster token", cluster[1].ReadLog());
     }
 
     [NamespacesFact]
@@ -67,7 +67,7 @@ public sealed class ClusterTokenTest(ITestOutputHelper output)
             using var put = await Http.PutAsync(new Uri(cluster[1].HttpBase, $"internal/replicas/token-test/x.png?sha256={sha256}"),
                 new ByteArrayContent(image));
             Assert.Equal(HttpStatusCode.NotFound, put.StatusCode);
-            Assert.DoesNotContain("no cluster token", File.ReadAllText(cluster[1].LogPath));
+            Assert.DoesNotContain("no cluster token", cluster[1].ReadLog());
         });
     }
 

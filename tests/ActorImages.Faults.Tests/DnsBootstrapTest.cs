@@ -70,7 +70,7 @@ public sealed class DnsBootstrapTest(ITestOutputHelper output) : IAsyncLifetime
 
         foreach (var node in cluster.Nodes)
         {
-            var log = ReadLog(node);
+            var log = node.ReadLog();
             // Akka's ClusterBootstrap: "Bootstrap using `akka.discovery` method: actorimages-dns", then per lookup
             // "Located service members based on: [Lookup(node, …)]: [ResolvedTarget(10.250.69.1, …), …], filtered to […]".
             Assert.True(log.Contains("method: actorimages-dns", StringComparison.Ordinal),
@@ -81,9 +81,9 @@ public sealed class DnsBootstrapTest(ITestOutputHelper output) : IAsyncLifetime
             output.WriteLine($"{node.Host}: {located.Last().Trim()}");
         }
         // Akka's LowestAddressJoinDecider: the lowest contact point forms the cluster, the others join it.
-        Assert.Contains("Initiating new cluster", ReadLog(cluster[1]));
-        Assert.Contains("to existing cluster", ReadLog(cluster[2]));
-        Assert.Contains("to existing cluster", ReadLog(cluster[3]));
+        Assert.Contains("Initiating new cluster", cluster[1].ReadLog());
+        Assert.Contains("to existing cluster", cluster[2].ReadLog());
+        Assert.Contains("to existing cluster", cluster[3].ReadLog());
     }
 
     /// <summary>The environment of a node of the container profile: no seeds, Cluster Bootstrap on, DNS discovery of
@@ -97,10 +97,4 @@ public sealed class DnsBootstrapTest(ITestOutputHelper output) : IAsyncLifetime
         ["ACTORIMAGES_BOOTSTRAP_REQUIRED_CONTACTS"] = "2",
     };
 
-    /// <summary>The whole log of a running node (it keeps writing to it).</summary>
-    private static string ReadLog(NodeProcess node)
-    {
-        using var stream = new FileStream(node.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd();
-    }
 }

@@ -197,6 +197,15 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The whole log, read while the node and this process's reader of its output may still write to it.</summary>
+    /// <returns>The text.</returns>
+    /// <exception cref="IOException">The log does not exist yet.</exception>
+    public string ReadLog()
+    {
+        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
     /// <summary>The last lines of the log, for assertion messages.</summary>
     /// <param name="lines">How many.</param>
     /// <returns>The text.</returns>
@@ -204,8 +213,7 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         try
         {
-            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var all = new StreamReader(stream).ReadToEnd().Split('\n');
+            var all = ReadLog().Split('\n');
             return $"--- {LogPath} (last {lines} lines)\n" + string.Join('\n', all.TakeLast(lines));
         }
         catch (IOException)
