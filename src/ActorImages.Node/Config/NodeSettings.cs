@@ -61,7 +61,7 @@ public sealed record NodeSettings
     /// <summary>HTTP API port.</summary>
     public required int HttpPort { get; init; }
     /// <summary>Port of the replica channel: HTTPS with the cluster certificate on both ends, the same on every node;
-    /// used only when remoting is TLS (docs/design.md, "Transfer"; <c>actorimages.replica-port</c>).</summary>
+    /// used only when remoting is TLS (docs/design.md, "Moving bytes between nodes"; <c>actorimages.replica-port</c>).</summary>
     public required int ReplicaPort { get; init; }
     /// <summary>Page size of <c>GET /api/images</c> without <c>limit</c>.</summary>
     public required int DefaultPageSize { get; init; }

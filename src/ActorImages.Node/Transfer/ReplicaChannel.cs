@@ -80,14 +80,4 @@ public static class ReplicaChannel
         }
         return handler;
     }
-
-    /// <summary>The base of the internal routes of the node at <paramref name="host"/>: <c>https://host:replica-port/</c>
-    /// with the cluster certificate, else <c>http://host:http-port/</c>.</summary>
-    /// <param name="tls">The cluster certificate, or none.</param>
-    /// <param name="host">The other node's host (its <c>actorimages.host</c>).</param>
-    /// <param name="replicaPort">The replica port, the same on every node.</param>
-    /// <param name="httpPort">The HTTP port, the same on every node.</param>
-    /// <returns>The URL prefix, ending in <c>/</c>.</returns>
-    public static string BaseUrl(RemoteTls tls, string host, int replicaPort, int httpPort) =>
-        tls.Enabled ? $"https://{host}:{replicaPort}/" : $"http://{host}:{httpPort}/";
 }

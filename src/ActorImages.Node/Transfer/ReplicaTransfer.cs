@@ -9,9 +9,10 @@ namespace ActorImages.Node.Transfer;
 /// <summary>
 /// Moves image bytes between nodes over the replica channel (<see cref="ReplicaEndpoints"/>; HTTPS with the cluster
 /// certificate on both ends, <see cref="ReplicaChannel"/>, or the HTTP port with the cluster token when remoting is
-/// plain TCP): push a replica, fetch a copy, delete an aborted one. Bytes do not travel over Akka.Remote: one 64 MiB copy on the remoting connection
-/// would queue every heartbeat behind it and make a healthy node look dead (docs/design.md, "Transfer"). HTTP
-/// streams with back-pressure, from file to socket to file, never holding an image in memory.
+/// plain TCP): push a replica, fetch a copy, delete an aborted one. Bytes do not travel over Akka.Remote: one 64 MiB
+/// copy on the remoting connection would queue every heartbeat behind it and make a healthy node look dead
+/// (docs/design.md, "Moving bytes between nodes"). HTTP streams with back-pressure, from file to socket to file, never
+/// holding an image in memory.
 /// </summary>
 public sealed class ReplicaTransfer
 {
@@ -22,8 +23,12 @@ public sealed class ReplicaTransfer
     private const int PushChunkBytes = 128 * 1024;
 
     private readonly NodeSettings _settings;
-    private readonly RemoteTls _tls;
     private readonly HttpClient _http;
+    /// <summary>The cluster token when copies go over the HTTP port; null over the replica channel, where the cluster
+    /// certificate is the credential and no token crosses the network.</summary>
+    private readonly string? _token;
+    /// <summary><c>https</c> or <c>http</c>, and the other nodes' port of the internal routes (the same on every node).</summary>
+    private readonly (string Scheme, int Port) _endpoint;
 
     /// <summary>Creates the client.</summary>
     /// <param name="settings">Node settings (ports, timeouts, token).</param>
@@ -33,7 +38,8 @@ public sealed class ReplicaTransfer
     public ReplicaTransfer(NodeSettings settings, RemoteTls tls, HttpClient http)
     {
         _settings = settings;
-        _tls = tls;
+        _token = tls.Enabled ? null : settings.AdminToken;
+        _endpoint = tls.Enabled ? ("https", settings.ReplicaPort) : ("http", settings.HttpPort);
         _http = http;
         _http.Timeout = Timeout.InfiniteTimeSpan;
     }
@@ -120,11 +126,10 @@ public sealed class ReplicaTransfer
     private Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken ct,
         HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
     {
-        // Over the replica channel the cluster certificate is the credential; the token goes only over the HTTP port.
-        if (!_tls.Enabled) request.Headers.TryAddWithoutValidation(TokenHeader, _settings.AdminToken);
+        if (_token is not null) request.Headers.TryAddWithoutValidation(TokenHeader, _token);
         return _http.SendAsync(request, option, ct);
     }
 
     private Uri Url(string host, string kind, string path, string sha256) =>
-        new($"{ReplicaChannel.BaseUrl(_tls, host, _settings.ReplicaPort, _settings.HttpPort)}internal/{kind}/{path}?sha256={sha256}");
+        new($"{_endpoint.Scheme}://{host}:{_endpoint.Port}/internal/{kind}/{path}?sha256={sha256}");
 }
