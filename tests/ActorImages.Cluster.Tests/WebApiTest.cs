@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -350,16 +349,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             using var refused = await member.SendAsync(put);
             Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{unsafePath}: {(int)refused.StatusCode} {await refused.Content.ReadAsStringAsync()}");
         }
-        using (var put = Internal(HttpMethod.Put, ReplicaUrl(2, $"internal/replicas/{path}?sha256={sha256}"), null, image))
-            Assert.Equal(HttpStatusCode.Created, (await member.SendAsync(put)).StatusCode);
-        using (var get = Internal(HttpMethod.Get, ReplicaUrl(2, $"internal/blobs/{path}?sha256={sha256}"), null))
-        {
-            using var served = await member.SendAsync(get);
-            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
-            Assert.Equal(image, await served.Content.ReadAsByteArrayAsync());
-        }
-        using (var delete = Internal(HttpMethod.Delete, ReplicaUrl(2, $"internal/replicas/{path}?sha256={sha256}"), null))
-            Assert.Equal(HttpStatusCode.NoContent, (await member.SendAsync(delete)).StatusCode);
+        Assert.Null(await ReplicaChannelClient.RoundTripAsync(member, Cluster[2].Host, path, image));
         Assert.False(File.Exists(stored), "the test's copy is gone again");
     }
 
@@ -371,24 +361,14 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
         return request;
     }
 
-    private Uri ReplicaUrl(int node, string path) => new($"https://{Cluster[node].Host}:25521/{path}");
+    private Uri ReplicaUrl(int node, string path) => ReplicaChannelClient.Url(Cluster[node].Host, path);
 
     /// <summary>A client of the replica channel presenting <paramref name="certificate"/> (or none) that accepts only a
     /// server presenting the cluster certificate.</summary>
     private static HttpClient ReplicaClient(X509Certificate2? certificate)
     {
         using var cluster = X509CertificateLoader.LoadPkcs12FromFile(TestCertificates.Cluster, TestCertificates.Password);
-        var expected = cluster.RawData;
-        return new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = certificate is null ? null : [certificate],
-                LocalCertificateSelectionCallback = certificate is null ? null : (_, _, _, _, _) => certificate,
-                RemoteCertificateValidationCallback = (_, presented, _, _) =>
-                    presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(expected),
-            },
-        }) { Timeout = TimeSpan.FromSeconds(10) };
+        return ReplicaChannelClient.Create(certificate, cluster, TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -3,9 +3,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using ActorImages.Protocols;
+using ActorImages.Testing;
 
 namespace ActorImages.Faults.Tests;
 
@@ -17,7 +19,11 @@ namespace ActorImages.Faults.Tests;
 /// <param name="SlowFrom">The address the slow TCP connections come from.</param>
 /// <param name="FloodFrom">The address the P3 flood comes from.</param>
 /// <param name="NormalFrom">The address a normal P3 client asks from while the flood runs.</param>
-public sealed record AbuseTarget(string Host, IReadOnlyList<string> Hosts, string SlowFrom, string FloodFrom, string NormalFrom);
+/// <param name="ClusterCertificate">The cluster certificate with its key, when the nodes have one: the replica channel
+/// (port 25521) is then attacked too, and a member presenting it must still copy through it. Null when remoting is
+/// plain TCP (<c>ACTORIMAGES_REMOTE_TLS=off</c>: no replica channel).</param>
+public sealed record AbuseTarget(string Host, IReadOnlyList<string> Hosts, string SlowFrom, string FloodFrom, string NormalFrom,
+    X509Certificate2? ClusterCertificate);
 
 /// <summary>The limits the node documents (README "Limits and security"), as the abuse checks them: every slow
 /// connection must be closed by the node within its listener's bound plus <see cref="Slack"/>, counted from when it
@@ -28,18 +34,21 @@ public sealed record AbuseTarget(string Host, IReadOnlyList<string> Hosts, strin
 /// <param name="P4">P4: <c>p4.request-timeout</c>.</param>
 /// <param name="Http">HTTP: the larger of Kestrel's keep-alive and request-headers timeouts (a body then has to keep its
 /// least rate after its grace).</param>
+/// <param name="Replica">The replica channel: its TLS handshake timeout (<c>ReplicaChannel.HandshakeTimeout</c>), which
+/// a caller without the cluster certificate never gets past.</param>
 /// <param name="P3RepliesPerSecond"><c>p3.replies-per-second</c>, also the bucket's size.</param>
 /// <param name="Slack">Added to every bound: a loaded 2-core machine closes 1,000 connections late.</param>
-public sealed record AbuseLimits(TimeSpan P1, TimeSpan P2, TimeSpan P4, TimeSpan Http, int P3RepliesPerSecond, TimeSpan Slack)
+public sealed record AbuseLimits(TimeSpan P1, TimeSpan P2, TimeSpan P4, TimeSpan Http, TimeSpan Replica, int P3RepliesPerSecond,
+    TimeSpan Slack)
 {
-    /// <summary>The node's defaults (<c>reference.conf</c>, <c>NodeHost.cs</c>): P1 30 s, P2 120 s (idle), P4 2 s,
-    /// HTTP 30 s, 200 replies/s, with 30 s of slack.</summary>
+    /// <summary>The node's defaults (<c>reference.conf</c>, <c>NodeHost.cs</c>, <c>ReplicaChannel.cs</c>): P1 30 s, P2
+    /// 120 s (idle), P4 2 s, HTTP 30 s, the replica channel's handshake 10 s, 200 replies/s, with 30 s of slack.</summary>
     public static AbuseLimits Defaults { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(2),
-        TimeSpan.FromSeconds(30), 200, TimeSpan.FromSeconds(30));
+        TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), 200, TimeSpan.FromSeconds(30));
 }
 
 /// <summary>What one listener's slow connections came to.</summary>
-/// <param name="Listener">P1, P2, P4 or HTTP.</param>
+/// <param name="Listener">P1, P2, P4, HTTP or REPLICA.</param>
 /// <param name="Opened">Slow connections opened and held at once.</param>
 /// <param name="Closed">Closed by the node within its bound.</param>
 /// <param name="Slowest">The longest a slow connection stayed open before the node closed it.</param>
@@ -95,11 +104,12 @@ public sealed class AbuseReport
 
 /// <summary>
 /// Slow-loris abuse of every listener of one node over real sockets, shared by <c>AbuseTest</c> and <c>bin/faults</c>
-/// (issue 9, "Idle and slow peers"). On each TCP listener (P1 5001, P2 8765, P4 13378, HTTP 8080) it opens
-/// <c>perListener</c> connections at once that open and stall, stall inside a request, header or frame, or trickle
-/// one byte every two seconds; while all of them are held, a normal legacy-style client of each listener must be
-/// served (P1 send, P2 AUTH/LIST/UPLOAD, P4 GET, HTTP list and upload), and a normal P3 client must get answers while
-/// one source floods the tracker with <c>LST</c> (its replies stay within the token bucket). Then every slow
+/// (issue 9, "Idle and slow peers"). On each TCP listener (P1 5001, P2 8765, P4 13378, HTTP 8080, and the replica
+/// channel 25521 when the nodes have a cluster certificate) it opens <c>perListener</c> connections at once that open
+/// and stall, stall inside a request, header, frame or TLS ClientHello, or trickle one byte every two seconds; while
+/// all of them are held, a normal client of each listener must be served (P1 send, P2 AUTH/LIST/UPLOAD, P4 GET, HTTP
+/// list and upload, a member's copy PUT/GET/DELETE on the replica channel), and a normal P3 client must get answers
+/// while one source floods the tracker with <c>LST</c> (its replies stay within the token bucket). Then every slow
 /// connection must have been closed by the node within its listener's documented bound, the normal clients are served
 /// again, every node is up, and every image acknowledged meanwhile is listed and byte-identical on every node.
 /// Bounded in count (the connections, the datagrams) and in time (every wait has a deadline).
@@ -119,7 +129,8 @@ public static class Abuse
     public static async Task<AbuseReport> RunAsync(AbuseTarget target, AbuseLimits limits, int perListener, Action<string> log)
     {
         var report = new AbuseReport();
-        var needed = 4 * perListener + 1024;
+        var listeners = Kinds(target).Count();
+        var needed = listeners * perListener + 1024;
         var fds = OpenFileLimit();
         if (fds < needed)
         {
@@ -134,7 +145,7 @@ public static class Abuse
         try
         {
             var opened = Stopwatch.StartNew();
-            foreach (var (listener, kinds) in Kinds(target.Host))
+            foreach (var (listener, kinds) in Kinds(target))
             {
                 var connections = await OpenAllAsync(target, listener, kinds, perListener, stop.Token);
                 slow.AddRange(connections);
@@ -201,14 +212,16 @@ public static class Abuse
     private static Dictionary<string, TimeSpan> Bounds(AbuseLimits l) => new()
     {
         ["P1"] = l.P1 + l.Slack, ["P2"] = l.P2 + l.Slack, ["P4"] = l.P4 + l.Slack, ["HTTP"] = l.Http + l.Slack,
+        ["REPLICA"] = l.Replica + l.Slack,
     };
 
     /// <summary>One way of being slow: what is sent at once, whether a WebSocket upgrade is completed first, what is
     /// sent after it, and what is trickled afterwards, one byte every <see cref="TrickleEvery"/> (cycling).</summary>
     private sealed record SlowKind(string Name, int Port, byte[] Opening, bool Upgrade = false, byte[]? AfterUpgrade = null, byte[]? Trickle = null);
 
-    private static IEnumerable<(string Listener, SlowKind[] Kinds)> Kinds(string host)
+    private static IEnumerable<(string Listener, SlowKind[] Kinds)> Kinds(AbuseTarget target)
     {
+        var host = target.Host;
         // A frame that starts as a real image (so the node stores it to a temp file) and never ends.
         var png = Images.Png(7);
         var start = png.AsSpan(0, 64).ToArray();
@@ -242,6 +255,15 @@ public static class Abuse
             new("headers trickled", 8080, Ascii("GET /api/images HTTP/1.1\r\nX-Slow: "), Trickle: Ascii("abcdefgh")),
             new("body trickled", 8080, [.. Ascii($"POST /api/images?filename=slow.png HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4000000\r\n\r\n"), .. start],
                 Trickle: zeros),
+        ]);
+        if (target.ClusterCertificate is null) yield break;
+        // A TLS record header announcing a 512-byte handshake message, and the first byte of a ClientHello (RFC 8446,
+        // §5.1 and §4): the node waits for the rest, at most until its handshake timeout.
+        byte[] clientHello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+        yield return ("REPLICA", [
+            new("silent", ReplicaChannelClient.Port, []),
+            new("ClientHello stalled", ReplicaChannelClient.Port, clientHello),
+            new("ClientHello trickled", ReplicaChannelClient.Port, clientHello, Trickle: zeros),
         ]);
     }
 
@@ -457,6 +479,18 @@ public static class Abuse
             acknowledged[Images.Md5(image)] = image;
             return true;
         });
+        if (target.ClusterCertificate is { } certificate)
+        {
+            // What another node does with a copy of an image: push it, fetch it, delete it (not a catalog entry, so
+            // nothing for the losses check).
+            await Check("replica channel PUT, GET, DELETE as a member", async () =>
+            {
+                using var member = ReplicaChannelClient.Create(certificate, certificate, TimeSpan.FromSeconds(30));
+                var image = Images.Png(seed + 3);
+                var failure = await ReplicaChannelClient.RoundTripAsync(member, host, $"abuse-replica-test/{seed}-{phase}.png", image);
+                return failure is null ? true : throw new IOException(failure);
+            });
+        }
     }
 
     /// <summary>P3: <see cref="FloodDatagrams"/> <c>LST</c> from one source, about 1,000 a second (five times the

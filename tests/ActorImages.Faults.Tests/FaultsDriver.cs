@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ActorImages.Faults.Tests;
 
@@ -11,7 +12,7 @@ namespace ActorImages.Faults.Tests;
 /// again (repair), checks that every acknowledged upload downloads byte-identical from every survivor (lost), and
 /// times a full restart (<c>bin/cluster down</c>, <c>bin/cluster up</c>) until every image and the tracker peer are
 /// listed on every node (restart). Last, <see cref="Abuse"/> (the same code as <c>AbuseTest</c>): 1,000 slow
-/// connections on each TCP listener of node 1 and a P3 flood, against the node's defaults, ending with a second line
+/// connections on each TCP listener of node 1 (the replica channel too, with the cluster certificate) and a P3 flood, against the node's defaults, ending with a second line
 /// <c>abuse: &lt;n&gt; probes, node(s) up, legacy clients served, nothing lost</c>. Every wait has a deadline; only
 /// loopback is addressed.
 /// </summary>
@@ -31,7 +32,7 @@ public static class FaultsDriver
     {
         try
         {
-            return await RunScenariosAsync(Path.Combine(root, "bin", "cluster"));
+            return await RunScenariosAsync(Path.Combine(root, "bin", "cluster"), Path.Combine(root, "run"));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
         {
@@ -40,7 +41,7 @@ public static class FaultsDriver
         }
     }
 
-    private static async Task<int> RunScenariosAsync(string cluster)
+    private static async Task<int> RunScenariosAsync(string cluster, string run)
     {
         await RunAsync(cluster, "up", "--nodes", "3");
         var registered = await Wire.TryP3Async(Host(1), $"REG faults;pw 45001 '{PeerMd5},faults-peer.jpg'", PeerFrom, TimeSpan.FromSeconds(10));
@@ -121,11 +122,25 @@ public static class FaultsDriver
             $"failover {failover:0.0} s, repair {repair:0.0} s, restart {restart:0.0} s"));
 
         // Slow-loris connections from 127.0.0.100, the P3 flood from 127.0.0.200, a normal P3 client on 127.0.0.201.
-        var abuse = await Abuse.RunAsync(new AbuseTarget(Host(1), [Host(1), Host(2), Host(3)], "127.0.0.100", "127.0.0.200", "127.0.0.201"),
-            AbuseLimits.Defaults, perListener: 1000, line => Console.Error.WriteLine(line));
+        using var certificate = ClusterCertificate(run);
+        var abuse = await Abuse.RunAsync(new AbuseTarget(Host(1), [Host(1), Host(2), Host(3)], "127.0.0.100", "127.0.0.200", "127.0.0.201",
+            certificate), AbuseLimits.Defaults, perListener: 1000, line => Console.Error.WriteLine(line));
         await Console.Error.WriteLineAsync(abuse.Details());
         Console.WriteLine(abuse.Line);
         return lost == 0 && abuse.Passed ? 0 : 1;
+    }
+
+    /// <summary>The certificate <c>bin/cluster up</c> gave the nodes: <c>ACTORIMAGES_CLUSTER_CERT</c> and its password
+    /// when set, else <c>run/cluster-cert.pfx</c> and <c>run/cluster-cert.password</c>; null when remoting is plain TCP
+    /// (<c>ACTORIMAGES_REMOTE_TLS=off</c>), where there is no replica channel.</summary>
+    private static X509Certificate2? ClusterCertificate(string run)
+    {
+        if (Environment.GetEnvironmentVariable("ACTORIMAGES_REMOTE_TLS") is "off" or "false" or "no") return null;
+        var file = Environment.GetEnvironmentVariable("ACTORIMAGES_CLUSTER_CERT") is { Length: > 0 } set ? set : Path.Combine(run, "cluster-cert.pfx");
+        var password = Environment.GetEnvironmentVariable("ACTORIMAGES_CLUSTER_CERT_PASSWORD") is { Length: > 0 } given
+            ? given
+            : File.ReadAllText(Path.Combine(run, "cluster-cert.password")).Trim();
+        return X509CertificateLoader.LoadPkcs12FromFile(file, password);
     }
 
     private static string Host(int i) => "127.0.0." + i.ToString(CultureInfo.InvariantCulture);
