@@ -227,8 +227,7 @@ public static class Abuse
         var start = png.AsSpan(0, 64).ToArray();
         var zeros = new byte[64];
         byte[] Ascii(string s) => Encoding.ASCII.GetBytes(s);
-        var upgrade = Ascii($"GET / HTTP/1.1\r\nHost: {host}:8765\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        var upgrade = RawWebSocket.UpgradeRequest(host, 8765);
         var upload = Ascii("""{"cmd":"UPLOAD","args":["slow.png","4000000"]}""");
         yield return ("P1", [
             new("silent", 5001, []),
@@ -240,9 +239,9 @@ public static class Abuse
             new("upgrade request stalled", 8765, upgrade[..^20]),
             new("upgrade request trickled", 8765, Ascii("GET / HTTP/1.1\r\nX-Slow: "), Trickle: Ascii("abcdefgh")),
             new("upgraded, silent", 8765, upgrade, Upgrade: true),
-            new("upgraded, text frame stalled", 8765, upgrade, Upgrade: true, AfterUpgrade: [.. MaskedHeader(0x81, 100), .. Ascii("{\"cmd\":")]),
+            new("upgraded, text frame stalled", 8765, upgrade, Upgrade: true, AfterUpgrade: [.. RawWebSocket.ClientFrameHeader(0x81, 100), .. Ascii("{\"cmd\":")]),
             new("upgraded, upload trickled", 8765, upgrade, Upgrade: true,
-                AfterUpgrade: [.. MaskedHeader(0x81, upload.Length), .. upload, .. MaskedHeader(0x82, 4_000_000), .. start], Trickle: zeros),
+                AfterUpgrade: [.. RawWebSocket.ClientFrameHeader(0x81, upload.Length), .. upload, .. RawWebSocket.ClientFrameHeader(0x82, 4_000_000), .. start], Trickle: zeros),
         ]);
         yield return ("P4", [
             new("silent", 13378, []),
@@ -266,15 +265,6 @@ public static class Abuse
             new("ClientHello trickled", ReplicaChannelClient.Port, clientHello, Trickle: zeros),
         ]);
     }
-
-    /// <summary>A client's WebSocket frame header (RFC 6455 §5.2): FIN, the opcode, the mask bit, the length and a
-    /// zero masking key (so the payload goes as it is).</summary>
-    private static byte[] MaskedHeader(byte finAndOpcode, long length) => length switch
-    {
-        < 126 => [finAndOpcode, (byte)(0x80 | length), 0, 0, 0, 0],
-        <= ushort.MaxValue => [finAndOpcode, 0x80 | 126, (byte)(length >> 8), (byte)length, 0, 0, 0, 0],
-        _ => [finAndOpcode, 0x80 | 127, .. BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((ulong)length)), 0, 0, 0, 0],
-    };
 
     private static async Task<List<SlowConnection>> OpenAllAsync(AbuseTarget target, string listener, SlowKind[] kinds, int count, CancellationToken stop)
     {

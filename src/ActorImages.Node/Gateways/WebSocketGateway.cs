@@ -258,6 +258,7 @@ public sealed class WebSocketGateway
                                 break;
                             }
                             sent += n;
+                            // Never deflated, whatever was negotiated (docs/protocols.md, P2, "Compression").
                             await socket.SendAsync(chunk.AsMemory(0, n), WebSocketMessageType.Binary,
                                 (sent == image.Entry.Size ? WebSocketMessageFlags.EndOfMessage : WebSocketMessageFlags.None)
                                 | WebSocketMessageFlags.DisableCompression, ct);
