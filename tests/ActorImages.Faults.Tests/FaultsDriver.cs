@@ -12,9 +12,9 @@ namespace ActorImages.Faults.Tests;
 /// again (repair), checks that every acknowledged upload downloads byte-identical from every survivor (lost), and
 /// times a full restart (<c>bin/cluster down</c>, <c>bin/cluster up</c>) until every image and the tracker peer are
 /// listed on every node (restart). Last, <see cref="Abuse"/> (the same code as <c>AbuseTest</c>): 1,000 slow
-/// connections on each TCP listener of node 1 (the replica channel too, with the cluster certificate) and a P3 flood, against the node's defaults, ending with a second line
-/// <c>abuse: &lt;n&gt; probes, node(s) up, legacy clients served, nothing lost</c>. Every wait has a deadline; only
-/// loopback is addressed.
+/// connections on each TCP listener of node 1 (the replica channel too, with the cluster certificate) and a P3 flood,
+/// against the node's defaults, ending with a second line <c>abuse: &lt;n&gt; probes, node(s) up, legacy clients
+/// served, nothing lost</c>. Every wait has a deadline; only loopback is addressed.
 /// </summary>
 public static class FaultsDriver
 {
