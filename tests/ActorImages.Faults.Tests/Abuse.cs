@@ -324,7 +324,8 @@ public static class Abuse
                 await socket.ConnectAsync(IPAddress.Parse(target.Host), kind.Port, timeout.Token);
                 var connection = new SlowConnection(socket, listener, kind.Name, stop);
                 if (kind.Opening.Length > 0) await socket.SendAsync(kind.Opening, timeout.Token);
-                if (kind.Upgrade && !await UpgradedAsync(socket, timeout.Token)) throw new IOException("no 101 Switching Protocols");
+                if (kind.Upgrade && !(await RawWebSocket.ReadHandshakeAsync(socket, timeout.Token)).StartsWith("HTTP/1.1 101", StringComparison.Ordinal))
+                    throw new IOException("no 101 Switching Protocols");
                 if (kind.AfterUpgrade is { } after) await socket.SendAsync(after, timeout.Token);
                 _ = connection.WatchAsync(kind.Trickle);
                 return connection;
@@ -334,19 +335,6 @@ public static class Abuse
                 socket.Dispose();
                 return null;
             }
-        }
-
-        /// <summary>Reads the upgrade response's head, byte by byte (nothing of what follows is consumed).</summary>
-        private static async Task<bool> UpgradedAsync(Socket socket, CancellationToken ct)
-        {
-            var head = new StringBuilder();
-            var one = new byte[1];
-            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
-            {
-                if (await socket.ReceiveAsync(one, ct) == 0 || head.Length > 4096) return false;
-                head.Append((char)one[0]);
-            }
-            return head.ToString().StartsWith("HTTP/1.1 101", StringComparison.Ordinal);
         }
 
         private async Task WatchAsync(byte[]? trickle)

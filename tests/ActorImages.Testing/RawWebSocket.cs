@@ -89,21 +89,32 @@ public sealed class RawWebSocket : IAsyncDisposable
             using var timeout = new CancellationTokenSource(Timeout);
             await socket.ConnectAsync(IPAddress.Parse(host), port, timeout.Token);
             await socket.SendAsync(UpgradeRequest(host, port, extensions), timeout.Token);
-            var head = new StringBuilder();
-            var one = new byte[1];
-            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
-            {
-                if (await socket.ReceiveAsync(one, timeout.Token) == 0 || head.Length > 8192)
-                    throw new IOException($"no complete handshake reply: '{head}'");
-                head.Append((char)one[0]);
-            }
-            return new RawWebSocket(socket, head.ToString());
+            return new RawWebSocket(socket, await ReadHandshakeAsync(socket, timeout.Token));
         }
         catch
         {
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Reads the head of the node's reply to an upgrade request (status line and headers, up to the empty
+    /// line) byte by byte, so that nothing after it is consumed.</summary>
+    /// <param name="socket">A connection that sent an upgrade request.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The head, whatever its status.</returns>
+    /// <exception cref="IOException">The node closed before the end of the head, or it exceeded 8 KiB.</exception>
+    public static async Task<string> ReadHandshakeAsync(Socket socket, CancellationToken ct)
+    {
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await socket.ReceiveAsync(one, ct) == 0 || head.Length > 8192)
+                throw new IOException($"no complete handshake reply: '{head}'");
+            head.Append((char)one[0]);
+        }
+        return head.ToString();
     }
 
     /// <summary>Sends one uncompressed text message in one frame.</summary>
