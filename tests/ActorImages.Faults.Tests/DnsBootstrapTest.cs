@@ -96,5 +96,4 @@ public sealed class DnsBootstrapTest(ITestOutputHelper output) : IAsyncLifetime
         ["ACTORIMAGES_DISCOVERY_SERVICE"] = Service,
         ["ACTORIMAGES_BOOTSTRAP_REQUIRED_CONTACTS"] = "2",
     };
-
 }

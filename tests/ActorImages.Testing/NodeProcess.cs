@@ -202,8 +202,8 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <exception cref="IOException">The log does not exist yet.</exception>
     public string ReadLog()
     {
-        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd();
+        using var reader = new StreamReader(new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        return reader.ReadToEnd();
     }
 
     /// <summary>The last lines of the log, for assertion messages.</summary>
