@@ -249,11 +249,11 @@ internal sealed class Bench
 
     /// <summary>
     /// Truncates every sink file to 0 bytes and flushes the file system: their blocks are free again, their inodes stay
-    /// in use until <see cref="RemoveSinkFiles"/> at the end of the run. Deleting them mid-run slowed the window after
-    /// it: the full run of 2026-12-05 11:44 deleted 186,000 of them 70 s before the re-replication window, which copied
-    /// 98.8 MB/s, against 145.3 MB/s for the same nodes in a run with no deletion before it (12:02): a new inode's
-    /// allocation skips every inode deleted in the last 60 s, or the last 360 s while that inode's block of the inode
-    /// table is dirty again, which the window's own new files make it (<see cref="DeletedInodesSkipped"/>).
+    /// in use until <see cref="RemoveSinkFiles"/> at the end of the run. A mass deletion mid-run would put the windows
+    /// after it on a file system that skips the deleted inodes when it creates files: for 60 s, or 360 s while their
+    /// block of the inode table is dirty again, which the window's own new files make it (<see cref="DeletedInodesSkipped"/>).
+    /// The full run of 2026-12-05 11:44 deleted 186,000 sink files 70 s before its re-replication window (98.8 MB/s);
+    /// runs without a deletion before it measured 103.5–148.1 MB/s (README, "What bounds each miss").
     /// </summary>
     /// <returns>How many files were emptied.</returns>
     private int EmptySinkFiles()
