@@ -55,7 +55,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
 
         // Thumbnails are made on first request, never on the upload's path (README "Web viewer"): none yet.
         foreach (var holder in Cluster.Nodes)
-            Assert.False(File.Exists(ThumbnailFile(holder, md5)), $"{holder.Host} made a thumbnail while storing the upload");
+            Assert.False(File.Exists(holder.ThumbnailFile(md5)), $"{holder.Host} made a thumbnail while storing the upload");
 
         foreach (var node in new[] { 1, 2 })
         {
@@ -74,12 +74,9 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
             Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
             Assert.Equal((256, 171), JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
-            Assert.True(File.Exists(ThumbnailFile(Cluster[node], md5)), $"node {node} keeps the thumbnail it made");
+            Assert.True(File.Exists(Cluster[node].ThumbnailFile(md5)), $"node {node} keeps the thumbnail it made");
         }
     }
-
-    /// <summary>Where a node keeps an image's thumbnail once made: <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c>.</summary>
-    private static string ThumbnailFile(NodeProcess node, string md5) => Path.Combine(node.DataDir, "thumbnails", md5 + ".jpg");
 
     [Fact]
     public async Task WithoutAnUploaderTheUploaderIsTheClientAddressAndAFolderInTheFilenameIsDropped()

@@ -80,7 +80,7 @@ public sealed class OutOfMemoryTest(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(answer is null or >= 500, $"the dying node answered the thumbnail request with {answer}");
         await Poll.UntilAsync(TimeSpan.FromSeconds(5), $"'{OutOfMemoryMessage}' in {limited.LogPath}\n{limited.Tail(80)}",
             () => Task.FromResult(limited.Tail(200).Contains(OutOfMemoryMessage, StringComparison.Ordinal)));
-        var thumbnailFile = Path.Combine(limited.DataDir, "thumbnails", md5 + ".jpg");
+        var thumbnailFile = limited.ThumbnailFile(md5);
         Assert.False(File.Exists(thumbnailFile), $"no thumbnail left by the dead node: {thumbnailFile}");
 
         // Node 1 keeps serving, the very same request included: only node 2's heap made it fatal.

@@ -61,6 +61,12 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>The node's data directory.</summary>
     public string DataDir { get; }
 
+    /// <summary>Where this node keeps the thumbnail of the image with <paramref name="md5"/> once it has made one:
+    /// <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c> (BlobStore.ThumbnailPath; README "Web viewer").</summary>
+    /// <param name="md5">The image's lowercase hex MD5.</param>
+    /// <returns>The file's path; the file may not exist.</returns>
+    public string ThumbnailFile(string md5) => Path.Combine(DataDir, "thumbnails", md5 + ".jpg");
+
     /// <summary>Where its standard output and error go.</summary>
     public string LogPath { get; }
 
