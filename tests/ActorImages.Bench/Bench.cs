@@ -740,6 +740,10 @@ internal sealed class Bench
         await _cluster.RunAsync(Env(2), "kill", "3");
         _shape = ""; // node 3 stays down: a later scenario starts the cluster again
         var clock = Stopwatch.StartNew();
+        // What the survivors hold, for the timeline's sampler (another thread) to read.
+        var heldNow = new long[] { live.Sum(h => start.Value.ByHost.GetValueOrDefault(h)) };
+        var timeline = new MachineTimeline(Path.Combine(_options.Root, "run"), () => Volatile.Read(ref heldNow[0]),
+            () => _cluster.RunningNodes().Select(_cluster.Pid).OfType<int>().ToList(), TimeSpan.FromSeconds(5));
         var targets = live.Select(h => new IPEndPoint(IPAddress.Parse(h), 13377)).ToArray();
         var serving = P3Load.RunAsync(targets, 8, 20, 0, _runId, checkReplies: true);
         // The window starts when node 1 no longer lists node 3 (failure detection, downing and removal are over; self-
@@ -770,7 +774,9 @@ internal sealed class Bench
                 lastGain[h] = last = clock.Elapsed;
                 first ??= last;
             }
+            Volatile.Write(ref heldNow[0], held.Values.Sum());
         }
+        await timeline.DisposeAsync();
         var reads = await serving;
         long liveNow = held.Values.Sum(), liveAtRemoval = heldAtRemoval.Values.Sum();
         long copied = liveNow - liveAtRemoval;
@@ -789,6 +795,10 @@ internal sealed class Bench
         Console.WriteLine("  (per survivor, received from node 3's removal: " + string.Join("; ", live.Select(h =>
             $"{h} {Fmt.D1((held[h] - heldAtRemoval[h]) / 1e6)} MB, its last byte at {(lastGain[h] is { } g ? $"{g.TotalSeconds:0.0} s" : "none")}"))
             + " after the kill)");
+        // Where the window's time went, from the kill on: the survivors' cores and the disk's latency (a copy of a file
+        // that is no longer in the page cache waits for a read; docs/benchmarks.md).
+        var lines = timeline.Lines(TimeSpan.Zero, "MB/s copied", 1e6);
+        if (lines.Count > 0) Console.WriteLine("  (every 5 s from the kill, from /proc:\n    " + string.Join("\n    ", lines) + ")");
         _rows.Add(new Row(name, $"{Fmt.D1(rate / 1e6)} MB/s", $"{Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink", Fmt.X(ratio), ">= 0.30x sink MB/s",
             sink.BytesPerSecond > 0 ? liveNow >= wanted && ratio >= 0.3 : null, "~22 images/s"));
     }

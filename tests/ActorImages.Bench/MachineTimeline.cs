@@ -1,0 +1,213 @@
+using System.Globalization;
+
+namespace ActorImages.Bench;
+
+/// <summary>
+/// Where a window's time goes, every few seconds, from <c>/proc</c>: the work done (a caller's counter, e.g. the bytes
+/// the survivors gained), each process group's CPU (the nodes, the load generator, PostgreSQL), the machine's busy
+/// and I/O-wait cores, and the disk of the run folder — MB read and written per second, the mean latency of a read
+/// and of a write (ms, the kernel's own time per completed request, as iostat's <c>r_await</c>/<c>w_await</c>) and
+/// the share of the time it was busy. Added for re-replication, whose rate spreads from run to run with how long its
+/// copies wait for cold source files (README "What bounds each miss"; docs/benchmarks.md). Linux only; on a machine
+/// without <c>/proc</c> it prints nothing.
+/// </summary>
+internal sealed class MachineTimeline : IAsyncDisposable
+{
+    /// <summary>Kernel clock ticks per second of <c>/proc/*/stat</c> and <c>/proc/stat</c> (USER_HZ, 100 on Linux).</summary>
+    private const double TicksPerSecond = 100;
+    private const double SectorBytes = 512;
+
+    /// <summary>One reading of the counters, all cumulative.</summary>
+    private sealed record Reading(
+        TimeSpan At, long Work, long NodesTicks, long GeneratorTicks, long PostgresTicks, long BusyTicks, long IoWaitTicks,
+        DiskCounters Disk);
+
+    /// <summary>The cumulative counters of one block device (<c>/proc/diskstats</c>, fields 4–13).</summary>
+    private sealed record DiskCounters(long Reads, long SectorsRead, long ReadMs, long Writes, long SectorsWritten, long WriteMs, long BusyMs);
+
+    private readonly Func<long> _work;
+    private readonly Func<IReadOnlyList<int>> _nodePids;
+    private readonly string? _device;
+    private readonly TimeSpan _every;
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly List<Reading> _readings = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sampling;
+
+    /// <summary>Starts sampling now, and every <paramref name="every"/> until disposed.</summary>
+    /// <param name="folder">A folder on the disk to watch (the run folder).</param>
+    /// <param name="work">The work done so far, cumulative (e.g. bytes copied); read at each sample.</param>
+    /// <param name="nodePids">The pids of the node processes to count, read at each sample.</param>
+    /// <param name="every">The interval between samples.</param>
+    public MachineTimeline(string folder, Func<long> work, Func<IReadOnlyList<int>> nodePids, TimeSpan every)
+    {
+        _work = work;
+        _nodePids = nodePids;
+        _every = every;
+        _device = DeviceOf(folder);
+        _sampling = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Sample();
+                try
+                {
+                    await Task.Delay(_every, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// <summary>Takes one last reading and stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _sampling;
+        Sample();
+        _stop.Dispose();
+    }
+
+    /// <summary>
+    /// One line per interval from <paramref name="from"/> on (the clock started with this sampler): its end, the work
+    /// per second in the caller's unit over <paramref name="divisor"/> (e.g. 1e6 for MB/s), the cores of each process
+    /// group and of the machine, and the disk.
+    /// </summary>
+    /// <param name="from">Intervals ending before this are left out.</param>
+    /// <param name="unit">The work's unit per second as printed, e.g. <c>MB/s</c>.</param>
+    /// <param name="divisor">What the work is divided by before printing.</param>
+    /// <returns>The lines, without indentation; none without <c>/proc</c>.</returns>
+    public IReadOnlyList<string> Lines(TimeSpan from, string unit, double divisor)
+    {
+        var lines = new List<string>();
+        List<Reading> readings;
+        lock (_readings) readings = [.. _readings];
+        for (var i = 1; i < readings.Count; i++)
+        {
+            Reading a = readings[i - 1], b = readings[i];
+            if (b.At < from) continue;
+            double s = (b.At - a.At).TotalSeconds;
+            if (s <= 0) continue;
+            string Cores(long ticks) => (ticks / TicksPerSecond / s).ToString("0.00", CultureInfo.InvariantCulture);
+            var d = Delta(a.Disk, b.Disk);
+            string disk = _device is null ? "disk n/a" : string.Create(CultureInfo.InvariantCulture,
+                $"{_device} read {d.SectorsRead * SectorBytes / 1e6 / s:0} MB/s ({d.Reads / s:0}/s, {Await(d.ReadMs, d.Reads)}), "
+                + $"write {d.SectorsWritten * SectorBytes / 1e6 / s:0} MB/s ({d.Writes / s:0}/s, {Await(d.WriteMs, d.Writes)}), "
+                + $"busy {d.BusyMs / 1000.0 / s:0.00}");
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {Cores(b.NodesTicks - a.NodesTicks)}, "
+                + $"load generator {Cores(b.GeneratorTicks - a.GeneratorTicks)}, PostgreSQL {Cores(b.PostgresTicks - a.PostgresTicks)}, "
+                + $"machine busy {Cores(b.BusyTicks - a.BusyTicks)}, I/O wait {Cores(b.IoWaitTicks - a.IoWaitTicks)} | {disk}"));
+        }
+        return lines;
+
+        static string Await(long ms, long requests) =>
+            requests == 0 ? "-" : (ms / (double)requests).ToString("0.0", CultureInfo.InvariantCulture) + " ms each";
+    }
+
+    private static DiskCounters Delta(DiskCounters a, DiskCounters b) =>
+        new(b.Reads - a.Reads, b.SectorsRead - a.SectorsRead, b.ReadMs - a.ReadMs, b.Writes - a.Writes,
+            b.SectorsWritten - a.SectorsWritten, b.WriteMs - a.WriteMs, b.BusyMs - a.BusyMs);
+
+    private void Sample()
+    {
+        if (!File.Exists("/proc/stat")) return;
+        try
+        {
+            long nodes = _nodePids().Sum(ProcessTicks);
+            long generator = ProcessTicks(Environment.ProcessId);
+            long postgres = PostgresPids().Sum(ProcessTicks);
+            var (busy, ioWait) = MachineTicks();
+            var reading = new Reading(_clock.Elapsed, _work(), nodes, generator, postgres, busy, ioWait, Disk());
+            lock (_readings) _readings.Add(reading);
+        }
+        catch (IOException)
+        {
+            // a counter file vanished between listing and reading: skip this sample
+        }
+    }
+
+    /// <summary>utime + stime of a process (fields 14 and 15 of <c>/proc/pid/stat</c>); 0 when it is gone.</summary>
+    private static long ProcessTicks(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static IEnumerable<int> PostgresPids()
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid)) continue;
+            string comm;
+            try
+            {
+                comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (comm.StartsWith("postgres", StringComparison.Ordinal) || comm.StartsWith("postmaster", StringComparison.Ordinal))
+                yield return pid;
+        }
+    }
+
+    /// <summary>The machine's busy ticks (all but idle and iowait) and iowait ticks (<c>/proc/stat</c>'s cpu line).</summary>
+    private static (long Busy, long IoWait) MachineTicks()
+    {
+        string line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
+        var v = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
+            .Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        // user nice system idle iowait irq softirq steal
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7], v[4]);
+    }
+
+    private DiskCounters Disk()
+    {
+        if (_device is null) return new DiskCounters(0, 0, 0, 0, 0, 0, 0);
+        foreach (string line in File.ReadLines("/proc/diskstats"))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 13 || f[2] != _device) continue;
+            long F(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+            return new DiskCounters(F(3), F(5), F(6), F(7), F(9), F(10), F(12));
+        }
+        return new DiskCounters(0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /// <summary>The block device (<c>vda</c>, <c>sda1</c>, …) of the mount that holds <paramref name="folder"/>, from
+    /// <c>/proc/self/mounts</c>; null when it is not a device of <c>/proc/diskstats</c>.</summary>
+    private static string? DeviceOf(string folder)
+    {
+        if (!File.Exists("/proc/self/mounts") || !File.Exists("/proc/diskstats")) return null;
+        string full = Path.GetFullPath(folder).TrimEnd('/') + "/";
+        string? device = null;
+        int longest = -1;
+        foreach (string line in File.ReadLines("/proc/self/mounts"))
+        {
+            var f = line.Split(' ');
+            if (f.Length < 2 || !f[0].StartsWith("/dev/", StringComparison.Ordinal)) continue;
+            string mount = f[1].TrimEnd('/') + "/";
+            if (!full.StartsWith(mount, StringComparison.Ordinal) || mount.Length <= longest) continue;
+            longest = mount.Length;
+            device = Path.GetFileName(f[0]);
+        }
+        if (device is null) return null;
+        return File.ReadLines("/proc/diskstats").Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: > 2 } f && f[2] == device)
+            ? device
+            : null;
+    }
+}
