@@ -17,10 +17,11 @@ internal sealed class MachineTimeline : IAsyncDisposable
     private const double TicksPerSecond = 100;
     private const double SectorBytes = 512;
 
-    /// <summary>One reading of the counters, all cumulative.</summary>
+    /// <summary>One reading of the counters, all cumulative; the node and PostgreSQL processes' ticks by pid, since
+    /// processes come and go between readings (a killed node, a closed connection's backend).</summary>
     private sealed record Reading(
-        TimeSpan At, long Work, long NodesTicks, long GeneratorTicks, long PostgresTicks, long BusyTicks, long IoWaitTicks,
-        DiskCounters Disk);
+        TimeSpan At, long Work, Dictionary<int, long> NodesTicks, long GeneratorTicks, Dictionary<int, long> PostgresTicks,
+        long BusyTicks, long IoWaitTicks, DiskCounters Disk);
 
     /// <summary>The cumulative counters of one block device (<c>/proc/diskstats</c>, fields 4–13).</summary>
     private sealed record DiskCounters(long Reads, long SectorsRead, long ReadMs, long Writes, long SectorsWritten, long WriteMs, long BusyMs);
@@ -92,14 +93,17 @@ internal sealed class MachineTimeline : IAsyncDisposable
             double s = (b.At - a.At).TotalSeconds;
             if (s <= 0) continue;
             string Cores(long ticks) => (ticks / TicksPerSecond / s).ToString("0.00", CultureInfo.InvariantCulture);
+            // A process that ended in the interval is left out; one that started in it counts from 0.
+            static long Grown(Dictionary<int, long> before, Dictionary<int, long> after) =>
+                after.Sum(p => Math.Max(0, p.Value - before.GetValueOrDefault(p.Key)));
             var d = Delta(a.Disk, b.Disk);
             string disk = _device is null ? "disk n/a" : string.Create(CultureInfo.InvariantCulture,
                 $"{_device} read {d.SectorsRead * SectorBytes / 1e6 / s:0} MB/s ({d.Reads / s:0}/s, {Await(d.ReadMs, d.Reads)}), "
                 + $"write {d.SectorsWritten * SectorBytes / 1e6 / s:0} MB/s ({d.Writes / s:0}/s, {Await(d.WriteMs, d.Writes)}), "
                 + $"busy {d.BusyMs / 1000.0 / s:0.00}");
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {Cores(b.NodesTicks - a.NodesTicks)}, "
-                + $"load generator {Cores(b.GeneratorTicks - a.GeneratorTicks)}, PostgreSQL {Cores(b.PostgresTicks - a.PostgresTicks)}, "
+                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {Cores(Grown(a.NodesTicks, b.NodesTicks))}, "
+                + $"load generator {Cores(b.GeneratorTicks - a.GeneratorTicks)}, PostgreSQL {Cores(Grown(a.PostgresTicks, b.PostgresTicks))}, "
                 + $"machine busy {Cores(b.BusyTicks - a.BusyTicks)}, I/O wait {Cores(b.IoWaitTicks - a.IoWaitTicks)} | {disk}"));
         }
         return lines;
@@ -117,9 +121,9 @@ internal sealed class MachineTimeline : IAsyncDisposable
         if (!File.Exists("/proc/stat")) return;
         try
         {
-            long nodes = _nodePids().Sum(ProcessTicks);
+            var nodes = _nodePids().Distinct().ToDictionary(p => p, ProcessTicks);
             long generator = ProcessTicks(Environment.ProcessId);
-            long postgres = PostgresPids().Sum(ProcessTicks);
+            var postgres = PostgresPids().ToDictionary(p => p, ProcessTicks);
             var (busy, ioWait) = MachineTicks();
             var reading = new Reading(_clock.Elapsed, _work(), nodes, generator, postgres, busy, ioWait, Disk());
             lock (_readings) _readings.Add(reading);
