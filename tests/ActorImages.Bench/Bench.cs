@@ -756,9 +756,12 @@ internal sealed class Bench
         var heldBefore = new Dictionary<string, long>(held);
         var heldAtRemoval = heldBefore;
         var lastGain = live.ToDictionary(h => h, _ => (TimeSpan?)null);
+        // When the LST load ended and what the survivors held then: the rate while serving and after it, apart.
+        (TimeSpan At, long Held)? served = null;
         while (clock.Elapsed < TimeSpan.FromMinutes(5) && held.Values.Sum() < wanted)
         {
             await Task.Delay(250);
+            if (served is null && serving.IsCompleted) served = (clock.Elapsed, held.Values.Sum());
             if (await StatsAsync() is not { } now) continue;
             if (removed is null && !await ListsAsync(1, LocalCluster.Host(3)))
             {
@@ -795,6 +798,10 @@ internal sealed class Bench
         Console.WriteLine("  (per survivor, received from node 3's removal: " + string.Join("; ", live.Select(h =>
             $"{h} {Fmt.D1((held[h] - heldAtRemoval[h]) / 1e6)} MB, its last byte at {(lastGain[h] is { } g ? $"{g.TotalSeconds:0.0} s" : "none")}"))
             + " after the kill)");
+        if (removed is { } r0 && last is { } l0 && served is { } s0 && s0.At > r0 && s0.At < l0)
+            Console.WriteLine($"  (while the LST load ran, from the removal to {s0.At.TotalSeconds:0.0} s: {Fmt.D1((s0.Held - liveAtRemoval) / 1e6)} MB, "
+                + $"{Fmt.D1((s0.Held - liveAtRemoval) / 1e6 / (s0.At - r0).TotalSeconds)} MB/s; after it: {Fmt.D1((liveNow - s0.Held) / 1e6)} MB in "
+                + $"{(l0 - s0.At).TotalSeconds:0.0} s, {Fmt.D1((liveNow - s0.Held) / 1e6 / (l0 - s0.At).TotalSeconds)} MB/s)");
         // Where the window's time went, from the kill on: the survivors' cores and the disk's latency (a copy of a file
         // that is no longer in the page cache waits for a read; docs/benchmarks.md).
         var lines = timeline.Lines(TimeSpan.Zero, "MB/s copied", 1e6);

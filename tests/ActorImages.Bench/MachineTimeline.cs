@@ -63,12 +63,15 @@ internal sealed class MachineTimeline : IAsyncDisposable
         });
     }
 
-    /// <summary>Takes one last reading and stops.</summary>
+    /// <summary>Takes one last reading, unless the last was less than half an interval ago (a sliver of an interval
+    /// would print a rate of a few hundred milliseconds), and stops.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _sampling;
-        Sample();
+        TimeSpan? lastAt;
+        lock (_readings) lastAt = _readings.Count > 0 ? _readings[^1].At : null;
+        if (lastAt is null || _clock.Elapsed - lastAt >= _every / 2) Sample();
         _stop.Dispose();
     }
 
