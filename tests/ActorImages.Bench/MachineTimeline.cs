@@ -7,9 +7,10 @@ namespace ActorImages.Bench;
 /// the survivors gained), each process group's CPU (the nodes, the load generator, PostgreSQL), the machine's busy
 /// and I/O-wait cores, and the disk of the run folder — MB read and written per second, the mean latency of a read
 /// and of a write (ms, the kernel's own time per completed request, as iostat's <c>r_await</c>/<c>w_await</c>) and
-/// the share of the time it was busy. Added for re-replication, whose rate spreads from run to run with how long its
-/// copies wait for cold source files (README "What bounds each miss"; docs/benchmarks.md). Linux only; on a machine
-/// without <c>/proc</c> it prints nothing.
+/// the share of the time it was busy. Added for re-replication, whose rate spreads from run to run: it tells the
+/// window's phases apart — the cores shared with the serving load, a wait for cold source files, the cores alone
+/// (README "What bounds each miss"; docs/benchmarks.md, "2026-12-05 (14:30–15:50)"). Linux only; on a machine without
+/// <c>/proc</c> it prints nothing.
 /// </summary>
 internal sealed class MachineTimeline : IAsyncDisposable
 {
