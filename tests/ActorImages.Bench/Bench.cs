@@ -692,16 +692,8 @@ internal sealed class Bench
         var total = TimeSpan.Zero;
         foreach (int i in _cluster.RunningNodes())
         {
-            if (_cluster.Pid(i) is not { } pid) continue;
-            try
-            {
-                using var process = Process.GetProcessById(pid);
-                total += process.TotalProcessorTime;
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                // exited in between: its time is lost to the figure
-            }
+            // One that exited in between: its time is lost to the figure.
+            if (_cluster.Pid(i) is { } pid && LocalCluster.CpuTime(pid) is { } used) total += used;
         }
         return total;
     }
@@ -804,7 +796,7 @@ internal sealed class Bench
                 + $"{(l0 - s0.At).TotalSeconds:0.0} s, {Fmt.D1((liveNow - s0.Held) / 1e6 / (l0 - s0.At).TotalSeconds)} MB/s)");
         // Where the window's time went, from the kill on: the survivors' cores and the disk's latency (a copy of a file
         // that is no longer in the page cache waits for a read; docs/benchmarks.md).
-        var lines = timeline.Lines(TimeSpan.Zero, "MB/s copied", 1e6);
+        var lines = timeline.Lines("MB/s copied", 1e6);
         if (lines.Count > 0) Console.WriteLine("  (every 5 s from the kill, from /proc:\n    " + string.Join("\n    ", lines) + ")");
         _rows.Add(new Row(name, $"{Fmt.D1(rate / 1e6)} MB/s", $"{Fmt.D1(sink.BytesPerSecond / 1e6)} MB/s sink", Fmt.X(ratio), ">= 0.30x sink MB/s",
             sink.BytesPerSecond > 0 ? liveNow >= wanted && ratio >= 0.3 : null, "~22 images/s"));

@@ -77,6 +77,20 @@ internal sealed class LocalCluster(string root)
     /// <summary>The numbers of the nodes whose process runs.</summary>
     public IReadOnlyList<int> RunningNodes() => Enumerable.Range(1, 9).Where(i => Pid(i) is not null).ToList();
 
+    /// <summary>The CPU time (user + system) process <paramref name="pid"/> has used so far, or null when it is gone.</summary>
+    public static TimeSpan? CpuTime(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.TotalProcessorTime;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return null; // exited in between
+        }
+    }
+
     /// <summary>VmRSS of process <paramref name="pid"/> in bytes (from /proc/&lt;pid&gt;/status), or null.</summary>
     public static long? Rss(int pid)
     {

@@ -14,14 +14,14 @@ namespace ActorImages.Bench;
 /// </summary>
 internal sealed class MachineTimeline : IAsyncDisposable
 {
-    /// <summary>Kernel clock ticks per second of <c>/proc/*/stat</c> and <c>/proc/stat</c> (USER_HZ, 100 on Linux).</summary>
+    /// <summary>Kernel clock ticks per second of <c>/proc/stat</c> (USER_HZ, 100 on Linux).</summary>
     private const double TicksPerSecond = 100;
     private const double SectorBytes = 512;
 
-    /// <summary>One reading of the counters, all cumulative; the node and PostgreSQL processes' ticks by pid, since
+    /// <summary>One reading of the counters, all cumulative; the node and PostgreSQL processes' CPU time by pid, since
     /// processes come and go between readings (a killed node, a closed connection's backend).</summary>
     private sealed record Reading(
-        TimeSpan At, long Work, Dictionary<int, long> NodesTicks, long GeneratorTicks, Dictionary<int, long> PostgresTicks,
+        TimeSpan At, long Work, Dictionary<int, TimeSpan> Nodes, TimeSpan Generator, Dictionary<int, TimeSpan> Postgres,
         long BusyTicks, long IoWaitTicks, DiskCounters Disk);
 
     /// <summary>The cumulative counters of one block device (<c>/proc/diskstats</c>, fields 4–13).</summary>
@@ -77,15 +77,14 @@ internal sealed class MachineTimeline : IAsyncDisposable
     }
 
     /// <summary>
-    /// One line per interval from <paramref name="from"/> on (the clock started with this sampler): its end, the work
-    /// per second in the caller's unit over <paramref name="divisor"/> (e.g. 1e6 for MB/s), the cores of each process
-    /// group and of the machine, and the disk.
+    /// One line per interval (its end on the clock started with this sampler), the work per second in the caller's
+    /// unit over <paramref name="divisor"/> (e.g. 1e6 for MB/s), the cores of each process group and of the machine,
+    /// and the disk.
     /// </summary>
-    /// <param name="from">Intervals ending before this are left out.</param>
     /// <param name="unit">The work's unit per second as printed, e.g. <c>MB/s</c>.</param>
     /// <param name="divisor">What the work is divided by before printing.</param>
     /// <returns>The lines, without indentation; none without <c>/proc</c>.</returns>
-    public IReadOnlyList<string> Lines(TimeSpan from, string unit, double divisor)
+    public IReadOnlyList<string> Lines(string unit, double divisor)
     {
         var lines = new List<string>();
         List<Reading> readings;
@@ -93,21 +92,21 @@ internal sealed class MachineTimeline : IAsyncDisposable
         for (var i = 1; i < readings.Count; i++)
         {
             Reading a = readings[i - 1], b = readings[i];
-            if (b.At < from) continue;
             double s = (b.At - a.At).TotalSeconds;
             if (s <= 0) continue;
             string Cores(long ticks) => (ticks / TicksPerSecond / s).ToString("0.00", CultureInfo.InvariantCulture);
+            string CoresOf(TimeSpan used) => (used.TotalSeconds / s).ToString("0.00", CultureInfo.InvariantCulture);
             // A process that ended in the interval is left out; one that started in it counts from 0.
-            static long Grown(Dictionary<int, long> before, Dictionary<int, long> after) =>
-                after.Sum(p => Math.Max(0, p.Value - before.GetValueOrDefault(p.Key)));
+            static TimeSpan Grown(Dictionary<int, TimeSpan> before, Dictionary<int, TimeSpan> after) =>
+                TimeSpan.FromTicks(after.Sum(p => Math.Max(0, (p.Value - before.GetValueOrDefault(p.Key)).Ticks)));
             var d = Delta(a.Disk, b.Disk);
             string disk = _device is null ? "disk n/a" : string.Create(CultureInfo.InvariantCulture,
                 $"{_device} read {d.SectorsRead * SectorBytes / 1e6 / s:0} MB/s ({d.Reads / s:0}/s, {Await(d.ReadMs, d.Reads)}), "
                 + $"write {d.SectorsWritten * SectorBytes / 1e6 / s:0} MB/s ({d.Writes / s:0}/s, {Await(d.WriteMs, d.Writes)}), "
                 + $"busy {d.BusyMs / 1000.0 / s:0.00}");
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {Cores(Grown(a.NodesTicks, b.NodesTicks))}, "
-                + $"load generator {Cores(b.GeneratorTicks - a.GeneratorTicks)}, PostgreSQL {Cores(Grown(a.PostgresTicks, b.PostgresTicks))}, "
+                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {CoresOf(Grown(a.Nodes, b.Nodes))}, "
+                + $"load generator {CoresOf(b.Generator - a.Generator)}, PostgreSQL {CoresOf(Grown(a.Postgres, b.Postgres))}, "
                 + $"machine busy {Cores(b.BusyTicks - a.BusyTicks)}, I/O wait {Cores(b.IoWaitTicks - a.IoWaitTicks)} | {disk}"));
         }
         return lines;
@@ -125,11 +124,10 @@ internal sealed class MachineTimeline : IAsyncDisposable
         if (!File.Exists("/proc/stat")) return;
         try
         {
-            var nodes = _nodePids().Distinct().ToDictionary(p => p, ProcessTicks);
-            long generator = ProcessTicks(Environment.ProcessId);
-            var postgres = PostgresPids().ToDictionary(p => p, ProcessTicks);
+            var nodes = CpuTimes(_nodePids().Distinct());
+            var postgres = CpuTimes(PostgresPids());
             var (busy, ioWait) = MachineTicks();
-            var reading = new Reading(_clock.Elapsed, _work(), nodes, generator, postgres, busy, ioWait, Disk());
+            var reading = new Reading(_clock.Elapsed, _work(), nodes, Environment.CpuUsage.TotalTime, postgres, busy, ioWait, Disk());
             lock (_readings) _readings.Add(reading);
         }
         catch (IOException)
@@ -138,21 +136,10 @@ internal sealed class MachineTimeline : IAsyncDisposable
         }
     }
 
-    /// <summary>utime + stime of a process (fields 14 and 15 of <c>/proc/pid/stat</c>); 0 when it is gone.</summary>
-    private static long ProcessTicks(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
+    /// <summary>Each process's CPU time so far (<see cref="LocalCluster.CpuTime"/>); one gone already is left out.</summary>
+    private static Dictionary<int, TimeSpan> CpuTimes(IEnumerable<int> pids) =>
+        pids.Select(p => (Pid: p, Used: LocalCluster.CpuTime(p))).Where(p => p.Used is not null)
+            .ToDictionary(p => p.Pid, p => p.Used!.Value);
 
     private static IEnumerable<int> PostgresPids()
     {
