@@ -277,9 +277,10 @@ internal sealed class Bench
         sync.WaitForExit();
     }
 
-    /// <summary>Deletes the sink's files (an earlier run's left by a kill, or this run's earlier windows') and waits
-    /// until the files deleted last, now or by an earlier run, no longer slow down the creation of new ones, so
-    /// neither the sink nor a node pays for those deletions.</summary>
+    /// <summary>At the start of a run: deletes the sink files an earlier run left (one that was killed) and waits until
+    /// the files deleted last, now or when an earlier run ended, no longer slow down the creation of new ones, so
+    /// neither the sink nor a node pays for those deletions. Mid-run the sink's files are emptied instead
+    /// (<see cref="EmptySinkFiles"/>).</summary>
     private async Task SettleDeletedFilesAsync()
     {
         RemoveSinkFiles();
