@@ -128,7 +128,28 @@ public sealed partial class BlobStore
     /// <exception cref="ArgumentException"><paramref name="relativePath"/> is refused by <see cref="Resolve"/>, or
     /// <paramref name="staged"/> is not in this store's <c>.tmp</c></exception>
     public Task<string> CommitAsync(StagedBlob staged, string relativePath,
-        CancellationToken cancellationToken = default, bool keepTempFile = false)
+        CancellationToken cancellationToken = default, bool keepTempFile = false) =>
+        PlaceAsync(staged, relativePath, replace: false, keepTempFile, cancellationToken);
+
+    /// <summary>
+    /// Puts a checked copy in place of whatever is under <paramref name="relativePath"/> (a corrupt copy, another
+    /// file, or nothing), as the scrub restores a bad copy: the temp file is fsynced, then renamed over the name —
+    /// atomic, so a reader that opens the name gets the old file or the new one, never a partial one, and a reader
+    /// that has the old one open keeps reading it — and the folder is fsynced before this returns. Uploads and
+    /// replica copies use <see cref="CommitAsync"/>, which never overwrites.
+    /// </summary>
+    /// <param name="staged">a blob from <see cref="BlobWriter.FinishAsync"/> of this store, placed at most once;
+    /// its temp name is gone afterwards</param>
+    /// <param name="relativePath">as for <see cref="CommitAsync"/></param>
+    /// <param name="cancellationToken">cancels before the fsync</param>
+    /// <returns>the absolute path of the stored image</returns>
+    /// <exception cref="IOException">the temp file is gone, or fsyncing or renaming failed</exception>
+    /// <exception cref="ArgumentException">as for <see cref="CommitAsync"/></exception>
+    public Task<string> ReplaceAsync(StagedBlob staged, string relativePath, CancellationToken cancellationToken = default) =>
+        PlaceAsync(staged, relativePath, replace: true, keepTempFile: false, cancellationToken);
+
+    private Task<string> PlaceAsync(StagedBlob staged, string relativePath, bool replace, bool keepTempFile,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(staged);
         var target = Resolve(relativePath);
@@ -147,6 +168,13 @@ public sealed partial class BlobStore
                 Directory.CreateDirectory(folder);
                 // The new folder's own name must survive a crash too, or the image inside it would not.
                 NativeFiles.FsyncDirectory(Path.GetDirectoryName(folder)!);
+            }
+            if (replace)
+            {
+                // rename(2), which replaces the target atomically.
+                File.Move(staged.TempFile, target, overwrite: true);
+                NativeFiles.FsyncDirectory(folder);
+                return Task.FromResult(target);
             }
             NativeFiles.LinkNew(staged.TempFile, target);
             NativeFiles.FsyncDirectory(folder);

@@ -12,8 +12,10 @@ namespace ActorImages.Storage;
 /// </summary>
 internal static partial class NativeFiles
 {
+    // O_RDONLY, 0 on every Linux architecture; it opens a directory too. No other open flag is passed: their values
+    // differ between architectures (0x10000 is O_DIRECTORY on x86-64 but O_DIRECT on arm64, where opening a
+    // directory with it fails with EINVAL, so every commit failed there), and O_DIRECTORY would only add a check.
     private const int ReadOnly = 0;
-    private const int OpenDirectory = 0x10000; // O_DIRECTORY on Linux x86-64 and arm64
     private const int ErrorNoEntry = 2;
     private const int ErrorExists = 17;
 
@@ -63,7 +65,7 @@ internal static partial class NativeFiles
         FsyncPath(file, ReadOnly, "file");
     }
 
-    /// <summary>fsyncs <paramref name="directory"/>, so a new name in it survives a power cut; a no-op where
+    /// <summary>fsyncs <paramref name="directory"/>, so a new or renamed name in it survives a power cut; a no-op where
     /// directories cannot be synced (Windows).</summary>
     /// <exception cref="IOException">open or fsync failed</exception>
     public static void FsyncDirectory(string directory)
@@ -72,7 +74,7 @@ internal static partial class NativeFiles
         {
             return;
         }
-        FsyncPath(directory, ReadOnly | OpenDirectory, "directory");
+        FsyncPath(directory, ReadOnly, "directory");
     }
 
     private static void FsyncPath(string path, int flags, string kind)

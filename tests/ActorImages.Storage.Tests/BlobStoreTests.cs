@@ -83,6 +83,42 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AReplacementTakesTheNameOfACorruptCopyWhileAnOpenReaderKeepsTheOldBytes()
+    {
+        var stored = await Commit("rocket.jpg", "2026-11-22/143005.jpg");
+        var corrupt = TestImages.Bytes("rocket.jpg");
+        corrupt[^100] ^= 0xFF;
+        File.WriteAllBytes(stored, corrupt);
+        await using var oldReader = _store.OpenRead("2026-11-22/143005.jpg");
+        await using var writer = _store.NewCopyWriter();
+        var staged = await Stage(writer, TestImages.Bytes("rocket.jpg"));
+
+        var replaced = await _store.ReplaceAsync(staged, "2026-11-22/143005.jpg");
+
+        Assert.Equal(stored, replaced);
+        Assert.Equal(TestImages.Bytes("rocket.jpg"), File.ReadAllBytes(stored));
+        Assert.Empty(TempFolder.List(_store.TempDir));
+        var old = new MemoryStream();
+        await oldReader.CopyToAsync(old);
+        Assert.Equal(corrupt, old.ToArray());
+    }
+
+    [Fact]
+    public async Task AReplacementOfAMissingCopyCreatesItAndItsFolder()
+    {
+        await using var writer = _store.NewCopyWriter();
+        var staged = await Stage(writer, TestImages.Bytes("chelsea.png"));
+
+        var replaced = await _store.ReplaceAsync(staged, "2026-11-23/010203.png");
+
+        Assert.Equal(TestImages.Bytes("chelsea.png"), File.ReadAllBytes(replaced));
+        Assert.Equal(["010203.png"], TempFolder.List(Path.Combine(_dir.Path, "2026-11-23")));
+        Assert.Empty(TempFolder.List(_store.TempDir));
+        await Assert.ThrowsAnyAsync<IOException>(() => _store.ReplaceAsync(staged, "2026-11-23/010204.png"));
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.ReplaceAsync(staged, "../escaped.png"));
+    }
+
+    [Fact]
     public async Task ConcurrentCommitsOfTheSameNameStoreExactlyOneAndOverwriteNothing()
     {
         var staged = await StageMany(16);

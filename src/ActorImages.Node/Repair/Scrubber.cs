@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ActorImages.Catalog;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
@@ -23,8 +22,9 @@ public enum ScrubOutcome
 /// Checks one of this node's copies against the catalog's SHA-256 and restores a missing or corrupt one from another
 /// replica (docs/design.md, "Membership and failure"): the sound bytes are fetched over HTTP by
 /// <see cref="ReplicaFetcher"/> (the holder hashes its copy as it sends and breaks off a bad one before its end;
-/// hashed again while written), compared with the catalog, fsynced, and only then put in place — a rename over the bad file, so
-/// a reader sees the old file or the new one, never a partial one. Every replica keeps the image under the same
+/// hashed again while written), compared with the catalog, fsynced, and only then put in place by
+/// <see cref="BlobStore.ReplaceAsync"/> — a rename over the bad file, so a reader sees the old file or the new one, never a
+/// partial one. Every replica keeps the image under the same
 /// path, so the catalog does not change. A bad copy is never served whole meanwhile: reads hash it as they go and
 /// abort before its last chunk (<see cref="LocalCopies"/>), which also deletes it and reports it here through
 /// <see cref="ScrubRequests"/>.
@@ -96,16 +96,16 @@ public sealed class Scrubber
         _metrics.Error("bad_replica");
         _log.LogError("Scrub: this node's copy of {Md5} ({Path}) is {Problem}; restoring it from another replica",
             entry.Md5, entry.Path, problem);
-        var outcome = await RestoreAsync(entry, file, ct);
+        var outcome = await RestoreAsync(entry, ct);
         _metrics.Copy("scrub", outcome == ScrubOutcome.Restored ? "ok" : "failed");
         return outcome;
     }
 
-    private async Task<ScrubOutcome> RestoreAsync(CatalogEntry entry, string file, CancellationToken ct)
+    private async Task<ScrubOutcome> RestoreAsync(CatalogEntry entry, CancellationToken ct)
     {
         var sources = _membership.Current.OtherHoldersUpFirst(entry);
         var source = await _fetcher.FetchAsync(entry, sources.Select(r => r.Host),
-            (staged, token) => PutInPlaceAsync(staged, entry.Path, file, token), "Scrub", ct);
+            (staged, token) => _blobs.ReplaceAsync(staged, entry.Path, token), "Scrub", ct);
         if (source is not null)
         {
             _log.LogInformation("Scrub restored {Md5} ({Path}) from {Host}", entry.Md5, entry.Path, source);
@@ -115,62 +115,4 @@ public sealed class Scrubber
             entry.Md5, entry.Path, string.Join(", ", sources.Select(r => r.Host)));
         return ScrubOutcome.Failed;
     }
-
-    /// <summary>Makes the staged copy the file at <paramref name="path"/>: a new link when the file is gone, else a
-    /// rename over the bad file (atomic), then an fsync of the folder so the change survives a crash.</summary>
-    private async Task PutInPlaceAsync(StagedBlob staged, string path, string file, CancellationToken ct)
-    {
-        if (!File.Exists(file))
-        {
-            try
-            {
-                await _blobs.CommitAsync(staged, path, ct);
-                return;
-            }
-            catch (IOException) when (File.Exists(file))
-            {
-                // Another file took the name meanwhile (a copy arriving over HTTP): replace it below, since the
-                // staged one is the checked one.
-            }
-        }
-        await Task.Run(() =>
-        {
-            File.Move(staged.TempFile, file, overwrite: true);
-            DirectorySync.Fsync(Path.GetDirectoryName(file)!);
-        }, ct);
-    }
-}
-
-/// <summary>fsync(2) of a directory, which .NET cannot open as a file: makes a rename in it durable.</summary>
-internal static class DirectorySync
-{
-    // O_RDONLY opens a directory too; O_DIRECTORY would only add a check, and its value differs between x64 and arm64.
-    private const int ReadOnly = 0;
-
-    /// <summary>Flushes the directory entry changes of <paramref name="directory"/> to disk.</summary>
-    /// <param name="directory">The directory.</param>
-    /// <exception cref="IOException">It cannot be opened or flushed.</exception>
-    public static void Fsync(string directory)
-    {
-        if (!OperatingSystem.IsLinux()) return; // elsewhere the rename's own durability is all there is
-        var fd = Open(directory, ReadOnly);
-        if (fd < 0) throw new IOException($"open {directory} failed: errno {Marshal.GetLastPInvokeError()}");
-        try
-        {
-            if (FileSync(fd) != 0) throw new IOException($"fsync {directory} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static extern int FileSync(int fd);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static extern int Close(int fd);
 }
