@@ -15,6 +15,7 @@ public sealed class NodeProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Dictionary<string, string> _environment;
     private readonly IReadOnlyList<string> _launcher;
+    private readonly IReadOnlyList<string> _command;
     private readonly bool _holdOutput;
     private Process? _process;
     private bool _outputRead;
@@ -30,11 +31,16 @@ public sealed class NodeProcess : IAsyncDisposable
     /// namespace (the partition tests); it must exec the node so that the process is the node itself.</param>
     /// <param name="holdOutput">Leave the node's standard output unread after each start, until
     /// <see cref="ReleaseOutput"/>: its pipe fills (64 KiB on Linux) as a stalled log reader's would.</param>
+    /// <param name="command">The node itself, instead of <c>dotnet</c> <see cref="NodeBinaries.Dll"/>: e.g. a build
+    /// for another architecture under an emulator (MixedArchitectureTest). It must be the process that runs the
+    /// node, as a launcher's command must.</param>
     public NodeProcess(string host, string dataDir, string dbUrl, IEnumerable<string> seeds,
-        IReadOnlyDictionary<string, string>? extra = null, IReadOnlyList<string>? launcher = null, bool holdOutput = false)
+        IReadOnlyDictionary<string, string>? extra = null, IReadOnlyList<string>? launcher = null, bool holdOutput = false,
+        IReadOnlyList<string>? command = null)
     {
         Host = host;
         _launcher = launcher ?? [];
+        _command = command ?? [];
         _holdOutput = holdOutput;
         DataDir = dataDir;
         LogPath = Path.Combine(Path.GetDirectoryName(dataDir)!, $"{host}.log");
@@ -86,7 +92,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public void Start()
     {
         Directory.CreateDirectory(DataDir);
-        var command = _launcher.Concat(["dotnet", NodeBinaries.Dll]).ToList();
+        var command = _launcher.Concat(_command.Count > 0 ? _command : ["dotnet", NodeBinaries.Dll]).ToList();
         var info = new ProcessStartInfo(command[0], command.Skip(1))
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,

@@ -81,17 +81,20 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="root">The folder of the nodes' data and logs, or null for a fresh temp folder; a folder of an
     /// earlier cluster brings its data back (a restart).</param>
     /// <param name="holdOutput">Leave every node's standard output unread (<see cref="NodeProcess.ReleaseOutput"/>).</param>
+    /// <param name="command">Node number (1-based) → the node's own command (<see cref="NodeProcess"/>'s
+    /// <c>command</c>), or null for this build's.</param>
     /// <returns>The running cluster.</returns>
     /// <exception cref="TimeoutException">Not all Up in time; the message holds the nodes' log tails.</exception>
     public static async Task<TestCluster> StartAsync(IReadOnlyList<string> hosts, string? dbUrl = null,
         IReadOnlyDictionary<string, string>? extra = null, Func<int, IReadOnlyList<string>?>? launcher = null,
-        TimeSpan? timeout = null, string? root = null, bool holdOutput = false)
+        TimeSpan? timeout = null, string? root = null, bool holdOutput = false,
+        Func<int, IReadOnlyList<string>?>? command = null)
     {
         dbUrl ??= await PostgresServer.CreateDatabaseUrlAsync();
         root ??= Path.Combine(Path.GetTempPath(), $"actorimages-test-{hosts[0]}-{Guid.NewGuid():N}");
         var seeds = hosts.Take(3).ToList();
         var nodes = hosts.Select((host, i) => new NodeProcess(host, Path.Combine(root, $"node-{i + 1}", "data"), dbUrl, seeds, extra,
-            launcher?.Invoke(i + 1), holdOutput)).ToList();
+            launcher?.Invoke(i + 1), holdOutput, command?.Invoke(i + 1))).ToList();
         var cluster = new TestCluster(0, dbUrl, root, nodes);
         foreach (var node in nodes) node.Start();
         try
