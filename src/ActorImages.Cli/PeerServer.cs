@@ -9,12 +9,16 @@ namespace ActorImages.Cli;
 /// The P4 side of <c>register</c> (docs/protocols.md, P4), as a legacy peer serves its folder: on each connection
 /// read <c>GET &lt;md5&gt;</c> (no terminator, possibly in several segments, within
 /// <see cref="RequestWait"/>), send the file's bytes and close; for an unknown md5 or junk close without data, as
-/// cluster nodes do.
+/// cluster nodes do. At most <see cref="MaxConnections"/> at a time.
 /// </summary>
 internal sealed class PeerServer : IAsyncDisposable
 {
     /// <summary>How long a client has to send its whole <c>GET &lt;md5&gt;</c>: 2 s, as a node's <c>p4.request-timeout</c>.</summary>
     public static readonly TimeSpan RequestWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most connections served at a time, 64 (the listen backlog's size); more are closed at once
+    /// (<see cref="AcceptLoop"/>).</summary>
+    public const int MaxConnections = 64;
 
     private readonly Socket _listener;
     private readonly IReadOnlyDictionary<string, string> _files;
@@ -44,7 +48,7 @@ internal sealed class PeerServer : IAsyncDisposable
         try
         {
             listener.Bind(address);
-            listener.Listen(64);
+            listener.Listen(MaxConnections);
         }
         catch (SocketException e)
         {
@@ -54,25 +58,12 @@ internal sealed class PeerServer : IAsyncDisposable
         return new PeerServer(listener, files, log);
     }
 
-    private async Task AcceptAsync()
+    private Task AcceptAsync() => AcceptLoop.RunAsync(_listener, MaxConnections, ServeAsync, (kind, text) => _log(kind switch
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            try
-            {
-                var socket = await _listener.AcceptAsync(_stop.Token);
-                _ = Task.Run(() => ServeAsync(socket));
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                if (!_stop.IsCancellationRequested) _log("peer port: " + e.Message);
-            }
-        }
-    }
+        AcceptLoop.Event.Refused => $"refused {text}: {MaxConnections} connections open",
+        AcceptLoop.Event.Failing => $"peer port: accept failed: {text}; accepting again every {AcceptLoop.Pause.TotalMilliseconds} ms",
+        _ => $"peer port: accepting again after {text} failed accepts",
+    }), _stop.Token);
 
     private async Task ServeAsync(Socket socket)
     {

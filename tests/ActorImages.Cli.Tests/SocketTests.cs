@@ -209,6 +209,47 @@ public class SocketTests
     }
 
     [Fact]
+    public async Task ThePeerServerServesAtMostItsLimitOfConnectionsAndClosesTheNextAtOnce()
+    {
+        var rocket = Path.Combine(Cli.Images, "rocket.jpg");
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var server = PeerServer.Start(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            new Dictionary<string, string> { [Cli.Md5(Rocket)] = rocket }, lines.Enqueue);
+        var held = new List<Socket>();
+        try
+        {
+            // Idle connections hold their slots until PeerServer.RequestWait (2 s) closes them.
+            for (var i = 0; i < PeerServer.MaxConnections; i++)
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                held.Add(socket);
+                await socket.ConnectAsync("127.0.0.1", server.Port);
+            }
+            await Task.Delay(300); // the server accepts them meanwhile, well within their 2 s
+            Assert.Empty(lines); // nothing refused so far
+            using var over = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            await over.ConnectAsync("127.0.0.1", server.Port);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, await over.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token));
+            Assert.True(clock.Elapsed < PeerServer.RequestWait, $"the connection over the limit closed after {clock.Elapsed}");
+            Assert.Contains(lines, line => line.StartsWith("refused ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var socket in held) socket.Dispose();
+        }
+        // The slots free as the held connections end (their handlers see the close): a GET is served again.
+        var served = await Eventually(async () =>
+        {
+            var bytes = new MemoryStream();
+            await new P4Client(TimeSpan.FromSeconds(10)).GetAsync(new Endpoint("127.0.0.1", server.Port), Cli.Md5(Rocket), bytes, _ => { }, default);
+            return bytes.Length > 0 ? bytes.ToArray() : null;
+        });
+        Assert.Equal(File.ReadAllBytes(rocket), served);
+    }
+
+    [Fact]
     public async Task ATrackerThatNeverAnswersTimesOutAfterTheRetries()
     {
         using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
@@ -217,6 +258,16 @@ public class SocketTests
         var failure = await Assert.ThrowsAsync<CliFailure>(() => client.ListAsync(0, default));
         Assert.Equal(Exit.Connection, failure.ExitCode);
         Assert.Contains("timed out", failure.Message);
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T?>> probe) where T : class
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            if (await probe() is { } value) return value;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("condition not met in 10 s");
     }
 
     private static async Task<T> Eventually<T>(Func<T?> probe) where T : class

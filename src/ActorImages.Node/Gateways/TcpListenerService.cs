@@ -1,18 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
+using ActorImages.Protocols;
 
 namespace ActorImages.Node.Gateways;
 
 /// <summary>
 /// A bounded TCP listener: accepts on one address and port, runs <see cref="HandleAsync"/> per connection, and
 /// closes at once any connection over <see cref="MaxConnections"/> (every listener is bounded in count; the handlers
-/// bound size and time). Shared by the P1 and P4 gateways.
+/// bound size and time), through <see cref="AcceptLoop"/> (which also pauses after an accept that failed for want of
+/// descriptors). Shared by the P1 and P4 gateways.
 /// </summary>
 public abstract class TcpListenerService : BackgroundService
 {
     private readonly ILogger _log;
     private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _open;
 
     /// <summary>Creates the listener.</summary>
     /// <param name="log">Logger of the concrete gateway.</param>
@@ -51,33 +52,23 @@ public abstract class TcpListenerService : BackgroundService
         }
         _bound.TrySetResult();
         _log.LogInformation("listening on {Endpoint}", Endpoint);
-        while (!stoppingToken.IsCancellationRequested)
+        await AcceptLoop.RunAsync(listener, MaxConnections, socket => ServeAsync(socket, stoppingToken), Report, stoppingToken);
+    }
+
+    private void Report(AcceptLoop.Event kind, string text)
+    {
+        switch (kind)
         {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
+            case AcceptLoop.Event.Refused:
+                _log.LogWarning("refused {Peer}: {Max} connections open", text, MaxConnections);
                 break;
-            }
-            catch (SocketException e)
-            {
-                _log.LogWarning("accept failed: {Error}", e.Message);
-                continue;
-            }
-            if (Interlocked.Increment(ref _open) > MaxConnections)
-            {
-                Interlocked.Decrement(ref _open);
-                _log.LogWarning("refused {Peer}: {Max} connections open", socket.RemoteEndPoint, MaxConnections);
-                socket.Dispose();
-                continue;
-            }
-            // On a thread-pool thread, not inline: a handler runs synchronously until its first wait, and with the
-            // frame already in the socket's buffer that is the whole read, write and fsync of an image (BlobWriter
-            // works on its caller's thread), during which this loop would accept nobody.
-            _ = Task.Run(() => ServeAsync(socket, stoppingToken), CancellationToken.None);
+            case AcceptLoop.Event.Failing:
+                _log.LogWarning("accept failed: {Error}; accepting again every {Pause} ms until it succeeds", text,
+                    AcceptLoop.Pause.TotalMilliseconds);
+                break;
+            case AcceptLoop.Event.Recovered:
+                _log.LogWarning("accepting again after {Failed} failed accepts", text);
+                break;
         }
     }
 
@@ -96,25 +87,10 @@ public abstract class TcpListenerService : BackgroundService
         {
             _log.LogError(e, "connection from {Peer} failed", SafePeer(socket));
         }
-        finally
-        {
-            socket.Dispose();
-            Interlocked.Decrement(ref _open);
-        }
     }
 
     /// <summary>The peer's endpoint as text, or "?" once the socket is gone.</summary>
     /// <param name="socket">The socket.</param>
     /// <returns>The text.</returns>
-    protected static string SafePeer(Socket socket)
-    {
-        try
-        {
-            return socket.RemoteEndPoint?.ToString() ?? "?";
-        }
-        catch (ObjectDisposedException)
-        {
-            return "?";
-        }
-    }
+    protected static string SafePeer(Socket socket) => AcceptLoop.Peer(socket);
 }
