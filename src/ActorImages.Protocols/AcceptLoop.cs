@@ -101,8 +101,9 @@ public static class AcceptLoop
                 }
                 finally
                 {
-                    socket.Dispose();
+                    // The slot first: a client that sees this close may connect again at once.
                     Interlocked.Decrement(ref open);
+                    socket.Dispose();
                 }
             }, CancellationToken.None);
         }

@@ -18,13 +18,14 @@ public sealed class AcceptLoopTests
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(16);
         var endpoint = (IPEndPoint)listener.LocalEndPoint!;
-        var served = new ConcurrentQueue<TaskCompletionSource>();
+        // Each served connection's client-side endpoint and the handle that ends its handler.
+        var served = new ConcurrentDictionary<string, TaskCompletionSource>();
         var events = new ConcurrentQueue<(AcceptLoop.Event Kind, string Text)>();
         using var stop = new CancellationTokenSource();
         var loop = AcceptLoop.RunAsync(listener, 2, socket =>
         {
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            served.Enqueue(release);
+            served[socket.RemoteEndPoint!.ToString()!] = release;
             return release.Task;
         }, (kind, text) => events.Enqueue((kind, text)), stop.Token);
 
@@ -38,8 +39,7 @@ public sealed class AcceptLoopTests
         Assert.Equal(2, served.Count);
 
         // The first connection's handler returns: the loop closes that socket and its slot takes the next connection.
-        served.TryPeek(out var firstRelease);
-        firstRelease!.SetResult();
+        served[first.LocalEndPoint!.ToString()!].SetResult();
         Assert.Equal(0, await ReceiveOrResetAsync(first));
         using var fourth = await ConnectAsync(endpoint);
         await UntilAsync(() => served.Count == 3);
@@ -47,7 +47,7 @@ public sealed class AcceptLoopTests
 
         await stop.CancelAsync();
         await loop.WaitAsync(Wait);
-        foreach (var release in served) release.TrySetResult();
+        foreach (var release in served.Values) release.TrySetResult();
     }
 
     [Fact]
