@@ -5,8 +5,8 @@ using Xunit;
 
 namespace ActorImages.Protocols.Tests;
 
-/// <summary><see cref="AcceptLoop"/> over real loopback sockets. Its pause after a failed accept runs against a node
-/// out of descriptors in the fault test DescriptorLimitTest.</summary>
+/// <summary><see cref="AcceptLoop"/> over real loopback sockets. Its pause after a failed accept was measured by hand
+/// against a node out of descriptors (README, "Limits and security").</summary>
 public sealed class AcceptLoopTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
