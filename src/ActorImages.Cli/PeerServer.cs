@@ -60,33 +60,32 @@ internal sealed class PeerServer : IAsyncDisposable
 
     private Task AcceptAsync() => AcceptLoop.RunAsync(_listener, MaxConnections, ServeAsync, (kind, text) => _log(kind switch
     {
-        AcceptLoop.Event.Refused => $"refused {text}: {MaxConnections} connections open",
+        AcceptLoop.Event.Refused => $"peer port: refused {text}: {MaxConnections} connections open; refusing more until one closes",
+        AcceptLoop.Event.Admitted => $"peer port: accepting again after {text} refused connections",
         AcceptLoop.Event.Failing => $"peer port: accept failed: {text}; accepting again every {AcceptLoop.Pause.TotalMilliseconds} ms",
         _ => $"peer port: accepting again after {text} failed accepts",
     }), _stop.Token);
 
+    /// <summary>Serves one connection; <see cref="AcceptLoop"/> closes the socket afterwards.</summary>
     private async Task ServeAsync(Socket socket)
     {
-        string client = socket.RemoteEndPoint?.ToString() ?? "?";
-        using (socket)
+        string client = AcceptLoop.Peer(socket);
+        try
         {
-            try
+            string? md5 = await ReadRequestAsync(socket);
+            if (md5 is null || !_files.TryGetValue(md5, out string? file))
             {
-                string? md5 = await ReadRequestAsync(socket);
-                if (md5 is null || !_files.TryGetValue(md5, out string? file))
-                {
-                    _log($"GET from {client}: {(md5 is null ? "not a GET <md5> request" : "unknown md5 " + md5)}");
-                    return;
-                }
-                await using var stream = new NetworkStream(socket, ownsSocket: false);
-                await using var input = File.OpenRead(file);
-                await input.CopyToAsync(stream, _stop.Token);
-                _log($"served {Path.GetFileName(file)} ({input.Length} bytes) to {client}");
+                _log($"GET from {client}: {(md5 is null ? "not a GET <md5> request" : "unknown md5 " + md5)}");
+                return;
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or UnauthorizedAccessException)
-            {
-                _log($"GET from {client} failed: {e.Message}");
-            }
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            await using var input = File.OpenRead(file);
+            await input.CopyToAsync(stream, _stop.Token);
+            _log($"served {Path.GetFileName(file)} ({input.Length} bytes) to {client}");
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            _log($"GET from {client} failed: {e.Message}");
         }
     }
 

@@ -5,7 +5,8 @@ namespace ActorImages.Protocols;
 /// <summary>
 /// The accept loop of a bounded TCP listener, shared by the node's P1 and P4 gateways and the CLI's P4 peer server
 /// (every listener is bounded in count; its handler bounds size and time): accepts connections, closes at once any
-/// beyond the limit, serves each on a thread-pool thread and closes it afterwards. After an accept that failed for
+/// beyond the limit, serves each on a thread-pool thread and closes it afterwards. Refusals are reported once per run of
+/// them, with their count when a connection is served again, so a flood of connections cannot flood the log. After an accept that failed for
 /// want of a resource (out of file descriptors or buffers: EMFILE, ENFILE, ENOBUFS) it waits <see cref="Pause"/>
 /// before accepting again, since accept fails again at once until some are freed: without the pause a node limited to
 /// 1,024 descriptors with 1,100 connections held open spent both cores in this loop and logged over 90,000 lines in
@@ -19,8 +20,12 @@ public static class AcceptLoop
     /// <summary>What the loop reports.</summary>
     public enum Event
     {
-        /// <summary>A connection over the limit was closed at once; the text names the peer.</summary>
+        /// <summary>The first connection of a run of them over the limit was closed at once; the text names the peer.
+        /// The loop reports nothing more of the run until a connection is served again.</summary>
         Refused,
+
+        /// <summary>A connection was served after refused ones; the text is how many were refused.</summary>
+        Admitted,
 
         /// <summary>The first failed accept of a run of them; the text is the error. The loop retries every
         /// <see cref="Pause"/> and reports nothing more until an accept succeeds.</summary>
@@ -46,6 +51,7 @@ public static class AcceptLoop
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 1);
         var open = 0;
         var failed = 0;
+        var refused = 0;
         while (!ct.IsCancellationRequested)
         {
             Socket socket;
@@ -86,9 +92,14 @@ public static class AcceptLoop
             if (Interlocked.Increment(ref open) > maxConnections)
             {
                 Interlocked.Decrement(ref open);
-                report(Event.Refused, Peer(socket));
+                if (refused++ == 0) report(Event.Refused, Peer(socket));
                 socket.Dispose();
                 continue;
+            }
+            if (refused > 0)
+            {
+                report(Event.Admitted, refused.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                refused = 0;
             }
             // On a thread-pool thread, not inline: a handler runs synchronously until its first wait, which for a P1
             // frame already in the socket's buffer is the whole read, write and fsync of an image, during which this

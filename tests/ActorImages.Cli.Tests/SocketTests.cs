@@ -233,7 +233,7 @@ public class SocketTests
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             Assert.Equal(0, await over.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token));
             Assert.True(clock.Elapsed < PeerServer.RequestWait, $"the connection over the limit closed after {clock.Elapsed}");
-            Assert.Contains(lines, line => line.StartsWith("refused ", StringComparison.Ordinal));
+            Assert.Single(lines, line => line.StartsWith("peer port: refused ", StringComparison.Ordinal));
         }
         finally
         {
@@ -247,6 +247,9 @@ public class SocketTests
             return bytes.Length > 0 ? bytes.ToArray() : null;
         });
         Assert.Equal(File.ReadAllBytes(rocket), served);
+        // One line for the run of refusals, one when a connection is served again.
+        Assert.Single(lines, line => line.StartsWith("peer port: refused ", StringComparison.Ordinal));
+        Assert.Single(lines, line => line.StartsWith("peer port: accepting again after ", StringComparison.Ordinal));
     }
 
     [Fact]

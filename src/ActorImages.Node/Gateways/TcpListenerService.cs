@@ -60,7 +60,10 @@ public abstract class TcpListenerService : BackgroundService
         switch (kind)
         {
             case AcceptLoop.Event.Refused:
-                _log.LogWarning("refused {Peer}: {Max} connections open", text, MaxConnections);
+                _log.LogWarning("refused {Peer}: {Max} connections open; refusing more until one closes", text, MaxConnections);
+                break;
+            case AcceptLoop.Event.Admitted:
+                _log.LogWarning("accepting again after {Refused} refused connections", text);
                 break;
             case AcceptLoop.Event.Failing:
                 _log.LogWarning("accept failed: {Error}; accepting again every {Pause} ms until it succeeds", text,
