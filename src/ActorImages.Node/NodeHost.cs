@@ -73,8 +73,8 @@ public static class NodeHost
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
             k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(1024, TimeSpan.FromSeconds(10));
             k.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(1024, TimeSpan.FromSeconds(10));
-            k.Limits.MaxConcurrentConnections = 4096;
-            k.Limits.MaxConcurrentUpgradedConnections = 2048;
+            k.Limits.MaxConcurrentConnections = settings.HttpMaxConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = settings.HttpMaxConnections / 2;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ExitDeadline);
 

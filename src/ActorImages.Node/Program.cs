@@ -16,19 +16,17 @@ using Serilog;
 
 // One ActorImages node (docs/design.md): the Akka.NET cluster member with its registry, tracker view and gateways,
 // and Kestrel serving the HTTP API (actorimages.http.port) and the P2 WebSocket (actorimages.p2.port).
-// Running out of memory ends the process at once (issue 9, "Big messages"; README "Limits and security"): an
-// OutOfMemoryException caught by an actor's supervisor or by Kestrel would leave a half-working member in the cluster.
-// bin/cluster's supervisor, or the container's restart policy, starts the node again with backoff.
-AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
-{
-    if (e.Exception is OutOfMemoryException) Environment.FailFast("ActorImages node: out of memory");
-};
+// Running out of memory ends the process at once (README "Limits and security"; a thread that cannot start does not).
+OutOfMemoryPolicy.Install();
 NodeMetrics.LimitDefaultMetrics();
 var config = NodeConfig.Load(NodeConfig.ProcessEnvironment());
 var settings = NodeSettings.Create(config);
 
 var nodeLog = NodeLog.Start(settings.LogBuffer);
 Log.Information("ActorImages node {Host} starting: data {DataDir}", settings.Host, settings.DataDir);
+// Every connection holds a descriptor: the listeners' bounds must fit the open-file limit (README "Limits and security").
+settings = DescriptorBudget.Fit(settings, DescriptorBudget.OpenFileLimit(), out var lowered);
+if (lowered is not null) Log.Warning("connection bounds lowered: {Reason}", lowered);
 
 var exitCode = await NodeHost.RunAsync(settings, config, args);
 Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);

@@ -29,7 +29,7 @@ public sealed class OutOfMemoryTest(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>The TIFF's width in pixels, one byte each: a 56 MiB row, 8 MiB more than node 2's whole heap.</summary>
     private const int Width = 56 * 1024 * 1024;
 
-    /// <summary>What <c>Environment.FailFast</c> in src/ActorImages.Node/Program.cs writes.</summary>
+    /// <summary>What <c>Environment.FailFast</c> in src/ActorImages.Node/OutOfMemoryPolicy.cs writes.</summary>
     private const string OutOfMemoryMessage = "ActorImages node: out of memory";
 
     /// <summary>Exit code of a process that ended by SIGABRT (128 + 6), as <c>Process.ExitCode</c> reports it.</summary>

@@ -25,6 +25,7 @@ public static class NodeConfig
         ["ACTORIMAGES_P1_PORT"] = "actorimages.p1.port",
         ["ACTORIMAGES_P1_IDLE_TIMEOUT"] = "actorimages.p1.idle-timeout",
         ["ACTORIMAGES_P1_MAX_CONNECTIONS"] = "actorimages.p1.max-connections",
+        ["ACTORIMAGES_HTTP_MAX_CONNECTIONS"] = "actorimages.http.max-connections",
         ["ACTORIMAGES_P2_PORT"] = "actorimages.p2.port",
         ["ACTORIMAGES_P2_HISTORY_SIZE"] = "actorimages.p2.history-size",
         ["ACTORIMAGES_P3_PORT"] = "actorimages.p3.port",

@@ -60,6 +60,9 @@ public sealed record NodeSettings
     public required int P4MaxConnections { get; init; }
     /// <summary>HTTP API port.</summary>
     public required int HttpPort { get; init; }
+    /// <summary>Most concurrent connections Kestrel serves on all its ports together (HTTP, P2, the replica channel),
+    /// half of them at most WebSocket (P2) ones (<c>actorimages.http.max-connections</c>).</summary>
+    public required int HttpMaxConnections { get; init; }
     /// <summary>Port of the replica channel: HTTPS with the cluster certificate on both ends, the same on every node;
     /// used only when remoting is TLS (docs/design.md, "Moving bytes between nodes"; <c>actorimages.replica-port</c>).</summary>
     public required int ReplicaPort { get; init; }
@@ -156,6 +159,7 @@ public sealed record NodeSettings
             P4RequestTimeout = c.GetTimeSpan("p4.request-timeout"),
             P4MaxConnections = c.GetInt("p4.max-connections"),
             HttpPort = c.GetInt("http.port"),
+            HttpMaxConnections = c.GetInt("http.max-connections"),
             ReplicaPort = c.GetInt("replica-port"),
             DefaultPageSize = c.GetInt("http.default-page-size"),
             MaxPageSize = c.GetInt("http.max-page-size"),
@@ -181,6 +185,9 @@ public sealed record NodeSettings
         };
         if (settings.MaxImageBytes is <= 0 or > uint.MaxValue)
             throw new ConfigurationException("actorimages.max-image-bytes must be 1..4294967295 (P1 lengths are 4-byte unsigned)");
+        if (settings.P1MaxConnections < 1 || settings.P4MaxConnections < 1 || settings.HttpMaxConnections < 2)
+            throw new ConfigurationException("actorimages.p1.max-connections and p4.max-connections must be at least 1, " +
+                                             "http.max-connections at least 2");
         if (settings.LogBuffer < 1)
             throw new ConfigurationException("actorimages.log-buffer must be at least 1");
         if (settings.ReplicationFactor < 1)

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using ActorImages.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorImages.Faults.Tests;
+
+/// <summary>
+/// A node under a low open-file limit (127.0.45.1, started under <c>prlimit --nofile=1024:1024</c>; about 330
+/// descriptors in use when idle) and a flood of 1,000 P1 connections held open (README, "Limits and security").
+/// Before, the node accepted until it ran out of descriptors, and then the runtime could not start a thread or load an
+/// assembly: it ended in about one run in ten with "out of memory" (a thread that could not start, taken for memory;
+/// src/ActorImages.Node/OutOfMemoryPolicy.cs) or "Internal CLR error" (an exception's stack trace read without a
+/// descriptor). Now the node lowers its connection bounds at start to fit the limit
+/// (src/ActorImages.Node/Config/DescriptorBudget.cs) and says so; P1 serves its share and closes the rest at once,
+/// with one log line for the whole run of refusals; the node never runs out, stays up, answers P3 and HTTP and stores
+/// an HTTP upload meanwhile, and takes P1 uploads again once the flood ends.
+/// </summary>
+public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Host = "127.0.45.1";
+    private const int Descriptors = 1024;
+    private const int Held = 1_000;
+
+    /// <summary>Each bound's share of the 512 descriptors left for connections: 4,096 × 512 / 12,288.</summary>
+    private const int Share = 170;
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+    private TestCluster _cluster = null!;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync([Host],
+        extra: new Dictionary<string, string> { ["ACTORIMAGES_REPLICATION_FACTOR"] = "1" },
+        launcher: _ => ["prlimit", $"--nofile={Descriptors}:{Descriptors}"]);
+
+    /// <inheritdoc />
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task UnderALowLimitTheNodeFitsItsBoundsToItAndAFloodOfConnectionsNeitherEndsNorStarvesIt()
+    {
+        var node = _cluster[1];
+        Assert.Contains($"Max open files            {Descriptors}", await File.ReadAllTextAsync($"/proc/{node.Pid}/limits"));
+        Assert.Contains($"connection bounds lowered: the limit of open files ({Descriptors}) leaves 512 descriptors for " +
+                        $"connections, fewer than the 12288 the bounds allow (P1 4096, P4 4096, HTTP 4096): lowered to " +
+                        $"P1 {Share}, P4 {Share}, HTTP {Share}", node.ReadLog());
+
+        var held = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < Held; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                held.Add(socket);
+                await socket.ConnectAsync(IPAddress.Parse(Host), 5001);
+            }
+            // Those over the bound are closed at once: a read sees the end (or a reset).
+            var closed = 0;
+            foreach (var socket in held.Skip(Share + 10))
+                if (await ClosedAsync(socket)) closed++;
+            output.WriteLine($"{closed} of {Held - Share - 10} connections past the bound closed at once");
+            Assert.Equal(Held - Share - 10, closed);
+
+            // Meanwhile the node is up, answers P3 and HTTP, and stores an upload through HTTP.
+            Assert.Equal("ERR NO_IMAGES_AVAILABLE", await Wire.AskP3Async(Host, "LST", "127.0.45.100", TimeSpan.FromSeconds(5)));
+            var image = Images.Png(45);
+            using (var upload = await Http.PostAsync($"http://{Host}:8080/api/images?filename=during-flood.png",
+                       new ByteArrayContent(image)))
+                Assert.True(upload.IsSuccessStatusCode, $"HTTP upload during the flood: {(int)upload.StatusCode}\n{node.Tail()}");
+            Assert.Contains(Host, await Wire.HoldersAsync(Host, Images.Md5(image)));
+            Assert.True(node.IsRunning, node.Tail());
+            var log = node.ReadLog().Split('\n');
+            Assert.Single(log, line => line.Contains("TcpIngestGateway") && line.Contains("refused"));
+            Assert.DoesNotContain(log, line => line.Contains("accept failed"));
+        }
+        finally
+        {
+            foreach (var socket in held) socket.Dispose();
+        }
+
+        // The flood gone (its handlers see the close within moments), P1 takes uploads again and says how many it
+        // refused: the 830 past the bound, and any of this test's own that came before the slots were free.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var after = Images.Png(46);
+        Assert.True(await Wire.SendP1Async(Host, after), node.Tail());
+        await Poll.UntilAsync(TimeSpan.FromSeconds(15), "the P1 upload after the flood listed",
+            async () => (await Wire.HoldersAsync(Host, Images.Md5(after))).Contains(Host));
+        var admitted = System.Text.RegularExpressions.Regex.Match(node.ReadLog(), "accepting again after (\\d+) refused connections");
+        Assert.True(admitted.Success, node.Tail());
+        Assert.InRange(int.Parse(admitted.Groups[1].Value), Held - Share, Held - Share + 10);
+        Assert.True(node.IsRunning, node.Tail());
+    }
+
+    /// <summary>Whether the node closed <paramref name="socket"/> (end of stream or reset) within 10 s.</summary>
+    private static async Task<bool> ClosedAsync(Socket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            return await socket.ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token) == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
