@@ -176,57 +176,6 @@ public sealed class TcpIngestGateway : TcpListenerService
         }
     }
 
-    /// <summary>A read-only stream whose reads are cancelled when no byte arrives for <paramref name="idle"/>, and,
-    /// inside a frame, as soon as the bytes received since the frame's header fall behind <paramref name="minRate"/>
-    /// (bytes per second) after a grace of <paramref name="idle"/>: by <c>t</c> seconds into a frame at least
-    /// <c>(t - idle) × min-rate</c> bytes must have come, as Kestrel's MinRequestBodyDataRate does for HTTP.</summary>
-    private sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, long minRate) : Stream
-    {
-        private RateFloor? _frame;
-
-        /// <summary>A frame's header is in: its bytes are held to the rate floor from now on.</summary>
-        /// <param name="buffered">The frame's bytes already read past the header (they count as received).</param>
-        public void StartFrame(long buffered)
-        {
-            _frame = new RateFloor(idle, minRate);
-            _frame.Add(buffered);
-        }
-
-        /// <summary>Between frames only the idle timeout applies.</summary>
-        public void EndFrame() => _frame = null;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var wait = _frame?.Wait(idle) ?? idle;
-            if (wait <= TimeSpan.Zero) throw new OperationCanceledException("P1 frame slower than min-rate");
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(wait);
-            var read = await inner.ReadAsync(buffer, timeout.Token);
-            _frame?.Add(read);
-            return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     /// <returns>The frame's length and how many bytes past the header are already read; null at a clean EOF.</returns>
     private static async Task<(uint Length, long Buffered)?> ReadHeaderAsync(PipeReader reader, CancellationToken ct)
     {

@@ -1,6 +1,8 @@
 using ActorImages.Catalog;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
+using ActorImages.Node.Config;
+using ActorImages.Node.Gateways;
 using ActorImages.Storage;
 
 namespace ActorImages.Node.Transfer;
@@ -26,6 +28,12 @@ public sealed record OpenedImage(CatalogEntry Entry, Stream Content) : IAsyncDis
 /// one is returned at once and checked on the way, its last chunk held back until the SHA-256 matches, so a corrupt
 /// one fails the transfer before it is complete (the client retries; the bad copy is gone by then). A P2 client is
 /// never sent <c>SIZE_INFO</c> for a missing copy: the copy is open (or a holder answered 200) before this returns.
+/// Every holder gets the time of one replica copy (<see cref="NodeSettings.ReplicationDeadline"/>) to answer, and to
+/// send the whole image when it is checked whole: one that does not (frozen, overloaded, cut off) is passed over like
+/// one without a good copy, and a read that no holder answers ends in <see cref="ImageUnavailableException"/> (HTTP
+/// 503), not in an error that escapes or a wait as long as the client's. A larger image streamed from a holder fails
+/// with an <see cref="IOException"/> when the holder sends nothing for <see cref="NodeSettings.ReplicationTimeout"/>,
+/// so the gateway aborts the transfer (README, "Failure and recovery").
 /// </summary>
 public sealed class ImageReader
 {
@@ -33,6 +41,7 @@ public sealed class ImageReader
     private readonly LocalCopies _local;
     private readonly ReplicaTransfer _transfer;
     private readonly Membership _membership;
+    private readonly NodeSettings _settings;
     private readonly ILogger<ImageReader> _log;
 
     /// <summary>Creates the reader.</summary>
@@ -40,10 +49,12 @@ public sealed class ImageReader
     /// <param name="local">This node's copies, checked while read.</param>
     /// <param name="transfer">Fetches from other nodes.</param>
     /// <param name="membership">Who is up, so live holders are asked first.</param>
+    /// <param name="settings">Node settings: the time a holder gets (<see cref="NodeSettings.ReplicationDeadline"/>).</param>
     /// <param name="log">Log.</param>
     public ImageReader(CatalogStore catalog, LocalCopies local, ReplicaTransfer transfer, Membership membership,
-        ILogger<ImageReader> log)
+        NodeSettings settings, ILogger<ImageReader> log)
     {
+        _settings = settings;
         _catalog = catalog;
         _local = local;
         _transfer = transfer;
@@ -74,26 +85,42 @@ public sealed class ImageReader
     /// <exception cref="ImageUnavailableException">No holder answered with a good copy.</exception>
     public async Task<OpenedImage> OpenAsync(CatalogEntry entry, CancellationToken ct)
     {
-        if (await _local.OpenAsync(entry.Path, entry.Size, entry.Sha256, ct) is { } local)
-            return new OpenedImage(entry, local);
+        try
+        {
+            if (await _local.OpenAsync(entry.Path, entry.Size, entry.Sha256, ct) is { } local)
+                return new OpenedImage(entry, local);
+        }
+        catch (IOException e)
+        {
+            // This node's disk failed the read (a corrupt copy is no exception: LocalCopies discards it).
+            _log.LogWarning("Reading this node's copy of {Md5} failed: {Error}; trying the other holders", entry.Md5, e.Message);
+        }
+        var patience = _settings.ReplicationDeadline(entry.Size);
         foreach (var replica in _membership.Current.OtherHoldersUpFirst(entry))
         {
-            if (await _transfer.OpenAsync(replica.Host, entry.Path, entry.Sha256, ct) is not { } remote) continue;
-            if (entry.Size > LocalCopies.FullCheckBytes)
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(patience);
+            try
             {
-                // Checked again here, end to end: the holder hashes too, but the bytes crossed a network.
-                return new OpenedImage(entry, new VerifyingStream(remote, entry.Size, entry.Sha256));
+                if (await _transfer.OpenAsync(replica.Host, entry.Path, entry.Sha256, deadline.Token) is not { } remote) continue;
+                if (entry.Size > LocalCopies.FullCheckBytes)
+                {
+                    // Checked again here, end to end: the holder hashes too, but the bytes crossed a network. Read at
+                    // the client's pace from here on, each read bounded in time.
+                    var host = replica.Host;
+                    var idle = _settings.ReplicationTimeout;
+                    var guarded = new IdleTimeoutStream(remote, idle, ownsInner: true,
+                        timedOut: () => new IOException($"{host} sent nothing for {idle.TotalSeconds:0.###} s"));
+                    return new OpenedImage(entry, new VerifyingStream(guarded, entry.Size, entry.Sha256));
+                }
+                await using (remote)
+                    return new OpenedImage(entry, await VerifyingStream.ReadCheckedAsync(remote, entry.Size, entry.Sha256, deadline.Token));
             }
-            await using (remote)
+            catch (Exception e) when (e is IOException or HttpRequestException
+                                      || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
-                try
-                {
-                    return new OpenedImage(entry, await VerifyingStream.ReadCheckedAsync(remote, entry.Size, entry.Sha256, ct));
-                }
-                catch (IOException e)
-                {
-                    _log.LogWarning("Reading {Md5} from {Host} failed: {Error}; trying the next holder", entry.Md5, replica.Host, e.Message);
-                }
+                var error = e is OperationCanceledException ? $"no answer within {patience.TotalSeconds:0.###} s" : e.Message;
+                _log.LogWarning("Reading {Md5} from {Host} failed: {Error}; trying the next holder", entry.Md5, replica.Host, error);
             }
         }
         throw new ImageUnavailableException($"no holder of {entry.Md5} ({string.Join(", ", entry.Hosts)}) has a good copy");
