@@ -5,14 +5,14 @@ using Xunit;
 namespace ActorImages.Faults.Tests;
 
 /// <summary>
-/// The orphan sweep on a real 2-node cluster (127.0.91.1–2) with a 30 s <c>orphan-grace</c>: files planted in node
+/// The orphan sweep on a real 2-node cluster (127.0.91.1–2) with a 16 s <c>orphan-grace</c>: files planted in node
 /// 1's data directory that the catalog does not know — one last written two hours ago, one just written, in a day
 /// folder and in <c>.tmp</c> — go when they are older than the grace and not before, while a catalogued copy made
 /// to look two hours old is never touched.
 /// </summary>
 public sealed class OrphanSweepTest : IAsyncLifetime
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(16);
 
     private TestCluster _cluster = null!;
 
@@ -39,14 +39,14 @@ public sealed class OrphanSweepTest : IAsyncLifetime
         var planted = Stopwatch.StartNew();
 
         // A pass starts every half grace: the old ones go well before the young ones are a grace old.
-        await UntilAsync(TimeSpan.FromSeconds(25), "the old orphans removed", oldOrphan, oldInAnotherDay, oldTemp);
+        await UntilAsync(Grace - TimeSpan.FromSeconds(1), "the old orphans removed", oldOrphan, oldInAnotherDay, oldTemp);
         Assert.True(planted.Elapsed < Grace, $"the old orphans took {planted.Elapsed} to go");
         Assert.True(File.Exists(youngOrphan), "a young orphan was deleted");
         Assert.True(File.Exists(youngTemp), "a young temp file was deleted");
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
 
         // Once they are older than the grace, the young ones go too; the catalogued copy never does.
-        await UntilAsync(TimeSpan.FromSeconds(60), "the aged orphans removed", youngOrphan, youngTemp);
+        await UntilAsync(TimeSpan.FromSeconds(45), "the aged orphans removed", youngOrphan, youngTemp);
         Assert.True(planted.Elapsed >= Grace, $"a young orphan went after {planted.Elapsed}");
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
         Assert.Equal(1, ScrubTest.Copies(_cluster[2].DataDir, image));
