@@ -9,12 +9,18 @@ namespace ActorImages.Cli;
 /// The P4 side of <c>register</c> (docs/protocols.md, P4), as a legacy peer serves its folder: on each connection
 /// read <c>GET &lt;md5&gt;</c> (no terminator, possibly in several segments, within
 /// <see cref="RequestWait"/>), send the file's bytes and close; for an unknown md5 or junk close without data, as
-/// cluster nodes do. At most <see cref="MaxConnections"/> at a time.
+/// cluster nodes do. At most <see cref="MaxConnections"/> at a time, each bounded in time: the request within
+/// <see cref="RequestWait"/>, the file within <see cref="SendDeadline"/> (as a node's P4 bounds slow readers), so a
+/// client that stops reading cannot hold a slot for long.
 /// </summary>
 internal sealed class PeerServer : IAsyncDisposable
 {
     /// <summary>How long a client has to send its whole <c>GET &lt;md5&gt;</c>: 2 s, as a node's <c>p4.request-timeout</c>.</summary>
     public static readonly TimeSpan RequestWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>The least rate a client must take a file at, once <see cref="SendWait"/> has passed: 8 MiB/s, as a
+    /// node's <c>replication-min-throughput</c>.</summary>
+    public const long SendMinThroughput = 8L * 1024 * 1024;
 
     /// <summary>Most connections served at a time, 64 (the listen backlog's size); more are closed at once
     /// (<see cref="AcceptLoop"/>).</summary>
@@ -26,13 +32,24 @@ internal sealed class PeerServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    private PeerServer(Socket listener, IReadOnlyDictionary<string, string> files, Action<string> log)
+    private PeerServer(Socket listener, IReadOnlyDictionary<string, string> files, Action<string> log, TimeSpan sendWait)
     {
         _listener = listener;
         _files = files;
         _log = log;
+        SendWait = sendWait;
         _accepting = Task.Run(AcceptAsync);
     }
+
+    /// <summary>The time a client has to take a file, beyond a second per <see cref="SendMinThroughput"/> bytes
+    /// (<see cref="SendDeadline"/>): 5 s by default, as a node's <c>replication-timeout</c>.</summary>
+    public TimeSpan SendWait { get; }
+
+    /// <summary>The time a client has to take a file of <paramref name="bytes"/> bytes: <see cref="SendWait"/> plus a
+    /// second per <see cref="SendMinThroughput"/> bytes; then the connection is closed.</summary>
+    /// <param name="bytes">The file's size in bytes.</param>
+    /// <returns>The deadline.</returns>
+    public TimeSpan SendDeadline(long bytes) => SendWait + TimeSpan.FromSeconds((double)bytes / SendMinThroughput);
 
     /// <summary>The port listened on.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
@@ -41,8 +58,10 @@ internal sealed class PeerServer : IAsyncDisposable
     /// <param name="address">Where to listen.</param>
     /// <param name="files">Lowercase md5 to file path.</param>
     /// <param name="log">Receives one line per request served or refused.</param>
+    /// <param name="sendWait"><see cref="SendWait"/>; default 5 s.</param>
     /// <exception cref="CliFailure"><see cref="Exit.Connection"/> if the address cannot be bound.</exception>
-    public static PeerServer Start(IPEndPoint address, IReadOnlyDictionary<string, string> files, Action<string> log)
+    public static PeerServer Start(IPEndPoint address, IReadOnlyDictionary<string, string> files, Action<string> log,
+        TimeSpan? sendWait = null)
     {
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -55,7 +74,7 @@ internal sealed class PeerServer : IAsyncDisposable
             listener.Dispose();
             throw CliFailure.Connection($"cannot listen on {address} ({e.Message})", e);
         }
-        return new PeerServer(listener, files, log);
+        return new PeerServer(listener, files, log, sendWait ?? TimeSpan.FromSeconds(5));
     }
 
     private Task AcceptAsync() => AcceptLoop.RunAsync(_listener, MaxConnections, ServeAsync, (kind, text) => _log(kind switch
@@ -80,7 +99,19 @@ internal sealed class PeerServer : IAsyncDisposable
             }
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             await using var input = File.OpenRead(file);
-            await input.CopyToAsync(stream, _stop.Token);
+            var deadline = SendDeadline(input.Length);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            limit.CancelAfter(deadline);
+            try
+            {
+                await input.CopyToAsync(stream, limit.Token);
+            }
+            catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+            {
+                _log($"GET from {client}: {Path.GetFileName(file)} ({input.Length} bytes) not taken within " +
+                     $"{deadline.TotalSeconds:0.#} s; closing");
+                return;
+            }
             _log($"served {Path.GetFileName(file)} ({input.Length} bytes) to {client}");
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or UnauthorizedAccessException)

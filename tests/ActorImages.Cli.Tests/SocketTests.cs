@@ -253,6 +253,49 @@ public class SocketTests
     }
 
     [Fact]
+    public async Task APeerThatStopsReadingIsClosedAfterTheSendDeadlineAndItsSlotFreed()
+    {
+        // 16 MiB: more than the loopback sockets buffer, so the send blocks on a client that reads nothing.
+        using var folder = new TempFolder();
+        var big = new byte[16 * 1024 * 1024];
+        new Random(7).NextBytes(big);
+        var bigPath = Path.Combine(folder.Path, "big.jpg");
+        await File.WriteAllBytesAsync(bigPath, big);
+        var rocket = Path.Combine(Cli.Images, "rocket.jpg");
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var server = PeerServer.Start(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            new Dictionary<string, string> { [Cli.Md5(big)] = bigPath, [Cli.Md5(Rocket)] = rocket }, lines.Enqueue,
+            sendWait: TimeSpan.FromSeconds(1));
+        var deadline = server.SendDeadline(big.Length); // 1 s + 2 s
+
+        using var stalled = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await stalled.ConnectAsync("127.0.0.1", server.Port);
+        await stalled.SendAsync(System.Text.Encoding.ASCII.GetBytes("GET " + Cli.Md5(big)), SocketFlags.None);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var closedLine = await Eventually(() => lines.FirstOrDefault(l => l.Contains("not taken within", StringComparison.Ordinal)));
+        Assert.InRange(clock.Elapsed, deadline - TimeSpan.FromSeconds(0.5), deadline + TimeSpan.FromSeconds(5));
+        Assert.Contains("big.jpg (16777216 bytes) not taken within 3 s; closing", closedLine);
+
+        // What the stalled client then reads ends short of the file: the server closed it.
+        long received = 0;
+        var buffer = new byte[64 * 1024];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            int n;
+            while ((n = await stalled.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0) received += n;
+        }
+        catch (SocketException)
+        {
+        }
+        Assert.InRange(received, 1, big.Length - 1);
+
+        var served = new MemoryStream();
+        await new P4Client(TimeSpan.FromSeconds(10)).GetAsync(new Endpoint("127.0.0.1", server.Port), Cli.Md5(Rocket), served, _ => { }, default);
+        Assert.Equal(File.ReadAllBytes(rocket), served.ToArray());
+    }
+
+    [Fact]
     public async Task ATrackerThatNeverAnswersTimesOutAfterTheRetries()
     {
         using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
