@@ -52,7 +52,7 @@ public sealed class PeerGetGateway : TcpListenerService
         }
         if (request is not P4Request.Get get)
         {
-            _log.LogInformation("P4 {Peer}: no valid GET within {Timeout}; closing", SafePeer(socket), _settings.P4RequestTimeout);
+            _log.LogInformation("P4 {Peer}: no valid GET within {Timeout}; closing", AcceptLoop.Peer(socket), _settings.P4RequestTimeout);
             return;
         }
         OpenedImage? image;
@@ -62,13 +62,13 @@ public sealed class PeerGetGateway : TcpListenerService
         }
         catch (ImageUnavailableException e)
         {
-            _log.LogWarning("P4 {Peer}: GET {Md5}: {Error}; closing without data", SafePeer(socket), get.Md5, e.Message);
+            _log.LogWarning("P4 {Peer}: GET {Md5}: {Error}; closing without data", AcceptLoop.Peer(socket), get.Md5, e.Message);
             return;
         }
         await using var opened = image;
         if (image is null)
         {
-            _log.LogInformation("P4 {Peer}: GET {Md5}: unknown; closing without data", SafePeer(socket), get.Md5);
+            _log.LogInformation("P4 {Peer}: GET {Md5}: unknown; closing without data", AcceptLoop.Peer(socket), get.Md5);
             return;
         }
         // Slow readers are bounded by the deadline: the whole image at the least rate, plus the base timeout.
@@ -89,7 +89,7 @@ public sealed class PeerGetGateway : TcpListenerService
                 // end the connection with a reset before the last chunk (held back until the SHA-256 matched), so
                 // the client never receives the whole image and sees the transfer fail.
                 _log.LogWarning("P4 {Peer}: GET {Md5}: reading the image failed after {Sent} of {Size} bytes ({Error}); resetting the connection",
-                    SafePeer(socket), get.Md5, sent, image.Entry.Size, e.Message);
+                    AcceptLoop.Peer(socket), get.Md5, sent, image.Entry.Size, e.Message);
                 socket.LingerState = new LingerOption(true, 0);
                 return;
             }

@@ -84,16 +84,11 @@ public abstract class TcpListenerService : BackgroundService
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
         {
-            _log.LogDebug("connection from {Peer} ended: {Error}", SafePeer(socket), e.Message);
+            _log.LogDebug("connection from {Peer} ended: {Error}", AcceptLoop.Peer(socket), e.Message);
         }
         catch (Exception e)
         {
-            _log.LogError(e, "connection from {Peer} failed", SafePeer(socket));
+            _log.LogError(e, "connection from {Peer} failed", AcceptLoop.Peer(socket));
         }
     }
-
-    /// <summary>The peer's endpoint as text, or "?" once the socket is gone.</summary>
-    /// <param name="socket">The socket.</param>
-    /// <returns>The text.</returns>
-    protected static string SafePeer(Socket socket) => AcceptLoop.Peer(socket);
 }

@@ -116,8 +116,8 @@ public sealed class ImageReader
                 await using (remote)
                     return new OpenedImage(entry, await VerifyingStream.ReadCheckedAsync(remote, entry.Size, entry.Sha256, deadline.Token));
             }
-            catch (Exception e) when (e is IOException or HttpRequestException
-                                      || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            // ReplicaTransfer answers a holder it cannot reach with null; what is left is a broken or silent one.
+            catch (Exception e) when (e is IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 var error = e is OperationCanceledException ? $"no answer within {patience.TotalSeconds:0.###} s" : e.Message;
                 _log.LogWarning("Reading {Md5} from {Host} failed: {Error}; trying the next holder", entry.Md5, replica.Host, error);
