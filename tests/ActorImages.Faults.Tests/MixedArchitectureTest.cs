@@ -30,21 +30,30 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
         var emulator = new[] { "/usr/bin/qemu-aarch64", "/lib/ld-linux-aarch64.so.1" }.FirstOrDefault(f => !File.Exists(f));
         Assert.True(emulator is null, $"{emulator} is missing: this test runs an arm64 node under qemu-user " +
             "(apt-get install qemu-user after dpkg --add-architecture arm64, with libc6:arm64 libstdc++6:arm64 libssl3:arm64; .ci/run does)");
-        // Its own artifacts folder: the repository's obj/ and bin/ (which the other tests' nodes run from) stay as built.
-        var publish = await ChildProcess.RunAsync(TimeSpan.FromMinutes(5), RepoPaths.Root, "dotnet", "publish",
-            "src/ActorImages.Node", "-c", "Release", "-r", "linux-arm64", "--self-contained", "-nodeReuse:false",
-            "--artifacts-path", Path.Combine(_publish, "artifacts"), "-o", Path.Combine(_publish, "node"));
-        Assert.True(publish.Exit == 0, $"dotnet publish for linux-arm64: {publish.Describe()}");
-        var node = Path.Combine(_publish, "node", "ActorImages.Node");
-        Assert.Equal(ElfMachineAarch64, ElfMachine(node));
-        _cluster = await TestCluster.StartAsync([X64, Arm64],
-            extra: new Dictionary<string, string> { ["ACTORIMAGES_SCRUB_PACE"] = "50ms" },
-            // W^X off for the emulated node: .NET writes JIT-compiled code through a second, writable mapping of its
-            // pages, which qemu-user does not see, so it may run a stale translation of the page (seen once in CI:
-            // "Illegal instruction" in a compiled lambda, the node aborted at start). Emulators ask for this
-            // (dotnet/runtime turns W^X off under Rosetta itself); a real arm64 host keeps W^X.
-            command: i => i == 2 ? ["/usr/bin/env", "DOTNET_EnableWriteXorExecute=0", "/usr/bin/qemu-aarch64", "-L", "/", node] : null,
-            timeout: TimeSpan.FromSeconds(150));
+        try
+        {
+            // Its own artifacts folder: the repository's obj/ and bin/ (which the other tests' nodes run from) stay as built.
+            var publish = await ChildProcess.RunAsync(TimeSpan.FromMinutes(5), RepoPaths.Root, "dotnet", "publish",
+                "src/ActorImages.Node", "-c", "Release", "-r", "linux-arm64", "--self-contained", "-nodeReuse:false",
+                "--artifacts-path", Path.Combine(_publish, "artifacts"), "-o", Path.Combine(_publish, "node"));
+            Assert.True(publish.Exit == 0, $"dotnet publish for linux-arm64: {publish.Describe()}");
+            var node = Path.Combine(_publish, "node", "ActorImages.Node");
+            Assert.Equal(ElfMachineAarch64, ElfMachine(node));
+            _cluster = await TestCluster.StartAsync([X64, Arm64],
+                extra: new Dictionary<string, string> { ["ACTORIMAGES_SCRUB_PACE"] = "50ms" },
+                // W^X off for the emulated node: .NET writes JIT-compiled code through a second, writable mapping of its
+                // pages, which qemu-user does not see, so it may run a stale translation of the page (seen once in CI:
+                // "Illegal instruction" in a compiled lambda, the node aborted at start). Emulators ask for this
+                // (dotnet/runtime turns W^X off under Rosetta itself); a real arm64 host keeps W^X.
+                command: i => i == 2 ? ["/usr/bin/env", "DOTNET_EnableWriteXorExecute=0", "/usr/bin/qemu-aarch64", "-L", "/", node] : null,
+                timeout: TimeSpan.FromSeconds(150));
+        }
+        catch
+        {
+            // xUnit does not dispose a class whose InitializeAsync threw: the publish (280 MB) goes here.
+            if (Directory.Exists(_publish)) Directory.Delete(_publish, recursive: true);
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
