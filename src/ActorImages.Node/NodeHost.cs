@@ -61,6 +61,7 @@ public static class NodeHost
         builder.Host.UseSerilog();
         builder.WebHost.ConfigureKestrel(k =>
         {
+            KestrelConnections.Watch(k); // before the endpoints: it adds to each
             var ip = System.Net.IPAddress.Parse(settings.Host);
             k.Listen(ip, settings.HttpPort);
             k.Listen(ip, settings.P2Port);

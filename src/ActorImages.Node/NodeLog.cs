@@ -52,6 +52,7 @@ public sealed class NodeLog : IAsyncLogEventSinkMonitor
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http", Serilog.Events.LogEventLevel.Warning)
+            .Filter.ByExcluding(Http.KestrelConnections.IsPerConnectionRejection)
             .Enrich.With<AkkaSourceEnricher>()
             .WriteTo.Async(a => a.Console(outputTemplate: OutputTemplate), bufferEvents, blockWhenFull: false, monitor: log)
             .CreateLogger();

@@ -52,6 +52,19 @@ public sealed class NodeMetrics
         "Replica copies by reason (repair, leave, scrub) and outcome.", "reason", "outcome");
     private static readonly Counter Errors = Metrics.CreateCounter("actorimages_errors_total",
         "Errors by kind.", "kind");
+    private static readonly Gauge ConnectionsMax = Metrics.CreateGauge("actorimages_connections_max",
+        "Most connections a listener serves at a time, as in effect after the bounds were fitted to the open-file " +
+        "limit at start (p1, p4; http: Kestrel's ports together; websocket: of them, upgraded to P2 WebSockets).",
+        "listener");
+    private static readonly Gauge ConnectionsOpen = Metrics.CreateGauge("actorimages_connections_open",
+        "Connections a listener is serving now (p1, p4; http: Kestrel's on all its ports; websocket: of them, upgraded).",
+        "listener");
+    private static readonly Counter ConnectionsRefused = Metrics.CreateCounter("actorimages_connections_refused_total",
+        "Connections closed at once because the listener was at its actorimages_connections_max (p1, p4, http).",
+        "listener");
+    private static readonly Gauge OpenFilesLimit = Metrics.CreateGauge("actorimages_open_files_limit",
+        "The process's soft limit of open file descriptors at start, which the connection bounds were fitted to; +Inf " +
+        "when unlimited or unknown.");
 
     /// <summary>
     /// Limits what prometheus-net adds to <c>/metrics</c> on its own to the process metrics (<c>process_*</c>,
@@ -68,6 +81,41 @@ public sealed class NodeMetrics
     {
         Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
         Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = i => i.Meter.Name == "System.Runtime");
+    }
+
+    /// <summary>
+    /// Publishes the connection bounds in effect (<c>actorimages_connections_max</c>) and the open-file limit they were
+    /// fitted to (<c>actorimages_open_files_limit</c>; src/ActorImages.Node/Config/DescriptorBudget.cs), so that an
+    /// operator sees them without the start's log line.
+    /// </summary>
+    /// <param name="p1">P1's bound, connections.</param>
+    /// <param name="p4">P4's bound, connections.</param>
+    /// <param name="http">Kestrel's bound, connections; half of it WebSockets.</param>
+    /// <param name="openFileLimit">The soft limit of open files; <see cref="long.MaxValue"/> for none.</param>
+    public static void ConnectionBounds(int p1, int p4, int http, long openFileLimit)
+    {
+        ConnectionsMax.WithLabels("p1").Set(p1);
+        ConnectionsMax.WithLabels("p4").Set(p4);
+        ConnectionsMax.WithLabels("http").Set(http);
+        ConnectionsMax.WithLabels("websocket").Set(http / 2);
+        OpenFilesLimit.Set(openFileLimit == long.MaxValue ? double.PositiveInfinity : openFileLimit);
+    }
+
+    /// <summary>Exports a listener's open and refused connections (<c>actorimages_connections_open</c>,
+    /// <c>actorimages_connections_refused_total</c>), read at each scrape of <c>/metrics</c>.</summary>
+    /// <param name="listener">p1, p4, http (Kestrel's ports together) or websocket (of them, upgraded).</param>
+    /// <param name="open">Connections open now.</param>
+    /// <param name="refused">Connections refused since start, or null when the listener has no count of its own.</param>
+    public static void Connections(string listener, Func<long> open, Func<long>? refused = null)
+    {
+        var openGauge = ConnectionsOpen.WithLabels(listener);
+        var refusedCounter = refused is null ? null : ConnectionsRefused.WithLabels(listener);
+        openGauge.Set(0);
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            openGauge.Set(open());
+            if (refused is not null) refusedCounter!.IncTo(refused());
+        });
     }
 
     /// <summary>A histogram of the time of a step inside the node, seconds: buckets from 0.1 ms doubling up to 52 s.</summary>

@@ -25,8 +25,11 @@ var settings = NodeSettings.Create(config);
 var nodeLog = NodeLog.Start(settings.LogBuffer);
 Log.Information("ActorImages node {Host} starting: data {DataDir}", settings.Host, settings.DataDir);
 // Every connection holds a descriptor: the listeners' bounds must fit the open-file limit (README "Limits and security").
-settings = DescriptorBudget.Fit(settings, DescriptorBudget.OpenFileLimit(), out var lowered);
+var openFileLimit = DescriptorBudget.OpenFileLimit();
+settings = DescriptorBudget.Fit(settings, openFileLimit, out var lowered);
 if (lowered is not null) Log.Warning("connection bounds lowered: {Reason}", lowered);
+NodeMetrics.ConnectionBounds(settings.P1MaxConnections, settings.P4MaxConnections, settings.HttpMaxConnections, openFileLimit);
+KestrelConnections.Start(settings.HttpMaxConnections);
 
 var exitCode = await NodeHost.RunAsync(settings, config, args);
 Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);

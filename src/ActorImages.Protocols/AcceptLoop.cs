@@ -35,6 +35,30 @@ public static class AcceptLoop
         Recovered,
     }
 
+    /// <summary>The counts of one loop, readable from any thread while it runs (the node exports them on
+    /// <c>/metrics</c>: README, "HTTP API").</summary>
+    public sealed class Tally
+    {
+        private int _open;
+        private long _refused;
+
+        /// <summary>Connections being served now.</summary>
+        public int Open => Volatile.Read(ref _open);
+
+        /// <summary>Connections closed at once because <see cref="Open"/> was at the limit, since the loop started.</summary>
+        public long Refused => Interlocked.Read(ref _refused);
+
+        internal int Enter() => Interlocked.Increment(ref _open);
+
+        internal void Leave() => Interlocked.Decrement(ref _open);
+
+        internal void Refuse()
+        {
+            Interlocked.Decrement(ref _open);
+            Interlocked.Increment(ref _refused);
+        }
+    }
+
     /// <summary>Accepts on <paramref name="listener"/> (bound and listening) until <paramref name="ct"/> is cancelled
     /// or the listener is closed.</summary>
     /// <param name="listener">The listening socket; the caller owns it.</param>
@@ -43,13 +67,14 @@ public static class AcceptLoop
     /// disposes the socket when it returns.</param>
     /// <param name="report">Receives each <see cref="Event"/> with its text.</param>
     /// <param name="ct">Ends the loop.</param>
+    /// <param name="tally">Counts open and refused connections for the caller to read; null: counted privately.</param>
     /// <returns>A task that completes when the loop ends.</returns>
     public static async Task RunAsync(Socket listener, int maxConnections, Func<Socket, Task> serve,
-        Action<Event, string> report, CancellationToken ct)
+        Action<Event, string> report, CancellationToken ct, Tally? tally = null)
     {
         ArgumentNullException.ThrowIfNull(listener);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 1);
-        var open = 0;
+        var counts = tally ?? new Tally();
         var failed = 0;
         var refused = 0;
         while (!ct.IsCancellationRequested)
@@ -89,9 +114,9 @@ public static class AcceptLoop
                 report(Event.Recovered, failed.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 failed = 0;
             }
-            if (Interlocked.Increment(ref open) > maxConnections)
+            if (counts.Enter() > maxConnections)
             {
-                Interlocked.Decrement(ref open);
+                counts.Refuse();
                 if (refused++ == 0) report(Event.Refused, Peer(socket));
                 socket.Dispose();
                 continue;
@@ -113,7 +138,7 @@ public static class AcceptLoop
                 finally
                 {
                     // The slot first: a client that sees this close may connect again at once.
-                    Interlocked.Decrement(ref open);
+                    counts.Leave();
                     socket.Dispose();
                 }
             }, CancellationToken.None);

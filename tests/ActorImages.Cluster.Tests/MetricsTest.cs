@@ -226,6 +226,32 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
         }
     }
 
+    [Fact]
+    public async Task ConnectionsAreCountedPerListenerBesideTheBoundsInEffect()
+    {
+        var node = Cluster[1];
+        var before = await ScrapeAsync(1);
+        foreach (var (listener, bound) in new[] { ("p1", 4096), ("p4", 4096), ("http", 4096), ("websocket", 2048) })
+            Assert.True(bound == Value(before, "actorimages_connections_max", $"listener=\"{listener}\""), Samples(before, "actorimages_connections"));
+        // The soft limit the bounds were fitted to, as the kernel reports it for the node's process.
+        var limits = await File.ReadAllLinesAsync($"/proc/{node.Pid}/limits");
+        var soft = limits.Single(l => l.StartsWith("Max open files")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+        Assert.Contains($"\nactorimages_open_files_limit {soft}\n", before);
+        // Kestrel's connections on all its ports: at least this scrape's.
+        Assert.True(Value(before, "actorimages_connections_open", "listener=\"http\"") >= 1, Samples(before, "actorimages_connections"));
+
+        // A P1 connection held open is counted while it is, and not after.
+        var open = Value(before, "actorimages_connections_open", "listener=\"p1\"");
+        using (var held = new System.Net.Sockets.TcpClient())
+        {
+            await held.ConnectAsync(node.Host, 5001);
+            await Poll.UntilAsync(TimeSpan.FromSeconds(10), "the held P1 connection counted",
+                async () => Value(await ScrapeAsync(1), "actorimages_connections_open", "listener=\"p1\"") == open + 1);
+        }
+        await Poll.UntilAsync(TimeSpan.FromSeconds(10), "the closed P1 connection no longer counted",
+            async () => Value(await ScrapeAsync(1), "actorimages_connections_open", "listener=\"p1\"") == open);
+    }
+
     private Uri Url(int node, string path) => new(Cluster[node].HttpBase, path);
 
     private async Task<string> ScrapeAsync(int node)

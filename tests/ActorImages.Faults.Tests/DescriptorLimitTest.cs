@@ -14,8 +14,9 @@ namespace ActorImages.Faults.Tests;
 /// src/ActorImages.Node/OutOfMemoryPolicy.cs) or "Internal CLR error" (an exception's stack trace read without a
 /// descriptor). Now the node lowers its connection bounds at start to fit the limit
 /// (src/ActorImages.Node/Config/DescriptorBudget.cs) and says so; P1 serves its share and closes the rest at once,
-/// with one log line for the whole run of refusals; the node never runs out, stays up, answers P3 and HTTP and stores
-/// an HTTP upload meanwhile, and takes P1 uploads again once the flood ends.
+/// with one log line for the whole run of refusals and the counts on <c>/metrics</c>; the node never runs out, stays up, answers P3 and HTTP and stores
+/// an HTTP upload meanwhile, and takes P1 uploads again once the flood ends. A flood past Kestrel's bound is refused,
+/// counted and logged the same way (src/ActorImages.Node/Http/KestrelConnections.cs).
 /// </summary>
 public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -49,18 +50,15 @@ public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifeti
         var held = new List<Socket>();
         try
         {
-            for (var i = 0; i < Held; i++)
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                held.Add(socket);
-                await socket.ConnectAsync(IPAddress.Parse(Host), 5001);
-            }
             // Those over the bound are closed at once: a read sees the end (or a reset).
-            var closed = 0;
-            foreach (var socket in held.Skip(Share + 10))
-                if (await ClosedAsync(socket)) closed++;
+            var closed = await FloodAsync(5001, Held, held);
             output.WriteLine($"{closed} of {Held - Share - 10} connections past the bound closed at once");
             Assert.Equal(Held - Share - 10, closed);
+            // /metrics shows the bounds in effect, the limit they fit, and P1's connections at its bound.
+            Assert.Equal(Descriptors, await Wire.MetricAsync(Host, "actorimages_open_files_limit"));
+            foreach (var listener in new[] { "p1", "p4", "http" })
+                Assert.Equal(Share, await Wire.MetricAsync(Host, $"actorimages_connections_max{{listener=\"{listener}\"}}"));
+            Assert.Equal(Share, await Wire.MetricAsync(Host, "actorimages_connections_open{listener=\"p1\"}"));
 
             // Meanwhile the node is up, answers P3 and HTTP, and stores an upload through HTTP.
             Assert.Equal("ERR NO_IMAGES_AVAILABLE", await Wire.AskP3Async(Host, "LST", "127.0.45.100", TimeSpan.FromSeconds(5)));
@@ -89,7 +87,54 @@ public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifeti
         var admitted = System.Text.RegularExpressions.Regex.Match(node.ReadLog(), "accepting again after (\\d+) refused connections");
         Assert.True(admitted.Success, node.Tail());
         Assert.InRange(int.Parse(admitted.Groups[1].Value), Held - Share, Held - Share + 10);
+        Assert.InRange(await Wire.MetricAsync(Host, "actorimages_connections_refused_total{listener=\"p1\"}") ?? 0,
+            Held - Share, Held - Share + 10);
         Assert.True(node.IsRunning, node.Tail());
+
+        // Kestrel's ports the same: connections past its bound are closed at once, counted, and logged once (Kestrel's
+        // own warning per connection is left out), with their count when a connection is served again.
+        var refusedBefore = await Wire.MetricAsync(Host, "actorimages_connections_refused_total{listener=\"http\"}") ?? 0;
+        var httpHeld = new List<Socket>();
+        try
+        {
+            Assert.Equal(70, await FloodAsync(8080, Share + 80, httpHeld));
+        }
+        finally
+        {
+            foreach (var socket in httpHeld) socket.Dispose();
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        // On a connection of its own, which Kestrel serves as the end of the run of refusals.
+        using (var fresh = new HttpClient(new SocketsHttpHandler { UseProxy = false }))
+        {
+            var refused = await fresh.GetStringAsync($"http://{Host}:8080/metrics");
+            var line = refused.Split('\n').Single(l => l.StartsWith("actorimages_connections_refused_total{listener=\"http\"} "));
+            var count = double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) - refusedBefore;
+            // 80 past the bound, and as many again as this test's own HTTP connections held slots meanwhile.
+            Assert.InRange(count, 80, 90);
+            await Poll.UntilAsync(TimeSpan.FromSeconds(10), "the end of the HTTP refusals logged",
+                () => Task.FromResult(node.ReadLog().Contains($"HTTP: accepting again after {count} refused connections")));
+        }
+        var lines = node.ReadLog().Split('\n');
+        Assert.Single(lines, l => l.Contains("HTTP: refused a connection on port 8080"));
+        Assert.DoesNotContain(lines, l => l.Contains("rejected because the maximum number of concurrent connections"));
+        Assert.True(node.IsRunning, node.Tail());
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections to <paramref name="port"/> into <paramref name="held"/>
+    /// (the caller disposes them) and counts those past the bound, with a margin of 10, that the node closed.</summary>
+    private static async Task<int> FloodAsync(int port, int count, List<Socket> held)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            held.Add(socket);
+            await socket.ConnectAsync(IPAddress.Parse(Host), port);
+        }
+        var closed = 0;
+        foreach (var socket in held.Skip(Share + 10))
+            if (await ClosedAsync(socket)) closed++;
+        return closed;
     }
 
     /// <summary>Whether the node closed <paramref name="socket"/> (end of stream or reset) within 10 s.</summary>

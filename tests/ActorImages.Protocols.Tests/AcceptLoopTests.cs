@@ -12,7 +12,7 @@ public sealed class AcceptLoopTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public async Task ConnectionsOverTheLimitAreClosedAtOnceReportedOncePerRunAndASlotFreesWhenItsConnectionEnds()
+    public async Task ConnectionsOverTheLimitAreClosedAtOnceReportedOncePerRunCountedAndASlotFreesWhenItsConnectionEnds()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -22,12 +22,13 @@ public sealed class AcceptLoopTests
         var served = new ConcurrentDictionary<string, TaskCompletionSource>();
         var events = new ConcurrentQueue<(AcceptLoop.Event Kind, string Text)>();
         using var stop = new CancellationTokenSource();
+        var tally = new AcceptLoop.Tally();
         var loop = AcceptLoop.RunAsync(listener, 2, socket =>
         {
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             served[socket.RemoteEndPoint!.ToString()!] = release;
             return release.Task;
-        }, (kind, text) => events.Enqueue((kind, text)), stop.Token);
+        }, (kind, text) => events.Enqueue((kind, text)), stop.Token, tally);
 
         using var first = await ConnectAsync(endpoint);
         using var second = await ConnectAsync(endpoint);
@@ -40,6 +41,7 @@ public sealed class AcceptLoopTests
         Assert.Equal(0, await ReceiveOrResetAsync(fifth));
         Assert.Equal(2, served.Count);
         Assert.Equal((AcceptLoop.Event.Refused, third.LocalEndPoint!.ToString()!), Assert.Single(events));
+        Assert.Equal((2, 2L), (tally.Open, tally.Refused));
 
         // The first connection's handler returns: the loop closes that socket and its slot takes the next connection,
         // reported with the count of the refused ones.
@@ -48,10 +50,12 @@ public sealed class AcceptLoopTests
         using var fourth = await ConnectAsync(endpoint);
         await UntilAsync(() => served.Count == 3);
         Assert.Equal([(AcceptLoop.Event.Refused, third.LocalEndPoint!.ToString()!), (AcceptLoop.Event.Admitted, "2")], events.ToArray());
+        Assert.Equal((2, 2L), (tally.Open, tally.Refused));
 
         await stop.CancelAsync();
         await loop.WaitAsync(Wait);
         foreach (var release in served.Values) release.TrySetResult();
+        await UntilAsync(() => tally.Open == 0);
     }
 
     [Fact]

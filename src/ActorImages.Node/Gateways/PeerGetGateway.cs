@@ -26,7 +26,7 @@ public sealed class PeerGetGateway : TcpListenerService
     /// <param name="settings">Node settings.</param>
     /// <param name="reader">The read entry point.</param>
     /// <param name="log">Logger.</param>
-    public PeerGetGateway(NodeSettings settings, ImageReader reader, ILogger<PeerGetGateway> log) : base(log)
+    public PeerGetGateway(NodeSettings settings, ImageReader reader, ILogger<PeerGetGateway> log) : base(log, "p4")
     {
         _settings = settings;
         _reader = reader;

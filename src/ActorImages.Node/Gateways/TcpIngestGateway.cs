@@ -27,7 +27,7 @@ public sealed class TcpIngestGateway : TcpListenerService
     /// <param name="ingestion">The upload entry point.</param>
     /// <param name="metrics">Upload counters.</param>
     /// <param name="log">Logger.</param>
-    public TcpIngestGateway(NodeSettings settings, Ingestion ingestion, NodeMetrics metrics, ILogger<TcpIngestGateway> log) : base(log)
+    public TcpIngestGateway(NodeSettings settings, Ingestion ingestion, NodeMetrics metrics, ILogger<TcpIngestGateway> log) : base(log, "p1")
     {
         _settings = settings;
         _ingestion = ingestion;

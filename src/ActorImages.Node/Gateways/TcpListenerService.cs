@@ -13,11 +13,17 @@ namespace ActorImages.Node.Gateways;
 public abstract class TcpListenerService : BackgroundService
 {
     private readonly ILogger _log;
+    private readonly AcceptLoop.Tally _tally = new();
     private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the listener.</summary>
     /// <param name="log">Logger of the concrete gateway.</param>
-    protected TcpListenerService(ILogger log) => _log = log;
+    /// <param name="listener">The listener's name on <c>/metrics</c> (its open and refused connections): p1 or p4.</param>
+    protected TcpListenerService(ILogger log, string listener)
+    {
+        _log = log;
+        NodeMetrics.Connections(listener, () => _tally.Open, () => _tally.Refused);
+    }
 
     /// <summary>The address to bind.</summary>
     protected abstract IPEndPoint Endpoint { get; }
@@ -52,7 +58,7 @@ public abstract class TcpListenerService : BackgroundService
         }
         _bound.TrySetResult();
         _log.LogInformation("listening on {Endpoint}", Endpoint);
-        await AcceptLoop.RunAsync(listener, MaxConnections, socket => ServeAsync(socket, stoppingToken), Report, stoppingToken);
+        await AcceptLoop.RunAsync(listener, MaxConnections, socket => ServeAsync(socket, stoppingToken), Report, stoppingToken, _tally);
     }
 
     private void Report(AcceptLoop.Event kind, string text)
