@@ -95,7 +95,7 @@ public static class NodeHost
         // Without HttpClientFactory's logging handlers: they open a logging scope and format "Sending HTTP request" for
         // every replica copy, which the log level then drops; ReplicaTransfer reports failed copies itself.
         services.AddHttpClient<ReplicaTransfer>().RemoveAllLoggers()
-            .ConfigurePrimaryHttpMessageHandler(() => ReplicaChannel.ClientHandler(tls));
+            .ConfigurePrimaryHttpMessageHandler(() => ReplicaChannel.ClientHandler(tls, settings.ReplicaConnectionsPerPeer));
         services.AddSingleton<Ingestion>();
         services.AddSingleton<ScrubRequests>();
         services.AddSingleton<LocalCopies>();

@@ -45,7 +45,8 @@ public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifeti
         Assert.Contains($"Max open files            {Descriptors}", await File.ReadAllTextAsync($"/proc/{node.Pid}/limits"));
         Assert.Contains($"connection bounds lowered: the limit of open files ({Descriptors}) leaves 512 descriptors for " +
                         $"connections, fewer than the 12288 the bounds allow (P1 4096, P4 4096, HTTP 4096): lowered to " +
-                        $"P1 {Share}, P4 {Share}, HTTP {Share}", node.ReadLog());
+                        $"P1 {Share}, P4 {Share}, HTTP {Share}, and the replica channel's connections to each node from 64 " +
+                        "to 4", node.ReadLog());
 
         var held = new List<Socket>();
         try

@@ -10,7 +10,9 @@ namespace ActorImages.Node.Config;
 /// and more than accept fails: on Linux the runtime cannot start a thread or load an assembly without a descriptor,
 /// and some of those failures end the process (seen: "Internal CLR error" while an exception's stack trace was read
 /// under EMFILE). So when P1's, P4's and Kestrel's bounds together exceed what the limit leaves for connections, each
-/// is lowered in proportion, and the node says so at start.
+/// is lowered in proportion, and the node says so at start. The replica channel's client connections to each other
+/// node come out of what is kept back; they are lowered in the same proportion (to at least
+/// <see cref="MinReplicaConnections"/>), so that a cluster of many nodes does not spend it.
 /// </summary>
 public static class DescriptorBudget
 {
@@ -20,6 +22,10 @@ public static class DescriptorBudget
 
     /// <summary>No bound is lowered below this many connections.</summary>
     public const int MinConnections = 16;
+
+    /// <summary>The replica channel's connections to one node are not lowered below this many: the copies a node
+    /// makes at a time (<c>actorimages.repair-parallelism</c>, 4 by default); more wait for a connection.</summary>
+    public const int MinReplicaConnections = 4;
 
     /// <summary>The soft limit of open files of this process, from <c>/proc/self/limits</c> ("Max open files");
     /// <see cref="long.MaxValue"/> when unlimited or unknown (not Linux).</summary>
@@ -54,7 +60,8 @@ public static class DescriptorBudget
     /// <paramref name="settings"/> with <see cref="NodeSettings.P1MaxConnections"/>,
     /// <see cref="NodeSettings.P4MaxConnections"/> and <see cref="NodeSettings.HttpMaxConnections"/> lowered in
     /// proportion so that together they fit <see cref="ForConnections"/>(<paramref name="limit"/>), none below
-    /// <see cref="MinConnections"/>; unchanged when they fit already.
+    /// <see cref="MinConnections"/>, and <see cref="NodeSettings.ReplicaConnectionsPerPeer"/> in the same proportion,
+    /// not below <see cref="MinReplicaConnections"/>; unchanged when they fit already.
     /// </summary>
     /// <param name="settings">The configured settings.</param>
     /// <param name="limit">The process's limit of open files (<see cref="OpenFileLimit"/>).</param>
@@ -73,12 +80,14 @@ public static class DescriptorBudget
             P1MaxConnections = Scale(settings.P1MaxConnections),
             P4MaxConnections = Scale(settings.P4MaxConnections),
             HttpMaxConnections = Scale(settings.HttpMaxConnections),
+            ReplicaConnectionsPerPeer = (int)Math.Max(MinReplicaConnections, settings.ReplicaConnectionsPerPeer * available / configured),
         };
         warning = string.Create(CultureInfo.InvariantCulture,
             $"the limit of open files ({limit}) leaves {available} descriptors for connections, fewer than the " +
             $"{configured} the bounds allow (P1 {settings.P1MaxConnections}, P4 {settings.P4MaxConnections}, HTTP " +
             $"{settings.HttpMaxConnections}): lowered to P1 {fitted.P1MaxConnections}, P4 {fitted.P4MaxConnections}, " +
-            $"HTTP {fitted.HttpMaxConnections}; raise the limit (ulimit -n, the container's nofile) to at least " +
+            $"HTTP {fitted.HttpMaxConnections}, and the replica channel's connections to each node from " +
+            $"{settings.ReplicaConnectionsPerPeer} to {fitted.ReplicaConnectionsPerPeer}; raise the limit (ulimit -n, the container's nofile) to at least " +
             $"{configured + Math.Max(MinReserve, configured / 3)} to keep them");
         return fitted;
     }

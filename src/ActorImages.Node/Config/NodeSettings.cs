@@ -63,6 +63,10 @@ public sealed record NodeSettings
     /// <summary>Most concurrent connections Kestrel serves on all its ports together (HTTP, P2, the replica channel),
     /// half of them at most WebSocket (P2) ones (<c>actorimages.http.max-connections</c>).</summary>
     public required int HttpMaxConnections { get; init; }
+    /// <summary>Most connections this node opens to each other node for replica copies and fetches (the replica
+    /// channel's client pool, <c>Transfer/ReplicaChannel.cs</c>); more requests wait for one. Not a key of its own: 64,
+    /// lowered with the listeners' bounds under a low open-file limit (<see cref="DescriptorBudget"/>).</summary>
+    public int ReplicaConnectionsPerPeer { get; init; } = 64;
     /// <summary>Port of the replica channel: HTTPS with the cluster certificate on both ends, the same on every node;
     /// used only when remoting is TLS (docs/design.md, "Moving bytes between nodes"; <c>actorimages.replica-port</c>).</summary>
     public required int ReplicaPort { get; init; }

@@ -54,17 +54,19 @@ public static class ReplicaChannel
         });
     }
 
-    /// <summary>The handler of <see cref="ReplicaTransfer"/>'s HTTP client: pooled connections (up to 64 per node, idle
+    /// <summary>The handler of <see cref="ReplicaTransfer"/>'s HTTP client: pooled connections (up to
+    /// <paramref name="connectionsPerPeer"/> per node, 64 unless the open-file limit is low; idle
     /// for at most 15 s, under the other node's 30 s keep-alive timeout, so a pooled connection is never reused as it
     /// closes) and, with the cluster certificate, TLS that presents it and accepts only a server presenting it.</summary>
     /// <param name="tls">The cluster certificate, or none (plain HTTP on the HTTP port).</param>
+    /// <param name="connectionsPerPeer">Most connections to one node (<see cref="Config.NodeSettings.ReplicaConnectionsPerPeer"/>).</param>
     /// <returns>A new handler.</returns>
-    public static SocketsHttpHandler ClientHandler(RemoteTls tls)
+    public static SocketsHttpHandler ClientHandler(RemoteTls tls, int connectionsPerPeer)
     {
         var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            MaxConnectionsPerServer = 64,
+            MaxConnectionsPerServer = connectionsPerPeer,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(15),
             ConnectTimeout = HandshakeTimeout,
         };
