@@ -1,31 +1,24 @@
+using ActorImages.Storage;
 using System.Security.Cryptography;
 
 namespace ActorImages.Cli;
 
 /// <summary>
 /// Local image files: recognising them by their first bytes (the formats a node accepts, docs/protocols.md P1:
-/// JPEG, PNG, GIF, BMP, WebP, TIFF), collecting them from files and folders, and their MD5. Blocking file I/O;
+/// JPEG, PNG, GIF, BMP, WebP, TIFF, HEIC, HEIF, AVIF; the node's own <see cref="ImageFormats.Sniff"/>), collecting them from files and folders, and their MD5. Blocking file I/O;
 /// every <see cref="IOException"/> becomes a <see cref="CliFailure.LocalFile"/> naming the path.
 /// </summary>
 internal static class ImageFiles
 {
     /// <summary>Bytes needed to recognise every supported format: 12.</summary>
-    public const int Head = 12;
+    public const int Head = ImageFormats.SniffBytes;
 
     /// <summary>
     /// The usual extension of the image format <paramref name="head"/> starts with (<c>jpg</c>, <c>png</c>,
-    /// <c>gif</c>, <c>bmp</c>, <c>webp</c>, <c>tif</c>), or null if it is none of them.
+    /// <c>gif</c>, <c>bmp</c>, <c>webp</c>, <c>tif</c>, <c>heic</c>, <c>heif</c>, <c>avif</c>), or null if it is none of
+    /// them.
     /// </summary>
-    public static string? Extension(ReadOnlySpan<byte> head)
-    {
-        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "jpg";
-        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A])) return "png";
-        if (head.StartsWith("GIF8"u8)) return "gif";
-        if (head.StartsWith("BM"u8)) return "bmp";
-        if (head.StartsWith("RIFF"u8) && head.Length >= 12 && head[8..12].SequenceEqual("WEBP"u8)) return "webp";
-        if (head.StartsWith((ReadOnlySpan<byte>)[(byte)'I', (byte)'I', 42, 0]) || head.StartsWith((ReadOnlySpan<byte>)[(byte)'M', (byte)'M', 0, 42])) return "tif";
-        return null;
-    }
+    public static string? Extension(ReadOnlySpan<byte> head) => ImageFormats.Sniff(head)?.Extension();
 
     /// <summary>Whether the file at <paramref name="path"/> starts like an image.</summary>
     public static bool IsImage(string path)

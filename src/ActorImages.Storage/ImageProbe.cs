@@ -2,6 +2,7 @@ using MetadataExtractor;
 using MetadataExtractor.Formats.Bmp;
 using MetadataExtractor.Formats.Exif;
 using MetadataExtractor.Formats.Gif;
+using MetadataExtractor.Formats.Heif;
 using MetadataExtractor.Formats.Jpeg;
 using MetadataExtractor.Formats.Png;
 using MetadataExtractor.Formats.WebP;
@@ -23,8 +24,8 @@ public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
 /// Decides whether a file is an image the node stores: a maintained decoder reads its header, format and
 /// dimensions, and the dimensions are within the pixel limit (issue 9). SkiaSharp's codec reads JPEG (baseline,
 /// progressive, CMYK), PNG (8- and 16-bit), GIF, BMP and WebP; MetadataExtractor reads what SkiaSharp has no codec
-/// for (TIFF) or refuses for a reason other than a cut header. Neither decodes pixels, so a 64 MiB upload costs a
-/// header parse.
+/// for (TIFF; HEIC, HEIF and AVIF, whose primary image's size is in its <c>ispe</c> property) or refuses for a reason
+/// other than a cut header. Neither decodes pixels, so a 64 MiB upload costs a header parse.
 /// </summary>
 /// <remarks>
 /// No end marker is required: phones append a video after a JPEG's EOI (motion photos), and PNG writers put chunks
@@ -131,10 +132,12 @@ public static class ImageProbe
             throw new InvalidImageException($"truncated {format.Name()} header");
         }
         IReadOnlyList<MetadataExtractor.Directory> directories;
+        var heif = format is ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif;
         try
         {
             using var stream = File.OpenRead(file);
-            directories = ImageMetadataReader.ReadMetadata(stream);
+            // The HEIF reader itself: MetadataExtractor's file-type detection takes an AVIF for QuickTime video.
+            directories = heif ? HeifMetadataReader.ReadMetadata(stream) : ImageMetadataReader.ReadMetadata(stream);
         }
         catch (Exception e) when (e is ImageProcessingException or IOException or ArgumentException
             or InvalidOperationException or IndexOutOfRangeException or OverflowException or NotSupportedException)
@@ -156,6 +159,8 @@ public static class ImageProbe
                 WebPDirectory.TagImageHeight),
             ImageFormat.Tiff => Dimensions<ExifIfd0Directory>(directories, ExifDirectoryBase.TagImageWidth,
                 ExifDirectoryBase.TagImageHeight),
+            ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif => Dimensions<HeicImagePropertiesDirectory>(directories,
+                HeicImagePropertiesDirectory.TagImageWidth, HeicImagePropertiesDirectory.TagImageHeight),
             _ => null,
         };
         return size is var (width, height)

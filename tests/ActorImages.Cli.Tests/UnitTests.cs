@@ -36,6 +36,10 @@ public class UnitTests
     [InlineData("524946460000000057454250", "webp")]
     [InlineData("49492a00", "tif")]
     [InlineData("4d4d002a", "tif")]
+    [InlineData("000000186674797068656963", "heic")]
+    [InlineData("00000018667479706d696631", "heif")]
+    [InlineData("0000001c6674797061766966", "avif")]
+    [InlineData("00000018667479706d703432", null)] // an MP4 video
     [InlineData("3c68746d6c3e", null)]
     [InlineData("ff", null)]
     public void ImagesAreRecognisedByTheirFirstBytes(string hex, string? extension) =>
@@ -46,6 +50,8 @@ public class UnitTests
     {
         Assert.True(ImageFiles.IsImage(Path.Combine(Cli.Images, "rocket.jpg")));
         Assert.True(ImageFiles.IsImage(Path.Combine(Cli.Images, "multipage_rgb.tif")));
+        Assert.True(ImageFiles.IsImage(Path.Combine(Cli.Images, "rocket.heic")));
+        Assert.True(ImageFiles.IsImage(Path.Combine(Cli.Images, "rocket.avif")));
         Assert.False(ImageFiles.IsImage(Path.Combine(Cli.Images, "not-an-image.txt")));
     }
 

@@ -56,6 +56,51 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task PhonePhotosInHeicAndAvifGetInThroughEveryProtocolAndKeepTheirFormat()
+    {
+        // An iPhone's HEIC over P1, an AVIF over P2, the HEIC again over HTTP (testdata/images/README.md).
+        var heic = TestImages.Bytes("rocket.heic");
+        var avif = TestImages.Bytes("rocket.avif");
+        using var http = new HttpClient { BaseAddress = Cluster[3].HttpBase };
+        await LegacyWire.SendP1Async(Cluster[1].Host, heic);
+        await using (var p2 = await LegacyWire.P2.ConnectAsync(Cluster[2].Host))
+        {
+            await p2.SendAsync("AUTH", "phone");
+            await p2.ReplyAsync();
+            await p2.SendAsync("UPLOAD", "IMG_0042.avif", avif.Length.ToString());
+            await p2.ReplyAsync();
+            await p2.SendBinaryAsync(avif);
+            Assert.Equal("SUCCESS", (await p2.ReplyAsync()).GetProperty("status").GetString());
+        }
+        using (var posted = await http.PostAsync("api/images?filename=IMG_0043.HEIC", new ByteArrayContent(heic)))
+            Assert.Equal(System.Net.HttpStatusCode.Created, posted.StatusCode);
+
+        foreach (var (bytes, mediaType) in new[] { (heic, "image/heic"), (avif, "image/avif") })
+        {
+            var md5 = Images.Md5(bytes);
+            // Listed by the tracker and served by P4 and HTTP on every node, byte-identical, with its own media type.
+            foreach (var node in Cluster.Nodes)
+            {
+                var lst = await Poll(() => LegacyWire.AskP3Async(node.Host, "LST"), r => r.Contains(md5), TimeSpan.FromSeconds(1));
+                Assert.Contains(md5, lst);
+                Assert.Equal(bytes, await LegacyWire.GetP4Async(node.Host, md5));
+            }
+            var entry = await http.GetFromJsonAsync<JsonElement>($"api/images/{md5}");
+            Assert.Equal(mediaType, entry.GetProperty("mediaType").GetString());
+            Assert.Equal((640, 427), (entry.GetProperty("width").GetInt32(), entry.GetProperty("height").GetInt32()));
+            using var content = await http.GetAsync($"api/images/{md5}/content");
+            Assert.Equal(mediaType, content.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(bytes, await content.Content.ReadAsByteArrayAsync());
+        }
+        // The P1 copy's server-made name keeps the format's extension.
+        var page = await http.GetFromJsonAsync<JsonElement>("api/images?limit=50");
+        var names = page.GetProperty("images").EnumerateArray()
+            .Where(e => e.GetProperty("md5").GetString() == Images.Md5(heic)).Select(e => e.GetProperty("filename").GetString()!).ToList();
+        Assert.Contains(names, n => System.Text.RegularExpressions.Regex.IsMatch(n, @"^\d{6}(-\d+)?\.heic$"));
+        Assert.Contains("IMG_0043.HEIC", names);
+    }
+
+    [Fact]
     public async Task TwentyP1ImagesInOneSecondGetTwentyNamesAndEachNameItsOwnBytes()
     {
         var images = Enumerable.Range(0, 20).Select(i => Images.Jpeg($"burst-{i}")).ToList();

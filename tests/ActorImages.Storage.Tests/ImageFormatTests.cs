@@ -12,6 +12,12 @@ public class ImageFormatTests
     [InlineData("52494646240000005745425056503820", ImageFormat.WebP)]
     [InlineData("49492a0008000000", ImageFormat.Tiff)]
     [InlineData("4d4d002a00000008", ImageFormat.Tiff)]
+    [InlineData("000000186674797068656963", ImageFormat.Heic)] // ftyp heic: an iPhone's photo
+    [InlineData("0000001c6674797068656978", ImageFormat.Heic)] // heix: 10-bit HEVC
+    [InlineData("000000186674797068657663", ImageFormat.Heic)] // hevc: an image sequence (a burst)
+    [InlineData("00000018667479706d696631", ImageFormat.Heif)] // mif1: HEIF naming no codec
+    [InlineData("0000001c6674797061766966", ImageFormat.Avif)]
+    [InlineData("0000001c6674797061766973", ImageFormat.Avif)] // avis: an AVIF sequence
     public void SniffRecognisesEachMagicNumber(string headHex, ImageFormat expected)
     {
         Assert.Equal(expected, ImageFormats.Sniff(Convert.FromHexString(headHex)));
@@ -26,6 +32,9 @@ public class ImageFormatTests
     [InlineData("PDF", "255044462d312e370a")]
     [InlineData("ZIP", "504b030414000000")]
     [InlineData("MP4", "0000001866747970")]
+    [InlineData("MP4 with its brand", "00000018667479706d703432")]
+    [InlineData("QuickTime video", "000000146674797071742020")]
+    [InlineData("HEIF brand without ftyp", "0000001866726565" + "68656963")]
     [InlineData("TIFF byte order with the wrong magic", "49492b00")]
     [InlineData("nothing", "")]
     public void SniffRejectsEverythingElse(string what, string headHex)
@@ -51,6 +60,9 @@ public class ImageFormatTests
     [InlineData(ImageFormat.Bmp, "bmp", "image/bmp")]
     [InlineData(ImageFormat.WebP, "webp", "image/webp")]
     [InlineData(ImageFormat.Tiff, "tif", "image/tiff")]
+    [InlineData(ImageFormat.Heic, "heic", "image/heic")]
+    [InlineData(ImageFormat.Heif, "heif", "image/heif")]
+    [InlineData(ImageFormat.Avif, "avif", "image/avif")]
     public void EachFormatHasItsExtensionAndMediaType(ImageFormat format, string extension, string mediaType)
     {
         Assert.Equal(extension, format.Extension());

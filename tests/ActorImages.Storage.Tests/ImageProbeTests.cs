@@ -43,6 +43,25 @@ public sealed class ImageProbeTests : IDisposable
     }
 
     [Fact]
+    public void AHeicBombIsRefusedFromItsHeader()
+    {
+        var e = Assert.Throws<InvalidImageException>(() => ImageProbe.Read(_dir.Write("bomb.heic", RealImages.HeicBomb())));
+        Assert.Equal("image too large (16000x16000 pixels, limit 100000000)", e.Message);
+    }
+
+    [Theory]
+    [InlineData("rocket.heic")]
+    [InlineData("rocket.avif")]
+    public void AHeifFileWithoutItsImagePropertiesIsUnreadable(string name)
+    {
+        // Cut after the ftyp box: the brand says HEIF, but no meta box says what image it holds.
+        var bytes = TestImages.Bytes(name);
+        var cut = bytes.AsSpan(0, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes) + 16).ToArray();
+        var e = Assert.Throws<InvalidImageException>(() => ImageProbe.Read(_dir.Write(name, cut)));
+        Assert.StartsWith("unreadable", e.Message);
+    }
+
+    [Fact]
     public async Task AnUploadOverThePixelLimitIsRefusedAndNothingIsStaged()
     {
         var store = new BlobStore(_dir.Combine("data"), 64L << 20, maxPixels: 640 * 427 - 1);

@@ -57,6 +57,8 @@ public static class RealImages
             File("chelsea-animated.gif", ImageFormat.Gif, 96, 64),
             File("multipage_rgb.tif", ImageFormat.Tiff, 10, 10),
             File("chelsea.tif", ImageFormat.Tiff, 96, 64),
+            File("rocket.heic", ImageFormat.Heic, 640, 427),
+            File("rocket.avif", ImageFormat.Avif, 640, 427),
             new("rocket-motion-photo.jpg", MotionPhoto(rocket), ImageFormat.Jpeg, 640, 427),
             new("chelsea-after-iend.png", (byte[])[.. chelsea, .. "tEXt appended after IEND by an editor"u8], ImageFormat.Png,
                 451, 300),
@@ -158,6 +160,20 @@ public static class RealImages
         BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), (ushort)height);
         BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), (ushort)width);
         return jpeg;
+    }
+
+    /// <summary>A HEIC bomb: rocket.heic whose <c>ispe</c> properties say <paramref name="width"/> ×
+    /// <paramref name="height"/> (it has two: the coded image's, 640×428, and the primary image's, 640×427).</summary>
+    public static byte[] HeicBomb(int width = 16000, int height = 16000)
+    {
+        var heic = TestImages.Bytes("rocket.heic");
+        // The box's type, then version and flags (4 bytes), then width and height (32 bits each, big-endian).
+        for (int at = 0, ispe; (ispe = heic.AsSpan(at).IndexOf("ispe"u8)) >= 0; at += ispe + 16)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(heic.AsSpan(at + ispe + 8), width);
+            BinaryPrimitives.WriteInt32BigEndian(heic.AsSpan(at + ispe + 12), height);
+        }
+        return heic;
     }
 
     /// <summary>A PNG bomb: IHDR 16000×16000 RGBA, one tiny IDAT, IEND; valid CRCs.</summary>
