@@ -15,7 +15,8 @@ public sealed class WebViewerCluster() : ClusterFixture(subnet: 35, count: 3);
 /// The web viewer (README "Web viewer") in real headless Chromium against a real 3-node cluster on 127.0.35.1–3. The
 /// browser scripts are <c>web-tests/*.test.mjs</c> (playwright-core driving Debian's <c>/usr/bin/chromium</c>), run here
 /// by <c>node --test</c> one file at a time, in name order: (a) a P1 image sent to node 1 appears on node 3's Latest
-/// page, (b) browser uploads on node 2 show in node 1's Gallery, (c) node 1's Cluster page shows node 3 leave, which
+/// page, (b) browser uploads on node 2 show in node 1's Gallery, (b2) a HEIC and an AVIF sent over P1 show as well as
+/// Chromium can (a note for the HEIC, the AVIF's original), (c) node 1's Cluster page shows node 3 leave, which
 /// this test stops when the script asks its control endpoint (127.0.35.89). Screenshots go to <c>screenshots/</c> in
 /// the test assembly's output folder. Chromium and npm are required (<c>.ci/run</c> installs both; the test runs
 /// <c>npm ci</c> itself when <c>web-tests/node_modules</c> is missing): without them the test fails naming the install
@@ -25,7 +26,7 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
 {
     private const string Chromium = "/usr/bin/chromium";
     private const string ControlHost = "127.0.35.89";
-    /// <summary>All three scripts take well under a minute; this only ends a hung browser.</summary>
+    /// <summary>All four scripts take well under a minute; this only ends a hung browser.</summary>
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(6);
 
     private static string WebTests => RepoPaths.Combine("web-tests");
@@ -39,7 +40,7 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
         Assert.True(File.Exists(Chromium), $"no {Chromium}: install it with `apt-get install -y chromium` (.ci/run does)");
         await InstallNodeModulesAsync();
         var scripts = Directory.GetFiles(WebTests, "*.test.mjs").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(3, scripts.Count);
+        Assert.Equal(4, scripts.Count);
         Directory.CreateDirectory(Screenshots);
 
         using var control = new ControlEndpoint(ControlHost, fixture.Cluster, output);
@@ -104,10 +105,10 @@ public sealed class WebViewerTest(WebViewerCluster fixture, ITestOutputHelper ou
         lock (lines)
         {
             // Each script ran and passed: none was skipped (the Cluster one needs this test's control endpoint).
-            Assert.Contains(lines, l => l.EndsWith(" pass 3"));
+            Assert.Contains(lines, l => l.EndsWith(" pass 4"));
             Assert.Contains(lines, l => l.EndsWith(" skipped 0"));
         }
-        foreach (var shot in new[] { "latest-node3-after-p1-on-node1", "upload-node2", "gallery-node1-detail", "gallery-node1", "cluster-node1-after-node3-left" })
+        foreach (var shot in new[] { "latest-node3-after-p1-on-node1", "upload-node2", "gallery-node1-detail", "gallery-node1", "gallery-node2-heic-detail", "cluster-node1-after-node3-left" })
             Assert.True(File.Exists(Path.Combine(Screenshots, shot + ".png")), $"screenshot {shot}.png");
     }
 

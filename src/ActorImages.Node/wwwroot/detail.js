@@ -1,5 +1,5 @@
 // The image dialog: the full image with its metadata and the nodes holding it.
-import { contentUrl, el, formatBytes, formatTime, protocolLabel, thumbnailUrl } from './format.js';
+import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, protocolLabel, thumbnailUrl } from './format.js';
 
 const dialog = document.getElementById('detail');
 
@@ -8,12 +8,20 @@ export function showImage(image) {
   const img = document.getElementById('detail-image');
   const note = document.getElementById('detail-note');
   note.hidden = true;
+  img.hidden = false;
   img.classList.remove('fallback');
-  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF: then the thumbnail, which the node made as JPEG.
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF: then the thumbnail, which the node made as JPEG. A HEIC
+  // or HEIF (most browsers) has none: then a note, and the button below downloads the original.
   img.onerror = () => {
     img.onerror = null;
-    img.classList.add('fallback');
-    img.src = thumbnailUrl(image);
+    if (hasNoThumbnail(image)) {
+      img.hidden = true;
+      note.textContent = `This browser cannot show ${image.mediaType}; “Open original” downloads it as it was sent.`;
+    } else {
+      img.classList.add('fallback');
+      img.src = thumbnailUrl(image);
+      note.textContent = 'This browser cannot show the original\'s format; this is its thumbnail.';
+    }
     note.hidden = false;
   };
   img.src = contentUrl(image);

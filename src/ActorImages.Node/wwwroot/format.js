@@ -58,6 +58,15 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/**
+ * Whether the node makes no thumbnail of `image`: HEIC, HEIF and AVIF, which it stores and serves as sent but has no
+ * decoder for (src/ActorImages.Storage/Thumbnailer.cs). A browser may still show the original: AVIF everywhere, HEIC
+ * in Safari.
+ */
+export function hasNoThumbnail(image) {
+  return ['image/heic', 'image/heif', 'image/avif'].includes(image.mediaType);
+}
+
 /** The URLs of an image's bytes and thumbnail on this node. */
 export function contentUrl(image) {
   return `/api/images/${image.md5}/content`;

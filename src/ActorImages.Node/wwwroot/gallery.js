@@ -2,7 +2,7 @@
 // in the browser over the pages loaded so far, and more pages load by themselves until the screen has
 // FILL matches or the catalog ends: the API pages by recency only, and filtering there belongs to Registry.
 import { showImage } from './detail.js';
-import { el, formatTime, localDay, protocolLabel, thumbnailUrl } from './format.js';
+import { contentUrl, el, formatTime, hasNoThumbnail, localDay, protocolLabel, thumbnailUrl } from './format.js';
 import * as live from './live.js';
 
 const PAGE = 60;
@@ -33,8 +33,17 @@ function matches(image, f) {
 }
 
 function card(image) {
-  const thumb = el('img', { src: thumbnailUrl(image), alt: image.filename, loading: 'lazy', decoding: 'async' });
-  thumb.addEventListener('error', () => thumb.replaceWith(el('span', { class: 'no-thumb' }, image.mediaType)));
+  // Without a thumbnail, an AVIF tile shows its original, which every current browser decodes; a HEIC or HEIF tile
+  // names its type rather than fetch megabytes that most browsers cannot show.
+  const noThumb = () => el('span', { class: 'no-thumb' }, image.mediaType);
+  const source = hasNoThumbnail(image) ? (image.mediaType === 'image/avif' ? contentUrl(image) : null) : thumbnailUrl(image);
+  if (source === null) return tile(image, noThumb());
+  const thumb = el('img', { src: source, alt: image.filename, loading: 'lazy', decoding: 'async' });
+  thumb.addEventListener('error', () => thumb.replaceWith(noThumb()));
+  return tile(image, thumb);
+}
+
+function tile(image, thumb) {
   return el('button', {
     type: 'button', class: 'tile', 'data-md5': image.md5, 'data-id': image.id,
     title: `${image.filename}\n${image.uploader} · ${protocolLabel(image.protocol)}\n${formatTime(image.receivedAt)}`,

@@ -1,6 +1,6 @@
 // Latest: the newest image of the whole cluster (seed 000's window), replaced live by `image-stored`.
 import { showImage } from './detail.js';
-import { ago, contentUrl, el, formatBytes, formatTime, protocolLabel, thumbnailUrl } from './format.js';
+import { ago, contentUrl, el, formatBytes, formatTime, hasNoThumbnail, protocolLabel, thumbnailUrl } from './format.js';
 import * as live from './live.js';
 
 const stage = document.getElementById('latest');
@@ -22,7 +22,8 @@ function show(entry) {
   if (!newer(entry)) return;
   shown = entry;
   const loader = new Image();
-  const display = (loaded) => {
+  // `loaded`: the bytes are shown; else `why` says why not.
+  const display = (loaded, why = 'unreachable') => {
     if (shown !== entry) return; // an even newer image arrived meanwhile
     image.hidden = !loaded;
     if (loaded) {
@@ -34,7 +35,9 @@ function show(entry) {
     }
     const empty = document.getElementById('latest-empty');
     empty.hidden = loaded;
-    if (!loaded) empty.replaceChildren(el('h2', {}, 'Image not reachable'),
+    if (!loaded && why === 'format') empty.replaceChildren(el('h2', {}, 'Format not shown here'),
+      el('p', {}, `This browser cannot show ${entry.mediaType}; the cluster stores and serves it as sent.`));
+    else if (!loaded) empty.replaceChildren(el('h2', {}, 'Image not reachable'),
       el('p', {}, 'No node holding it answers right now; it shows as soon as one does.'));
     document.getElementById('latest-caption').hidden = false;
     document.getElementById('latest-filename').textContent = entry.filename;
@@ -49,7 +52,12 @@ function show(entry) {
   };
   loader.onload = () => display(true);
   loader.onerror = () => {
-    // A format the browser cannot show (TIFF) still has a JPEG thumbnail; no thumbnail means no node answers.
+    // A format the browser cannot show (TIFF) still has a JPEG thumbnail; no thumbnail means no node answers. HEIC and
+    // HEIF have none (most browsers show neither): the caption says so.
+    if (hasNoThumbnail(entry)) {
+      display(false, 'format');
+      return;
+    }
     loader.onerror = () => display(false);
     loader.src = thumbnailUrl(entry);
   };
