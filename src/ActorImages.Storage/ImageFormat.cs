@@ -83,6 +83,12 @@ public static class ImageFormats
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not an image format"),
     };
 
+    /// <summary>The format whose <see cref="MediaType"/> is <paramref name="mediaType"/> (as the catalog keeps it),
+    /// or null for none.</summary>
+    /// <param name="mediaType">a media type such as <c>image/heic</c></param>
+    public static ImageFormat? FromMediaType(string mediaType) =>
+        Enum.GetValues<ImageFormat>().Where(f => f.MediaType() == mediaType).Select(f => (ImageFormat?)f).FirstOrDefault();
+
     /// <summary>The format's lowercase name in reasons shown to clients: <c>jpeg</c>, <c>png</c>, ... <c>tiff</c>.</summary>
     internal static string Name(this ImageFormat format) => format.ToString().ToLowerInvariant();
 

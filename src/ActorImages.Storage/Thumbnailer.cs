@@ -22,6 +22,15 @@ public static class Thumbnailer
     internal const int JpegQuality = 85;
 
     /// <summary>
+    /// Whether a thumbnail can be made of <paramref name="format"/> here: not of HEIC, HEIF or AVIF, whose HEVC and AV1
+    /// codecs SkiaSharp's Linux build does not have (<see cref="Write"/> would refuse them as "no decoder for its
+    /// format"); a caller can say so without fetching the bytes.
+    /// </summary>
+    /// <param name="format">the image's format</param>
+    /// <returns>false for HEIC, HEIF and AVIF</returns>
+    public static bool Decodes(ImageFormat format) => format is not (ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif);
+
+    /// <summary>
     /// Reads the image in <paramref name="source"/> and writes its thumbnail to <paramref name="target"/> as JPEG.
     /// The target appears whole or not at all: the JPEG goes to a temp file beside it that is then renamed over it
     /// (a reader never sees half a thumbnail). Not fsynced: a thumbnail lost in a crash is made again.

@@ -91,6 +91,24 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
             using var content = await http.GetAsync($"api/images/{md5}/content");
             Assert.Equal(mediaType, content.Content.Headers.ContentType?.MediaType);
             Assert.Equal(bytes, await content.Content.ReadAsByteArrayAsync());
+            // No decoder here: no thumbnail, for good, said at once on every node (holder or not).
+            foreach (var node in Cluster.Nodes)
+            {
+                using var thumbnail = await http.GetAsync(new Uri(node.HttpBase, $"api/images/{md5}/thumbnail"));
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, thumbnail.StatusCode);
+                Assert.Contains($"no thumbnail: {mediaType} is not decoded here", await thumbnail.Content.ReadAsStringAsync());
+            }
+        }
+        // A format decoded here whose bytes no decoder reads (planes of floating-point noise) is a 404 with the
+        // decoder's reason too, the second time from memory.
+        var planar = TestImages.Bytes("multipage_rgb.tif");
+        using (var posted = await http.PostAsync("api/images?filename=planes.tif", new ByteArrayContent(planar)))
+            Assert.Equal(System.Net.HttpStatusCode.Created, posted.StatusCode);
+        for (var i = 0; i < 2; i++)
+        {
+            using var thumbnail = await http.GetAsync($"api/images/{Images.Md5(planar)}/thumbnail");
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, thumbnail.StatusCode);
+            Assert.Contains("no thumbnail: unreadable image: planar tiff not read here", await thumbnail.Content.ReadAsStringAsync());
         }
         // The P1 copy's server-made name keeps the format's extension.
         var page = await http.GetFromJsonAsync<JsonElement>("api/images?limit=50");

@@ -65,7 +65,11 @@ public class ImageFormatTests
     [InlineData(ImageFormat.Avif, "avif", "image/avif")]
     public void EachFormatHasItsExtensionAndMediaType(ImageFormat format, string extension, string mediaType)
     {
+        Assert.Null(ImageFormats.FromMediaType("video/mp4"));
         Assert.Equal(extension, format.Extension());
         Assert.Equal(mediaType, format.MediaType());
+        Assert.Equal(format, ImageFormats.FromMediaType(mediaType));
+        // Thumbnails of all but the HEIF family (ThumbnailerTests).
+        Assert.Equal(format is not (ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif), Thumbnailer.Decodes(format));
     }
 }

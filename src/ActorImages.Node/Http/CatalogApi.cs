@@ -170,8 +170,11 @@ public static class CatalogApi
         if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
         var entry = await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct);
         if (entry is null) return Error(404, "no image with md5 " + md5);
-        var file = await thumbnails.GetAsync(entry, ct);
-        if (file is null) return Error(503, "no thumbnail: no holder answered or the image does not decode");
+        var (file, undecodable) = await thumbnails.GetAsync(entry, ct);
+        // The thumbnail does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
+        // reason; no holder answered: 503, try again.
+        if (undecodable is not null) return Error(404, "no thumbnail: " + undecodable);
+        if (file is null) return Error(503, "no thumbnail: no node holding the image answered");
         ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
         return Results.File(file, "image/jpeg");
     }

@@ -35,16 +35,20 @@ public sealed class Thumbnails
     /// <summary>The thumbnail file of <paramref name="entry"/>, made now if needed.</summary>
     /// <param name="entry">The catalog entry.</param>
     /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
-    /// <returns>The JPEG file's path, or null when the image does not decode or no holder answered.</returns>
-    public async Task<string?> GetAsync(CatalogEntry entry, CancellationToken ct)
+    /// <returns>The JPEG file's path; else null and, when the image does not decode (for good: its bytes never
+    /// change), why; null and null when no holder answered (the next request tries again).</returns>
+    public async Task<(string? Path, string? Undecodable)> GetAsync(CatalogEntry entry, CancellationToken ct)
     {
+        if (ImageFormats.FromMediaType(entry.MediaType) is { } format && !Thumbnailer.Decodes(format))
+            return (null, $"{entry.MediaType} is not decoded here"); // without fetching the bytes to find out
         var path = _blobs.ThumbnailPath(entry.Md5);
-        if (File.Exists(path)) return path;
-        if (_failed.ContainsKey(entry.Md5)) return null;
+        if (File.Exists(path)) return (path, null);
+        if (_failed.TryGetValue(entry.Md5, out var reason)) return (null, reason);
         var making = _making.GetOrAdd(entry.Md5, _ => new Lazy<Task<string?>>(() => MakeAsync(entry, path)));
         try
         {
-            return await making.Value.WaitAsync(ct);
+            var made = await making.Value.WaitAsync(ct);
+            return (made, made is null && _failed.TryGetValue(entry.Md5, out var why) ? why : null);
         }
         finally
         {
