@@ -5,7 +5,8 @@ namespace ActorImages.Cli;
 
 /// <summary>
 /// Local image files: recognising them by their first bytes (the formats a node accepts, docs/protocols.md P1:
-/// JPEG, PNG, GIF, BMP, WebP, TIFF, HEIC, HEIF, AVIF; the node's own <see cref="ImageFormats.Sniff"/>), collecting them from files and folders, and their MD5. Blocking file I/O;
+/// JPEG, PNG, GIF, BMP, WebP, TIFF, HEIC, HEIF, AVIF; the node's own <see cref="ImageFormats.Sniff"/>), collecting them
+/// from files and folders, and their MD5. Blocking file I/O;
 /// every <see cref="IOException"/> becomes a <see cref="CliFailure.LocalFile"/> naming the path.
 /// </summary>
 internal static class ImageFiles
@@ -57,7 +58,7 @@ internal static class ImageFiles
                 if (Size(path) == 0) throw CliFailure.LocalFile("empty file: " + path);
                 if (filesMustBeImages && !IsImage(path))
                 {
-                    throw CliFailure.LocalFile("not an image (JPEG, PNG, GIF, BMP, WebP or TIFF): " + path);
+                    throw CliFailure.LocalFile("not an image (JPEG, PNG, GIF, BMP, WebP, TIFF, HEIC, HEIF or AVIF): " + path);
                 }
                 files.Add(path);
             }

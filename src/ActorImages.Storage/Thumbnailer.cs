@@ -35,7 +35,8 @@ public static class Thumbnailer
     /// The target appears whole or not at all: the JPEG goes to a temp file beside it that is then renamed over it
     /// (a reader never sees half a thumbnail). Not fsynced: a thumbnail lost in a crash is made again.
     /// </summary>
-    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page)</param>
+    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page); not HEIC, HEIF or
+    /// AVIF (<see cref="Decodes"/>)</param>
     /// <param name="target">the thumbnail file; its folder is created when missing</param>
     /// <param name="maxPixels">the pixel limit (width × height), at least 1; the default is 100 megapixels</param>
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when no decoder here decodes it, or

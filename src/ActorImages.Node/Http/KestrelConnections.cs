@@ -80,7 +80,8 @@ public static class KestrelConnections
     public static void Watch(KestrelServerOptions kestrel)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
-        // Connection middleware runs only for connections past Kestrel's bound: a served one ends a run of refusals.
+        // Connection middleware runs only for the connections Kestrel admitted (its bound is checked before): a served
+        // one ends a run of refusals.
         kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => connection =>
         {
             if (Interlocked.Read(ref _refusedRun) > 0 && Interlocked.Exchange(ref _refusedRun, 0) is var refused and > 0)
