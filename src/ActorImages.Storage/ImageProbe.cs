@@ -2,7 +2,6 @@ using MetadataExtractor;
 using MetadataExtractor.Formats.Bmp;
 using MetadataExtractor.Formats.Exif;
 using MetadataExtractor.Formats.Gif;
-using MetadataExtractor.Formats.Heif;
 using MetadataExtractor.Formats.Jpeg;
 using MetadataExtractor.Formats.Png;
 using MetadataExtractor.Formats.WebP;
@@ -24,8 +23,8 @@ public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
 /// Decides whether a file is an image the node stores: a maintained decoder reads its header, format and
 /// dimensions, and the dimensions are within the pixel limit (issue 9). SkiaSharp's codec reads JPEG (baseline,
 /// progressive, CMYK), PNG (8- and 16-bit), GIF, BMP and WebP; MetadataExtractor reads what SkiaSharp has no codec
-/// for (TIFF; HEIC, HEIF and AVIF, whose primary image's size is in its <c>ispe</c> property) or refuses for a reason
-/// other than a cut header. Neither decodes pixels, so a 64 MiB upload costs a header parse.
+/// for (TIFF) or refuses for a reason other than a cut header; <see cref="HeifHeader"/> reads HEIC, HEIF and AVIF (the
+/// primary image's <c>ispe</c> property). None decodes pixels, so a 64 MiB upload costs a header parse.
 /// </summary>
 /// <remarks>
 /// No end marker is required: phones append a video after a JPEG's EOI (motion photos), and PNG writers put chunks
@@ -131,13 +130,18 @@ public static class ImageProbe
         {
             throw new InvalidImageException($"truncated {format.Name()} header");
         }
+        if (format is ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif)
+        {
+            // Not MetadataExtractor: it allocated by counts in hostile files (HeifHeader's remarks).
+            return HeifHeader.Read(file) is var (w, h) && Valid(w, h) is var (primaryWidth, primaryHeight)
+                ? new ImageHeader(format, primaryWidth, primaryHeight)
+                : throw new InvalidImageException($"unreadable {format.Name()} header");
+        }
         IReadOnlyList<MetadataExtractor.Directory> directories;
-        var heif = format is ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif;
         try
         {
             using var stream = File.OpenRead(file);
-            // The HEIF reader itself: MetadataExtractor's file-type detection takes an AVIF for QuickTime video.
-            directories = heif ? HeifMetadataReader.ReadMetadata(stream) : ImageMetadataReader.ReadMetadata(stream);
+            directories = ImageMetadataReader.ReadMetadata(stream);
         }
         catch (Exception e) when (e is ImageProcessingException or IOException or ArgumentException
             or InvalidOperationException or IndexOutOfRangeException or OverflowException or NotSupportedException)
@@ -159,8 +163,6 @@ public static class ImageProbe
                 WebPDirectory.TagImageHeight),
             ImageFormat.Tiff => Dimensions<ExifIfd0Directory>(directories, ExifDirectoryBase.TagImageWidth,
                 ExifDirectoryBase.TagImageHeight),
-            ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif => Dimensions<HeicImagePropertiesDirectory>(directories,
-                HeicImagePropertiesDirectory.TagImageWidth, HeicImagePropertiesDirectory.TagImageHeight),
             _ => null,
         };
         return size is var (width, height)
@@ -180,12 +182,10 @@ public static class ImageProbe
             return null;
         }
         // BMP stores a top-down image with a negative height.
-        width = Math.Abs(width);
-        height = Math.Abs(height);
-        if (width is < 1 or > int.MaxValue || height is < 1 or > int.MaxValue)
-        {
-            return null;
-        }
-        return ((int)width, (int)height);
+        return Valid(Math.Abs(width), Math.Abs(height));
     }
+
+    /// <summary>Dimensions that fit an <see cref="ImageHeader"/> (1 to <see cref="int.MaxValue"/> each), or null.</summary>
+    private static (int Width, int Height)? Valid(long width, long height) =>
+        width is < 1 or > int.MaxValue || height is < 1 or > int.MaxValue ? null : ((int)width, (int)height);
 }

@@ -62,6 +62,54 @@ public sealed class ImageProbeTests : IDisposable
     }
 
     [Fact]
+    public void AHeifWhoseCountSaysAThousandMillionEntriesCostsNoMoreThanItsBytes()
+    {
+        // rocket.avif with ipma's entry count at 989 million: MetadataExtractor's HEIF reader allocated 7.5 GB for it.
+        var avif = TestImages.Bytes("rocket.avif");
+        var ipma = avif.AsSpan().IndexOf("ipma"u8);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(avif.AsSpan(ipma + 8), 0x3b000001);
+        var file = _dir.Write("lying.avif", avif);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(new ImageHeader(ImageFormat.Avif, 640, 427), ImageProbe.Read(file)); // the primary's entry is first
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+    }
+
+    [Theory]
+    [InlineData("rocket.heic")]
+    [InlineData("rocket.avif")]
+    public void AThousandDamagedCopiesOfAHeifAreEachReadOrUnreadableNeverAnotherErrorOrABigAllocation(string name)
+    {
+        // Seeded: cut short, bytes changed, runs of 0xFF written over sizes and counts in the first 1,200 bytes (ftyp
+        // and meta). MetadataExtractor's reader threw NullReferenceException or InvalidDataException on 107 of 6,000.
+        var original = TestImages.Bytes(name);
+        var random = new Random(20261206);
+        for (var i = 0; i < 1000; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            if (i % 3 == 0) bytes = bytes[..random.Next(12, bytes.Length)];
+            else
+                for (var k = 0; k < 1 + random.Next(8); k++)
+                {
+                    var at = random.Next(12, Math.Min(bytes.Length, 1200) - 4);
+                    if (i % 3 == 1) bytes[at] = (byte)random.Next(256);
+                    else bytes.AsSpan(at, 4).Fill(0xFF);
+                }
+            var file = _dir.Write($"damaged-{i}-{name}", bytes);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            try
+            {
+                var header = ImageProbe.Read(file);
+                Assert.True(header.Width > 0 && header.Height > 0);
+            }
+            catch (InvalidImageException)
+            {
+            }
+            Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task AnUploadOverThePixelLimitIsRefusedAndNothingIsStaged()
     {
         var store = new BlobStore(_dir.Combine("data"), 64L << 20, maxPixels: 640 * 427 - 1);
