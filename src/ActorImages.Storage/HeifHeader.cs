@@ -39,20 +39,9 @@ public static class HeifHeader
         while (at + 8 <= length)
         {
             stream.Position = at;
-            if (stream.ReadAtLeast(header, 16, throwOnEndOfStream: false) < 8) return null;
-            long size = BinaryPrimitives.ReadUInt32BigEndian(header);
-            var headerSize = 8;
-            if (size == 1)
-            {
-                if (at + 16 > length) return null;
-                size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(header[8..]), long.MaxValue);
-                headerSize = 16;
-            }
-            else if (size == 0)
-            {
-                size = length - at; // to the end of the file
-            }
-            if (size < headerSize || size > length - at) return null;
+            var read = stream.ReadAtLeast(header, 16, throwOnEndOfStream: false);
+            var size = BoxSize(header[..read], length - at, out var headerSize);
+            if (size < 0) return null;
             if (header[4..8].SequenceEqual("meta"u8))
             {
                 // A full box: version and flags, then the children.
@@ -65,6 +54,27 @@ public static class HeifHeader
             at += size;
         }
         return null;
+    }
+
+    /// <summary>The size of the box whose header starts <paramref name="header"/> (ISO/IEC 14496-12, 4.2: 32 bits, 1 for
+    /// a 64-bit size after the type, 0 for "to the end"), with <paramref name="available"/> bytes from its start to the
+    /// end of what holds it; -1 when the header is cut or the size does not fit.</summary>
+    private static long BoxSize(ReadOnlySpan<byte> header, long available, out int headerSize)
+    {
+        headerSize = 8;
+        if (header.Length < 8) return -1;
+        long size = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (size == 1)
+        {
+            if (header.Length < 16) return -1;
+            size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(header[8..]), long.MaxValue);
+            headerSize = 16;
+        }
+        else if (size == 0)
+        {
+            size = available;
+        }
+        return size < headerSize || size > available ? -1 : size;
     }
 
     private static (long Width, long Height)? PrimarySize(ReadOnlySpan<byte> meta)
@@ -163,20 +173,8 @@ public static class HeifHeader
 
         public bool MoveNext()
         {
-            if (_rest.Length < 8) return false;
-            long size = BinaryPrimitives.ReadUInt32BigEndian(_rest);
-            var headerSize = 8;
-            if (size == 1)
-            {
-                if (_rest.Length < 16) return false;
-                size = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(_rest[8..]), long.MaxValue);
-                headerSize = 16;
-            }
-            else if (size == 0)
-            {
-                size = _rest.Length;
-            }
-            if (size < headerSize || size > _rest.Length) return false;
+            var size = BoxSize(_rest, _rest.Length, out var headerSize);
+            if (size < 0) return false;
             Current = new Box(_rest[4..8], _rest[headerSize..(int)size]);
             _rest = _rest[(int)size..];
             return true;

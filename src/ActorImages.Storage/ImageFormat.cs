@@ -83,6 +83,11 @@ public static class ImageFormats
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not an image format"),
     };
 
+    /// <summary>Whether <paramref name="format"/> is of the HEIF family (HEIC, HEIF, AVIF): read by its boxes, not by
+    /// SkiaSharp, which has no codec for it on Linux.</summary>
+    /// <param name="format">the format</param>
+    public static bool IsHeif(this ImageFormat format) => format is ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif;
+
     /// <summary>The format whose <see cref="MediaType"/> is <paramref name="mediaType"/> (as the catalog keeps it),
     /// or null for none.</summary>
     /// <param name="mediaType">a media type such as <c>image/heic</c></param>

@@ -77,8 +77,9 @@ public static class ImageProbe
         {
             throw new FileNotFoundException("no such image file", file);
         }
-        var header = ReadWithSkia(file, format, out var skiaResult)
-            ?? ReadWithMetadataExtractor(file, format, skiaResult);
+        var header = format.IsHeif()
+            ? ReadHeif(file, format)
+            : ReadWithSkia(file, format, out var skiaResult) ?? ReadWithMetadataExtractor(file, format, skiaResult);
         CheckPixels(header.Width, header.Height, maxPixels);
         return header;
     }
@@ -122,6 +123,13 @@ public static class ImageProbe
         _ => null,
     };
 
+    /// <summary>HEIC, HEIF, AVIF: by <see cref="HeifHeader"/>, not MetadataExtractor, which allocated by counts in
+    /// hostile files (HeifHeader's remarks); SkiaSharp has no codec for them here.</summary>
+    private static ImageHeader ReadHeif(string file, ImageFormat format) =>
+        HeifHeader.Read(file) is var (w, h) && Valid(w, h) is var (width, height)
+            ? new ImageHeader(format, width, height)
+            : throw new InvalidImageException($"unreadable {format.Name()} header");
+
     private static ImageHeader ReadWithMetadataExtractor(string file, ImageFormat format, SKCodecResult skiaResult)
     {
         // SkiaSharp found the file ending inside its header (a JPEG before its first scan, a PNG before its image
@@ -129,13 +137,6 @@ public static class ImageProbe
         if (skiaResult == SKCodecResult.IncompleteInput && format != ImageFormat.Tiff)
         {
             throw new InvalidImageException($"truncated {format.Name()} header");
-        }
-        if (format is ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif)
-        {
-            // Not MetadataExtractor: it allocated by counts in hostile files (HeifHeader's remarks).
-            return HeifHeader.Read(file) is var (w, h) && Valid(w, h) is var (primaryWidth, primaryHeight)
-                ? new ImageHeader(format, primaryWidth, primaryHeight)
-                : throw new InvalidImageException($"unreadable {format.Name()} header");
         }
         IReadOnlyList<MetadataExtractor.Directory> directories;
         try

@@ -28,7 +28,7 @@ public static class Thumbnailer
     /// </summary>
     /// <param name="format">the image's format</param>
     /// <returns>false for HEIC, HEIF and AVIF</returns>
-    public static bool Decodes(ImageFormat format) => format is not (ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif);
+    public static bool Decodes(ImageFormat format) => !format.IsHeif();
 
     /// <summary>
     /// Reads the image in <paramref name="source"/> and writes its thumbnail to <paramref name="target"/> as JPEG.

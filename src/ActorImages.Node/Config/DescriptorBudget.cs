@@ -87,8 +87,8 @@ public static class DescriptorBudget
             $"{configured} the bounds allow (P1 {settings.P1MaxConnections}, P4 {settings.P4MaxConnections}, HTTP " +
             $"{settings.HttpMaxConnections}): lowered to P1 {fitted.P1MaxConnections}, P4 {fitted.P4MaxConnections}, " +
             $"HTTP {fitted.HttpMaxConnections}, and the replica channel's connections to each node from " +
-            $"{settings.ReplicaConnectionsPerPeer} to {fitted.ReplicaConnectionsPerPeer}; raise the limit (ulimit -n, the container's nofile) to at least " +
-            $"{configured + Math.Max(MinReserve, configured / 3)} to keep them");
+            $"{settings.ReplicaConnectionsPerPeer} to {fitted.ReplicaConnectionsPerPeer}; raise the limit (ulimit -n, " +
+            $"the container's nofile) to at least {configured + Math.Max(MinReserve, configured / 3)} to keep them");
         return fitted;
     }
 }

@@ -36,8 +36,8 @@ function card(image) {
   // Without a thumbnail, an AVIF tile shows its original, which every current browser decodes; a HEIC or HEIF tile
   // names its type rather than fetch megabytes that most browsers cannot show.
   const noThumb = () => el('span', { class: 'no-thumb' }, image.mediaType);
-  const source = hasNoThumbnail(image) ? (image.mediaType === 'image/avif' ? contentUrl(image) : null) : thumbnailUrl(image);
-  if (source === null) return tile(image, noThumb());
+  if (hasNoThumbnail(image) && image.mediaType !== 'image/avif') return tile(image, noThumb());
+  const source = hasNoThumbnail(image) ? contentUrl(image) : thumbnailUrl(image);
   const thumb = el('img', { src: source, alt: image.filename, loading: 'lazy', decoding: 'async' });
   thumb.addEventListener('error', () => thumb.replaceWith(noThumb()));
   return tile(image, thumb);
