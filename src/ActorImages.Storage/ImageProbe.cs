@@ -1,10 +1,5 @@
 using MetadataExtractor;
-using MetadataExtractor.Formats.Bmp;
-using MetadataExtractor.Formats.Exif;
-using MetadataExtractor.Formats.Gif;
 using MetadataExtractor.Formats.Jpeg;
-using MetadataExtractor.Formats.Png;
-using MetadataExtractor.Formats.WebP;
 using SkiaSharp;
 
 namespace ActorImages.Storage;
@@ -22,9 +17,12 @@ public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
 /// <summary>
 /// Decides whether a file is an image the node stores: a maintained decoder reads its header, format and
 /// dimensions, and the dimensions are within the pixel limit (issue 9). SkiaSharp's codec reads JPEG (baseline,
-/// progressive, CMYK), PNG (8- and 16-bit), GIF, BMP and WebP; MetadataExtractor reads what SkiaSharp has no codec
-/// for (TIFF) or refuses for a reason other than a cut header; <see cref="HeifHeader"/> reads HEIC, HEIF and AVIF (the
-/// primary image's <c>ispe</c> property). None decodes pixels, so a 64 MiB upload costs a header parse.
+/// progressive, CMYK), PNG (8- and 16-bit), GIF, BMP and WebP; a JPEG it refuses for a reason other than a cut header
+/// (12-bit or lossless coding, which SkiaSharp's libjpeg-turbo does not decode) is read by MetadataExtractor's
+/// start-of-frame reader alone; <see cref="TiffHeader"/> reads TIFF (the first page's IFD) and <see cref="HeifHeader"/>
+/// HEIC, HEIF and AVIF (the primary image's <c>ispe</c> property), since SkiaSharp has no codec for them here. None
+/// decodes pixels, and each reads only the bytes that say the size, so a 64 MiB upload costs a header parse whatever
+/// its other metadata says.
 /// </summary>
 /// <remarks>
 /// No end marker is required: phones append a video after a JPEG's EOI (motion photos), and PNG writers put chunks
@@ -77,9 +75,9 @@ public static class ImageProbe
         {
             throw new FileNotFoundException("no such image file", file);
         }
-        var header = format.IsHeif()
-            ? ReadHeif(file, format)
-            : ReadWithSkia(file, format, out var skiaResult) ?? ReadWithMetadataExtractor(file, format, skiaResult);
+        var header = format.IsHeif() ? ReadHeif(file, format)
+            : format == ImageFormat.Tiff ? ReadTiff(file)
+            : ReadWithSkia(file, format, out var skiaResult) ?? ReadRefused(file, format, skiaResult);
         CheckPixels(header.Width, header.Height, maxPixels);
         return header;
     }
@@ -130,19 +128,36 @@ public static class ImageProbe
             ? new ImageHeader(format, width, height)
             : throw new InvalidImageException($"unreadable {format.Name()} header");
 
-    private static ImageHeader ReadWithMetadataExtractor(string file, ImageFormat format, SKCodecResult skiaResult)
+    /// <summary>TIFF: by <see cref="TiffHeader"/>, not MetadataExtractor, whose work grew with the file's counts
+    /// (TiffHeader's remarks); SkiaSharp has no TIFF codec.</summary>
+    private static ImageHeader ReadTiff(string file) =>
+        TiffHeader.Size(file) is var (w, h) && Valid(w, h) is var (width, height)
+            ? new ImageHeader(ImageFormat.Tiff, width, height)
+            : throw new InvalidImageException($"unreadable {ImageFormat.Tiff.Name()} header");
+
+    /// <summary>
+    /// A file SkiaSharp's codec refused. Cut inside its header (a JPEG before its first scan, a PNG before its image
+    /// data): no decoder can show it, whatever a metadata parser still finds in the part that arrived. A JPEG refused for
+    /// another reason keeps the size its start-of-frame segment gives, read by MetadataExtractor's <see cref="JpegReader"/>
+    /// alone: the library's other readers (Exif, XMP, ICC, …) parse every segment, and a 1.2 MB JPEG of Exif segments
+    /// whose directories claim thousands of long tags made them keep 6 GB (TiffHeader's remarks). PNG, GIF, BMP and WebP
+    /// are read by the reference decoders (libpng, Wuffs, libwebp) in SkiaSharp: a header they refuse is unreadable.
+    /// </summary>
+    private static ImageHeader ReadRefused(string file, ImageFormat format, SKCodecResult skiaResult)
     {
-        // SkiaSharp found the file ending inside its header (a JPEG before its first scan, a PNG before its image
-        // data): no decoder can show it, whatever a metadata parser still finds in the part that arrived.
-        if (skiaResult == SKCodecResult.IncompleteInput && format != ImageFormat.Tiff)
+        if (skiaResult == SKCodecResult.IncompleteInput)
         {
             throw new InvalidImageException($"truncated {format.Name()} header");
+        }
+        if (format != ImageFormat.Jpeg)
+        {
+            throw new InvalidImageException($"unreadable {format.Name()} header");
         }
         IReadOnlyList<MetadataExtractor.Directory> directories;
         try
         {
             using var stream = File.OpenRead(file);
-            directories = ImageMetadataReader.ReadMetadata(stream);
+            directories = JpegMetadataReader.ReadMetadata(stream, [new JpegReader()]);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -150,40 +165,12 @@ public static class ImageProbe
             // it throws missed MetadataException ("Marker 255 found inside DHT segment", 95 of 6,000 damaged JPEGs).
             throw new InvalidImageException($"unreadable {format.Name()} header", e);
         }
-        var size = format switch
-        {
-            ImageFormat.Jpeg => Dimensions<JpegDirectory>(directories, JpegDirectory.TagImageWidth,
-                JpegDirectory.TagImageHeight),
-            ImageFormat.Png => Dimensions<PngDirectory>(directories, PngDirectory.TagImageWidth,
-                PngDirectory.TagImageHeight),
-            ImageFormat.Gif => Dimensions<GifHeaderDirectory>(directories, GifHeaderDirectory.TagImageWidth,
-                GifHeaderDirectory.TagImageHeight),
-            ImageFormat.Bmp => Dimensions<BmpHeaderDirectory>(directories, BmpHeaderDirectory.TagImageWidth,
-                BmpHeaderDirectory.TagImageHeight),
-            ImageFormat.WebP => Dimensions<WebPDirectory>(directories, WebPDirectory.TagImageWidth,
-                WebPDirectory.TagImageHeight),
-            ImageFormat.Tiff => Dimensions<ExifIfd0Directory>(directories, ExifDirectoryBase.TagImageWidth,
-                ExifDirectoryBase.TagImageHeight),
-            _ => null,
-        };
-        return size is var (width, height)
+        return directories.OfType<JpegDirectory>().FirstOrDefault() is { } frame
+            && frame.TryGetInt64(JpegDirectory.TagImageWidth, out var w)
+            && frame.TryGetInt64(JpegDirectory.TagImageHeight, out var h)
+            && Valid(w, h) is var (width, height)
             ? new ImageHeader(format, width, height)
             : throw new InvalidImageException($"unreadable {format.Name()} header");
-    }
-
-    private static (int Width, int Height)? Dimensions<T>(IReadOnlyList<MetadataExtractor.Directory> directories,
-        int widthTag, int heightTag)
-        where T : MetadataExtractor.Directory
-    {
-        // The first directory of the kind is the first image (TIFF page 1).
-        var directory = directories.OfType<T>().FirstOrDefault();
-        if (directory is null
-            || !directory.TryGetInt64(widthTag, out var width) || !directory.TryGetInt64(heightTag, out var height))
-        {
-            return null;
-        }
-        // BMP stores a top-down image with a negative height.
-        return Valid(Math.Abs(width), Math.Abs(height));
     }
 
     /// <summary>Dimensions that fit an <see cref="ImageHeader"/> (1 to <see cref="int.MaxValue"/> each), or null.</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using Microsoft.Win32.SafeHandles;
 using SkiaSharp;
 
 namespace ActorImages.Storage;
@@ -14,8 +12,6 @@ namespace ActorImages.Storage;
 /// </summary>
 internal static class TiffThumbnailDecoder
 {
-    private const int TagImageWidth = 256;
-    private const int TagImageLength = 257;
     private const int TagBitsPerSample = 258;
     private const int TagCompression = 259;
     private const int TagPhotometric = 262;
@@ -24,6 +20,13 @@ internal static class TiffThumbnailDecoder
     private const int TagRowsPerStrip = 278;
     private const int TagPlanarConfiguration = 284;
     private const int TagSampleFormat = 339;
+
+    /// <summary>The tags of IFD0 this reads.</summary>
+    private static readonly int[] Tags =
+    [
+        TiffHeader.ImageWidth, TiffHeader.ImageLength, TagBitsPerSample, TagCompression, TagPhotometric, TagStripOffsets,
+        TagSamplesPerPixel, TagRowsPerStrip, TagPlanarConfiguration, TagSampleFormat,
+    ];
 
     /// <summary>Whether <paramref name="file"/> starts with a TIFF magic number.</summary>
     public static bool IsTiff(string file)
@@ -41,13 +44,12 @@ internal static class TiffThumbnailDecoder
     {
         using var handle = File.OpenHandle(file);
         long length = RandomAccess.GetLength(handle);
-        Span<byte> header = stackalloc byte[8];
-        Require(RandomAccess.Read(handle, header, 0) == 8, "cut header");
-        bool little = header[0] == (byte)'I';
-        var ifd = ReadIfd(handle, ReadUInt32(header[4..], little), little, length);
+        var directory = TiffHeader.Read(handle, Tags);
+        bool little = directory.LittleEndian;
+        var ifd = directory.Tags;
 
-        int width = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TagImageWidth, [0])[0]);
-        int height = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TagImageLength, [0])[0]);
+        int width = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TiffHeader.ImageWidth, [0])[0]);
+        int height = (int)Math.Min(int.MaxValue, ifd.GetValueOrDefault(TiffHeader.ImageLength, [0])[0]);
         ImageProbe.CheckPixels(width, height, maxPixels);
         int samples = (int)ifd.GetValueOrDefault(TagSamplesPerPixel, [1])[0];
         long compression = ifd.GetValueOrDefault(TagCompression, [1])[0];
@@ -109,56 +111,5 @@ internal static class TiffThumbnailDecoder
 
     private static byte Grey(byte value, bool whiteIsZero) => whiteIsZero ? (byte)(255 - value) : value;
 
-    private static Dictionary<int, long[]> ReadIfd(SafeFileHandle handle, long offset, bool little, long length)
-    {
-        Span<byte> countBytes = stackalloc byte[2];
-        Require(offset + 2 <= length && RandomAccess.Read(handle, countBytes, offset) == 2, "cut directory");
-        int count = ReadUInt16(countBytes, little);
-        var entries = new byte[count * 12];
-        Require(RandomAccess.Read(handle, entries, offset + 2) == entries.Length, "cut directory");
-        var tags = new Dictionary<int, long[]>();
-        for (int e = 0; e < count; e++)
-        {
-            var entry = entries.AsSpan(e * 12, 12);
-            int tag = ReadUInt16(entry, little);
-            int type = ReadUInt16(entry[2..], little);
-            long n = ReadUInt32(entry[4..], little);
-            int size = type switch { 3 => 2, 4 => 4, _ => 0 };
-            // Only SHORT and LONG values matter here; a count past what a page could hold is hostile.
-            if (size == 0 || n is < 1 or > 1 << 20)
-            {
-                continue;
-            }
-            var raw = new byte[n * size];
-            if (raw.Length <= 4)
-            {
-                entry.Slice(8, raw.Length).CopyTo(raw);
-            }
-            else
-            {
-                Require(RandomAccess.Read(handle, raw, ReadUInt32(entry[8..], little)) == raw.Length, "cut values");
-            }
-            var values = new long[n];
-            for (int i = 0; i < n; i++)
-            {
-                values[i] = size == 2 ? ReadUInt16(raw.AsSpan(i * 2), little) : ReadUInt32(raw.AsSpan(i * 4), little);
-            }
-            tags[tag] = values;
-        }
-        return tags;
-    }
-
-    private static int ReadUInt16(ReadOnlySpan<byte> bytes, bool little) =>
-        little ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : BinaryPrimitives.ReadUInt16BigEndian(bytes);
-
-    private static long ReadUInt32(ReadOnlySpan<byte> bytes, bool little) =>
-        little ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
-
-    private static void Require(bool condition, string reason)
-    {
-        if (!condition)
-        {
-            throw new InvalidImageException($"unreadable image: {reason}");
-        }
-    }
+    private static void Require(bool condition, string reason) => TiffHeader.Require(condition, reason);
 }

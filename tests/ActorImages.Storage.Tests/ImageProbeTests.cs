@@ -74,6 +74,28 @@ public sealed class ImageProbeTests : IDisposable
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
     }
 
+    [Fact]
+    public void ATiffWhoseTagsClaimGigabytesOfValuesCostsItsDirectory()
+    {
+        // 400 tags of a million LONG values each, all pointing at the same 4 MB: MetadataExtractor's TIFF reader read
+        // and kept every tag's values (GBs of arrays; 4,000 such tags took it 176 s), where the size is two values.
+        var file = _dir.Write("tags.tif", SyntheticTiff.WithLongTags(64, tags: 400, values: 1 << 20));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(new ImageHeader(ImageFormat.Tiff, 64, 1), ImageProbe.Read(file));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+    }
+
+    [Fact]
+    public void AJpegOfExifDirectoriesClaimingGigabytesCostsItsStartOfFrame()
+    {
+        // SkiaSharp refuses it (no scan), so the probe reads the frame's size with MetadataExtractor. Its reader of every
+        // kind of segment parsed the Exif directories: 20 such segments (1.2 MB) made it keep 6 GB for 30 s.
+        var file = _dir.Write("exif.jpg", RealImages.ExifDirectoryBomb(segments: 3));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(new ImageHeader(ImageFormat.Jpeg, 16, 16), ImageProbe.Read(file));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+    }
+
     [Theory]
     [InlineData("rocket.heic")]
     [InlineData("rocket.avif")]

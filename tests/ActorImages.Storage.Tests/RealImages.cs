@@ -234,6 +234,33 @@ public static class RealImages
         return [.. jpeg.AsSpan(0, app0End), .. exif, .. jpeg.AsSpan(app0End)];
     }
 
+    /// <summary>
+    /// A JPEG of <paramref name="segments"/> APP1 Exif segments and a start of frame for 16×16 grey pixels, without any
+    /// scan (SkiaSharp refuses it, the probe reads its frame). Each segment's IFD0 has 5,000 LONG tags whose counts
+    /// each claim the whole 60 KB directory as their values: 300 million values per segment, in 60 KB.
+    /// </summary>
+    public static byte[] ExifDirectoryBomb(int segments)
+    {
+        const int tags = 5000;
+        var tiff = new byte[8 + 2 + tags * 12 + 4];
+        "II*\0"u8.CopyTo(tiff);
+        BinaryPrimitives.WriteUInt32LittleEndian(tiff.AsSpan(4), 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(tiff.AsSpan(8), tags);
+        for (int i = 0; i < tags; i++)
+        {
+            var entry = tiff.AsSpan(10 + i * 12);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry, (ushort)(1000 + i));
+            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)(tiff.Length - 8) / 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], 8);
+        }
+        byte[] app1 = [0xFF, 0xE1, .. BigEndian16(2 + 6 + tiff.Length), .. "Exif\0\0"u8, .. tiff];
+        byte[] sof0 = [0xFF, 0xC0, .. BigEndian16(11), 8, .. BigEndian16(16), .. BigEndian16(16), 1, 1, 0x11, 0];
+        return [0xFF, 0xD8, .. Enumerable.Repeat(app1, segments).SelectMany(s => s), .. sof0, 0xFF, 0xD9];
+    }
+
+    private static byte[] BigEndian16(int value) => [(byte)(value >> 8), (byte)value];
+
     public static string Md5(byte[] bytes) => Convert.ToHexStringLower(MD5.HashData(bytes));
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));

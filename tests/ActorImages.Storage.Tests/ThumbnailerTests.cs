@@ -148,6 +148,20 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void ATiffRepeatingAStripTagIsDecodedFromItsFirstAtTheCostOfOne()
+    {
+        // StripOffsets again 400 times, each entry claiming a million LONG values (the same 4 MB of zeros): the decoder
+        // read and kept every entry's values (4.8 GB of arrays), the last one winning. Now the first entry counts.
+        var source = _dir.Write("strips.tif", SyntheticTiff.WithLongTags(64, tags: 400, values: 1 << 20, tag: 273));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Thumbnailer.Write(source, _dir.Combine("strips.jpg"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated");
+        using var thumbnail = SKBitmap.Decode(_dir.Combine("strips.jpg"));
+        Assert.Equal((64, 1), (thumbnail.Width, thumbnail.Height));
+    }
+
+    [Fact]
     public void ADecodeBombIsRefusedFromItsHeaderBeforeAnyDecode()
     {
         var source = _dir.Write("bomb.jpg", RealImages.JpegBomb());

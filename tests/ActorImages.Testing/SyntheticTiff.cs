@@ -11,9 +11,25 @@ public static class SyntheticTiff
     /// <param name="pixelBytes">Bytes of pixel data actually written: <paramref name="width"/> (the default) for a
     /// valid file, fewer for one whose header claims more than it holds.</param>
     /// <returns>The file's bytes: a 126-byte header and directory, then the pixel data.</returns>
-    public static byte[] OneRow(int width, int? pixelBytes = null)
+    public static byte[] OneRow(int width, int? pixelBytes = null) => Build(width, pixelBytes ?? width, 0, 0, null);
+
+    /// <summary>
+    /// A one-row TIFF as <see cref="OneRow"/> whose first directory also has <paramref name="tags"/> entries of
+    /// <paramref name="values"/> LONG values each, all pointing at the same block of zeros after the pixels: counts that
+    /// claim tags × values × 4 bytes of a file that holds values × 4, as hostile files do (a reader that reads every
+    /// tag's values works that much).
+    /// </summary>
+    /// <param name="width">Pixels in the row, one byte each.</param>
+    /// <param name="tags">Extra directory entries, at most 65,000.</param>
+    /// <param name="values">LONG values each extra entry claims, at least 2 (so they lie outside the entry).</param>
+    /// <param name="tag">The tag number of every extra entry, or null for 1000, 1001, … (tags no reader here wants).</param>
+    /// <returns>The file's bytes: header, directory, pixels, then <paramref name="values"/> × 4 zero bytes.</returns>
+    public static byte[] WithLongTags(int width, int tags, int values, ushort? tag = null) =>
+        Build(width, width, tags, values, tag);
+
+    private static byte[] Build(int width, int data, int extraTags, int extraValues, ushort? extraTag)
     {
-        // Header (8 bytes), then the directory: a count, 9 entries of 12 bytes, the next directory's offset (none).
+        // Header (8 bytes), then the directory: a count, its entries of 12 bytes, the next directory's offset (none).
         (ushort Tag, ushort Type, uint Value)[] entries =
         [
             (256, 4, (uint)width), // ImageWidth, LONG
@@ -26,18 +42,27 @@ public static class SyntheticTiff
             (278, 4, 1), // RowsPerStrip
             (279, 4, (uint)width), // StripByteCounts
         ];
-        var dataOffset = 8 + 2 + entries.Length * 12 + 4;
-        var data = pixelBytes ?? width;
-        var tiff = new byte[dataOffset + data];
+        var count = entries.Length + extraTags;
+        var dataOffset = 8 + 2 + count * 12 + 4;
+        var valuesOffset = dataOffset + data;
+        var tiff = new byte[valuesOffset + (extraTags > 0 ? extraValues * 4 : 0)];
         var span = tiff.AsSpan();
         span[0] = (byte)'I';
         span[1] = (byte)'I';
         BinaryPrimitives.WriteUInt16LittleEndian(span[2..], 42);
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], 8);
-        BinaryPrimitives.WriteUInt16LittleEndian(span[8..], (ushort)entries.Length);
-        for (var i = 0; i < entries.Length; i++)
+        BinaryPrimitives.WriteUInt16LittleEndian(span[8..], (ushort)count);
+        for (var i = 0; i < count; i++)
         {
             var entry = span.Slice(10 + i * 12, 12);
+            if (i >= entries.Length)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(entry, extraTag ?? (ushort)(1000 + i - entries.Length));
+                BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], 4);
+                BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)extraValues);
+                BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)valuesOffset);
+                continue;
+            }
             var (tag, type, value) = entries[i];
             BinaryPrimitives.WriteUInt16LittleEndian(entry, tag);
             BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], type);
@@ -46,7 +71,7 @@ public static class SyntheticTiff
             if (type == 3) BinaryPrimitives.WriteUInt16LittleEndian(entry[8..], (ushort)value);
             else BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], value);
         }
-        for (var x = 0; x < data; x++) tiff[dataOffset + x] = (byte)(x >> 18);
+        for (var x = 0; x < Math.Min(data, width); x++) tiff[dataOffset + x] = (byte)(x >> 18);
         return tiff;
     }
 }
