@@ -87,6 +87,7 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
             }
             var entry = await http.GetFromJsonAsync<JsonElement>($"api/images/{md5}");
             Assert.Equal(mediaType, entry.GetProperty("mediaType").GetString());
+            Assert.False(entry.GetProperty("thumbnail").GetBoolean()); // the viewer's cue (format.js hasNoThumbnail)
             Assert.Equal((640, 427), (entry.GetProperty("width").GetInt32(), entry.GetProperty("height").GetInt32()));
             using var content = await http.GetAsync($"api/images/{md5}/content");
             Assert.Equal(mediaType, content.Content.Headers.ContentType?.MediaType);

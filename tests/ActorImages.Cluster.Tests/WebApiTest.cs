@@ -46,6 +46,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
         Assert.Equal("launch pad.jpg", entry.GetProperty("filename").GetString());
         Assert.Equal("ana", entry.GetProperty("uploader").GetString());
         Assert.Equal("HTTP", entry.GetProperty("protocol").GetString());
+        Assert.True(entry.GetProperty("thumbnail").GetBoolean(), body);
         Assert.True(DateTimeOffset.TryParse(entry.GetProperty("receivedAt").GetString(), out var at)
                     && Math.Abs((DateTimeOffset.UtcNow - at).TotalMinutes) < 5, body);
         Assert.False(string.IsNullOrEmpty(entry.GetProperty("id").ToString()), body);

@@ -74,7 +74,8 @@ public static class CatalogApi
     }
 
     /// <summary>The JSON of one entry: id, md5, sha256, size (bytes), mediaType, width, height, filename, uploader,
-    /// protocol (<c>P1_TCP</c>, <c>P2_WEBSOCKET</c>, <c>HTTP</c>, <c>IMPORT</c>), receivedAt (ISO-8601), nodes (hosts).</summary>
+    /// protocol (<c>P1_TCP</c>, <c>P2_WEBSOCKET</c>, <c>HTTP</c>, <c>IMPORT</c>), receivedAt (ISO-8601), nodes (hosts),
+    /// thumbnail (false when no thumbnail is made of its format, <see cref="Thumbnails.MadeOf"/>).</summary>
     /// <param name="e">The entry.</param>
     /// <returns>An object for System.Text.Json.</returns>
     public static object EntryJson(CatalogEntry e) => new
@@ -82,7 +83,7 @@ public static class CatalogApi
         id = e.Id.ToString(CultureInfo.InvariantCulture), md5 = e.Md5, sha256 = e.Sha256, size = e.Size,
         mediaType = e.MediaType, width = e.Width, height = e.Height, filename = e.Filename, uploader = e.Uploader,
         protocol = ProtocolName(e.Protocol), receivedAt = e.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
-        nodes = e.Hosts.ToList(),
+        nodes = e.Hosts.ToList(), thumbnail = Thumbnails.MadeOf(e.MediaType),
     };
 
     /// <summary>The body of <c>GET /api/stats</c> (and the <c>stats</c> of the live feed's <c>cluster</c> event):

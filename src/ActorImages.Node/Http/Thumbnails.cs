@@ -32,6 +32,16 @@ public sealed class Thumbnails
         _settings = settings;
     }
 
+    /// <summary>
+    /// Whether thumbnails are made of images of <paramref name="mediaType"/>: false for HEIC, HEIF and AVIF, which no
+    /// decoder here reads (<see cref="Thumbnailer.Decodes"/>); true for the other formats and for a media type the node
+    /// does not name, which the decoder is left to judge. The API's <c>thumbnail</c> field (README "HTTP API").
+    /// </summary>
+    /// <param name="mediaType">a catalog entry's media type, e.g. <c>image/heic</c></param>
+    /// <returns>false when a request for the thumbnail is answered 404 without looking at the bytes</returns>
+    public static bool MadeOf(string mediaType) =>
+        ImageFormats.FromMediaType(mediaType) is not { } format || Thumbnailer.Decodes(format);
+
     /// <summary>The thumbnail file of <paramref name="entry"/>, made now if needed.</summary>
     /// <param name="entry">The catalog entry.</param>
     /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
@@ -39,7 +49,7 @@ public sealed class Thumbnails
     /// change), why; null and null when no holder answered (the next request tries again).</returns>
     public async Task<(string? Path, string? Undecodable)> GetAsync(CatalogEntry entry, CancellationToken ct)
     {
-        if (ImageFormats.FromMediaType(entry.MediaType) is { } format && !Thumbnailer.Decodes(format))
+        if (!MadeOf(entry.MediaType))
             return (null, $"{entry.MediaType} is not decoded here"); // without fetching the bytes to find out
         var path = _blobs.ThumbnailPath(entry.Md5);
         if (File.Exists(path)) return (path, null);

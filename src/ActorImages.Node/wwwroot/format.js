@@ -59,12 +59,12 @@ export function el(tag, attributes = {}, ...children) {
 }
 
 /**
- * Whether the node makes no thumbnail of `image`: HEIC, HEIF and AVIF, which it stores and serves as sent but has no
- * decoder for (src/ActorImages.Storage/Thumbnailer.cs). A browser may still show the original: AVIF everywhere, HEIC
- * in Safari.
+ * Whether the node makes no thumbnail of `image`: the API says so (`thumbnail: false`) for HEIC, HEIF and AVIF, which
+ * it stores and serves as sent but has no decoder for. A browser may still show the original: AVIF everywhere, HEIC in
+ * Safari.
  */
 export function hasNoThumbnail(image) {
-  return ['image/heic', 'image/heif', 'image/avif'].includes(image.mediaType);
+  return image.thumbnail === false;
 }
 
 /** The URLs of an image's bytes and thumbnail on this node. */
