@@ -153,24 +153,33 @@ public static class ImageProbe
         {
             throw new InvalidImageException($"unreadable {format.Name()} header");
         }
-        IReadOnlyList<MetadataExtractor.Directory> directories;
-        try
-        {
-            using var stream = File.OpenRead(file);
-            directories = JpegMetadataReader.ReadMetadata(stream, [new JpegReader()]);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A parser's own failure on hostile bytes must not escape as anything but "unreadable": a list of the types
-            // it throws missed MetadataException ("Marker 255 found inside DHT segment", 95 of 6,000 damaged JPEGs).
-            throw new InvalidImageException($"unreadable {format.Name()} header", e);
-        }
-        return directories.OfType<JpegDirectory>().FirstOrDefault() is { } frame
+        return ReadJpegFrame(file) is { } frame
             && frame.TryGetInt64(JpegDirectory.TagImageWidth, out var w)
             && frame.TryGetInt64(JpegDirectory.TagImageHeight, out var h)
             && Valid(w, h) is var (width, height)
             ? new ImageHeader(format, width, height)
             : throw new InvalidImageException($"unreadable {format.Name()} header");
+    }
+
+    /// <summary>
+    /// A JPEG's start-of-frame segment (size, coding, components and their sampling), read by MetadataExtractor's
+    /// <see cref="JpegReader"/> alone, which skips every other segment (<see cref="ReadRefused"/> says why).
+    /// </summary>
+    /// <param name="file">a JPEG file</param>
+    /// <returns>the frame's directory, or null when the file has none or its segments do not parse</returns>
+    internal static JpegDirectory? ReadJpegFrame(string file)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return JpegMetadataReader.ReadMetadata(stream, [new JpegReader()]).OfType<JpegDirectory>().FirstOrDefault();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A parser's own failure on hostile bytes must not escape as anything but "unreadable": a list of the types
+            // it throws missed MetadataException ("Marker 255 found inside DHT segment", 95 of 6,000 damaged JPEGs).
+            return null;
+        }
     }
 
     /// <summary>Dimensions that fit an <see cref="ImageHeader"/> (1 to <see cref="int.MaxValue"/> each), or null.</summary>

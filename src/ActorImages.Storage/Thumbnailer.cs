@@ -1,3 +1,6 @@
+using MetadataExtractor;
+using MetadataExtractor.Formats.Jpeg;
+using Directory = System.IO.Directory;
 using SkiaSharp;
 
 namespace ActorImages.Storage;
@@ -11,7 +14,12 @@ namespace ActorImages.Storage;
 /// The header is checked against the pixel limit before anything is decoded (issue 9), and a large image is never
 /// decoded at full size where the codec can help: JPEG and WebP decode at a reduced scale (1/2 to 1/8 for JPEG),
 /// GIF samples while it decodes; what is left is scaled down in halving steps. PNG and BMP have no reduced decode in
-/// SkiaSharp, so they are decoded whole: at most the pixel limit × 4 bytes, which the limit bounds.
+/// SkiaSharp (nor, for PNG, a row-by-row decode: <c>StartScanlineDecode</c> answers Unimplemented in SkiaSharp 4), so
+/// they are decoded whole: at most the pixel limit × 4 bytes, which the limit bounds. A progressive JPEG decodes at a
+/// reduced scale too, but libjpeg keeps every coefficient of the image meanwhile, up to 8 bytes a pixel (6 for three
+/// full-resolution components: a 60 KB one whose header says 10,000 × 10,000 took 630 MB for 2.3 s); one whose
+/// coefficients would take more than the pixel limit × 4 bytes gets no thumbnail (<see cref="CoefficientBytes"/>), so
+/// that bound holds for every thumbnail.
 /// </remarks>
 public static class Thumbnailer
 {
@@ -108,6 +116,12 @@ public static class Thumbnailer
             throw new InvalidImageException($"unreadable image: {Reason(result)}");
         }
         ImageProbe.CheckPixels(codec.Info.Width, codec.Info.Height, maxPixels);
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && ImageProbe.ReadJpegFrame(source) is { } frame
+            && CoefficientBytes(frame) is var coefficients && coefficients > maxPixels * 4)
+        {
+            throw new InvalidImageException($"image too large to decode (a progressive JPEG: {coefficients >> 20} MiB " +
+                $"of coefficients, limit {(maxPixels * 4) >> 20} MiB)");
+        }
         origin = codec.EncodedOrigin;
         // Decode at the smallest size the codec offers that keeps at least twice the thumbnail, so the final
         // scaling still has pixels to average.
@@ -137,6 +151,35 @@ public static class Thumbnailer
             throw new InvalidImageException($"unreadable image: {Reason(result)}");
         }
         return bitmap;
+    }
+
+    /// <summary>
+    /// The bytes libjpeg keeps while it decodes a progressive JPEG (at any scale): every component's 8 × 8 blocks at its
+    /// sampled size, 64 coefficients of 2 bytes each (ITU-T T.81, A.1.1; libjpeg's whole-image coefficient buffer).
+    /// 0 for a sequential JPEG, which is decoded a few rows of blocks at a time.
+    /// </summary>
+    /// <param name="frame">the JPEG's start-of-frame segment (<see cref="ImageProbe.ReadJpegFrame"/>)</param>
+    /// <returns>bytes, or 0</returns>
+    internal static long CoefficientBytes(JpegDirectory frame)
+    {
+        // The compression type is the SOF marker's number: 2, 6, 10 and 14 are the progressive ones.
+        if (!frame.TryGetInt32(JpegDirectory.TagCompressionType, out var sof) || sof is not (2 or 6 or 10 or 14)
+            || !frame.TryGetInt64(JpegDirectory.TagImageWidth, out var width)
+            || !frame.TryGetInt64(JpegDirectory.TagImageHeight, out var height))
+        {
+            return 0;
+        }
+        var components = Enumerable.Range(0, frame.GetNumberOfComponents()).Select(frame.GetComponent)
+            .OfType<JpegComponent>().Select(c => (H: Math.Max(1, c.HorizontalSamplingFactor), V: Math.Max(1, c.VerticalSamplingFactor)))
+            .ToList();
+        if (components.Count == 0)
+        {
+            return 0;
+        }
+        int hMax = components.Max(c => c.H), vMax = components.Max(c => c.V);
+        return components.Sum(c => Blocks(width * c.H, hMax) * Blocks(height * c.V, vMax) * 128);
+
+        static long Blocks(long samples, int max) => ((samples + max - 1) / max + 7) / 8;
     }
 
     private static string Reason(SKCodecResult result) => result switch

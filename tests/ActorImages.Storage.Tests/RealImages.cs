@@ -162,6 +162,17 @@ public static class RealImages
         return jpeg;
     }
 
+    /// <summary>rocket-progressive.jpg (640×427, progressive, three components at full resolution) whose SOF2 says
+    /// <paramref name="width"/> × <paramref name="height"/>: 60 KB that libjpeg decodes into that many pixels' coefficients.</summary>
+    public static byte[] ProgressiveJpegBomb(int width, int height)
+    {
+        var jpeg = TestImages.Bytes("rocket-progressive.jpg");
+        int sof = jpeg.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xFF, 0xC2]);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), (ushort)height);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), (ushort)width);
+        return jpeg;
+    }
+
     /// <summary>A HEIC bomb: rocket.heic whose <c>ispe</c> properties say <paramref name="width"/> ×
     /// <paramref name="height"/> (it has two: the coded image's, 640×428, and the primary image's, 640×427).</summary>
     public static byte[] HeicBomb(int width = 16000, int height = 16000)

@@ -173,6 +173,24 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void AProgressiveJpegWhoseCoefficientsWouldTakeMoreThanAPngAtTheLimitGetsNoThumbnail()
+    {
+        // 10,000 × 10,000 (the pixel limit) of three full-resolution components: 600 MB of coefficients whatever the
+        // scale (it took 630 MB and 2.3 s), over the 400 MB a PNG at the limit takes decoded whole.
+        var bomb = _dir.Write("bomb.jpg", RealImages.ProgressiveJpegBomb(10_000, 10_000));
+        Assert.Equal(new ImageHeader(ImageFormat.Jpeg, 10_000, 10_000), ImageProbe.Read(bomb)); // stored as any image
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(bomb, _dir.Combine("bomb-thumb.jpg")));
+        Assert.Equal("image too large to decode (a progressive JPEG: 572 MiB of coefficients, limit 381 MiB)", e.Message);
+        Assert.False(File.Exists(_dir.Combine("bomb-thumb.jpg")));
+
+        // At 5,000 × 5,000 it needs 143 MiB: made, as is the real progressive JPEG (a few hundred KB of coefficients).
+        Thumbnailer.Write(_dir.Write("smaller.jpg", RealImages.ProgressiveJpegBomb(5_000, 5_000)), _dir.Combine("smaller-thumb.jpg"));
+        using var thumb = SKBitmap.Decode(_dir.Combine("smaller-thumb.jpg"));
+        Assert.Equal((256, 256), (thumb.Width, thumb.Height));
+        Assert.Equal(640 * 427 * 6, (int)Thumbnailer.CoefficientBytes(ImageProbe.ReadJpegFrame(TestImages.PathOf("rocket-progressive.jpg"))!), 20_000d);
+    }
+
+    [Fact]
     public void UnderARaisedLimitABigJpegIsDecodedAtAnEighthNeverAtFullSize()
     {
         // 16000x16000 RGBA would be 1 GB; at 1/8 scale it is 16 MB.
