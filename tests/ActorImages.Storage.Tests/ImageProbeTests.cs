@@ -43,6 +43,14 @@ public sealed class ImageProbeTests : IDisposable
     }
 
     [Fact]
+    public void AnIPhoneGridHeicGetsTheSizeOfTheWholePictureNotOfATile()
+    {
+        // Phones write a grid of 512 × 512 tiles; the primary item is the grid, listed after its 48 tiles.
+        var file = _dir.Write("IMG_0001.HEIC", RealImages.HeicGridHeader(4032, 3024));
+        Assert.Equal(new ImageHeader(ImageFormat.Heic, 4032, 3024), ImageProbe.Read(file));
+    }
+
+    [Fact]
     public void AHeicBombIsRefusedFromItsHeader()
     {
         var e = Assert.Throws<InvalidImageException>(() => ImageProbe.Read(_dir.Write("bomb.heic", RealImages.HeicBomb())));

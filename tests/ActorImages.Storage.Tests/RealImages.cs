@@ -187,6 +187,34 @@ public static class RealImages
         return heic;
     }
 
+    /// <summary>
+    /// The boxes an iPhone's HEIC opens with, without the coded tiles: <c>ftyp</c> (heic), then <c>meta</c> whose primary
+    /// item (<c>pitm</c>, id 49) is a grid of 48 tiles of 512 × 512 (items 1–48, listed first in <c>ipma</c>) showing
+    /// <paramref name="width"/> × <paramref name="height"/>; the grid and its tiles each have their own <c>ispe</c>.
+    /// </summary>
+    public static byte[] HeicGridHeader(int width, int height)
+    {
+        static byte[] Box(string type, params byte[][] content)
+        {
+            var body = content.SelectMany(c => c).ToArray();
+            return [.. BigEndian32(8 + body.Length), .. Encoding.ASCII.GetBytes(type), .. body];
+        }
+        static byte[] BigEndian32(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+        byte[] fullBox = [0, 0, 0, 0]; // version 0, flags 0
+        var ispeTile = Box("ispe", fullBox, BigEndian32(512), BigEndian32(512));
+        var ispeGrid = Box("ispe", fullBox, BigEndian32(width), BigEndian32(height));
+        var irot = Box("irot", [0]);
+        // ipma version 0, flags 0: a 16-bit item id, a count, then 7-bit property indices (1-based) behind the essential bit.
+        var entries = Enumerable.Range(1, 48).SelectMany(id => (byte[])[0, (byte)id, 1, 0x81])
+            .Concat((byte[])[0, 49, 2, 2, 0x83]).ToArray();
+        var ipma = Box("ipma", fullBox, BigEndian32(49), entries);
+        var meta = Box("meta", fullBox,
+            Box("hdlr", fullBox, BigEndian32(0), "pict"u8.ToArray(), new byte[13]),
+            Box("pitm", fullBox, [0, 49]),
+            Box("iprp", Box("ipco", ispeTile, ispeGrid, irot), ipma));
+        return [.. Box("ftyp", "heic"u8.ToArray(), BigEndian32(0), "mif1heic"u8.ToArray()), .. meta, .. Box("mdat")];
+    }
+
     /// <summary>A PNG bomb: IHDR 16000×16000 RGBA, one tiny IDAT, IEND; valid CRCs.</summary>
     public static byte[] PngBomb()
     {
