@@ -165,12 +165,13 @@ public static class Thumbnailer
         // The compression type is the SOF marker's number: 2, 6, 10 and 14 are the progressive ones.
         if (!frame.TryGetInt32(JpegDirectory.TagCompressionType, out var sof) || sof is not (2 or 6 or 10 or 14)
             || !frame.TryGetInt64(JpegDirectory.TagImageWidth, out var width)
-            || !frame.TryGetInt64(JpegDirectory.TagImageHeight, out var height))
+            || !frame.TryGetInt64(JpegDirectory.TagImageHeight, out var height)
+            || !frame.TryGetInt32(JpegDirectory.TagNumberOfComponents, out var count))
         {
             return 0;
         }
-        var components = Enumerable.Range(0, frame.GetNumberOfComponents()).Select(frame.GetComponent)
-            .OfType<JpegComponent>().Select(c => (H: Math.Max(1, c.HorizontalSamplingFactor), V: Math.Max(1, c.VerticalSamplingFactor)))
+        var components = Enumerable.Range(0, Math.Clamp(count, 0, 255)).Select(frame.GetComponent).OfType<JpegComponent>()
+            .Select(c => (H: Math.Max(1, c.HorizontalSamplingFactor), V: Math.Max(1, c.VerticalSamplingFactor)))
             .ToList();
         if (components.Count == 0)
         {
