@@ -123,17 +123,11 @@ public static class ImageProbe
 
     /// <summary>HEIC, HEIF, AVIF: by <see cref="HeifHeader"/>, not MetadataExtractor, which allocated by counts in
     /// hostile files (HeifHeader's remarks); SkiaSharp has no codec for them here.</summary>
-    private static ImageHeader ReadHeif(string file, ImageFormat format) =>
-        HeifHeader.Read(file) is var (w, h) && Valid(w, h) is var (width, height)
-            ? new ImageHeader(format, width, height)
-            : throw new InvalidImageException($"unreadable {format.Name()} header");
+    private static ImageHeader ReadHeif(string file, ImageFormat format) => Header(format, HeifHeader.Read(file));
 
     /// <summary>TIFF: by <see cref="TiffHeader"/>, not MetadataExtractor, whose work grew with the file's counts
     /// (TiffHeader's remarks); SkiaSharp has no TIFF codec.</summary>
-    private static ImageHeader ReadTiff(string file) =>
-        TiffHeader.Size(file) is var (w, h) && Valid(w, h) is var (width, height)
-            ? new ImageHeader(ImageFormat.Tiff, width, height)
-            : throw new InvalidImageException($"unreadable {ImageFormat.Tiff.Name()} header");
+    private static ImageHeader ReadTiff(string file) => Header(ImageFormat.Tiff, TiffHeader.Size(file));
 
     /// <summary>
     /// A file SkiaSharp's codec refused. Cut inside its header (a JPEG before its first scan, a PNG before its image
@@ -153,12 +147,9 @@ public static class ImageProbe
         {
             throw new InvalidImageException($"unreadable {format.Name()} header");
         }
-        return ReadJpegFrame(file) is { } frame
-            && frame.TryGetInt64(JpegDirectory.TagImageWidth, out var w)
-            && frame.TryGetInt64(JpegDirectory.TagImageHeight, out var h)
-            && Valid(w, h) is var (width, height)
-            ? new ImageHeader(format, width, height)
-            : throw new InvalidImageException($"unreadable {format.Name()} header");
+        return Header(format, ReadJpegFrame(file) is { } frame
+            && frame.TryGetInt64(JpegDirectory.TagImageWidth, out var width)
+            && frame.TryGetInt64(JpegDirectory.TagImageHeight, out var height) ? (width, height) : null);
     }
 
     /// <summary>
@@ -182,7 +173,11 @@ public static class ImageProbe
         }
     }
 
-    /// <summary>Dimensions that fit an <see cref="ImageHeader"/> (1 to <see cref="int.MaxValue"/> each), or null.</summary>
-    private static (int Width, int Height)? Valid(long width, long height) =>
-        width is < 1 or > int.MaxValue || height is < 1 or > int.MaxValue ? null : ((int)width, (int)height);
+    /// <summary>The header of a <paramref name="format"/> image of the <paramref name="size"/> its reader found: each side
+    /// 1 to <see cref="int.MaxValue"/>, else, or when the reader found none, <c>unreadable &lt;format&gt; header</c>.</summary>
+    /// <exception cref="InvalidImageException">as described</exception>
+    private static ImageHeader Header(ImageFormat format, (long Width, long Height)? size) =>
+        size is var (width, height) && width is >= 1 and <= int.MaxValue && height is >= 1 and <= int.MaxValue
+            ? new ImageHeader(format, (int)width, (int)height)
+            : throw new InvalidImageException($"unreadable {format.Name()} header");
 }

@@ -12,8 +12,8 @@ namespace ActorImages.Storage;
 /// Not MetadataExtractor's TIFF reader, which the probe used first: it reads and keeps the values of every tag of every
 /// directory, so its work grows with what the file's counts say, not with what the probe needs — a 4 MB TIFF whose IFD0
 /// has 4,000 tags of a million LONG values each (the same 4 MB of the file, pointed at 4,000 times) took it 176 s of a
-/// core, and a JPEG's Exif segments made of such directories, 6 GB of memory for 1.2 MB of file (README "Limits and
-/// security"). Here the work is one pass over the directory's entries (at most 65,535 of 12 bytes) and one read of each
+/// core, and a JPEG's Exif segments made of such directories, 6 GB of memory for 1.2 MB of file (README "What gets
+/// in"; out of memory ends a node, README "Limits and security"). Here the work is one pass over the directory's entries (at most 65,535 of 12 bytes) and one read of each
 /// wanted tag's values, at most <see cref="MaxValues"/> of them: bounded by the file's first directory, whatever its
 /// counts say. Thread-safe (no state); blocking file I/O.
 /// </remarks>

@@ -9,7 +9,7 @@ namespace ActorImages.Node.Http;
 /// <summary>
 /// Thumbnails on first request, never on the upload's path (README "Web viewer"): made once per image from this
 /// node's copy, or from a holder's bytes when it has none, and kept as <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c>. At
-/// most one is made at a time (a progressive JPEG at the pixel limit takes some 600 MB to decode, Thumbnailer's remarks);
+/// most one is made at a time (one may take up to the pixel limit × 4 bytes of memory, Thumbnailer's remarks);
 /// an image that does not decode is remembered, not decoded again on every request.
 /// </summary>
 public sealed class Thumbnails
