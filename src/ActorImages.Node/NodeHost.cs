@@ -145,6 +145,7 @@ public static class NodeHost
                 var stop = sp.GetRequiredService<StopAnnouncement>();
                 var repair = system.ActorOf(RepairActor.Props(sp.GetRequiredService<ReplicaRepair>(), membership, stop, settings), "repair");
                 GracefulLeave.Register(system, repair, stop);
+                TrackerHandOver.Register(system, membership);
                 if (settings.ScrubPace > TimeSpan.Zero)
                     system.ActorOf(ScrubActor.Props(sp.GetRequiredService<Scrubber>(), sp.GetRequiredService<CatalogStore>(), membership,
                         sp.GetRequiredService<ScrubRequests>(), sp.GetRequiredService<OrphanSweep>(), settings.ScrubPace,
