@@ -10,8 +10,9 @@ namespace ActorImages.Messages;
 /// <param name="Sha256">Lowercase hex SHA-256 of the bytes (64 characters), checked whenever bytes move.</param>
 /// <param name="Size">Size in bytes.</param>
 /// <param name="MediaType">Detected media type, e.g. <c>image/jpeg</c>.</param>
-/// <param name="Width">Width in pixels, from the image header.</param>
-/// <param name="Height">Height in pixels, from the image header.</param>
+/// <param name="Width">Width in pixels as the image is shown, from its header: after the quarter turn its orientation
+/// asks for (ImageProbe).</param>
+/// <param name="Height">Height in pixels as the image is shown, from its header.</param>
 /// <param name="Filename">The name the client gave (P2, HTTP) or the stored file's name (P1).</param>
 /// <param name="Uploader">P2 user name, <c>tcp:&lt;peer-ip&gt;</c> for P1, <c>http:&lt;peer-ip&gt;</c> for HTTP.</param>
 /// <param name="Protocol">How the image entered the cluster.</param>

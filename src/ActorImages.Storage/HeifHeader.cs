@@ -3,9 +3,11 @@ using System.Buffers.Binary;
 namespace ActorImages.Storage;
 
 /// <summary>
-/// Reads the size of a HEIF file's primary image (HEIC, HEIF, AVIF): the <c>ispe</c> property that the <c>ipma</c> box
-/// associates with the item named by <c>pitm</c>, all inside the top-level <c>meta</c> box (ISO/IEC 23008-12, 9.3;
-/// ISO/IEC 14496-12, 8.11). A grid's primary item (an iPhone's photo) has its own <c>ispe</c>, the whole picture's.
+/// Reads the size of a HEIF file's primary image (HEIC, HEIF, AVIF) as it is shown: the <c>ispe</c> property that the
+/// <c>ipma</c> box associates with the item named by <c>pitm</c>, all inside the top-level <c>meta</c> box (ISO/IEC
+/// 23008-12, 9.3; ISO/IEC 14496-12, 8.11), its sides swapped when an <c>irot</c> property of the same item turns it a
+/// quarter (ISO/IEC 23008-12, 6.5.10: <c>ispe</c> is the size before the transformations) — how a phone stores a
+/// portrait photo. A grid's primary item (an iPhone's photo) has its own <c>ispe</c>, the whole picture's.
 /// </summary>
 /// <remarks>
 /// Not MetadataExtractor's HEIF reader, which was the first choice: fed bytes a client can send, it sized an array by a
@@ -20,9 +22,9 @@ public static class HeifHeader
     /// <summary>The largest <c>meta</c> box read: 4 MiB (a phone's is a few KiB; a grid of hundreds of tiles tens).</summary>
     public const int MaxMetaBytes = 4 << 20;
 
-    /// <summary>Reads the primary image's width and height from <paramref name="file"/>.</summary>
+    /// <summary>Reads the primary image's width and height as shown from <paramref name="file"/>.</summary>
     /// <param name="file">a file whose first box is <c>ftyp</c></param>
-    /// <returns>width and height in pixels, or null when the boxes do not say them (missing, cut or inconsistent)</returns>
+    /// <returns>width and height in pixels, after a quarter turn of <c>irot</c>, or null when the boxes do not say them (missing, cut or inconsistent)</returns>
     /// <exception cref="IOException">the file cannot be read</exception>
     public static (long Width, long Height)? Read(string file)
     {
@@ -121,32 +123,38 @@ public static class HeifHeader
             if (rest.Length < n * indexBytes) return null;
             if (id == item)
             {
+                (long Width, long Height)? size = null;
+                var quarterTurn = false;
                 for (var k = 0; k < n; k++)
                 {
                     var index = indexBytes == 1 ? rest[k] & 0x7F : BinaryPrimitives.ReadUInt16BigEndian(rest[(2 * k)..]) & 0x7FFF;
-                    if (Ispe(properties, index) is { } size) return size;
+                    if (!TryProperty(properties, index, out var property)) continue;
+                    // A full box: version and flags, then width and height, 32 bits each.
+                    if (property.Is("ispe"u8) && property.Body.Length >= 12 && size is null)
+                        size = (BinaryPrimitives.ReadUInt32BigEndian(property.Body[4..]), BinaryPrimitives.ReadUInt32BigEndian(property.Body[8..]));
+                    // Six reserved bits, then the angle in units of 90° anticlockwise.
+                    else if (property.Is("irot"u8) && property.Body.Length >= 1)
+                        quarterTurn = (property.Body[0] & 1) == 1;
                 }
-                return null;
+                return size is var (width, height) && quarterTurn ? (height, width) : size;
             }
             rest = rest[(n * indexBytes)..];
         }
         return null;
     }
 
-    /// <summary>The width and height of the <paramref name="index"/>-th property (1-based) when it is an <c>ispe</c>.</summary>
-    private static (long, long)? Ispe(ReadOnlySpan<byte> properties, int index)
+    /// <summary>The <paramref name="index"/>-th property box (1-based) in <c>ipco</c>, if there is one.</summary>
+    private static bool TryProperty(ReadOnlySpan<byte> properties, int index, out Box property)
     {
-        if (index < 1) return null;
         var i = 0;
         foreach (var box in Children(properties))
         {
-            if (++i < index) continue;
-            // A full box: version and flags, then width and height, 32 bits each.
-            return box.Is("ispe"u8) && box.Body.Length >= 12
-                ? (BinaryPrimitives.ReadUInt32BigEndian(box.Body[4..]), BinaryPrimitives.ReadUInt32BigEndian(box.Body[8..]))
-                : null;
+            if (++i != index) continue;
+            property = box;
+            return true;
         }
-        return null;
+        property = default;
+        return false;
     }
 
     /// <summary>The boxes laid one after another in <paramref name="data"/>, each as its type and content; stops at the

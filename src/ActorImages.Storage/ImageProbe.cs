@@ -6,8 +6,10 @@ namespace ActorImages.Storage;
 
 /// <summary>What a decoder read from an image's header, without decoding its pixels.</summary>
 /// <param name="Format">the format</param>
-/// <param name="Width">width in pixels, at least 1</param>
-/// <param name="Height">height in pixels, at least 1</param>
+/// <param name="Width">width in pixels as the image is shown, at least 1: the stored height when the image's
+/// orientation turns it a quarter (EXIF or TIFF Orientation 5 to 8, HEIF <c>irot</c> of 90° or 270°; a phone's portrait
+/// photo), else the stored width</param>
+/// <param name="Height">height in pixels as the image is shown, at least 1</param>
 public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
 {
     /// <summary>Width × height: what the pixel limit is checked against.</summary>
@@ -22,7 +24,9 @@ public sealed record ImageHeader(ImageFormat Format, int Width, int Height)
 /// start-of-frame reader alone; <see cref="TiffHeader"/> reads TIFF (the first page's IFD) and <see cref="HeifHeader"/>
 /// HEIC, HEIF and AVIF (the primary image's <c>ispe</c> property), since SkiaSharp has no codec for them here. None
 /// decodes pixels, and each reads only the bytes that say the size, so a 64 MiB upload costs a header parse whatever
-/// its other metadata says.
+/// its other metadata says. The dimensions are the image's as shown, after the quarter turn its orientation may ask
+/// for (<see cref="ImageHeader"/>), as the thumbnail and a browser show it; a JPEG that SkiaSharp refuses keeps the
+/// stored ones (its Exif is not parsed, <see cref="ReadRefused"/>).
 /// </summary>
 /// <remarks>
 /// No end marker is required: phones append a video after a JPEG's EOI (motion photos), and PNG writers put chunks
@@ -108,7 +112,10 @@ public static class ImageProbe
         {
             throw new InvalidImageException($"unreadable {format.Name()} header (a {codec.EncodedFormat} inside)");
         }
-        return new ImageHeader(format, codec.Info.Width, codec.Info.Height);
+        // SkiaSharp reads the EXIF orientation of a JPEG (APP1) and of a WebP (its EXIF chunk).
+        return Thumbnailer.TurnsAQuarter(codec.EncodedOrigin)
+            ? new ImageHeader(format, codec.Info.Height, codec.Info.Width)
+            : new ImageHeader(format, codec.Info.Width, codec.Info.Height);
     }
 
     private static ImageFormat? FromSkia(SKEncodedImageFormat format) => format switch

@@ -1,11 +1,12 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
+using SkiaSharp;
 
 namespace ActorImages.Storage;
 
 /// <summary>
 /// Reads a TIFF's first image file directory (IFD0, TIFF 6.0 section 2): the SHORT and LONG values of the tags a caller
-/// asks for, each read once. The probe takes the first page's width and height from it (<see cref="Size"/>), the
+/// asks for, each read once. The probe takes the first page's width, height and orientation from it (<see cref="Size"/>), the
 /// thumbnail decoder its strips (<see cref="TiffThumbnailDecoder"/>).
 /// </summary>
 /// <remarks>
@@ -25,6 +26,9 @@ internal static class TiffHeader
     /// <summary>TIFF 6.0 tag 257, the page's height (rows) in pixels.</summary>
     public const int ImageLength = 257;
 
+    /// <summary>TIFF 6.0 tag 274, the page's orientation: 1 to 8 as EXIF's (<see cref="Origin"/>).</summary>
+    public const int Orientation = 274;
+
     /// <summary>The most values read of one tag: 2^20 (a strip per row of a 1-million-row page); a tag with more is
     /// treated as absent.</summary>
     public const int MaxValues = 1 << 20;
@@ -32,7 +36,8 @@ internal static class TiffHeader
     private const int EntryBytes = 12;
 
     /// <summary>
-    /// The first page's width and height from IFD0 of <paramref name="file"/>, or null when the directory is cut,
+    /// The first page's width and height as it is shown, from IFD0 of <paramref name="file"/> (swapped when its
+    /// <see cref="Orientation"/> turns it a quarter, as a camera's portrait photo), or null when the directory is cut,
     /// points outside the file, or lacks either tag.
     /// </summary>
     /// <param name="file">a file starting with a TIFF magic number (<c>II*\0</c> or <c>MM\0*</c>)</param>
@@ -43,16 +48,24 @@ internal static class TiffHeader
         using var handle = File.OpenHandle(file);
         try
         {
-            var ifd = Read(handle, [ImageWidth, ImageLength]);
-            return ifd.Tags.TryGetValue(ImageWidth, out var width) && ifd.Tags.TryGetValue(ImageLength, out var height)
-                ? (width[0], height[0])
-                : null;
+            var ifd = Read(handle, [ImageWidth, ImageLength, Orientation]);
+            if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height)) return null;
+            return Thumbnailer.TurnsAQuarter(Origin(ifd)) ? (height[0], width[0]) : (width[0], height[0]);
         }
         catch (InvalidImageException)
         {
             return null;
         }
     }
+
+    /// <summary>The page's orientation in <paramref name="ifd"/> (read with <see cref="Orientation"/> among the wanted
+    /// tags): its value when 1 to 8, else <see cref="SKEncodedOrigin.TopLeft"/> (as stored), TIFF 6.0's default.</summary>
+    /// <param name="ifd">a directory read by <see cref="Read"/></param>
+    /// <returns>the origin, whose values are EXIF's and TIFF's</returns>
+    public static SKEncodedOrigin Origin(TiffIfd ifd) =>
+        ifd.Tags.TryGetValue(Orientation, out var values) && values[0] is >= 1 and <= 8
+            ? (SKEncodedOrigin)values[0]
+            : SKEncodedOrigin.TopLeft;
 
     /// <summary>
     /// Reads IFD0 of the TIFF open in <paramref name="handle"/>: for each tag in <paramref name="wanted"/> that the

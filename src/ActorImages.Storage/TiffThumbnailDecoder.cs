@@ -25,7 +25,7 @@ internal static class TiffThumbnailDecoder
     private static readonly int[] Tags =
     [
         TiffHeader.ImageWidth, TiffHeader.ImageLength, TagBitsPerSample, TagCompression, TagPhotometric, TagStripOffsets,
-        TagSamplesPerPixel, TagRowsPerStrip, TagPlanarConfiguration, TagSampleFormat,
+        TagSamplesPerPixel, TagRowsPerStrip, TagPlanarConfiguration, TagSampleFormat, TiffHeader.Orientation,
     ];
 
     /// <summary>Whether <paramref name="file"/> starts with a TIFF magic number.</summary>
@@ -39,12 +39,17 @@ internal static class TiffThumbnailDecoder
     /// <summary>
     /// The first page, sampled so its longest side is at least <paramref name="minLongestSide"/> where it is larger.
     /// </summary>
+    /// <param name="file">a TIFF file</param>
+    /// <param name="minLongestSide">the least longest side in pixels the sampled page keeps</param>
+    /// <param name="maxPixels">the pixel limit (width × height)</param>
+    /// <param name="origin">the page's orientation (<see cref="TiffHeader.Origin"/>): how to turn the result upright</param>
     /// <exception cref="InvalidImageException">not a TIFF this reads, or over <paramref name="maxPixels"/></exception>
-    public static SKBitmap Decode(string file, int minLongestSide, long maxPixels)
+    public static SKBitmap Decode(string file, int minLongestSide, long maxPixels, out SKEncodedOrigin origin)
     {
         using var handle = File.OpenHandle(file);
         long length = RandomAccess.GetLength(handle);
         var directory = TiffHeader.Read(handle, Tags);
+        origin = TiffHeader.Origin(directory);
         bool little = directory.LittleEndian;
         var ifd = directory.Tags;
 

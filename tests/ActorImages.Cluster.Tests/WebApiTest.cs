@@ -80,6 +80,28 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
     }
 
     [Fact]
+    public async Task APortraitPhotoStoredSidewaysIsListedAndThumbnailedUpright()
+    {
+        // A phone's portrait JPEG: 640 × 427 pixels stored, EXIF orientation 6 ("turn 90° clockwise to view").
+        var portrait = TestImages.WithExifOrientation(Images.Jpeg("web-api-portrait"), 6);
+        var md5 = Images.Md5(portrait);
+        using var created = await PostAsync(2, "api/images?filename=IMG_0003.JPG", new ByteArrayContent(portrait));
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, body);
+        foreach (var node in new[] { 1, 2 })
+        {
+            var entry = await GetJsonAsync(node, $"api/images/{md5}", HttpStatusCode.OK);
+            Assert.Equal((427, 640), (entry.GetProperty("width").GetInt32(), entry.GetProperty("height").GetInt32()));
+            using var thumbnail = await Http.GetAsync(Url(node, $"api/images/{md5}/thumbnail"));
+            Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
+            Assert.Equal((171, 256), JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+        }
+        // The bytes are the phone's, orientation and all.
+        using var content = await Http.GetAsync(Url(1, $"api/images/{md5}/content"));
+        Assert.Equal(portrait, await content.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task WithoutAnUploaderTheUploaderIsTheClientAddressAndAFolderInTheFilenameIsDropped()
     {
         var image = Images.Jpeg("web-api-folder");

@@ -50,6 +50,46 @@ public sealed class ImageProbeTests : IDisposable
         Assert.Equal(new ImageHeader(ImageFormat.Heic, 4032, 3024), ImageProbe.Read(file));
     }
 
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(4, false)]
+    [InlineData(5, true)]
+    [InlineData(6, true)]
+    [InlineData(7, true)]
+    [InlineData(8, true)]
+    public void AJpegIsListedAsItsExifOrientationShowsIt(int orientation, bool turnedAQuarter)
+    {
+        // A phone holds its sensor sideways: a portrait photo is stored 640 wide and 427 tall with orientation 6.
+        var file = _dir.Write("rocket.jpg", TestImages.WithExifOrientation(TestImages.Bytes("rocket.jpg"), orientation));
+        Assert.Equal(turnedAQuarter ? new ImageHeader(ImageFormat.Jpeg, 427, 640) : new ImageHeader(ImageFormat.Jpeg, 640, 427),
+            ImageProbe.Read(file));
+    }
+
+    [Theory]
+    [InlineData(0, 4032, 3024)]
+    [InlineData(1, 3024, 4032)]
+    [InlineData(2, 4032, 3024)]
+    [InlineData(3, 3024, 4032)]
+    public void AnIPhoneHeicIsListedAsItsRotationShowsIt(int quarterTurns, int width, int height)
+    {
+        // ispe is the size before irot turns the picture: an iPhone's portrait photo is a 4032 × 3024 grid turned by 3.
+        var file = _dir.Write("IMG_0002.HEIC", RealImages.HeicGridHeader(4032, 3024, quarterTurns));
+        Assert.Equal(new ImageHeader(ImageFormat.Heic, width, height), ImageProbe.Read(file));
+    }
+
+    [Theory]
+    [InlineData(null, 300, 1)]
+    [InlineData((ushort)3, 300, 1)]
+    [InlineData((ushort)6, 1, 300)]
+    [InlineData((ushort)8, 1, 300)]
+    public void ATiffIsListedAsItsOrientationShowsIt(ushort? orientation, int width, int height)
+    {
+        var file = _dir.Write("row.tif", SyntheticTiff.OneRow(300, orientation: orientation));
+        Assert.Equal(new ImageHeader(ImageFormat.Tiff, width, height), ImageProbe.Read(file));
+    }
+
     [Fact]
     public void AHeicBombIsRefusedFromItsHeader()
     {

@@ -190,9 +190,10 @@ public static class RealImages
     /// <summary>
     /// The boxes an iPhone's HEIC opens with, without the coded tiles: <c>ftyp</c> (heic), then <c>meta</c> whose primary
     /// item (<c>pitm</c>, id 49) is a grid of 48 tiles of 512 × 512 (items 1–48, listed first in <c>ipma</c>) showing
-    /// <paramref name="width"/> × <paramref name="height"/>; the grid and its tiles each have their own <c>ispe</c>.
+    /// <paramref name="width"/> × <paramref name="height"/>; the grid and its tiles each have their own <c>ispe</c>, and
+    /// the grid an <c>irot</c> of <paramref name="quarterTurns"/> × 90° anticlockwise (a portrait photo: 3).
     /// </summary>
-    public static byte[] HeicGridHeader(int width, int height)
+    public static byte[] HeicGridHeader(int width, int height, int quarterTurns = 0)
     {
         static byte[] Box(string type, params byte[][] content)
         {
@@ -203,7 +204,7 @@ public static class RealImages
         byte[] fullBox = [0, 0, 0, 0]; // version 0, flags 0
         var ispeTile = Box("ispe", fullBox, BigEndian32(512), BigEndian32(512));
         var ispeGrid = Box("ispe", fullBox, BigEndian32(width), BigEndian32(height));
-        var irot = Box("irot", [0]);
+        var irot = Box("irot", [(byte)(quarterTurns & 3)]);
         // ipma version 0, flags 0: a 16-bit item id, a count, then 7-bit property indices (1-based) behind the essential bit.
         var entries = Enumerable.Range(1, 48).SelectMany(id => (byte[])[0, (byte)id, 1, 0x81])
             .Concat((byte[])[0, 49, 2, 2, 0x83]).ToArray();
@@ -249,28 +250,6 @@ public static class RealImages
             }
         }
         return ~crc;
-    }
-
-    /// <summary>
-    /// <paramref name="jpeg"/> with an APP1 Exif segment right after its APP0 (JFIF) segment, holding only IFD0 with
-    /// the Orientation tag (0x0112, SHORT) set to <paramref name="orientation"/>; big-endian TIFF header.
-    /// </summary>
-    public static byte[] WithExifOrientation(byte[] jpeg, int orientation)
-    {
-        var exif = new byte[2 + 2 + 6 + 8 + 2 + 12 + 4];
-        exif[0] = 0xFF;
-        exif[1] = 0xE1;
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(2), (ushort)(exif.Length - 2));
-        "Exif\0\0MM"u8.CopyTo(exif.AsSpan(4));
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(12), 42);
-        BinaryPrimitives.WriteUInt32BigEndian(exif.AsSpan(14), 8);
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(18), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(20), 0x0112);
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(22), 3);
-        BinaryPrimitives.WriteUInt32BigEndian(exif.AsSpan(24), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(28), (ushort)orientation);
-        int app0End = 4 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(4));
-        return [.. jpeg.AsSpan(0, app0End), .. exif, .. jpeg.AsSpan(app0End)];
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ public sealed class ThumbnailerTests : IDisposable
     {
         var rocket = TestImages.Bytes("rocket.jpg");
         using var asStored = Thumbnailer.Thumbnail(_dir.Write("rocket.jpg", rocket), ImageProbe.DefaultMaxPixels);
-        using var upright = Thumbnailer.Thumbnail(_dir.Write("rocket-exif6.jpg", RealImages.WithExifOrientation(rocket, 6)),
+        using var upright = Thumbnailer.Thumbnail(_dir.Write("rocket-exif6.jpg", TestImages.WithExifOrientation(rocket, 6)),
             ImageProbe.DefaultMaxPixels);
 
         Assert.Equal((256, 171), (asStored.Width, asStored.Height));
@@ -66,6 +66,21 @@ public sealed class ThumbnailerTests : IDisposable
         var topLeftUpright = Mean(upright, 0, 0, 24, 24);
         Assert.True(Close(Mean(asStored, 0, asStored.Height - 24, 24, 24), topLeftUpright, 12));
         Assert.False(Close(Mean(asStored, 0, 0, 24, 24), topLeftUpright, 12), "the corners differ, so the check means something");
+    }
+
+    [Fact]
+    public void ATiffsOrientationTurnsItsThumbnailUprightAsItsListing()
+    {
+        // One row of 300 grey pixels, dark to light from left to right, stored with "turn 90° clockwise to view".
+        var tiff = SyntheticTiff.OneRow(300, orientation: 6);
+        for (var x = 0; x < 300; x++) tiff[tiff.Length - 300 + x] = (byte)(x * 255 / 299);
+        var file = _dir.Write("row6.tif", tiff);
+        using var upright = Thumbnailer.Thumbnail(file, ImageProbe.DefaultMaxPixels);
+        Assert.Equal(new ImageHeader(ImageFormat.Tiff, 1, 300), ImageProbe.Read(file));
+        Assert.Equal((1, 256), (upright.Width, upright.Height));
+        // Turned clockwise, the row's left end is at the top.
+        Assert.True(upright.GetPixel(0, 0).Red + 100 < upright.GetPixel(0, 255).Red,
+            $"dark at the top ({upright.GetPixel(0, 0)}), light at the bottom ({upright.GetPixel(0, 255)})");
     }
 
     [Theory]

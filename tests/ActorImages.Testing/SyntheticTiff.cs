@@ -10,8 +10,11 @@ public static class SyntheticTiff
     /// <param name="width">Pixels in the row, one byte each.</param>
     /// <param name="pixelBytes">Bytes of pixel data actually written: <paramref name="width"/> (the default) for a
     /// valid file, fewer for one whose header claims more than it holds.</param>
-    /// <returns>The file's bytes: a 126-byte header and directory, then the pixel data.</returns>
-    public static byte[] OneRow(int width, int? pixelBytes = null) => Build(width, pixelBytes ?? width, 0, 0, null);
+    /// <param name="orientation">The Orientation tag's value (TIFF 6.0 tag 274, 1 to 8; 6: turn 90° clockwise to
+    /// view), or null for none (shown as stored).</param>
+    /// <returns>The file's bytes: a 126-byte header and directory (138 with an orientation), then the pixel data.</returns>
+    public static byte[] OneRow(int width, int? pixelBytes = null, ushort? orientation = null) =>
+        Build(width, pixelBytes ?? width, 0, 0, null, orientation);
 
     /// <summary>
     /// A one-row TIFF as <see cref="OneRow"/> whose first directory also has <paramref name="tags"/> entries of
@@ -25,11 +28,12 @@ public static class SyntheticTiff
     /// <param name="tag">The tag number of every extra entry, or null for 1000, 1001, … (tags no reader here wants).</param>
     /// <returns>The file's bytes: header, directory, pixels, then <paramref name="values"/> × 4 zero bytes.</returns>
     public static byte[] WithLongTags(int width, int tags, int values, ushort? tag = null) =>
-        Build(width, width, tags, values, tag);
+        Build(width, width, tags, values, tag, null);
 
-    private static byte[] Build(int width, int data, int extraTags, int extraValues, ushort? extraTag)
+    private static byte[] Build(int width, int data, int extraTags, int extraValues, ushort? extraTag, ushort? orientation)
     {
-        // Header (8 bytes), then the directory: a count, its entries of 12 bytes, the next directory's offset (none).
+        // Header (8 bytes), then the directory: a count, its entries of 12 bytes (in ascending tag order), the next
+        // directory's offset (none).
         (ushort Tag, ushort Type, uint Value)[] entries =
         [
             (256, 4, (uint)width), // ImageWidth, LONG
@@ -38,6 +42,7 @@ public static class SyntheticTiff
             (259, 3, 1), // Compression: none
             (262, 3, 1), // PhotometricInterpretation: BlackIsZero
             (273, 4, 0), // StripOffsets: set below
+            .. orientation is { } turn ? [(274, 3, turn)] : Array.Empty<(ushort, ushort, uint)>(), // Orientation
             (277, 3, 1), // SamplesPerPixel
             (278, 4, 1), // RowsPerStrip
             (279, 4, (uint)width), // StripByteCounts

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace ActorImages.Testing;
 
 /// <summary>
@@ -21,6 +23,31 @@ public static class TestImages
     /// <param name="name">a file name, such as <c>rocket.jpg</c></param>
     /// <exception cref="FileNotFoundException">no such test image</exception>
     public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+
+    /// <summary>
+    /// <paramref name="jpeg"/> with an APP1 Exif segment right after its APP0 (JFIF) segment, holding only IFD0 with
+    /// the Orientation tag (0x0112, SHORT) set to <paramref name="orientation"/>; big-endian TIFF header.
+    /// </summary>
+    /// <param name="jpeg">a JPEG whose first segment is APP0 (JFIF), such as <c>rocket.jpg</c></param>
+    /// <param name="orientation">1 to 8 (TIFF 6.0 tag 274; 6: turn 90° clockwise to view)</param>
+    /// <returns>the new file's bytes</returns>
+    public static byte[] WithExifOrientation(byte[] jpeg, int orientation)
+    {
+        var exif = new byte[2 + 2 + 6 + 8 + 2 + 12 + 4];
+        exif[0] = 0xFF;
+        exif[1] = 0xE1;
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(2), (ushort)(exif.Length - 2));
+        "Exif\0\0MM"u8.CopyTo(exif.AsSpan(4));
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(12), 42);
+        BinaryPrimitives.WriteUInt32BigEndian(exif.AsSpan(14), 8);
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(18), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(20), 0x0112);
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(22), 3);
+        BinaryPrimitives.WriteUInt32BigEndian(exif.AsSpan(24), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(exif.AsSpan(28), (ushort)orientation);
+        int app0End = 4 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(4));
+        return [.. jpeg.AsSpan(0, app0End), .. exif, .. jpeg.AsSpan(app0End)];
+    }
 
     private static string Locate()
     {
