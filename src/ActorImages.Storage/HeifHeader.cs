@@ -24,7 +24,8 @@ public static class HeifHeader
 
     /// <summary>Reads the primary image's width and height as shown from <paramref name="file"/>.</summary>
     /// <param name="file">a file whose first box is <c>ftyp</c></param>
-    /// <returns>width and height in pixels, after a quarter turn of <c>irot</c>, or null when the boxes do not say them (missing, cut or inconsistent)</returns>
+    /// <returns>width and height in pixels, after a quarter turn of <c>irot</c>, or null when the boxes do not say them
+    /// (missing, cut or inconsistent)</returns>
     /// <exception cref="IOException">the file cannot be read</exception>
     public static (long Width, long Height)? Read(string file)
     {
@@ -130,11 +131,12 @@ public static class HeifHeader
                     var index = indexBytes == 1 ? rest[k] & 0x7F : BinaryPrimitives.ReadUInt16BigEndian(rest[(2 * k)..]) & 0x7FFF;
                     if (!TryProperty(properties, index, out var property)) continue;
                     // A full box: version and flags, then width and height, 32 bits each.
-                    if (property.Is("ispe"u8) && property.Body.Length >= 12 && size is null)
-                        size = (BinaryPrimitives.ReadUInt32BigEndian(property.Body[4..]), BinaryPrimitives.ReadUInt32BigEndian(property.Body[8..]));
+                    var body = property.Body;
+                    if (property.Is("ispe"u8) && body.Length >= 12 && size is null)
+                        size = (BinaryPrimitives.ReadUInt32BigEndian(body[4..]), BinaryPrimitives.ReadUInt32BigEndian(body[8..]));
                     // Six reserved bits, then the angle in units of 90° anticlockwise.
-                    else if (property.Is("irot"u8) && property.Body.Length >= 1)
-                        quarterTurn = (property.Body[0] & 1) == 1;
+                    else if (property.Is("irot"u8) && body.Length >= 1)
+                        quarterTurn = (body[0] & 1) == 1;
                 }
                 return size is var (width, height) && quarterTurn ? (height, width) : size;
             }

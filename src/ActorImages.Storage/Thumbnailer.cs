@@ -217,7 +217,8 @@ public static class Thumbnailer
     /// <summary>Whether the EXIF orientation <paramref name="origin"/> (5 to 8) turns the stored image a quarter, so that
     /// it is shown with its width and height swapped.</summary>
     internal static bool TurnsAQuarter(SKEncodedOrigin origin) =>
-        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom
+            or SKEncodedOrigin.LeftBottom;
 
     /// <summary>
     /// <paramref name="image"/> turned upright for the EXIF orientation <paramref name="origin"/> (TIFF 6.0 tag 274:

@@ -6,8 +6,8 @@ namespace ActorImages.Storage;
 
 /// <summary>
 /// Reads a TIFF's first image file directory (IFD0, TIFF 6.0 section 2): the SHORT and LONG values of the tags a caller
-/// asks for, each read once. The probe takes the first page's width, height and orientation from it (<see cref="Size"/>), the
-/// thumbnail decoder its strips (<see cref="TiffThumbnailDecoder"/>).
+/// asks for, each read once. The probe takes the first page's width, height and orientation from it
+/// (<see cref="Size"/>), the thumbnail decoder its strips (<see cref="TiffThumbnailDecoder"/>).
 /// </summary>
 /// <remarks>
 /// Not MetadataExtractor's TIFF reader, which the probe used first: it reads and keeps the values of every tag of every
@@ -49,7 +49,8 @@ internal static class TiffHeader
         try
         {
             var ifd = Read(handle, [ImageWidth, ImageLength, Orientation]);
-            if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height)) return null;
+            if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height))
+                return null;
             return Thumbnailer.TurnsAQuarter(Origin(ifd)) ? (height[0], width[0]) : (width[0], height[0]);
         }
         catch (InvalidImageException)
