@@ -120,7 +120,7 @@ public static class NodeHost
             b.WithRemoting(tls.Options(settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port")));
             b.WithClustering(new ClusterOptions { Roles = ["images"] });
             b.WithDistributedPubSub("images");
-            b.WithSingleton<TrackerActor>("tracker",
+            b.WithSingleton<TrackerActor>(TrackerHandOver.SingletonName,
                 TrackerActor.Props(sp.GetRequiredService<TrackerStore>(), settings.P3MaxIdentitiesPerIp,
                     sp.GetRequiredService<NodeMetrics>()),
                 new ClusterSingletonOptions { Role = "images" }, createProxyToo: true);

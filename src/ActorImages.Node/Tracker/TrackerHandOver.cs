@@ -23,8 +23,11 @@ namespace ActorImages.Node.Tracker;
 /// </remarks>
 public static class TrackerHandOver
 {
-    /// <summary>The singleton manager's path: Akka.Hosting's <c>WithSingleton("tracker", …)</c> in NodeHost.</summary>
-    public const string ManagerPath = "/user/tracker";
+    /// <summary>The singleton's name, which Akka.Hosting's <c>WithSingleton</c> (NodeHost) gives its manager, a top-level
+    /// actor, and the singleton, the manager's child.</summary>
+    public const string SingletonName = "tracker";
+
+    private const string ManagerPath = "/user/" + SingletonName;
 
     private static readonly Serilog.ILogger Log = Serilog.Log.ForContext(typeof(TrackerHandOver));
 
@@ -59,7 +62,7 @@ public static class TrackerHandOver
     {
         try
         {
-            var identity = await system.ActorSelection(ManagerPath + "/tracker")
+            var identity = await system.ActorSelection(ManagerPath + "/" + SingletonName)
                 .Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
             return identity.Subject;
         }
