@@ -3,12 +3,17 @@
 # Stage "projects" keeps only the .csproj files, so the restore layer below is rebuilt only when a project file or
 # Directory.*.props changes, not on every source edit. Stage "build" publishes src/ActorImages.Node; the runtime
 # stage is the ASP.NET Core runtime (Ubuntu 24.04) with the published node, the HOCON profiles and the entrypoint.
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS projects
+#
+# The SDK stages run on the machine that builds ($BUILDPLATFORM, which BuildKit sets), not on the image's platform:
+# the publish is framework-dependent and carries the native libraries of every platform (SkiaSharp's runtimes/), so
+# its output is the same for amd64 and arm64, and `docker buildx build --platform linux/amd64,linux/arm64` runs the
+# SDK natively instead of under emulation. Only the runtime stage is per platform.
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS projects
 WORKDIR /src
 COPY src ./src
 RUN find src -type f ! -name '*.csproj' -delete
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 WORKDIR /src
 COPY Directory.* ./
