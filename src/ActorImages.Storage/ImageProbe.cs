@@ -100,6 +100,13 @@ public static class ImageProbe
         }
     }
 
+    /// <summary>Whether the EXIF orientation <paramref name="origin"/> (5 to 8; TIFF 6.0 tag 274) turns the stored image
+    /// a quarter, so that it is shown with its width and height swapped (<see cref="ImageHeader"/>; the thumbnail's
+    /// turn, Thumbnailer.Orient).</summary>
+    internal static bool TurnsAQuarter(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom
+            or SKEncodedOrigin.LeftBottom;
+
     private static ImageHeader? ReadWithSkia(string file, ImageFormat format, out SKCodecResult result)
     {
         using var codec = SKCodec.Create(file, out result);
@@ -113,7 +120,7 @@ public static class ImageProbe
             throw new InvalidImageException($"unreadable {format.Name()} header (a {codec.EncodedFormat} inside)");
         }
         // SkiaSharp reads the EXIF orientation of a JPEG (APP1) and of a WebP (its EXIF chunk).
-        return Thumbnailer.TurnsAQuarter(codec.EncodedOrigin)
+        return TurnsAQuarter(codec.EncodedOrigin)
             ? new ImageHeader(format, codec.Info.Height, codec.Info.Width)
             : new ImageHeader(format, codec.Info.Width, codec.Info.Height);
     }

@@ -214,12 +214,6 @@ public static class Thumbnailer
         return current;
     }
 
-    /// <summary>Whether the EXIF orientation <paramref name="origin"/> (5 to 8) turns the stored image a quarter, so that
-    /// it is shown with its width and height swapped.</summary>
-    internal static bool TurnsAQuarter(SKEncodedOrigin origin) =>
-        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom
-            or SKEncodedOrigin.LeftBottom;
-
     /// <summary>
     /// <paramref name="image"/> turned upright for the EXIF orientation <paramref name="origin"/> (TIFF 6.0 tag 274:
     /// 1 as stored, 2 mirrored, 3 turned 180°, 4 flipped, 5 transposed, 6 turned 90° clockwise to view,
@@ -229,7 +223,7 @@ public static class Thumbnailer
     {
         int w = image.Width;
         int h = image.Height;
-        bool swap = TurnsAQuarter(origin);
+        bool swap = ImageProbe.TurnsAQuarter(origin);
         // Each matrix maps a stored pixel (x, y) to its upright place; whole-pixel translations keep it exact.
         var matrix = origin switch
         {

@@ -14,9 +14,9 @@ namespace ActorImages.Storage;
 /// directory, so its work grows with what the file's counts say, not with what the probe needs — a 4 MB TIFF whose IFD0
 /// has 4,000 tags of a million LONG values each (the same 4 MB of the file, pointed at 4,000 times) took it 176 s of a
 /// core, and a JPEG's Exif segments made of such directories, 6 GB of memory for 1.2 MB of file (README "What gets
-/// in"; out of memory ends a node, README "Limits and security"). Here the work is one pass over the directory's entries (at most 65,535 of 12 bytes) and one read of each
-/// wanted tag's values, at most <see cref="MaxValues"/> of them: bounded by the file's first directory, whatever its
-/// counts say. Thread-safe (no state); blocking file I/O.
+/// in"; out of memory ends a node, README "Limits and security"). Here the work is one pass over the directory's
+/// entries (at most 65,535 of 12 bytes) and one read of each wanted tag's values, at most <see cref="MaxValues"/> of
+/// them: bounded by the file's first directory, whatever its counts say. Thread-safe (no state); blocking file I/O.
 /// </remarks>
 internal static class TiffHeader
 {
@@ -51,7 +51,7 @@ internal static class TiffHeader
             var ifd = Read(handle, [ImageWidth, ImageLength, Orientation]);
             if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height))
                 return null;
-            return Thumbnailer.TurnsAQuarter(Origin(ifd)) ? (height[0], width[0]) : (width[0], height[0]);
+            return ImageProbe.TurnsAQuarter(Origin(ifd)) ? (height[0], width[0]) : (width[0], height[0]);
         }
         catch (InvalidImageException)
         {
