@@ -17,7 +17,7 @@ namespace ActorImages.Node.Tracker;
 /// node spent 6 s of every full stop waiting for nobody (measured: 6.8 s from SIGTERM to the exit of a 2-node
 /// cluster's oldest node, 1.7 s for the other). A CoordinatedShutdown task in <c>cluster-exiting</c>, the phase in
 /// which the manager waits, watches the singleton: it ends when the singleton stops (a hand-over done), and when no
-/// other member is Up any more it stops the manager, whose stop ends the singleton and that wait. A hand-over to a
+/// other member is Up and reachable any more it stops the manager, whose stop ends the singleton and that wait. A hand-over to a
 /// member that stays (a rolling restart, one node stopped) is left to the manager, as are a downed node's exit and a
 /// node that does not run the singleton.
 /// </remarks>
@@ -72,14 +72,15 @@ public static class TrackerHandOver
         }
     }
 
-    /// <summary>Completes with true once <paramref name="membership"/> shows no member but this one Up (Up or
-    /// WeaklyUp), with false when <paramref name="cancel"/> fires first.</summary>
+    /// <summary>Completes with true once <paramref name="membership"/> shows no other member Up and reachable
+    /// (<see cref="MembershipSnapshot.UpReachable"/>: the only ones that could answer Akka's offer of the singleton), with
+    /// false when <paramref name="cancel"/> fires first.</summary>
     private static async Task<bool> WhenNoOtherMemberIsUpAsync(Membership membership, CancellationToken cancel)
     {
         var none = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         void Check(MembershipSnapshot view)
         {
-            if (!view.Members.Any(m => m.Address != view.Self && m.Status is "Up" or "WeaklyUp")) none.TrySetResult(true);
+            if (view.UpReachable.All(m => m.Address == view.Self)) none.TrySetResult(true);
         }
         membership.Changed += Check;
         try
