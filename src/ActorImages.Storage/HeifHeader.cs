@@ -31,7 +31,26 @@ public static class HeifHeader
     {
         using var stream = File.OpenRead(file);
         var meta = FindMeta(stream);
-        return meta is null ? null : PrimarySize(meta);
+        return meta is not null && Items.TryRead(meta, out var items) ? items.Size(items.Primary) : null;
+    }
+
+    /// <summary>
+    /// Reads the longest side of the primary image's first thumbnail in <paramref name="file"/>: the image item of lowest
+    /// id that an <c>iref</c> reference of type <c>thmb</c> ties to the primary item (ISO/IEC 23008-12, 6.4.6), the one
+    /// libheif's <c>heif-thumbnailer</c> considers. A phone's HEIC carries one of 320 or 512 pixels beside its 12 or 48
+    /// megapixels.
+    /// </summary>
+    /// <param name="file">a file whose first box is <c>ftyp</c></param>
+    /// <returns>pixels, or null when the primary image has no thumbnail or the boxes do not say its size</returns>
+    /// <exception cref="IOException">the file cannot be read</exception>
+    public static long? ReadThumbnailSide(string file)
+    {
+        using var stream = File.OpenRead(file);
+        var meta = FindMeta(stream);
+        return meta is not null && Items.TryRead(meta, out var items) && items.FirstThumbnail() is { } thumbnail
+            && items.Size(thumbnail) is var (width, height)
+            ? Math.Max(width, height)
+            : null;
     }
 
     /// <summary>The content of the top-level <c>meta</c> box (after its version and flags), or null.</summary>
@@ -80,69 +99,124 @@ public static class HeifHeader
         return size < headerSize || size > available ? -1 : size;
     }
 
-    private static (long Width, long Height)? PrimarySize(ReadOnlySpan<byte> meta)
+    /// <summary>The boxes of <c>meta</c> that describe its items: the primary item's id (<c>pitm</c>), the property
+    /// boxes (<c>ipco</c>), their associations with items (<c>ipma</c>) and the references between items
+    /// (<c>iref</c>, empty when there is none).</summary>
+    private readonly ref struct Items
     {
-        long? primary = null;
-        ReadOnlySpan<byte> properties = default, associations = default;
-        var ipmaVersion = 0;
-        var ipmaFlags = 0;
-        foreach (var box in Children(meta))
+        private readonly ReadOnlySpan<byte> _properties;
+        private readonly ReadOnlySpan<byte> _associations;
+        private readonly ReadOnlySpan<byte> _references;
+
+        private Items(long primary, ReadOnlySpan<byte> properties, ReadOnlySpan<byte> associations,
+            ReadOnlySpan<byte> references)
         {
-            var body = box.Body;
-            if (box.Is("pitm"u8) && body.Length >= 6)
+            Primary = primary;
+            _properties = properties;
+            _associations = associations;
+            _references = references;
+        }
+
+        /// <summary>The primary item's id.</summary>
+        public long Primary { get; }
+
+        /// <summary>Finds the item boxes in the content of a <c>meta</c> box; false when it names no primary item or
+        /// associates no properties.</summary>
+        public static bool TryRead(ReadOnlySpan<byte> meta, out Items items)
+        {
+            long? primary = null;
+            ReadOnlySpan<byte> properties = default, associations = default, references = default;
+            foreach (var box in Children(meta))
             {
-                // A full box: version 0 has a 16-bit item id, later ones 32 bits.
-                if (body[0] == 0) primary = BinaryPrimitives.ReadUInt16BigEndian(body[4..]);
-                else if (body.Length >= 8) primary = BinaryPrimitives.ReadUInt32BigEndian(body[4..]);
-            }
-            else if (box.Is("iprp"u8))
-            {
-                foreach (var child in Children(body))
+                var body = box.Body;
+                if (box.Is("pitm"u8) && body.Length >= 6)
                 {
-                    if (child.Is("ipco"u8)) properties = child.Body;
-                    else if (child.Is("ipma"u8) && associations.IsEmpty && child.Body.Length >= 8)
+                    // A full box: version 0 has a 16-bit item id, later ones 32 bits.
+                    if (body[0] == 0) primary = BinaryPrimitives.ReadUInt16BigEndian(body[4..]);
+                    else if (body.Length >= 8) primary = BinaryPrimitives.ReadUInt32BigEndian(body[4..]);
+                }
+                else if (box.Is("iref"u8) && references.IsEmpty && body.Length >= 4)
+                {
+                    references = body;
+                }
+                else if (box.Is("iprp"u8))
+                {
+                    foreach (var child in Children(body))
                     {
-                        (ipmaVersion, ipmaFlags) = (child.Body[0], child.Body[3]);
-                        associations = child.Body;
+                        if (child.Is("ipco"u8)) properties = child.Body;
+                        else if (child.Is("ipma"u8) && associations.IsEmpty && child.Body.Length >= 8) associations = child.Body;
                     }
                 }
             }
+            items = primary is { } item && !associations.IsEmpty ? new Items(item, properties, associations, references) : default;
+            return primary is not null && !associations.IsEmpty;
         }
-        if (primary is not { } item || associations.IsEmpty) return null;
-        // ipma: version/flags, entry count; per entry the item id (16 bits, 32 from version 1), an association count
-        // and per association a property index (7 bits, 15 with flag 1) behind an "essential" bit.
-        var count = BinaryPrimitives.ReadUInt32BigEndian(associations[4..]);
-        var rest = associations[8..];
-        var idBytes = ipmaVersion < 1 ? 2 : 4;
-        var indexBytes = (ipmaFlags & 1) != 0 ? 2 : 1;
-        for (long entry = 0; entry < count; entry++)
+
+        /// <summary>The lowest id of an item that a <c>thmb</c> reference ties to the primary item, or null.</summary>
+        public long? FirstThumbnail()
         {
-            if (rest.Length < idBytes + 1) return null;
-            long id = idBytes == 2 ? BinaryPrimitives.ReadUInt16BigEndian(rest) : BinaryPrimitives.ReadUInt32BigEndian(rest);
-            int n = rest[idBytes];
-            rest = rest[(idBytes + 1)..];
-            if (rest.Length < n * indexBytes) return null;
-            if (id == item)
+            if (_references.IsEmpty) return null;
+            // iref: version/flags, then one box per reference type and source item: the source's id (16 bits, 32 from
+            // version 1), a 16-bit count and the target ids.
+            var idBytes = _references[0] == 0 ? 2 : 4;
+            long? first = null;
+            foreach (var reference in Children(_references[4..]))
             {
-                (long Width, long Height)? size = null;
-                var quarterTurn = false;
-                for (var k = 0; k < n; k++)
+                var body = reference.Body;
+                if (!reference.Is("thmb"u8) || body.Length < idBytes + 2) continue;
+                var from = ReadId(body, idBytes);
+                int count = BinaryPrimitives.ReadUInt16BigEndian(body[idBytes..]);
+                var targets = body[(idBytes + 2)..];
+                for (var k = 0; k < count && targets.Length >= (k + 1) * idBytes; k++)
                 {
-                    var index = indexBytes == 1 ? rest[k] & 0x7F : BinaryPrimitives.ReadUInt16BigEndian(rest[(2 * k)..]) & 0x7FFF;
-                    if (!TryProperty(properties, index, out var property)) continue;
-                    // A full box: version and flags, then width and height, 32 bits each.
-                    var body = property.Body;
-                    if (property.Is("ispe"u8) && body.Length >= 12 && size is null)
-                        size = (BinaryPrimitives.ReadUInt32BigEndian(body[4..]), BinaryPrimitives.ReadUInt32BigEndian(body[8..]));
-                    // Six reserved bits, then the angle in units of 90° anticlockwise.
-                    else if (property.Is("irot"u8) && body.Length >= 1)
-                        quarterTurn = (body[0] & 1) == 1;
+                    if (ReadId(targets[(k * idBytes)..], idBytes) == Primary && (first is null || from < first)) first = from;
                 }
-                return size is var (width, height) && quarterTurn ? (height, width) : size;
             }
-            rest = rest[(n * indexBytes)..];
+            return first;
         }
-        return null;
+
+        /// <summary>The width and height of <paramref name="item"/> as shown: its <c>ispe</c>, swapped by a quarter turn
+        /// of its <c>irot</c>; null when no <c>ispe</c> is associated with it or the boxes are cut.</summary>
+        public (long Width, long Height)? Size(long item)
+        {
+            // ipma: version/flags, entry count; per entry the item id (16 bits, 32 from version 1), an association
+            // count and per association a property index (7 bits, 15 with flag 1) behind an "essential" bit.
+            var count = BinaryPrimitives.ReadUInt32BigEndian(_associations[4..]);
+            var rest = _associations[8..];
+            var idBytes = _associations[0] < 1 ? 2 : 4;
+            var indexBytes = (_associations[3] & 1) != 0 ? 2 : 1;
+            for (long entry = 0; entry < count; entry++)
+            {
+                if (rest.Length < idBytes + 1) return null;
+                var id = ReadId(rest, idBytes);
+                int n = rest[idBytes];
+                rest = rest[(idBytes + 1)..];
+                if (rest.Length < n * indexBytes) return null;
+                if (id == item)
+                {
+                    (long Width, long Height)? size = null;
+                    var quarterTurn = false;
+                    for (var k = 0; k < n; k++)
+                    {
+                        var index = indexBytes == 1 ? rest[k] & 0x7F : BinaryPrimitives.ReadUInt16BigEndian(rest[(2 * k)..]) & 0x7FFF;
+                        if (!TryProperty(_properties, index, out var property)) continue;
+                        // A full box: version and flags, then width and height, 32 bits each.
+                        var body = property.Body;
+                        if (property.Is("ispe"u8) && body.Length >= 12 && size is null)
+                            size = (BinaryPrimitives.ReadUInt32BigEndian(body[4..]), BinaryPrimitives.ReadUInt32BigEndian(body[8..]));
+                        // Six reserved bits, then the angle in units of 90° anticlockwise.
+                        else if (property.Is("irot"u8) && body.Length >= 1)
+                            quarterTurn = (body[0] & 1) == 1;
+                    }
+                    return size is var (width, height) && quarterTurn ? (height, width) : size;
+                }
+                rest = rest[(n * indexBytes)..];
+            }
+            return null;
+        }
+
+        private static long ReadId(ReadOnlySpan<byte> data, int idBytes) =>
+            idBytes == 2 ? BinaryPrimitives.ReadUInt16BigEndian(data) : BinaryPrimitives.ReadUInt32BigEndian(data);
     }
 
     /// <summary>The <paramref name="index"/>-th property box (1-based) in <c>ipco</c>, if there is one.</summary>

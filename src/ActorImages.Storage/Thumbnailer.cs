@@ -30,21 +30,22 @@ public static class Thumbnailer
     internal const int JpegQuality = 85;
 
     /// <summary>
-    /// Whether a thumbnail can be made of <paramref name="format"/> here: not of HEIC, HEIF or AVIF, whose HEVC and AV1
-    /// codecs SkiaSharp's Linux build does not have (<see cref="Write"/> would refuse them as "no decoder for its
-    /// format"); a caller can say so without fetching the bytes.
+    /// Whether a thumbnail can be made of <paramref name="format"/> here: of HEIC, HEIF and AVIF, whose HEVC and AV1
+    /// codecs SkiaSharp's Linux build does not have, only when <see cref="HeifThumbnailer"/>'s program is installed
+    /// (<see cref="Write"/> would refuse them as "no decoder for its format"); a caller can say so without fetching the
+    /// bytes.
     /// </summary>
     /// <param name="format">the image's format</param>
-    /// <returns>false for HEIC, HEIF and AVIF</returns>
-    public static bool Decodes(ImageFormat format) => !format.IsHeif();
+    /// <returns>false for HEIC, HEIF and AVIF when <see cref="HeifThumbnailer.IsAvailable"/> is false; else true</returns>
+    public static bool Decodes(ImageFormat format) => !format.IsHeif() || HeifThumbnailer.IsAvailable;
 
     /// <summary>
     /// Reads the image in <paramref name="source"/> and writes its thumbnail to <paramref name="target"/> as JPEG.
     /// The target appears whole or not at all: the JPEG goes to a temp file beside it that is then renamed over it
     /// (a reader never sees half a thumbnail). Not fsynced: a thumbnail lost in a crash is made again.
     /// </summary>
-    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page); not HEIC, HEIF or
-    /// AVIF (<see cref="Decodes"/>)</param>
+    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page); HEIC, HEIF or
+    /// AVIF when <see cref="Decodes"/> says so (rendered by <see cref="HeifThumbnailer"/>)</param>
     /// <param name="target">the thumbnail file; its folder is created when missing</param>
     /// <param name="maxPixels">the pixel limit (width × height), at least 1; the default is 100 megapixels</param>
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when no decoder here decodes it, or
@@ -52,12 +53,18 @@ public static class Thumbnailer
     /// <exception cref="IOException">reading the source or writing the target failed</exception>
     public static void Write(string source, string target, long maxPixels = ImageProbe.DefaultMaxPixels)
     {
-        using var thumbnail = Thumbnail(source, maxPixels);
         var folder = Path.GetDirectoryName(Path.GetFullPath(target))!;
         Directory.CreateDirectory(folder);
         var temp = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.part");
+        var rendered = Path.ChangeExtension(temp, ".png.part"); // HEIF's pixels, rendered by HeifThumbnailer
         try
         {
+            if (IsHeif(source))
+            {
+                HeifThumbnailer.RenderPng(source, rendered, maxPixels);
+                source = rendered;
+            }
+            using var thumbnail = Thumbnail(source, maxPixels);
             using (var output = File.Create(temp))
             {
                 if (!thumbnail.Encode(output, SKEncodedImageFormat.Jpeg, JpegQuality))
@@ -70,7 +77,17 @@ public static class Thumbnailer
         finally
         {
             File.Delete(temp);
+            File.Delete(rendered);
         }
+    }
+
+    /// <summary>Whether the magic number of <paramref name="file"/> says HEIC, HEIF or AVIF.</summary>
+    private static bool IsHeif(string file)
+    {
+        Span<byte> head = stackalloc byte[ImageFormats.SniffBytes];
+        using var stream = File.OpenRead(file);
+        return ImageFormats.Sniff(head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]) is { } format
+            && format.IsHeif();
     }
 
     /// <summary>

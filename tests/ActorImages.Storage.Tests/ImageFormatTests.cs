@@ -69,7 +69,9 @@ public class ImageFormatTests
         Assert.Equal(extension, format.Extension());
         Assert.Equal(mediaType, format.MediaType());
         Assert.Equal(format, ImageFormats.FromMediaType(mediaType));
-        // Thumbnails of all but the HEIF family (ThumbnailerTests).
-        Assert.Equal(format is not (ImageFormat.Heic or ImageFormat.Heif or ImageFormat.Avif), Thumbnailer.Decodes(format));
+        // Thumbnails of every format; of the HEIF family through libheif's heif-thumbnailer, which .ci/run installs
+        // (ThumbnailerTests).
+        Assert.True(HeifThumbnailer.IsAvailable);
+        Assert.True(Thumbnailer.Decodes(format));
     }
 }

@@ -59,6 +59,7 @@ public static class RealImages
             File("chelsea.tif", ImageFormat.Tiff, 96, 64),
             File("rocket.heic", ImageFormat.Heic, 640, 427),
             File("rocket.avif", ImageFormat.Avif, 640, 427),
+            File("gradient-thumbnail.heic", ImageFormat.Heic, 4032, 3024),
             new("rocket-motion-photo.jpg", MotionPhoto(rocket), ImageFormat.Jpeg, 640, 427),
             new("chelsea-after-iend.png", (byte[])[.. chelsea, .. "tEXt appended after IEND by an editor"u8], ImageFormat.Png,
                 451, 300),
@@ -184,6 +185,15 @@ public static class RealImages
             BinaryPrimitives.WriteInt32BigEndian(heic.AsSpan(at + ispe + 8), width);
             BinaryPrimitives.WriteInt32BigEndian(heic.AsSpan(at + ispe + 12), height);
         }
+        return heic;
+    }
+
+    /// <summary>gradient-thumbnail.heic (12 megapixels and a 512 × 384 thumbnail item) with its <c>thmb</c> reference
+    /// renamed <c>xxxx</c>, a type no reader knows: the same file as one that carries no thumbnail.</summary>
+    public static byte[] HeicWithoutThumbnail()
+    {
+        var heic = TestImages.Bytes("gradient-thumbnail.heic");
+        "xxxx"u8.CopyTo(heic.AsSpan(heic.AsSpan().IndexOf("thmb"u8)));
         return heic;
     }
 

@@ -11,10 +11,9 @@ public sealed class ThumbnailerTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     // multipage_rgb.tif holds planes of 64-bit floating-point noise: stored like any TIFF, but no photo to show.
-    // HEIC and AVIF: no decoder here (below).
+    // HEIC and AVIF are rendered by libheif's heif-thumbnailer (HeifThumbnailer), which .ci/run installs.
     public static TheoryData<string> Images() =>
-        new(RealImages.All.Where(image => image.Format is not (ImageFormat.Heic or ImageFormat.Avif))
-            .Select(image => image.Name).Where(name => name != "multipage_rgb.tif"));
+        new(RealImages.All.Select(image => image.Name).Where(name => name != "multipage_rgb.tif"));
 
     [Theory]
     [MemberData(nameof(Images))]
@@ -131,13 +130,71 @@ public sealed class ThumbnailerTests : IDisposable
     [Theory]
     [InlineData("rocket.heic")]
     [InlineData("rocket.avif")]
-    public void HeicAndAvifGetNoThumbnailAndAClearReason(string name)
+    public void HeicAndAvifThumbnailsShowTheSamePhotoAsTheJpegTheyWereEncodedFrom(string name)
     {
-        // SkiaSharp's Linux build has no HEVC or AV1 decoder; the image is stored and served, its thumbnail is not made.
-        var source = _dir.Write(name, TestImages.Bytes(name));
-        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(source, _dir.Combine("t.jpg")));
-        Assert.Equal("unreadable image: no decoder for its format", e.Message);
-        Assert.False(File.Exists(_dir.Combine("t.jpg")));
+        Assert.True(HeifThumbnailer.IsAvailable, $"{HeifThumbnailer.Program} and prlimit must be on PATH (Debian packages " +
+            "heif-thumbnailer and util-linux; .ci/run installs them)");
+        Assert.True(Thumbnailer.Decodes(RealImages.Get(name).Format));
+        var target = _dir.Combine("thumbnails", "t.jpg");
+        Thumbnailer.Write(_dir.Write(name, TestImages.Bytes(name)), target);
+
+        using var heif = SKBitmap.Decode(target);
+        using var jpeg = Thumb("rocket.jpg");
+        Assert.Equal((jpeg.Width, jpeg.Height), (heif.Width, heif.Height));
+        // Lossy codecs at quality 50 move colours a little; a wrong colour conversion, a turn or a blank frame moves a
+        // quadrant's mean far more.
+        int w = jpeg.Width / 2, h = jpeg.Height / 2;
+        foreach (var (x, y) in new[] { (0, 0), (w, 0), (0, h), (w, h) })
+        {
+            var (a, b) = (Mean(jpeg, x, y, w, h), Mean(heif, x, y, w, h));
+            Assert.True(Close(a, b, 12), $"quadrant at {x},{y}: {string.Join(",", a)} vs {string.Join(",", b)}");
+        }
+        Assert.Equal(["t.jpg"], TempFolder.List(Path.GetDirectoryName(target)!));
+    }
+
+    [Fact]
+    public void APhonesHeicIsThumbnailedFromItsThumbnailItemWhoseDecodeFitsTheBoundThePrimarysDoesNot()
+    {
+        // 4032 × 3024 with a 512 × 384 thumbnail item, as a phone writes. With the pixel limit at exactly its size the
+        // decoder gets 32 MiB + 4 bytes a pixel (78 MiB): enough for the thumbnail item, not for the primary image
+        // (about 8 bytes a pixel), which the same file without its thumbnail reference must decode.
+        const long limit = 4032L * 3024;
+        var withItem = _dir.Write("with.heic", TestImages.Bytes("gradient-thumbnail.heic"));
+        var without = _dir.Write("without.heic", RealImages.HeicWithoutThumbnail());
+        Assert.Equal(512, HeifHeader.ReadThumbnailSide(withItem));
+        Assert.Null(HeifHeader.ReadThumbnailSide(without));
+        Assert.Null(HeifHeader.ReadThumbnailSide(_dir.Write("rocket.heic", TestImages.Bytes("rocket.heic"))));
+
+        Thumbnailer.Write(withItem, _dir.Combine("out", "with.jpg"), limit);
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(without, _dir.Combine("out", "without.jpg"), limit));
+        Assert.StartsWith($"unreadable image: {HeifThumbnailer.Program} exited 1 within 78 MiB", e.Message);
+        Assert.Equal(["with.jpg"], TempFolder.List(_dir.Combine("out")));
+
+        // Under the default limit the primary image decodes, and shows the same picture as the thumbnail item.
+        Thumbnailer.Write(without, _dir.Combine("out", "without.jpg"));
+        using var fromItem = SKBitmap.Decode(_dir.Combine("out", "with.jpg"));
+        using var fromPrimary = SKBitmap.Decode(_dir.Combine("out", "without.jpg"));
+        Assert.Equal((256, 192), (fromItem.Width, fromItem.Height));
+        Assert.Equal((256, 192), (fromPrimary.Width, fromPrimary.Height));
+        foreach (var (x, y) in new[] { (0, 0), (128, 0), (0, 96), (128, 96) })
+        {
+            var (a, b) = (Mean(fromItem, x, y, 128, 96), Mean(fromPrimary, x, y, 128, 96));
+            Assert.True(Close(a, b, 12), $"quadrant at {x},{y}: {string.Join(",", a)} vs {string.Join(",", b)}");
+        }
+    }
+
+    [Fact]
+    public void ABrokenOrOversizedHeicIsAClearErrorAndLeavesNoFile()
+    {
+        var cut = _dir.Write("cut.heic", TestImages.Bytes("rocket.heic")[..20_000]);
+        var e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(cut, _dir.Combine("out", "cut.jpg")));
+        Assert.StartsWith($"unreadable image: {HeifThumbnailer.Program} exited 1 within", e.Message);
+
+        // The header's 16000 × 16000 is refused before any decoder runs.
+        var bomb = _dir.Write("bomb.heic", RealImages.HeicBomb());
+        e = Assert.Throws<InvalidImageException>(() => Thumbnailer.Write(bomb, _dir.Combine("out", "bomb.jpg")));
+        Assert.StartsWith("image too large (16000x16000 pixels", e.Message);
+        Assert.Empty(TempFolder.List(_dir.Combine("out")));
     }
 
     [Fact]

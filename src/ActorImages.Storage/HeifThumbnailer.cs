@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ActorImages.Storage;
+
+/// <summary>
+/// Decodes HEIC, HEIF and AVIF for the gallery's thumbnails (README "What gets in"), which SkiaSharp's Linux build
+/// cannot: libheif's <c>heif-thumbnailer</c> (Debian package <c>heif-thumbnailer</c>; HEVC through libde265, AV1
+/// through dav1d or libaom) renders the image to a PNG in a child process, which <see cref="Thumbnailer"/> then scales
+/// and encodes as it does every other format.
+/// </summary>
+/// <remarks>
+/// <para>A child process, not libheif in the node: the HEVC and AV1 decoders parse bytes any client can send, and a
+/// crash or a runaway allocation in them ends that process, not the node. The child runs under <c>prlimit</c>
+/// (util-linux) with its data segment bounded by <see cref="DataLimitBytes"/> — the thumbnailer's own bound, the pixel
+/// limit × 4 bytes, plus what the decoder needs to start — its output file by <see cref="FileLimitBytes"/>, and is
+/// killed after <see cref="TimeoutMs"/>.</para>
+/// <para>What is decoded: a phone's HEIC carries a thumbnail item of 320 or 512 pixels beside the primary image; when
+/// it is at least <see cref="Thumbnailer.MaxSide"/> on its longest side, that item alone is decoded (a few ms and MB
+/// where the 12-megapixel primary takes about a second and 8 bytes a pixel); else the primary image. Either is asked
+/// for at its own size (<c>-s</c> its longest side), so that <c>heif-thumbnailer</c>'s nearest-neighbour scaling never
+/// runs and the thumbnail is scaled with Thumbnailer's filter. libheif applies the item's <c>irot</c>, <c>imir</c> and
+/// <c>clap</c> (ISO/IEC 23008-12, 6.5), so the PNG is upright as shown.</para>
+/// </remarks>
+public static class HeifThumbnailer
+{
+    /// <summary>The decoding program, found on <c>PATH</c>: <c>heif-thumbnailer</c> (libheif's example for desktop
+    /// thumbnailers; usage <c>heif-thumbnailer [-s size] input output.png</c>).</summary>
+    public const string Program = "heif-thumbnailer";
+
+    /// <summary>How long a decode may take, in ms, before the child is killed: 60,000 (a 48-megapixel primary image
+    /// with no thumbnail item takes about 5 s here).</summary>
+    public const int TimeoutMs = 60_000;
+
+    /// <summary>What the decoder needs on top of the image's pixels, in bytes: 32 MiB (a 640 × 427 HEIC peaks at 8 MB;
+    /// libde265's and dav1d's tables and buffers).</summary>
+    private const long BaseBytes = 32L << 20;
+
+    private static readonly Lazy<(string Program, string Prlimit)?> Tools = new(FindTools);
+
+    /// <summary>Whether <see cref="Program"/> and <c>prlimit</c> are both on <c>PATH</c>, looked up once per process:
+    /// without them HEIC, HEIF and AVIF get no thumbnail (<see cref="Thumbnailer.Decodes"/>).</summary>
+    public static bool IsAvailable => Tools.Value is not null;
+
+    /// <summary>The bound of the child's data segment (<c>RLIMIT_DATA</c>) for <paramref name="maxPixels"/>: 32 MiB +
+    /// 4 bytes a pixel, in bytes. A primary image needs about 8 bytes a pixel, so one decodes up to about half the pixel
+    /// limit (50 megapixels at the default) when it carries no thumbnail item.</summary>
+    /// <param name="maxPixels">the pixel limit (width × height)</param>
+    /// <returns>bytes</returns>
+    public static long DataLimitBytes(long maxPixels) => BaseBytes + 4 * maxPixels;
+
+    /// <summary>The bound of the PNG the child writes (<c>RLIMIT_FSIZE</c>) for <paramref name="maxPixels"/>: 16 MiB +
+    /// 9 bytes a pixel (16-bit RGBA and deflate's stored blocks), in bytes.</summary>
+    /// <param name="maxPixels">the pixel limit (width × height)</param>
+    /// <returns>bytes</returns>
+    public static long FileLimitBytes(long maxPixels) => (16L << 20) + 9 * maxPixels;
+
+    /// <summary>
+    /// Renders the HEIC, HEIF or AVIF image in <paramref name="source"/> to the PNG <paramref name="png"/>, upright,
+    /// from its thumbnail item when that is large enough, else from its primary image (see the remarks). Blocking:
+    /// waits for the child process, at most <see cref="TimeoutMs"/>.
+    /// </summary>
+    /// <param name="source">a HEIC, HEIF or AVIF file</param>
+    /// <param name="png">where the PNG goes; a partial one is deleted</param>
+    /// <param name="maxPixels">the pixel limit (width × height) that the primary image's header must keep and that
+    /// bounds the child's memory (<see cref="DataLimitBytes"/>)</param>
+    /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when the header does not say the size, the
+    /// program is missing or fails (its message follows), <c>image too large (…)</c> over the pixel limit, or
+    /// <c>image too slow to decode</c> after <see cref="TimeoutMs"/></exception>
+    /// <exception cref="IOException">reading the source failed</exception>
+    internal static void RenderPng(string source, string png, long maxPixels)
+    {
+        var header = ImageProbe.Read(source, maxPixels);
+        if (!header.Format.IsHeif()) throw new ArgumentException($"not a HEIF file: {header.Format.Name()}", nameof(source));
+        if (Tools.Value is not { } tools)
+            throw new InvalidImageException($"unreadable image: no decoder for its format ({Program} not installed)");
+        var (program, prlimit) = tools;
+        long side = HeifHeader.ReadThumbnailSide(source) is { } thumbnail && thumbnail >= Thumbnailer.MaxSide
+            ? thumbnail
+            : Math.Max(header.Width, header.Height);
+        var start = new ProcessStartInfo(prlimit)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     $"--data={DataLimitBytes(maxPixels)}", $"--fsize={FileLimitBytes(maxPixels)}", "--", program,
+                     "-s", side.ToString(System.Globalization.CultureInfo.InvariantCulture), source, png,
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        try
+        {
+            using var child = Start(start);
+            var errors = FirstBytesAsync(child.StandardError.BaseStream);
+            var output = FirstBytesAsync(child.StandardOutput.BaseStream);
+            if (!child.WaitForExit(TimeoutMs))
+            {
+                child.Kill(entireProcessTree: true);
+                child.WaitForExit();
+                throw new InvalidImageException($"image too slow to decode (over {TimeoutMs / 1000} s)");
+            }
+            child.WaitForExit(); // the redirected streams' end
+            var message = (errors.Result + " " + output.Result).Trim();
+            if (child.ExitCode != 0 || !File.Exists(png))
+            {
+                throw new InvalidImageException($"unreadable image: {Program} exited {child.ExitCode} within " +
+                    $"{DataLimitBytes(maxPixels) >> 20} MiB" + (message.Length > 0 ? $": {message}" : ""));
+            }
+        }
+        catch
+        {
+            File.Delete(png);
+            throw;
+        }
+    }
+
+    /// <summary>Starts <paramref name="start"/>; a program that cannot be run is an <see cref="IOException"/> (the next
+    /// request tries again), not a fault of the image.</summary>
+    private static Process Start(ProcessStartInfo start)
+    {
+        try
+        {
+            return Process.Start(start) ?? throw new IOException($"{start.FileName} did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new IOException($"{start.FileName} could not start: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The first 1 KiB of what the child writes to <paramref name="stream"/>, as one line of text; the rest is
+    /// read and dropped, so that the child never blocks on a full pipe.</summary>
+    private static async Task<string> FirstBytesAsync(Stream stream)
+    {
+        var kept = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await stream.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            kept.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, 1024 - kept.Length)));
+        }
+        return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length).ReplaceLineEndings(" ").Trim();
+    }
+
+    private static (string Program, string Prlimit)? FindTools()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        string? Find(string name) => path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(folder => Path.Combine(folder, name))
+            .FirstOrDefault(file => File.Exists(file) && (OperatingSystem.IsWindows()
+                || (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0));
+        return Find(Program) is { } program && Find("prlimit") is { } prlimit ? (program, prlimit) : null;
+    }
+}
