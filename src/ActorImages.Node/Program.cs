@@ -30,6 +30,10 @@ settings = DescriptorBudget.Fit(settings, openFileLimit, out var lowered);
 if (lowered is not null) Log.Warning("connection bounds lowered: {Reason}", lowered);
 NodeMetrics.ConnectionBounds(settings.P1MaxConnections, settings.P4MaxConnections, settings.HttpMaxConnections, openFileLimit);
 KestrelConnections.Start(settings.HttpMaxConnections);
+// HEIC, HEIF and AVIF thumbnails need libheif's renderer (README "What gets in"); the images get in without it.
+if (!HeifThumbnailer.IsAvailable)
+    Log.Warning("{Program} or prlimit not found on PATH: no thumbnails of HEIC, HEIF and AVIF (Debian package {Program})",
+        HeifThumbnailer.Program, HeifThumbnailer.Program);
 
 var exitCode = await NodeHost.RunAsync(settings, config, args);
 Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);

@@ -56,7 +56,7 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task PhonePhotosInHeicAndAvifGetInThroughEveryProtocolAndKeepTheirFormat()
+    public async Task PhonePhotosInHeicAndAvifGetInThroughEveryProtocolKeepTheirFormatAndGetThumbnails()
     {
         // An iPhone's HEIC over P1, an AVIF over P2, the HEIC again over HTTP (testdata/images/README.md).
         var heic = TestImages.Bytes("rocket.heic");
@@ -87,17 +87,18 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
             }
             var entry = await http.GetFromJsonAsync<JsonElement>($"api/images/{md5}");
             Assert.Equal(mediaType, entry.GetProperty("mediaType").GetString());
-            Assert.False(entry.GetProperty("thumbnail").GetBoolean()); // the viewer's cue (format.js hasNoThumbnail)
+            Assert.True(entry.GetProperty("thumbnail").GetBoolean()); // the viewer's cue (format.js hasNoThumbnail)
             Assert.Equal((640, 427), (entry.GetProperty("width").GetInt32(), entry.GetProperty("height").GetInt32()));
             using var content = await http.GetAsync($"api/images/{md5}/content");
             Assert.Equal(mediaType, content.Content.Headers.ContentType?.MediaType);
             Assert.Equal(bytes, await content.Content.ReadAsByteArrayAsync());
-            // No decoder here: no thumbnail, for good, said at once on every node (holder or not).
+            // Rendered by libheif's heif-thumbnailer (HeifThumbnailer) on every node, holder or not.
             foreach (var node in Cluster.Nodes)
             {
                 using var thumbnail = await http.GetAsync(new Uri(node.HttpBase, $"api/images/{md5}/thumbnail"));
-                Assert.Equal(System.Net.HttpStatusCode.NotFound, thumbnail.StatusCode);
-                Assert.Contains($"no thumbnail: {mediaType} is not decoded here", await thumbnail.Content.ReadAsStringAsync());
+                Assert.Equal(System.Net.HttpStatusCode.OK, thumbnail.StatusCode);
+                Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
+                Assert.Equal((256, 171), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
             }
         }
         // A format decoded here whose bytes no decoder reads (planes of floating-point noise) is a 404 with the

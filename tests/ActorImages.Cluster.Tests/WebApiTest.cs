@@ -74,7 +74,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             using var thumbnail = await Http.GetAsync(Url(node, $"api/images/{md5}/thumbnail"));
             Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
             Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
-            Assert.Equal((256, 171), JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+            Assert.Equal((256, 171), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
             Assert.True(File.Exists(Cluster[node].ThumbnailFile(md5)), $"node {node} keeps the thumbnail it made");
         }
     }
@@ -94,7 +94,7 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             Assert.Equal((427, 640), (entry.GetProperty("width").GetInt32(), entry.GetProperty("height").GetInt32()));
             using var thumbnail = await Http.GetAsync(Url(node, $"api/images/{md5}/thumbnail"));
             Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
-            Assert.Equal((171, 256), JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+            Assert.Equal((171, 256), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
         }
         // The bytes are the phone's, orientation and all.
         using var content = await Http.GetAsync(Url(1, $"api/images/{md5}/content"));
@@ -472,22 +472,5 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             }
         }
         throw new EndOfStreamException($"the stream ended before a {name} event");
-    }
-
-    /// <summary>Width and height from a JPEG's start-of-frame marker.</summary>
-    private static (int Width, int Height) JpegSize(byte[] jpeg)
-    {
-        Assert.True(jpeg.Length > 4 && jpeg[0] == 0xFF && jpeg[1] == 0xD8, "a JPEG");
-        var i = 2;
-        while (i + 9 < jpeg.Length)
-        {
-            Assert.Equal(0xFF, jpeg[i]);
-            var marker = jpeg[i + 1];
-            var length = (jpeg[i + 2] << 8) | jpeg[i + 3];
-            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
-                return ((jpeg[i + 7] << 8) | jpeg[i + 8], (jpeg[i + 5] << 8) | jpeg[i + 6]);
-            i += 2 + length;
-        }
-        throw new Xunit.Sdk.XunitException("no start-of-frame marker in the thumbnail");
     }
 }

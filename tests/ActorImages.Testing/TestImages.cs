@@ -24,6 +24,24 @@ public static class TestImages
     /// <exception cref="FileNotFoundException">no such test image</exception>
     public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
 
+    /// <summary>Width and height in pixels from the start-of-frame segment of <paramref name="jpeg"/> (ITU-T T.81,
+    /// B.2.2: height, then width, 16 bits each).</summary>
+    /// <param name="jpeg">a whole JPEG file</param>
+    /// <exception cref="InvalidDataException">not a JPEG, or no start-of-frame segment before its end</exception>
+    public static (int Width, int Height) JpegSize(byte[] jpeg)
+    {
+        if (jpeg.Length < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8) throw new InvalidDataException("not a JPEG");
+        var i = 2;
+        while (i + 9 < jpeg.Length && jpeg[i] == 0xFF)
+        {
+            var marker = jpeg[i + 1];
+            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
+                return (BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(i + 7)), BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(i + 5)));
+            i += 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(i + 2));
+        }
+        throw new InvalidDataException("no start-of-frame segment in the JPEG");
+    }
+
     /// <summary>
     /// <paramref name="jpeg"/> with an APP1 Exif segment right after its APP0 (JFIF) segment, holding only IFD0 with
     /// the Orientation tag (0x0112, SHORT) set to <paramref name="orientation"/>; big-endian TIFF header.

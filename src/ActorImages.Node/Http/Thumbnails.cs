@@ -33,9 +33,10 @@ public sealed class Thumbnails
     }
 
     /// <summary>
-    /// Whether thumbnails are made of images of <paramref name="mediaType"/>: false for HEIC, HEIF and AVIF, which no
-    /// decoder here reads (<see cref="Thumbnailer.Decodes"/>); true for the other formats and for a media type the node
-    /// does not name, which the decoder is left to judge. The API's <c>thumbnail</c> field (README "HTTP API").
+    /// Whether thumbnails are made of images of <paramref name="mediaType"/>: of HEIC, HEIF and AVIF only when libheif's
+    /// renderer is installed on this node (<see cref="Thumbnailer.Decodes"/>, <see cref="HeifThumbnailer"/>); true for
+    /// the other formats and for a media type the node does not name, which the decoder is left to judge. The API's
+    /// <c>thumbnail</c> field (README "HTTP API").
     /// </summary>
     /// <param name="mediaType">a catalog entry's media type, e.g. <c>image/heic</c></param>
     /// <returns>false when a request for the thumbnail is answered 404 without looking at the bytes</returns>

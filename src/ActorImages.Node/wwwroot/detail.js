@@ -10,8 +10,9 @@ export function showImage(image) {
   note.hidden = true;
   img.hidden = false;
   img.classList.remove('fallback');
-  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF: then the thumbnail, which the node made as JPEG. A HEIC
-  // or HEIF (most browsers) has none: then a note, and the button below downloads the original.
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF, nor HEIC and HEIF (most browsers): then the thumbnail,
+  // which the node made as JPEG. Without one (a node without libheif's renderer): a note, and the button below
+  // downloads the original.
   img.onerror = () => {
     img.onerror = null;
     if (hasNoThumbnail(image)) {

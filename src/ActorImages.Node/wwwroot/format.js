@@ -59,9 +59,9 @@ export function el(tag, attributes = {}, ...children) {
 }
 
 /**
- * Whether the node makes no thumbnail of `image`: the API says so (`thumbnail: false`) for HEIC, HEIF and AVIF, which
- * it stores and serves as sent but has no decoder for. A browser may still show the original: AVIF everywhere, HEIC in
- * Safari.
+ * Whether the node makes no thumbnail of `image`: the API says so (`thumbnail: false`) for HEIC, HEIF and AVIF when the
+ * node has no renderer for them (libheif's heif-thumbnailer is not installed); it still stores and serves them as sent.
+ * A browser may still show the original: AVIF everywhere, HEIC in Safari.
  */
 export function hasNoThumbnail(image) {
   return image.thumbnail === false;

@@ -33,8 +33,8 @@ function matches(image, f) {
 }
 
 function card(image) {
-  // Without a thumbnail, an AVIF tile shows its original, which every current browser decodes; a HEIC or HEIF tile
-  // names its type rather than fetch megabytes that most browsers cannot show.
+  // Without a thumbnail (a node without libheif's renderer), an AVIF tile shows its original, which every current
+  // browser decodes; a HEIC or HEIF tile names its type rather than fetch megabytes that most browsers cannot show.
   const noThumb = () => el('span', { class: 'no-thumb' }, image.mediaType);
   if (hasNoThumbnail(image) && image.mediaType !== 'image/avif') return tile(image, noThumb());
   const source = hasNoThumbnail(image) ? contentUrl(image) : thumbnailUrl(image);

@@ -52,8 +52,8 @@ function show(entry) {
   };
   loader.onload = () => display(true);
   loader.onerror = () => {
-    // A format the browser cannot show (TIFF) still has a JPEG thumbnail; no thumbnail means no node answers. HEIC and
-    // HEIF have none (most browsers show neither): the caption says so.
+    // A format the browser cannot show (TIFF; HEIC and HEIF in most browsers) still has a JPEG thumbnail; no thumbnail
+    // means no node answers. Where the node has no renderer for HEIC and HEIF, they have none: the caption says so.
     if (hasNoThumbnail(entry)) {
       display(false, 'format');
       return;
