@@ -10,6 +10,7 @@ namespace ActorImages.Storage;
 ///   YYYY-MM-DD/HHMMSS.ext          committed images, UTC date and time of receipt (see BlobPaths)
 ///   YYYY-MM-DD/HHMMSS-1.ext        the second image of the same second, then -2, ... never overwritten
 ///   thumbnails/&lt;md5&gt;.jpg          the gallery's thumbnails (see Thumbnailer)
+///   previews/&lt;md5&gt;.jpg            the viewer's previews of what browsers do not show (see Thumbnailer)
 /// </code>
 /// An upload goes <see cref="NewWriter"/> → <see cref="BlobWriter.WriteAsync"/> → <see cref="BlobWriter.FinishAsync"/>
 /// → <see cref="CommitAsync"/>; only a committed image is visible under the data directory, so a truncated or
@@ -23,6 +24,9 @@ public sealed partial class BlobStore
 
     /// <summary>The folder of the gallery's thumbnails, under the data directory.</summary>
     public const string ThumbnailFolder = "thumbnails";
+
+    /// <summary>The folder of the viewer's previews, under the data directory.</summary>
+    public const string PreviewFolder = "previews";
 
     private readonly long _maxImageBytes;
     private readonly long _maxPixels;
@@ -294,13 +298,23 @@ public sealed partial class BlobStore
     /// <param name="md5">lowercase hex MD5, 32 characters</param>
     /// <exception cref="ArgumentException"><paramref name="md5"/> is not 32 lowercase hex characters (so no name
     /// can leave the folder)</exception>
-    public string ThumbnailPath(string md5)
+    public string ThumbnailPath(string md5) => RenditionPath(ThumbnailFolder, md5);
+
+    /// <summary>
+    /// Where the preview of the image with <paramref name="md5"/> lives: <c>dataDir/previews/&lt;md5&gt;.jpg</c>, made
+    /// like its thumbnail (<see cref="Thumbnailer.PreviewSide"/>). The file may not exist.
+    /// </summary>
+    /// <param name="md5">lowercase hex MD5, 32 characters</param>
+    /// <exception cref="ArgumentException">as <see cref="ThumbnailPath"/></exception>
+    public string PreviewPath(string md5) => RenditionPath(PreviewFolder, md5);
+
+    private string RenditionPath(string folder, string md5)
     {
         if (md5 is null || !Md5Pattern().IsMatch(md5))
         {
             throw new ArgumentException($"not a lowercase hex md5: {md5}", nameof(md5));
         }
-        return Path.Combine(DataDir, ThumbnailFolder, md5 + ".jpg");
+        return Path.Combine(DataDir, folder, md5 + ".jpg");
     }
 
     /// <summary>

@@ -16,16 +16,18 @@ namespace ActorImages.Storage;
 /// limit × 4 bytes, plus what the decoder needs to start — its output file by <see cref="FileLimitBytes"/>, and is
 /// killed after <see cref="TimeoutMs"/>.</para>
 /// <para>What is decoded: a phone's HEIC carries a thumbnail item of 320 or 512 pixels beside the primary image; when
-/// it is at least <see cref="Thumbnailer.MaxSide"/> on its longest side, that item alone is decoded (a few ms and MB
-/// where the 12-megapixel primary takes about a second and 8 bytes a pixel); else the primary image. Either is asked
-/// for at its own size (<c>-s</c> its longest side), so that <c>heif-thumbnailer</c>'s nearest-neighbour scaling never
-/// runs and the thumbnail is scaled with Thumbnailer's filter. libheif applies the item's <c>irot</c>, <c>imir</c> and
-/// <c>clap</c> (ISO/IEC 23008-12, 6.5), so the PNG is upright as shown.</para>
+/// it is at least as large as what is asked for (<see cref="Thumbnailer.MaxSide"/> for a thumbnail) on its longest
+/// side, that item alone is decoded (a few ms and MB where the 12-megapixel primary takes about a second and 8 bytes a
+/// pixel); else the primary image (always for a preview of <see cref="Thumbnailer.PreviewSide"/>). Either is asked
+/// for at its own size (<c>-s</c> its longest side; <c>-p</c> for the primary, since the program otherwise takes the
+/// first thumbnail item whatever its size), so that <c>heif-thumbnailer</c>'s nearest-neighbour scaling never runs and
+/// the image is scaled with Thumbnailer's filter. libheif applies the item's <c>irot</c>, <c>imir</c> and <c>clap</c>
+/// (ISO/IEC 23008-12, 6.5), so the PNG is upright as shown.</para>
 /// </remarks>
 public static class HeifThumbnailer
 {
     /// <summary>The decoding program, found on <c>PATH</c>: <c>heif-thumbnailer</c> (libheif's example for desktop
-    /// thumbnailers; usage <c>heif-thumbnailer [-s size] input output.png</c>).</summary>
+    /// thumbnailers; usage <c>heif-thumbnailer [-s size] [-p] input output.png</c>).</summary>
     public const string Program = "heif-thumbnailer";
 
     /// <summary>How long a decode may take, in ms, before the child is killed: 60,000 (a 48-megapixel primary image
@@ -64,20 +66,23 @@ public static class HeifThumbnailer
     /// <param name="png">where the PNG goes; a partial one is deleted</param>
     /// <param name="maxPixels">the pixel limit (width × height) that the primary image's header must keep and that
     /// bounds the child's memory (<see cref="DataLimitBytes"/>)</param>
+    /// <param name="side">the longest side in pixels the caller will scale to: a thumbnail item at least that large is
+    /// rendered instead of the primary image</param>
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when the header does not say the size, the
     /// program is missing or fails (its message follows), <c>image too large (…)</c> over the pixel limit, or
     /// <c>image too slow to decode</c> after <see cref="TimeoutMs"/></exception>
     /// <exception cref="IOException">reading the source failed</exception>
-    internal static void RenderPng(string source, string png, long maxPixels)
+    internal static void RenderPng(string source, string png, long maxPixels, int side)
     {
         var header = ImageProbe.Read(source, maxPixels);
         if (!header.Format.IsHeif()) throw new ArgumentException($"not a HEIF file: {header.Format.Name()}", nameof(source));
         if (Tools.Value is not { } tools)
             throw new InvalidImageException($"unreadable image: no decoder for its format ({Program} not installed)");
         var (program, prlimit) = tools;
-        long side = HeifHeader.ReadThumbnailSide(source) is { } thumbnail && thumbnail >= Thumbnailer.MaxSide
-            ? thumbnail
-            : Math.Max(header.Width, header.Height);
+        // heif-thumbnailer renders the first thumbnail item whenever there is one, unless -p asks for the primary image.
+        var thumbnailSide = HeifHeader.ReadThumbnailSide(source);
+        var fromItem = thumbnailSide >= side;
+        var size = fromItem ? thumbnailSide!.Value : Math.Max(header.Width, header.Height);
         var start = new ProcessStartInfo(prlimit)
         {
             RedirectStandardError = true,
@@ -87,8 +92,8 @@ public static class HeifThumbnailer
         foreach (var argument in new[]
                  {
                      $"--data={DataLimitBytes(maxPixels)}", $"--fsize={FileLimitBytes(maxPixels)}", "--", program,
-                     "-s", side.ToString(System.Globalization.CultureInfo.InvariantCulture), source, png,
-                 })
+                     "-s", size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 }.Concat(fromItem ? [] : ["-p"]).Concat([source, png]))
         {
             start.ArgumentList.Add(argument);
         }

@@ -7,7 +7,8 @@ namespace ActorImages.Storage;
 
 /// <summary>
 /// Makes the gallery's thumbnail of an image (issue 5): a JPEG whose longest side is at most <see cref="MaxSide"/>
-/// pixels, turned upright by the image's EXIF orientation, aspect ratio kept. Blocking file I/O and CPU work: call it
+/// pixels, turned upright by the image's EXIF orientation, aspect ratio kept; and, the same way, the viewer's preview of
+/// an image whose format browsers do not show (TIFF, HEIC, HEIF), at most <see cref="PreviewSide"/> pixels. Blocking file I/O and CPU work: call it
 /// off the acknowledgement path, a few at a time. Thread-safe (no state).
 /// </summary>
 /// <remarks>
@@ -25,6 +26,10 @@ public static class Thumbnailer
 {
     /// <summary>Longest side of a thumbnail in pixels (issue 5).</summary>
     public const int MaxSide = 256;
+
+    /// <summary>Longest side of a preview in pixels: 2048, a full-screen view's (README "HTTP API",
+    /// <c>/api/images/{md5}/preview</c>).</summary>
+    public const int PreviewSide = 2048;
 
     /// <summary>JPEG quality of thumbnails: small files, no visible blocks at 256 px.</summary>
     internal const int JpegQuality = 85;
@@ -48,11 +53,15 @@ public static class Thumbnailer
     /// AVIF when <see cref="Decodes"/> says so (rendered by <see cref="HeifThumbnailer"/>)</param>
     /// <param name="target">the thumbnail file; its folder is created when missing</param>
     /// <param name="maxPixels">the pixel limit (width × height), at least 1; the default is 100 megapixels</param>
+    /// <param name="maxSide">the longest side of the JPEG in pixels, at least 1: <see cref="MaxSide"/> (a thumbnail,
+    /// the default) or <see cref="PreviewSide"/> (a preview); a smaller image keeps its size</param>
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when no decoder here decodes it, or
     /// <c>image too large (…)</c> over the pixel limit</exception>
     /// <exception cref="IOException">reading the source or writing the target failed</exception>
-    public static void Write(string source, string target, long maxPixels = ImageProbe.DefaultMaxPixels)
+    public static void Write(string source, string target, long maxPixels = ImageProbe.DefaultMaxPixels,
+        int maxSide = MaxSide)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
         var folder = Path.GetDirectoryName(Path.GetFullPath(target))!;
         Directory.CreateDirectory(folder);
         var temp = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.part");
@@ -61,10 +70,10 @@ public static class Thumbnailer
         {
             if (IsHeif(source))
             {
-                HeifThumbnailer.RenderPng(source, rendered, maxPixels);
+                HeifThumbnailer.RenderPng(source, rendered, maxPixels, maxSide);
                 source = rendered;
             }
-            using var thumbnail = Thumbnail(source, maxPixels);
+            using var thumbnail = Thumbnail(source, maxPixels, maxSide);
             using (var output = File.Create(temp))
             {
                 if (!thumbnail.Encode(output, SKEncodedImageFormat.Jpeg, JpegQuality))
@@ -91,35 +100,35 @@ public static class Thumbnailer
     }
 
     /// <summary>
-    /// The thumbnail of <paramref name="source"/>, upright, at most <see cref="MaxSide"/> pixels on its longest side
-    /// (a smaller image keeps its size), opaque: transparent parts are drawn on white, since JPEG has no alpha.
+    /// The thumbnail of <paramref name="source"/>, upright, at most <paramref name="maxSide"/> pixels on its longest
+    /// side (a smaller image keeps its size), opaque: transparent parts are drawn on white, since JPEG has no alpha.
     /// </summary>
     /// <exception cref="InvalidImageException">as <see cref="Write"/></exception>
-    internal static SKBitmap Thumbnail(string source, long maxPixels)
+    internal static SKBitmap Thumbnail(string source, long maxPixels, int maxSide = MaxSide)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
-        using var decoded = Decode(source, maxPixels, out var origin);
-        var (width, height) = Fit(decoded.Width, decoded.Height);
+        using var decoded = Decode(source, maxPixels, maxSide, out var origin);
+        var (width, height) = Fit(decoded.Width, decoded.Height, maxSide);
         using var scaled = ScaleDown(decoded, width, height);
         return Orient(scaled, origin);
     }
 
     /// <summary>
     /// The size of the thumbnail of a <paramref name="width"/> × <paramref name="height"/> image: the longest side
-    /// becomes <see cref="MaxSide"/> (or stays, when smaller), the other keeps the ratio, rounded, at least 1.
+    /// becomes <paramref name="maxSide"/> (or stays, when smaller), the other keeps the ratio, rounded, at least 1.
     /// </summary>
-    internal static (int Width, int Height) Fit(int width, int height)
+    internal static (int Width, int Height) Fit(int width, int height, int maxSide = MaxSide)
     {
         int longest = Math.Max(width, height);
-        if (longest <= MaxSide)
+        if (longest <= maxSide)
         {
             return (width, height);
         }
-        double scale = (double)MaxSide / longest;
+        double scale = (double)maxSide / longest;
         return (Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)));
     }
 
-    private static SKBitmap Decode(string source, long maxPixels, out SKEncodedOrigin origin)
+    private static SKBitmap Decode(string source, long maxPixels, int maxSide, out SKEncodedOrigin origin)
     {
         using var codec = SKCodec.Create(source, out var result);
         if (codec is null)
@@ -127,7 +136,7 @@ public static class Thumbnailer
             // SkiaSharp has no TIFF codec: baseline TIFF is read here.
             if (result == SKCodecResult.Unimplemented && TiffThumbnailDecoder.IsTiff(source))
             {
-                return TiffThumbnailDecoder.Decode(source, 2 * MaxSide, maxPixels, out origin);
+                return TiffThumbnailDecoder.Decode(source, 2 * maxSide, maxPixels, out origin);
             }
             throw new InvalidImageException($"unreadable image: {Reason(result)}");
         }
@@ -143,9 +152,9 @@ public static class Thumbnailer
         // scaling still has pixels to average.
         int longest = Math.Max(codec.Info.Width, codec.Info.Height);
         var size = codec.Info.Size;
-        if (longest > 2 * MaxSide)
+        if (longest > 2 * maxSide)
         {
-            var scaled = codec.GetScaledDimensions(2f * MaxSide / longest);
+            var scaled = codec.GetScaledDimensions(2f * maxSide / longest);
             if (scaled.Width >= 1 && scaled.Height >= 1 && (long)scaled.Width * scaled.Height < (long)size.Width * size.Height)
             {
                 size = scaled;

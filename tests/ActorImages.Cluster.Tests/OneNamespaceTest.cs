@@ -99,6 +99,10 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
                 Assert.Equal(System.Net.HttpStatusCode.OK, thumbnail.StatusCode);
                 Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
                 Assert.Equal((256, 171), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+                // And the preview the viewer shows where the browser cannot show the original: the photo's 640 px.
+                using var preview = await http.GetAsync(new Uri(node.HttpBase, $"api/images/{md5}/preview"));
+                Assert.Equal(System.Net.HttpStatusCode.OK, preview.StatusCode);
+                Assert.Equal((640, 427), TestImages.JpegSize(await preview.Content.ReadAsByteArrayAsync()));
             }
         }
         // A format decoded here whose bytes no decoder reads (planes of floating-point noise) is a 404 with the
@@ -111,6 +115,9 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
             using var thumbnail = await http.GetAsync($"api/images/{Images.Md5(planar)}/thumbnail");
             Assert.Equal(System.Net.HttpStatusCode.NotFound, thumbnail.StatusCode);
             Assert.Contains("no thumbnail: unreadable image: planar tiff not read here", await thumbnail.Content.ReadAsStringAsync());
+            using var preview = await http.GetAsync($"api/images/{Images.Md5(planar)}/preview");
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, preview.StatusCode);
+            Assert.Contains("no preview: unreadable image: planar tiff not read here", await preview.Content.ReadAsStringAsync());
         }
         // The P1 copy's server-made name keeps the format's extension.
         var page = await http.GetFromJsonAsync<JsonElement>("api/images?limit=50");

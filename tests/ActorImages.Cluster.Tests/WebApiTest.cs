@@ -95,6 +95,11 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
             using var thumbnail = await Http.GetAsync(Url(node, $"api/images/{md5}/thumbnail"));
             Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
             Assert.Equal((171, 256), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+            // The preview (at most 2048 px: the photo's own size) is upright too.
+            using var preview = await Http.GetAsync(Url(node, $"api/images/{md5}/preview"));
+            Assert.Equal(HttpStatusCode.OK, preview.StatusCode);
+            Assert.Equal("public, max-age=31536000, immutable", preview.Headers.CacheControl?.ToString());
+            Assert.Equal((427, 640), TestImages.JpegSize(await preview.Content.ReadAsByteArrayAsync()));
         }
         // The bytes are the phone's, orientation and all.
         using var content = await Http.GetAsync(Url(1, $"api/images/{md5}/content"));

@@ -241,13 +241,15 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
-    public void TheStoreNamesOneThumbnailPerMd5AndRefusesOtherNames()
+    public void TheStoreNamesOneThumbnailAndOnePreviewPerMd5AndRefusesOtherNames()
     {
         const string md5 = "0123456789abcdef0123456789abcdef";
         Assert.Equal(Path.Combine(_dir.Path, "thumbnails", md5 + ".jpg"), _store.ThumbnailPath(md5));
+        Assert.Equal(Path.Combine(_dir.Path, "previews", md5 + ".jpg"), _store.PreviewPath(md5));
         foreach (var bad in new[] { "../../etc/passwd", "0123456789ABCDEF0123456789ABCDEF", "abc", "", md5 + "\n" })
         {
             Assert.Throws<ArgumentException>(() => _store.ThumbnailPath(bad));
+            Assert.Throws<ArgumentException>(() => _store.PreviewPath(bad));
         }
     }
 

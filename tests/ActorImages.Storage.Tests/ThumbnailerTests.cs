@@ -184,6 +184,29 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void APreviewIsAtMost2048PixelsAndComesFromAHeicsPrimaryImageNotItsSmallerThumbnailItem()
+    {
+        // The phone's 4032 × 3024 HEIC: its 512-pixel thumbnail item would not do for 2048, so the primary is decoded.
+        var heic = _dir.Write("phone.heic", TestImages.Bytes("gradient-thumbnail.heic"));
+        Thumbnailer.Write(heic, _dir.Combine("previews", "phone.jpg"), maxSide: Thumbnailer.PreviewSide);
+        Assert.Equal((2048, 1536), TestImages.JpegSize(File.ReadAllBytes(_dir.Combine("previews", "phone.jpg"))));
+
+        // A large JPEG is scaled down to 2048 on its longest side; a smaller TIFF keeps its size.
+        using (var large = new SKBitmap(new SKImageInfo(3000, 2000, SKColorType.Rgba8888, SKAlphaType.Premul)))
+        {
+            large.Erase(SKColors.SteelBlue);
+            using var file = File.Create(_dir.Combine("large.jpg"));
+            Assert.True(large.Encode(file, SKEncodedImageFormat.Jpeg, 80));
+        }
+        Thumbnailer.Write(_dir.Combine("large.jpg"), _dir.Combine("previews", "large.jpg"), maxSide: Thumbnailer.PreviewSide);
+        Assert.Equal((2048, 1365), TestImages.JpegSize(File.ReadAllBytes(_dir.Combine("previews", "large.jpg"))));
+        var tiff = _dir.Write("chelsea.tif", TestImages.Bytes("chelsea.tif"));
+        Thumbnailer.Write(tiff, _dir.Combine("previews", "chelsea.jpg"), maxSide: Thumbnailer.PreviewSide);
+        Assert.Equal((96, 64), TestImages.JpegSize(File.ReadAllBytes(_dir.Combine("previews", "chelsea.jpg"))));
+        Assert.Equal(["chelsea.jpg", "large.jpg", "phone.jpg"], TempFolder.List(_dir.Combine("previews")));
+    }
+
+    [Fact]
     public void ABrokenOrOversizedHeicIsAClearErrorAndLeavesNoFile()
     {
         var cut = _dir.Write("cut.heic", TestImages.Bytes("rocket.heic")[..20_000]);

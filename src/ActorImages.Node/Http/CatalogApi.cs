@@ -44,7 +44,10 @@ public static class CatalogApi
         api.MapGet("/images", ListAsync);
         api.MapGet("/images/{md5}", GetAsync);
         api.MapGet("/images/{md5}/content", ContentAsync);
-        api.MapGet("/images/{md5}/thumbnail", ThumbnailAsync);
+        api.MapGet("/images/{md5}/thumbnail", (string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx,
+            CancellationToken ct) => RenditionAsync(md5, Rendition.Thumbnail, catalog, thumbnails, ctx, ct));
+        api.MapGet("/images/{md5}/preview", (string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx,
+            CancellationToken ct) => RenditionAsync(md5, Rendition.Preview, catalog, thumbnails, ctx, ct));
         api.MapPost("/images", UploadAsync);
         api.MapGet("/stats", async (CatalogStore catalog, CancellationToken ct) => Results.Json(StatsJson(await catalog.StatsAsync(ct))));
         api.MapGet("/tracker/peers", (LstView view) => Results.Json(view.Peers.Select(p => new
@@ -166,16 +169,20 @@ public static class CatalogApi
         }
     }
 
-    private static async Task<IResult> ThumbnailAsync(string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx, CancellationToken ct)
+    /// <summary><c>GET /api/images/{md5}/thumbnail</c> and <c>…/preview</c> (README "HTTP API"): the JPEG, cacheable
+    /// forever; 404 with the reason when the image does not decode; 503 when no holder answered.</summary>
+    private static async Task<IResult> RenditionAsync(string md5, Rendition kind, CatalogStore catalog, Thumbnails thumbnails,
+        HttpContext ctx, CancellationToken ct)
     {
         if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
         var entry = await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct);
         if (entry is null) return Error(404, "no image with md5 " + md5);
-        var (file, undecodable) = await thumbnails.GetAsync(entry, ct);
-        // The thumbnail does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
+        var (file, undecodable) = await thumbnails.GetAsync(entry, kind, ct);
+        var what = kind == Rendition.Preview ? "no preview: " : "no thumbnail: ";
+        // The rendition does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
         // reason; no holder answered: 503, try again.
-        if (undecodable is not null) return Error(404, "no thumbnail: " + undecodable);
-        if (file is null) return Error(503, "no thumbnail: no node holding the image answered");
+        if (undecodable is not null) return Error(404, what + undecodable);
+        if (file is null) return Error(503, what + "no node holding the image answered");
         ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
         return Results.File(file, "image/jpeg");
     }

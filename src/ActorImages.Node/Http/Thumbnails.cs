@@ -6,10 +6,22 @@ using ActorImages.Storage;
 
 namespace ActorImages.Node.Http;
 
+/// <summary>What <see cref="Thumbnails"/> makes of an image: a JPEG of at most a given longest side.</summary>
+public enum Rendition
+{
+    /// <summary>The gallery's thumbnail, at most <see cref="Thumbnailer.MaxSide"/> (256) pixels:
+    /// <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c>.</summary>
+    Thumbnail,
+
+    /// <summary>The viewer's preview of an image whose format browsers do not show (TIFF, HEIC, HEIF), at most
+    /// <see cref="Thumbnailer.PreviewSide"/> (2048) pixels: <c>data-dir/previews/&lt;md5&gt;.jpg</c>.</summary>
+    Preview,
+}
+
 /// <summary>
-/// Thumbnails on first request, never on the upload's path (README "Web viewer"): made once per image from this
-/// node's copy, or from a holder's bytes when it has none, and kept as <c>data-dir/thumbnails/&lt;md5&gt;.jpg</c>. At
-/// most one is made at a time (one may take up to the pixel limit × 4 bytes of memory, Thumbnailer's remarks);
+/// Thumbnails and previews on first request, never on the upload's path (README "Web viewer"): made once per image
+/// and <see cref="Rendition"/> from this node's copy, or from a holder's bytes when it has none, and kept in the data
+/// dir. At most one is made at a time (one may take up to the pixel limit × 4 bytes of memory, Thumbnailer's remarks);
 /// an image that does not decode is remembered, not decoded again on every request.
 /// </summary>
 public sealed class Thumbnails
@@ -18,8 +30,8 @@ public sealed class Thumbnails
     private readonly ImageReader _reader;
     private readonly NodeSettings _settings;
     private readonly SemaphoreSlim _workers = new(1);
-    private readonly ConcurrentDictionary<string, string> _failed = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task<string?>>> _making = new();
+    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), string> _failed = new();
+    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<string?>>> _making = new();
 
     /// <summary>Creates the service.</summary>
     /// <param name="blobs">This node's blob store.</param>
@@ -43,31 +55,33 @@ public sealed class Thumbnails
     public static bool MadeOf(string mediaType) =>
         ImageFormats.FromMediaType(mediaType) is not { } format || Thumbnailer.Decodes(format);
 
-    /// <summary>The thumbnail file of <paramref name="entry"/>, made now if needed.</summary>
+    /// <summary>The thumbnail or preview file of <paramref name="entry"/>, made now if needed.</summary>
     /// <param name="entry">The catalog entry.</param>
+    /// <param name="kind">A thumbnail or a preview.</param>
     /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
     /// <returns>The JPEG file's path; else null and, when the image does not decode (for good: its bytes never
     /// change), why; null and null when no holder answered (the next request tries again).</returns>
-    public async Task<(string? Path, string? Undecodable)> GetAsync(CatalogEntry entry, CancellationToken ct)
+    public async Task<(string? Path, string? Undecodable)> GetAsync(CatalogEntry entry, Rendition kind, CancellationToken ct)
     {
         if (!MadeOf(entry.MediaType))
             return (null, $"{entry.MediaType} is not decoded here"); // without fetching the bytes to find out
-        var path = _blobs.ThumbnailPath(entry.Md5);
+        var path = kind == Rendition.Preview ? _blobs.PreviewPath(entry.Md5) : _blobs.ThumbnailPath(entry.Md5);
         if (File.Exists(path)) return (path, null);
-        if (_failed.TryGetValue(entry.Md5, out var reason)) return (null, reason);
-        var making = _making.GetOrAdd(entry.Md5, _ => new Lazy<Task<string?>>(() => MakeAsync(entry, path)));
+        var key = (entry.Md5, kind);
+        if (_failed.TryGetValue(key, out var reason)) return (null, reason);
+        var making = _making.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => MakeAsync(entry, kind, path)));
         try
         {
             var made = await making.Value.WaitAsync(ct);
-            return (made, made is null && _failed.TryGetValue(entry.Md5, out var why) ? why : null);
+            return (made, made is null && _failed.TryGetValue(key, out var why) ? why : null);
         }
         finally
         {
-            if (making.Value.IsCompleted) _making.TryRemove(entry.Md5, out _);
+            if (making.Value.IsCompleted) _making.TryRemove(key, out _);
         }
     }
 
-    private async Task<string?> MakeAsync(CatalogEntry entry, string target)
+    private async Task<string?> MakeAsync(CatalogEntry entry, Rendition kind, string target)
     {
         await _workers.WaitAsync();
         string? temp = null;
@@ -81,13 +95,14 @@ public sealed class Thumbnails
                 await using (var file = File.Create(temp)) await image.Content.CopyToAsync(file);
                 source = temp;
             }
-            await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels));
+            var side = kind == Rendition.Preview ? Thumbnailer.PreviewSide : Thumbnailer.MaxSide;
+            await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, side));
             return target;
         }
         catch (InvalidImageException e)
         {
             // Bounded: at most one entry per image that failed; an md5's bytes never change.
-            if (_failed.Count < 100_000) _failed[entry.Md5] = e.Message;
+            if (_failed.Count < 100_000) _failed[(entry.Md5, kind)] = e.Message;
             return null;
         }
         catch (Exception e) when (e is ImageUnavailableException or IOException)

@@ -1,5 +1,5 @@
 // The image dialog: the full image with its metadata and the nodes holding it.
-import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, protocolLabel, thumbnailUrl } from './format.js';
+import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel } from './format.js';
 
 const dialog = document.getElementById('detail');
 
@@ -10,9 +10,9 @@ export function showImage(image) {
   note.hidden = true;
   img.hidden = false;
   img.classList.remove('fallback');
-  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF, nor HEIC and HEIF (most browsers): then the thumbnail,
-  // which the node made as JPEG. Without one (a node without libheif's renderer): a note, and the button below
-  // downloads the original.
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF, nor HEIC and HEIF (most browsers): then the preview,
+  // which the node makes as JPEG like the thumbnail. Without one (a node without libheif's renderer): a note, and the
+  // button below downloads the original.
   img.onerror = () => {
     img.onerror = null;
     if (hasNoThumbnail(image)) {
@@ -20,8 +20,8 @@ export function showImage(image) {
       note.textContent = `This browser cannot show ${image.mediaType}; “Open original” downloads it as it was sent.`;
     } else {
       img.classList.add('fallback');
-      img.src = thumbnailUrl(image);
-      note.textContent = 'This browser cannot show the original\'s format; this is its thumbnail.';
+      img.src = previewUrl(image);
+      note.textContent = 'This browser cannot show the original\'s format; this is a JPEG preview of it.';
     }
     note.hidden = false;
   };

@@ -67,11 +67,18 @@ export function hasNoThumbnail(image) {
   return image.thumbnail === false;
 }
 
-/** The URLs of an image's bytes and thumbnail on this node. */
+/**
+ * The URLs of an image's bytes, thumbnail (longest side at most 256 px) and preview on this node: the preview is a JPEG
+ * of at most 2048 px, for what the browser cannot show (TIFF; HEIC and HEIF in most browsers).
+ */
 export function contentUrl(image) {
   return `/api/images/${image.md5}/content`;
 }
 
 export function thumbnailUrl(image) {
   return `/api/images/${image.md5}/thumbnail`;
+}
+
+export function previewUrl(image) {
+  return `/api/images/${image.md5}/preview`;
 }

@@ -1,6 +1,6 @@
 // Latest: the newest image of the whole cluster (seed 000's window), replaced live by `image-stored`.
 import { showImage } from './detail.js';
-import { ago, contentUrl, el, formatBytes, formatTime, hasNoThumbnail, protocolLabel, thumbnailUrl } from './format.js';
+import { ago, contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel } from './format.js';
 import * as live from './live.js';
 
 const stage = document.getElementById('latest');
@@ -52,14 +52,14 @@ function show(entry) {
   };
   loader.onload = () => display(true);
   loader.onerror = () => {
-    // A format the browser cannot show (TIFF; HEIC and HEIF in most browsers) still has a JPEG thumbnail; no thumbnail
-    // means no node answers. Where the node has no renderer for HEIC and HEIF, they have none: the caption says so.
+    // A format the browser cannot show (TIFF; HEIC and HEIF in most browsers) still has a JPEG preview; none means no
+    // node answers. Where the node has no renderer for HEIC and HEIF, they have none: the caption says so.
     if (hasNoThumbnail(entry)) {
       display(false, 'format');
       return;
     }
     loader.onerror = () => display(false);
-    loader.src = thumbnailUrl(entry);
+    loader.src = previewUrl(entry);
   };
   loader.src = contentUrl(entry);
 }
