@@ -7,7 +7,9 @@ namespace ActorImages.Storage;
 /// <c>ipma</c> box associates with the item named by <c>pitm</c>, all inside the top-level <c>meta</c> box (ISO/IEC
 /// 23008-12, 9.3; ISO/IEC 14496-12, 8.11), its sides swapped when an <c>irot</c> property of the same item turns it a
 /// quarter (ISO/IEC 23008-12, 6.5.10: <c>ispe</c> is the size before the transformations) — how a phone stores a
-/// portrait photo. A grid's primary item (an iPhone's photo) has its own <c>ispe</c>, the whole picture's.
+/// portrait photo. A grid's primary item (an iPhone's photo) has its own <c>ispe</c>, the whole picture's. Reads the
+/// size of the primary image's thumbnail item the same way (<see cref="ReadThumbnailSide"/>, for
+/// <see cref="HeifThumbnailer"/>).
 /// </summary>
 /// <remarks>
 /// Not MetadataExtractor's HEIF reader, which was the first choice: fed bytes a client can send, it sized an array by a
