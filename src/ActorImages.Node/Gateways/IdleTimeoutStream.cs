@@ -6,7 +6,9 @@ namespace ActorImages.Node.Gateways;
 /// holder (<see cref="Transfer.ImageReader"/>). Inside a P1 frame (<see cref="StartFrame"/>) the bytes received since
 /// the frame's header must also keep <c>minRate</c> after a grace of <c>idle</c>: by <c>t</c> seconds into a frame at
 /// least <c>(t - idle) × minRate</c> bytes must have come (<see cref="RateFloor"/>), as Kestrel's
-/// MinRequestBodyDataRate does for HTTP.
+/// MinRequestBodyDataRate does for HTTP. With a <c>waitBudget</c>, the reads together may wait at most that long for
+/// bytes: the bound of a holder that keeps sending, but slowly, while the time between reads — a slow client's — does
+/// not count (<see cref="Transfer.ImageReader"/>).
 /// </summary>
 /// <param name="inner">The source.</param>
 /// <param name="idle">The longest wait for the next bytes of one read.</param>
@@ -14,10 +16,13 @@ namespace ActorImages.Node.Gateways;
 /// <param name="timedOut">What a read throws when the time runs out (the caller's cancellation is left as it is);
 /// null rethrows the <see cref="OperationCanceledException"/>.</param>
 /// <param name="ownsInner">Whether disposing this stream disposes <paramref name="inner"/>.</param>
+/// <param name="waitBudget">The longest time all reads together may spend waiting for <paramref name="inner"/>, or
+/// null for no such bound.</param>
 public sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, long minRate = 0, Func<Exception>? timedOut = null,
-    bool ownsInner = false) : Stream
+    bool ownsInner = false, TimeSpan? waitBudget = null) : Stream
 {
     private RateFloor? _frame;
+    private TimeSpan _waited;
 
     /// <summary>A frame's header is in: its bytes are held to the rate floor from now on.</summary>
     /// <param name="buffered">The frame's bytes already read past the header (they count as received).</param>
@@ -49,9 +54,11 @@ public sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, long minRate 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var wait = _frame?.Wait(idle) ?? idle;
-        if (wait <= TimeSpan.Zero) throw timedOut?.Invoke() ?? new OperationCanceledException("frame slower than min-rate");
+        if (waitBudget is { } budget && budget - _waited < wait) wait = budget - _waited;
+        if (wait <= TimeSpan.Zero) throw timedOut?.Invoke() ?? new OperationCanceledException("slower than the rate bound");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(wait);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         int read;
         try
         {
@@ -60,6 +67,10 @@ public sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, long minRate 
         catch (OperationCanceledException) when (timedOut is not null && !cancellationToken.IsCancellationRequested)
         {
             throw timedOut();
+        }
+        finally
+        {
+            _waited += System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
         _frame?.Add(read);
         return read;

@@ -106,11 +106,13 @@ public sealed class ImageReader
                 if (entry.Size > LocalCopies.FullCheckBytes)
                 {
                     // Checked again here, end to end: the holder hashes too, but the bytes crossed a network. Read at
-                    // the client's pace from here on, each read bounded in time.
+                    // the client's pace from here on, each read bounded in time, and the holder's time for all of them
+                    // (the waits for its bytes, not the client's pauses) bounded by that of a replica copy.
                     var host = replica.Host;
                     var idle = _settings.ReplicationTimeout;
-                    var guarded = new IdleTimeoutStream(remote, idle, ownsInner: true,
-                        timedOut: () => new IOException($"{host} sent nothing for {idle.TotalSeconds:0.###} s"));
+                    var guarded = new IdleTimeoutStream(remote, idle, ownsInner: true, waitBudget: patience,
+                        timedOut: () => new IOException($"{host} sent nothing for {idle.TotalSeconds:0.###} s, or kept " +
+                            $"this read waiting {patience.TotalSeconds:0.###} s in all"));
                     return new OpenedImage(entry, new VerifyingStream(guarded, entry.Size, entry.Sha256));
                 }
                 await using (remote)
