@@ -25,7 +25,8 @@ RUN dotnet publish src/ActorImages.Node -c Release -o /out --no-restore
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # libheif's heif-thumbnailer renders the thumbnails of HEIC, HEIF and AVIF (src/ActorImages.Storage/HeifThumbnailer.cs;
 # prlimit, which bounds it, is util-linux's, in the base image). Ubuntu 24.04's libheif loads its decoders as plugins,
-# which apt would only recommend: HEVC through libde265, AV1 through dav1d.
+# named here because without recommended packages apt may leave them out (its libheif1 updates only suggest the HEVC
+# one, libde265): HEVC through libde265, AV1 through dav1d.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends heif-thumbnailer \
       libheif-plugin-libde265 libheif-plugin-dav1d \
