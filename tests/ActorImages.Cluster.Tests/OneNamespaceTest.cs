@@ -119,6 +119,10 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
             Assert.Equal(System.Net.HttpStatusCode.NotFound, preview.StatusCode);
             Assert.Contains("no preview: unreadable image: planar tiff not read here", await preview.Content.ReadAsStringAsync());
         }
+        // The node says so in its log, once per image and rendition.
+        var said = $"No thumbnail of {Images.Md5(planar)} (image/tiff): unreadable image: planar tiff not read here";
+        await ActorImages.Cluster.Tests.Poll.UntilAsync(TimeSpan.FromSeconds(10), "the log line", () => Task.FromResult(Cluster[3].ReadLog().Contains(said)));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(Cluster[3].ReadLog(), System.Text.RegularExpressions.Regex.Escape(said)));
         // The P1 copy's server-made name keeps the format's extension.
         var page = await http.GetFromJsonAsync<JsonElement>("api/images?limit=50");
         var names = page.GetProperty("images").EnumerateArray()

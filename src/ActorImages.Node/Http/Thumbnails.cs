@@ -29,6 +29,7 @@ public sealed class Thumbnails
     private readonly BlobStore _blobs;
     private readonly ImageReader _reader;
     private readonly NodeSettings _settings;
+    private readonly ILogger<Thumbnails> _log;
     private readonly SemaphoreSlim _workers = new(1);
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), string> _failed = new();
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<string?>>> _making = new();
@@ -37,11 +38,13 @@ public sealed class Thumbnails
     /// <param name="blobs">This node's blob store.</param>
     /// <param name="reader">Opens images held elsewhere.</param>
     /// <param name="settings">Node settings (pixel limit).</param>
-    public Thumbnails(BlobStore blobs, ImageReader reader, NodeSettings settings)
+    /// <param name="log">Where an image that does not decode is reported, once per image and rendition.</param>
+    public Thumbnails(BlobStore blobs, ImageReader reader, NodeSettings settings, ILogger<Thumbnails> log)
     {
         _blobs = blobs;
         _reader = reader;
         _settings = settings;
+        _log = log;
     }
 
     /// <summary>
@@ -101,8 +104,11 @@ public sealed class Thumbnails
         }
         catch (InvalidImageException e)
         {
-            // Bounded: at most one entry per image that failed; an md5's bytes never change.
+            // Bounded: at most one entry per image that failed; an md5's bytes never change. Said once per image and
+            // rendition (a renderer that fails on every HEIC, say one without its HEVC decoder, shows here).
             if (_failed.Count < 100_000) _failed[(entry.Md5, kind)] = e.Message;
+            _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", kind.ToString().ToLowerInvariant(),
+                entry.Md5, entry.MediaType, e.Message);
             return null;
         }
         catch (Exception e) when (e is ImageUnavailableException or IOException)
