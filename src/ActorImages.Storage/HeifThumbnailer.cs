@@ -14,7 +14,8 @@ namespace ActorImages.Storage;
 /// crash or a runaway allocation in them ends that process, not the node. The child runs under <c>prlimit</c>
 /// (util-linux) with its data segment bounded by <see cref="DataLimitBytes"/> — the thumbnailer's own bound, the pixel
 /// limit × 4 bytes, plus what the decoder needs to start — its output file by <see cref="FileLimitBytes"/>, and is
-/// killed after <see cref="TimeoutMs"/>.</para>
+/// killed after <see cref="TimeoutMs"/>, with none of the node's environment but where programs and libraries are
+/// (<see cref="KeptVariables"/>): the node's secrets stay in the node.</para>
 /// <para>What is decoded: a phone's HEIC carries a thumbnail item of 320 or 512 pixels beside the primary image; when
 /// it is at least as large as what is asked for (<see cref="Thumbnailer.MaxSide"/> for a thumbnail) on its longest
 /// side, that item alone is decoded (a few ms and MB where the 12-megapixel primary takes about a second and 8 bytes a
@@ -91,6 +92,7 @@ public static class HeifThumbnailer
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        ScrubEnvironment(start.Environment);
         foreach (var argument in new[]
                  {
                      $"--data={DataLimitBytes(maxPixels)}", $"--fsize={FileLimitBytes(maxPixels)}", "--", program,
@@ -122,6 +124,23 @@ public static class HeifThumbnailer
         {
             File.Delete(png);
             throw;
+        }
+    }
+
+    /// <summary>The variables a child keeps of the node's environment: where programs and libraries are found, and
+    /// libheif's own settings. Not the rest, which holds the node's secrets (the admin token, the database URL with
+    /// its password, the cluster certificate's password): a decoder that bytes from a client have taken over must not
+    /// find them.</summary>
+    internal static readonly string[] KeptVariables = ["PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "TMPDIR"];
+
+    /// <summary>Leaves in <paramref name="environment"/> (a child's, a copy of the node's) only
+    /// <see cref="KeptVariables"/> and the variables whose names start with <c>LIBHEIF_</c>.</summary>
+    internal static void ScrubEnvironment(IDictionary<string, string?> environment)
+    {
+        foreach (var name in environment.Keys.ToList())
+        {
+            if (!KeptVariables.Contains(name, StringComparer.Ordinal) && !name.StartsWith("LIBHEIF_", StringComparison.Ordinal))
+                environment.Remove(name);
         }
     }
 

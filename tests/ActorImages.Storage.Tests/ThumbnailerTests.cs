@@ -207,6 +207,25 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void TheRenderersChildGetsNoneOfTheNodesSecrets()
+    {
+        // A child's environment starts as a copy of this process's: the node's holds the admin token, the database URL
+        // and the cluster certificate's password.
+        var start = new System.Diagnostics.ProcessStartInfo("prlimit");
+        start.Environment["ACTORIMAGES_ADMIN_TOKEN"] = "secret";
+        start.Environment["ACTORIMAGES_DB_URL"] = "postgresql://actorimages:secret@db/actorimages";
+        start.Environment["ACTORIMAGES_CLUSTER_CERT_PASSWORD"] = "secret";
+        start.Environment["LIBHEIF_PLUGIN_PATH"] = "/usr/lib/libheif/plugins";
+        start.Environment["PATH"] = "/usr/bin:/bin";
+        HeifThumbnailer.ScrubEnvironment(start.Environment);
+        Assert.Equal("/usr/bin:/bin", start.Environment["PATH"]);
+        Assert.Equal("/usr/lib/libheif/plugins", start.Environment["LIBHEIF_PLUGIN_PATH"]);
+        Assert.DoesNotContain(start.Environment.Keys, k => k.StartsWith("ACTORIMAGES_", StringComparison.Ordinal));
+        // Nothing else of this process's environment either (HOME, USER, the test runner's own variables …).
+        Assert.All(start.Environment.Keys, k => Assert.True(HeifThumbnailer.KeptVariables.Contains(k) || k == "LIBHEIF_PLUGIN_PATH", k));
+    }
+
+    [Fact]
     public void ABrokenOrOversizedHeicIsAClearErrorAndLeavesNoFile()
     {
         var cut = _dir.Write("cut.heic", TestImages.Bytes("rocket.heic")[..20_000]);
