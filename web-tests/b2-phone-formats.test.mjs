@@ -16,6 +16,9 @@ test('a HEIC and an AVIF from a phone show as well as this browser can', { timeo
 
     await sendP1(host(1), heic.bytes);
     await latest.locator(`#latest[data-md5="${md5(heic.bytes)}"]`).waitFor({ timeout: 30_000 });
+    // Its thumbnail at once, then its preview in its place.
+    await latest.waitForFunction(() => document.getElementById('latest-image').src.endsWith('/preview'), null,
+      { timeout: 30_000 });
     const preview = await latest.locator('#latest-image').evaluate(async (img) => {
       await img.decode();
       return [img.hidden, img.naturalWidth, img.src];
@@ -43,6 +46,8 @@ test('a HEIC and an AVIF from a phone show as well as this browser can', { timeo
     await note.waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await note.textContent(), /this is a JPEG preview of it/);
     await gallery.locator('#detail-image.fallback').waitFor({ state: 'visible', timeout: 10_000 });
+    await gallery.waitForFunction(() => document.getElementById('detail-image').src.endsWith('/preview'), null,
+      { timeout: 30_000 });
     assert.equal(await gallery.locator('#detail-image').evaluate(async (img) => {
       await img.decode();
       return img.naturalWidth;

@@ -1,18 +1,22 @@
 // The image dialog: the full image with its metadata and the nodes holding it.
-import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel } from './format.js';
+import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel, thumbnailUrl } from './format.js';
 
 const dialog = document.getElementById('detail');
+/** The image the dialog shows (a preview that arrives for another one is dropped). */
+let shown = null;
 
 /** Opens the dialog for `image` (the JSON of /api/images/{md5}). */
 export function showImage(image) {
+  shown = image;
   const img = document.getElementById('detail-image');
   const note = document.getElementById('detail-note');
   note.hidden = true;
   img.hidden = false;
   img.classList.remove('fallback');
-  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF, nor HEIC and HEIF (most browsers): then the preview,
-  // which the node makes as JPEG like the thumbnail. Without one (a node without libheif's renderer): a note, and the
-  // button below downloads the original.
+  // Browsers show JPEG, PNG, GIF, BMP and WebP but not TIFF, nor HEIC and HEIF (most browsers): then the thumbnail at
+  // once and the preview (a JPEG of up to 2048 px, made like the thumbnail: a second or two from a phone's primary
+  // image) in its place when it comes. Without them (a node without libheif's renderer): a note, and the button
+  // below downloads the original.
   img.onerror = () => {
     img.onerror = null;
     if (hasNoThumbnail(image)) {
@@ -20,7 +24,12 @@ export function showImage(image) {
       note.textContent = `This browser cannot show ${image.mediaType}; “Open original” downloads it as it was sent.`;
     } else {
       img.classList.add('fallback');
-      img.src = previewUrl(image);
+      img.src = thumbnailUrl(image);
+      const preview = new Image();
+      preview.onload = () => {
+        if (shown === image && img.classList.contains('fallback')) img.src = preview.src;
+      };
+      preview.src = previewUrl(image);
       note.textContent = 'This browser cannot show the original\'s format; this is a JPEG preview of it.';
     }
     note.hidden = false;
