@@ -8,8 +8,8 @@ namespace ActorImages.Storage;
 /// <summary>
 /// Makes the gallery's thumbnail of an image (issue 5): a JPEG whose longest side is at most <see cref="MaxSide"/>
 /// pixels, turned upright by the image's EXIF orientation, aspect ratio kept; and, the same way, the viewer's preview of
-/// an image whose format browsers do not show (TIFF, HEIC, HEIF), at most <see cref="PreviewSide"/> pixels. Blocking file I/O and CPU work: call it
-/// off the acknowledgement path, a few at a time. Thread-safe (no state).
+/// an image whose format browsers do not show (TIFF, HEIC, HEIF), at most <see cref="PreviewSide"/> pixels. Blocking
+/// file I/O and CPU work: call it off the acknowledgement path, a few at a time. Thread-safe (no state).
 /// </summary>
 /// <remarks>
 /// The header is checked against the pixel limit before anything is decoded (issue 9), and a large image is never
