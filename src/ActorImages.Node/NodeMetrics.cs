@@ -48,6 +48,11 @@ public sealed class NodeMetrics
         "actorimages_tracker_batch_seconds_count, the mean batch size.");
     private static readonly Counter TrackerRequests = Metrics.CreateCounter("actorimages_tracker_requests_total",
         "P3 datagrams answered, by command (REG, UPD, LST, END, invalid, dropped).", "command");
+    private static readonly Histogram Renditions = Steps("actorimages_rendition_seconds",
+        "Time to make one thumbnail or preview on request, seconds, by kind (thumbnail, preview) and outcome (made; " +
+        "undecodable, remembered and answered 404; unavailable, no holder answered): the fetch of a holder's bytes when " +
+        "this node has none, the decode (of HEIC, HEIF and AVIF by heif-thumbnailer in a child process), the scaling " +
+        "and the JPEG (docs/design.md, \"Thumbnails and previews\").", "kind", "outcome");
     private static readonly Counter Copies = Metrics.CreateCounter("actorimages_replica_copies_total",
         "Replica copies by reason (repair, leave, scrub) and outcome.", "reason", "outcome");
     private static readonly Counter Errors = Metrics.CreateCounter("actorimages_errors_total",
@@ -180,6 +185,13 @@ public sealed class NodeMetrics
         TrackerBatches.Observe(elapsed.TotalSeconds);
         TrackerBatchWrites.Inc(writes);
     }
+
+    /// <summary>Records one thumbnail or preview made, or given up (<c>actorimages_rendition_seconds</c>).</summary>
+    /// <param name="kind">thumbnail or preview.</param>
+    /// <param name="outcome">made, undecodable or unavailable.</param>
+    /// <param name="elapsed">From the start of the making (after the wait for the worker) to its end.</param>
+    public void Rendition(string kind, string outcome, TimeSpan elapsed) =>
+        Renditions.WithLabels(kind, outcome).Observe(elapsed.TotalSeconds);
 
     /// <summary>Counts a replica copy.</summary>
     /// <param name="reason">repair, leave or scrub.</param>

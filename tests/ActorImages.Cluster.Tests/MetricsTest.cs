@@ -136,6 +136,40 @@ public sealed class MetricsTest(MetricsCluster fixture) : IClassFixture<MetricsC
     }
 
     [Fact]
+    public async Task ThumbnailsAndPreviewsAreTimedOnceEachByOutcome()
+    {
+        var image = Images.Jpeg("metrics-rendition");
+        var planar = TestImages.Bytes("multipage_rgb.tif"); // stored, but no decoder here reads its pixels
+        foreach (var (bytes, name) in new[] { (image, "rendition.jpg"), (planar, "planes.tif") })
+        {
+            using var created = await Http.PostAsync(Url(1, $"api/images?filename={name}"), new ByteArrayContent(bytes));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        var before = await ScrapeAsync(1);
+
+        // Each asked twice: the second answer comes from the file made, or from the failure remembered.
+        foreach (var path in new[] { "thumbnail", "thumbnail", "preview", "preview" })
+        {
+            using (var made = await Http.GetAsync(Url(1, $"api/images/{Images.Md5(image)}/{path}")))
+                Assert.Equal(HttpStatusCode.OK, made.StatusCode);
+            using (var refused = await Http.GetAsync(Url(1, $"api/images/{Images.Md5(planar)}/{path}")))
+                Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        var after = await ScrapeAsync(1);
+        Assert.Contains("# TYPE actorimages_rendition_seconds histogram", after);
+        foreach (var kind in new[] { "thumbnail", "preview" })
+        {
+            foreach (var outcome in new[] { "made", "undecodable" })
+            {
+                var labels = $"kind=\"{kind}\",outcome=\"{outcome}\"";
+                Assert.True(Value(before, "actorimages_rendition_seconds_count", labels) + 1
+                    == Value(after, "actorimages_rendition_seconds_count", labels), Samples(after, "actorimages_rendition_seconds_count"));
+            }
+        }
+    }
+
+    [Fact]
     public async Task ReadsAreTimedInTheNodeWithABucketAtTwentyMilliseconds()
     {
         var host = Cluster[2].Host;

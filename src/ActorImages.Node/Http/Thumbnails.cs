@@ -30,6 +30,7 @@ public sealed class Thumbnails
     private readonly ImageReader _reader;
     private readonly NodeSettings _settings;
     private readonly ILogger<Thumbnails> _log;
+    private readonly NodeMetrics _metrics;
     private readonly SemaphoreSlim _workers = new(1);
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), string> _failed = new();
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<string?>>> _making = new();
@@ -39,12 +40,15 @@ public sealed class Thumbnails
     /// <param name="reader">Opens images held elsewhere.</param>
     /// <param name="settings">Node settings (pixel limit).</param>
     /// <param name="log">Where an image that does not decode is reported, once per image and rendition.</param>
-    public Thumbnails(BlobStore blobs, ImageReader reader, NodeSettings settings, ILogger<Thumbnails> log)
+    /// <param name="metrics">Where each making is timed (<c>actorimages_rendition_seconds</c>).</param>
+    public Thumbnails(BlobStore blobs, ImageReader reader, NodeSettings settings, ILogger<Thumbnails> log,
+        NodeMetrics metrics)
     {
         _blobs = blobs;
         _reader = reader;
         _settings = settings;
         _log = log;
+        _metrics = metrics;
     }
 
     /// <summary>
@@ -88,6 +92,9 @@ public sealed class Thumbnails
     {
         await _workers.WaitAsync();
         string? temp = null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var name = kind.ToString().ToLowerInvariant();
+        var outcome = "unavailable";
         try
         {
             var source = _blobs.Exists(entry.Path) ? _blobs.Resolve(entry.Path) : null;
@@ -100,6 +107,7 @@ public sealed class Thumbnails
             }
             var side = kind == Rendition.Preview ? Thumbnailer.PreviewSide : Thumbnailer.MaxSide;
             await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, side));
+            outcome = "made";
             return target;
         }
         catch (InvalidImageException e)
@@ -107,8 +115,8 @@ public sealed class Thumbnails
             // Bounded: at most one entry per image that failed; an md5's bytes never change. Said once per image and
             // rendition (a renderer that fails on every HEIC, say one without its HEVC decoder, shows here).
             if (_failed.Count < 100_000) _failed[(entry.Md5, kind)] = e.Message;
-            _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", kind.ToString().ToLowerInvariant(),
-                entry.Md5, entry.MediaType, e.Message);
+            _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", name, entry.Md5, entry.MediaType, e.Message);
+            outcome = "undecodable";
             return null;
         }
         catch (Exception e) when (e is ImageUnavailableException or IOException)
@@ -121,6 +129,7 @@ public sealed class Thumbnails
         {
             if (temp is not null) File.Delete(temp);
             _workers.Release();
+            _metrics.Rendition(name, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 }
