@@ -80,6 +80,43 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
     }
 
     [Fact]
+    public async Task PreviewsPastTheirBoundAreRefusedAtOnceAndMadeWhenAskedAgain()
+    {
+        // Five phone HEICs (12 megapixels, with a 512-pixel thumbnail item), distinct by a trailer: a preview needs the
+        // primary image, a second or two each here. Asked at once, at most Thumbnails.MaxPreviewsPending (2) are
+        // pending; the others are 503 at once, and made when asked again.
+        var heics = Enumerable.Range(0, 5)
+            .Select(i => (byte[])[.. TestImages.Bytes("gradient-thumbnail.heic"), .. System.Text.Encoding.ASCII.GetBytes($"trailer:{i}")])
+            .ToList();
+        foreach (var heic in heics)
+        {
+            using var created = await PostAsync(1, "api/images?filename=IMG_1000.HEIC", new ByteArrayContent(heic));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        var answers = await Task.WhenAll(heics.Select(async heic =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var response = await Http.GetAsync(Url(1, $"api/images/{Images.Md5(heic)}/preview"));
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(), clock.Elapsed);
+        }));
+        var made = answers.Where(a => a.StatusCode == HttpStatusCode.OK).ToList();
+        var refused = answers.Where(a => a.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.Equal(5, made.Count + refused.Count);
+        Assert.InRange(made.Count, 1, 2);
+        Assert.All(refused, a => Assert.Contains("no preview: busy making 2 other previews", a.Body));
+        // Refused without waiting for the previews being made.
+        Assert.True(refused.Max(a => a.Elapsed) < made.Max(a => a.Elapsed),
+            string.Join("; ", answers.Select(a => $"{(int)a.StatusCode} after {a.Elapsed.TotalMilliseconds:0} ms")));
+
+        foreach (var heic in heics)
+        {
+            using var again = await Http.GetAsync(Url(1, $"api/images/{Images.Md5(heic)}/preview"));
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Equal((2048, 1536), TestImages.JpegSize(await again.Content.ReadAsByteArrayAsync()));
+        }
+    }
+
+    [Fact]
     public async Task APortraitPhotoStoredSidewaysIsListedAndThumbnailedUpright()
     {
         // A phone's portrait JPEG: 640 × 427 pixels stored, EXIF orientation 6 ("turn 90° clockwise to view").

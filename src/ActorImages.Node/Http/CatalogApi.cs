@@ -170,19 +170,20 @@ public static class CatalogApi
     }
 
     /// <summary><c>GET /api/images/{md5}/thumbnail</c> and <c>…/preview</c> (README "HTTP API"): the JPEG, cacheable
-    /// forever; 404 with the reason when the image does not decode; 503 when no holder answered.</summary>
+    /// forever; 404 with the reason when the image does not decode; 503 when no holder answered or, for a preview, when
+    /// <see cref="Thumbnails.MaxPreviewsPending"/> are pending.</summary>
     private static async Task<IResult> RenditionAsync(string md5, Rendition kind, CatalogStore catalog, Thumbnails thumbnails,
         HttpContext ctx, CancellationToken ct)
     {
         if (!P4Request.IsMd5(md5)) return Error(400, "not an md5: " + md5);
         var entry = await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct);
         if (entry is null) return Error(404, "no image with md5 " + md5);
-        var (file, undecodable) = await thumbnails.GetAsync(entry, kind, ct);
+        var (file, undecodable, unavailable) = await thumbnails.GetAsync(entry, kind, ct);
         var what = kind == Rendition.Preview ? "no preview: " : "no thumbnail: ";
         // The rendition does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
-        // reason; no holder answered: 503, try again.
+        // reason; none now (no holder answered, too many previews pending): 503, try again.
         if (undecodable is not null) return Error(404, what + undecodable);
-        if (file is null) return Error(503, what + "no node holding the image answered");
+        if (file is null) return Error(503, what + unavailable);
         ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
         return Results.File(file, "image/jpeg");
     }

@@ -26,6 +26,13 @@ public enum Rendition
 /// </summary>
 public sealed class Thumbnails
 {
+    /// <summary>Previews being made or waiting for the worker, at most: 2. A preview of a phone's 12-megapixel HEIC takes a second or two, and every viewer showing the latest
+    /// image asks for the preview of each HEIC that arrives; past this bound a request for another preview is answered
+    /// at once as unavailable (HTTP 503, ask again) instead of queueing, so that a burst of uploads does not pile up
+    /// minutes of previews in front of the gallery's thumbnails.</summary>
+    public const int MaxPreviewsPending = 2;
+
+    private int _previewsPending;
     private readonly BlobStore _blobs;
     private readonly ImageReader _reader;
     private readonly NodeSettings _settings;
@@ -66,21 +73,38 @@ public sealed class Thumbnails
     /// <param name="entry">The catalog entry.</param>
     /// <param name="kind">A thumbnail or a preview.</param>
     /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
-    /// <returns>The JPEG file's path; else null and, when the image does not decode (for good: its bytes never
-    /// change), why; null and null when no holder answered (the next request tries again).</returns>
-    public async Task<(string? Path, string? Undecodable)> GetAsync(CatalogEntry entry, Rendition kind, CancellationToken ct)
+    /// <returns>The JPEG file's path; else null and either why the image does not decode (for good: its bytes never
+    /// change) or why there is none now (no holder answered, or too many previews pending: the next request tries
+    /// again).</returns>
+    public async Task<(string? Path, string? Undecodable, string? Unavailable)> GetAsync(CatalogEntry entry, Rendition kind,
+        CancellationToken ct)
     {
         if (!MadeOf(entry.MediaType))
-            return (null, $"{entry.MediaType} is not decoded here"); // without fetching the bytes to find out
+            return (null, $"{entry.MediaType} is not decoded here", null); // without fetching the bytes to find out
         var path = kind == Rendition.Preview ? _blobs.PreviewPath(entry.Md5) : _blobs.ThumbnailPath(entry.Md5);
-        if (File.Exists(path)) return (path, null);
+        if (File.Exists(path)) return (path, null, null);
         var key = (entry.Md5, kind);
-        if (_failed.TryGetValue(key, out var reason)) return (null, reason);
-        var making = _making.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => MakeAsync(entry, kind, path)));
+        if (_failed.TryGetValue(key, out var reason)) return (null, reason, null);
+        // A new preview takes one of the pending places first (MakeAsync gives it back), or is not started.
+        var reserved = false;
+        if (kind == Rendition.Preview && !_making.ContainsKey(key))
+        {
+            if (Interlocked.Increment(ref _previewsPending) > MaxPreviewsPending)
+            {
+                Interlocked.Decrement(ref _previewsPending);
+                return (null, null, $"busy making {MaxPreviewsPending} other previews; ask again in a few seconds");
+            }
+            reserved = true;
+        }
+        var mine = new Lazy<Task<string?>>(() => MakeAsync(entry, kind, path));
+        var making = _making.GetOrAdd(key, mine);
+        if (reserved && !ReferenceEquals(making, mine)) Interlocked.Decrement(ref _previewsPending); // another came first
         try
         {
             var made = await making.Value.WaitAsync(ct);
-            return (made, made is null && _failed.TryGetValue(key, out var why) ? why : null);
+            return made is not null ? (made, null, null)
+                : _failed.TryGetValue(key, out var why) ? (null, why, null)
+                : (null, null, "no node holding the image answered");
         }
         finally
         {
@@ -88,7 +112,20 @@ public sealed class Thumbnails
         }
     }
 
+    /// <summary>Makes one rendition; a preview gives back the pending place its request took.</summary>
     private async Task<string?> MakeAsync(CatalogEntry entry, Rendition kind, string target)
+    {
+        try
+        {
+            return await MakeOneAtATimeAsync(entry, kind, target);
+        }
+        finally
+        {
+            if (kind == Rendition.Preview) Interlocked.Decrement(ref _previewsPending);
+        }
+    }
+
+    private async Task<string?> MakeOneAtATimeAsync(CatalogEntry entry, Rendition kind, string target)
     {
         await _workers.WaitAsync();
         string? temp = null;

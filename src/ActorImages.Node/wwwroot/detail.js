@@ -1,5 +1,5 @@
 // The image dialog: the full image with its metadata and the nodes holding it.
-import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel, thumbnailUrl } from './format.js';
+import { contentUrl, el, formatBytes, formatTime, hasNoThumbnail, loadPreview, protocolLabel, thumbnailUrl } from './format.js';
 
 const dialog = document.getElementById('detail');
 /** The image the dialog shows (a preview that arrives for another one is dropped). */
@@ -25,11 +25,9 @@ export function showImage(image) {
     } else {
       img.classList.add('fallback');
       img.src = thumbnailUrl(image);
-      const preview = new Image();
-      preview.onload = () => {
-        if (shown === image && img.classList.contains('fallback')) img.src = preview.src;
-      };
-      preview.src = previewUrl(image);
+      loadPreview(image, () => shown === image && dialog.open && img.classList.contains('fallback'), (url) => {
+        img.src = url;
+      });
       note.textContent = 'This browser cannot show the original\'s format; this is a JPEG preview of it.';
     }
     note.hidden = false;

@@ -82,3 +82,24 @@ export function thumbnailUrl(image) {
 export function previewUrl(image) {
   return `/api/images/${image.md5}/preview`;
 }
+
+/**
+ * Loads the preview of `image` and hands its URL to `show` while `wanted()` holds: first after `delay` ms (so that
+ * images arriving in a burst do not each ask for one), then again every 3 s after a failure, 5 tries at most. A node
+ * answers 503 at once while it is busy with other previews (README "HTTP API").
+ */
+export function loadPreview(image, wanted, show, delay = 0) {
+  let tries = 0;
+  const attempt = () => {
+    if (!wanted()) return;
+    const preview = new Image();
+    preview.onload = () => {
+      if (wanted()) show(preview.src);
+    };
+    preview.onerror = () => {
+      if (++tries < 5) setTimeout(attempt, 3000);
+    };
+    preview.src = previewUrl(image);
+  };
+  setTimeout(attempt, delay);
+}

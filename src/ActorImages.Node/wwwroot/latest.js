@@ -1,6 +1,6 @@
 // Latest: the newest image of the whole cluster (seed 000's window), replaced live by `image-stored`.
 import { showImage } from './detail.js';
-import { ago, contentUrl, el, formatBytes, formatTime, hasNoThumbnail, previewUrl, protocolLabel, thumbnailUrl } from './format.js';
+import { ago, contentUrl, el, formatBytes, formatTime, hasNoThumbnail, loadPreview, protocolLabel, thumbnailUrl } from './format.js';
 import * as live from './live.js';
 
 const stage = document.getElementById('latest');
@@ -54,7 +54,7 @@ function show(entry) {
   loader.onerror = () => {
     // A format the browser cannot show (TIFF; HEIC and HEIF in most browsers) still has JPEGs made of it: the thumbnail
     // is shown at once, the preview (up to 2048 px; a second or two from a phone's primary image) in its place when it
-    // comes. No thumbnail means no node answers. Where the node has no renderer for HEIC and HEIF, they have none: the
+    // comes (format.js loadPreview). No thumbnail means no node answers. Where the node has no renderer for HEIC and HEIF, they have none: the
     // caption says so.
     if (hasNoThumbnail(entry)) {
       display(false, 'format');
@@ -63,11 +63,10 @@ function show(entry) {
     loader.onerror = () => display(false);
     loader.onload = () => {
       display(true);
-      const preview = new Image();
-      preview.onload = () => {
-        if (shown === entry) image.src = preview.src;
-      };
-      preview.src = previewUrl(entry);
+      // After a second, if no newer image has come: a burst of uploads asks for no preview but the last one's.
+      loadPreview(entry, () => shown === entry, (url) => {
+        image.src = url;
+      }, 1000);
     };
     loader.src = thumbnailUrl(entry);
   };
