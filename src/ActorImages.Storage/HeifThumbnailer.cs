@@ -4,10 +4,10 @@ using System.Text;
 namespace ActorImages.Storage;
 
 /// <summary>
-/// Decodes HEIC, HEIF and AVIF for the gallery's thumbnails (README "What gets in"), which SkiaSharp's Linux build
-/// cannot: libheif's <c>heif-thumbnailer</c> (Debian package <c>heif-thumbnailer</c>; HEVC through libde265, AV1
-/// through dav1d or libaom) renders the image to a PNG in a child process, which <see cref="Thumbnailer"/> then scales
-/// and encodes as it does every other format.
+/// Decodes HEIC, HEIF and AVIF for the gallery's thumbnails and the viewer's previews (README "What gets in"), which
+/// SkiaSharp's Linux build cannot: libheif's <c>heif-thumbnailer</c> (Debian package <c>heif-thumbnailer</c>; HEVC
+/// through libde265, AV1 through dav1d or libaom) renders the image to a PNG in a child process, which
+/// <see cref="Thumbnailer"/> then scales and encodes as it does every other format.
 /// </summary>
 /// <remarks>
 /// <para>A child process, not libheif in the node: the HEVC and AV1 decoders parse bytes any client can send, and a
