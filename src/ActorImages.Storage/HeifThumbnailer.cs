@@ -64,6 +64,7 @@ public static class HeifThumbnailer
     /// waits for the child process, at most <see cref="TimeoutMs"/>.
     /// </summary>
     /// <param name="source">a HEIC, HEIF or AVIF file</param>
+    /// <param name="format">its format, as its magic number says (<see cref="ImageFormats.Sniff"/>)</param>
     /// <param name="png">where the PNG goes; a partial one is deleted</param>
     /// <param name="maxPixels">the pixel limit (width × height) that the primary image's header must keep and that
     /// bounds the child's memory (<see cref="DataLimitBytes"/>)</param>
@@ -74,11 +75,11 @@ public static class HeifThumbnailer
     /// <c>image too slow to decode</c> after <see cref="TimeoutMs"/></exception>
     /// <exception cref="IOException">reading the source failed, or <c>prlimit</c> could not be started (the next request
     /// tries again)</exception>
-    /// <exception cref="ArgumentException"><paramref name="source"/> is another format</exception>
-    internal static void RenderPng(string source, string png, long maxPixels, int side)
+    /// <exception cref="ArgumentException"><paramref name="format"/> is not of the HEIF family</exception>
+    internal static void RenderPng(string source, ImageFormat format, string png, long maxPixels, int side)
     {
-        var header = ImageProbe.Read(source, maxPixels);
-        if (!header.Format.IsHeif()) throw new ArgumentException($"not a HEIF file: {header.Format.Name()}", nameof(source));
+        if (!format.IsHeif()) throw new ArgumentException($"not a HEIF file: {format.Name()}", nameof(format));
+        var header = ImageProbe.Read(source, format, maxPixels);
         if (Tools.Value is not { } tools)
             throw new InvalidImageException($"unreadable image: no decoder for its format ({Program} not installed)");
         var (program, prlimit) = tools;

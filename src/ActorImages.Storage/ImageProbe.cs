@@ -50,15 +50,24 @@ public static class ImageProbe
     /// <exception cref="IOException">the file cannot be read</exception>
     public static ImageHeader Read(string file, long maxPixels = DefaultMaxPixels)
     {
+        var format = Sniff(file, out var empty)
+            ?? throw new InvalidImageException(empty ? "empty image" : "not an image (unknown format)");
+        return Read(file, format, maxPixels);
+    }
+
+    /// <summary>The format whose magic number starts <paramref name="file"/> (<see cref="ImageFormats.Sniff"/>), or
+    /// null; <paramref name="empty"/> says whether the file has no byte at all.</summary>
+    /// <exception cref="IOException">the file cannot be read</exception>
+    internal static ImageFormat? Sniff(string file, out bool empty)
+    {
         Span<byte> head = stackalloc byte[ImageFormats.SniffBytes];
         int length;
         using (var stream = File.OpenRead(file))
         {
             length = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         }
-        var format = ImageFormats.Sniff(head[..length])
-            ?? throw new InvalidImageException(length == 0 ? "empty image" : "not an image (unknown format)");
-        return Read(file, format, maxPixels);
+        empty = length == 0;
+        return ImageFormats.Sniff(head[..length]);
     }
 
     /// <summary>

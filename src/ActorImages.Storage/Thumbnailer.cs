@@ -68,9 +68,9 @@ public static class Thumbnailer
         var rendered = Path.ChangeExtension(temp, ".png.part"); // HEIF's pixels, rendered by HeifThumbnailer
         try
         {
-            if (IsHeif(source))
+            if (ImageProbe.Sniff(source, out _) is { } format && format.IsHeif())
             {
-                HeifThumbnailer.RenderPng(source, rendered, maxPixels, maxSide);
+                HeifThumbnailer.RenderPng(source, format, rendered, maxPixels, maxSide);
                 source = rendered;
             }
             using var thumbnail = Thumbnail(source, maxPixels, maxSide);
@@ -88,15 +88,6 @@ public static class Thumbnailer
             File.Delete(temp);
             File.Delete(rendered);
         }
-    }
-
-    /// <summary>Whether the magic number of <paramref name="file"/> says HEIC, HEIF or AVIF.</summary>
-    private static bool IsHeif(string file)
-    {
-        Span<byte> head = stackalloc byte[ImageFormats.SniffBytes];
-        using var stream = File.OpenRead(file);
-        return ImageFormats.Sniff(head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]) is { } format
-            && format.IsHeif();
     }
 
     /// <summary>
