@@ -44,10 +44,11 @@ public static class CatalogApi
         api.MapGet("/images", ListAsync);
         api.MapGet("/images/{md5}", GetAsync);
         api.MapGet("/images/{md5}/content", ContentAsync);
-        api.MapGet("/images/{md5}/thumbnail", (string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx,
-            CancellationToken ct) => RenditionAsync(md5, Rendition.Thumbnail, catalog, thumbnails, ctx, ct));
-        api.MapGet("/images/{md5}/preview", (string md5, CatalogStore catalog, Thumbnails thumbnails, HttpContext ctx,
-            CancellationToken ct) => RenditionAsync(md5, Rendition.Preview, catalog, thumbnails, ctx, ct));
+        foreach (var kind in Enum.GetValues<Rendition>()) // /images/{md5}/thumbnail and /images/{md5}/preview
+        {
+            api.MapGet($"/images/{{md5}}/{kind.Name()}", (string md5, CatalogStore catalog, Thumbnails thumbnails,
+                HttpContext ctx, CancellationToken ct) => RenditionAsync(md5, kind, catalog, thumbnails, ctx, ct));
+        }
         api.MapPost("/images", UploadAsync);
         api.MapGet("/stats", async (CatalogStore catalog, CancellationToken ct) => Results.Json(StatsJson(await catalog.StatsAsync(ct))));
         api.MapGet("/tracker/peers", (LstView view) => Results.Json(view.Peers.Select(p => new
@@ -179,7 +180,7 @@ public static class CatalogApi
         var entry = await catalog.FindByMd5Async(md5.ToLowerInvariant(), ct);
         if (entry is null) return Error(404, "no image with md5 " + md5);
         var (file, undecodable, unavailable) = await thumbnails.GetAsync(entry, kind, ct);
-        var what = kind == Rendition.Preview ? "no preview: " : "no thumbnail: ";
+        var what = $"no {kind.Name()}: ";
         // The rendition does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
         // reason; none now (no holder answered, too many previews pending): 503, try again.
         if (undecodable is not null) return Error(404, what + undecodable);

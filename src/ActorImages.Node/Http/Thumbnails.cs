@@ -18,6 +18,29 @@ public enum Rendition
     Preview,
 }
 
+/// <summary>What each <see cref="Rendition"/> is, in one place.</summary>
+public static class Renditions
+{
+    /// <summary>The rendition's name in paths of the API, metrics and messages: <c>thumbnail</c> or <c>preview</c>.</summary>
+    /// <param name="kind">The rendition.</param>
+    /// <returns>The lowercase name.</returns>
+    public static string Name(this Rendition kind) => kind == Rendition.Preview ? "preview" : "thumbnail";
+
+    /// <summary>The longest side of the rendition, pixels: <see cref="Thumbnailer.MaxSide"/> or
+    /// <see cref="Thumbnailer.PreviewSide"/>.</summary>
+    /// <param name="kind">The rendition.</param>
+    /// <returns>Pixels.</returns>
+    public static int Side(this Rendition kind) => kind == Rendition.Preview ? Thumbnailer.PreviewSide : Thumbnailer.MaxSide;
+
+    /// <summary>Where the rendition of <paramref name="md5"/> is kept in <paramref name="blobs"/>' data dir.</summary>
+    /// <param name="kind">The rendition.</param>
+    /// <param name="blobs">The node's blob store.</param>
+    /// <param name="md5">Lowercase hex MD5.</param>
+    /// <returns>The JPEG's path (the file may not exist).</returns>
+    public static string Path(this Rendition kind, BlobStore blobs, string md5) =>
+        kind == Rendition.Preview ? blobs.PreviewPath(md5) : blobs.ThumbnailPath(md5);
+}
+
 /// <summary>
 /// Thumbnails and previews on first request, never on the upload's path (README "Web viewer"): made once per image
 /// and <see cref="Rendition"/> from this node's copy, or from a holder's bytes when it has none, and kept in the data
@@ -81,7 +104,7 @@ public sealed class Thumbnails
     {
         if (!MadeOf(entry.MediaType))
             return (null, $"{entry.MediaType} is not decoded here", null); // without fetching the bytes to find out
-        var path = kind == Rendition.Preview ? _blobs.PreviewPath(entry.Md5) : _blobs.ThumbnailPath(entry.Md5);
+        var path = kind.Path(_blobs, entry.Md5);
         if (File.Exists(path)) return (path, null, null);
         var key = (entry.Md5, kind);
         if (_failed.TryGetValue(key, out var reason)) return (null, reason, null);
@@ -112,25 +135,12 @@ public sealed class Thumbnails
         }
     }
 
-    /// <summary>Makes one rendition; a preview gives back the pending place its request took.</summary>
+    /// <summary>Makes one rendition, after the one before; a preview gives back the pending place its request took.</summary>
     private async Task<string?> MakeAsync(CatalogEntry entry, Rendition kind, string target)
-    {
-        try
-        {
-            return await MakeOneAtATimeAsync(entry, kind, target);
-        }
-        finally
-        {
-            if (kind == Rendition.Preview) Interlocked.Decrement(ref _previewsPending);
-        }
-    }
-
-    private async Task<string?> MakeOneAtATimeAsync(CatalogEntry entry, Rendition kind, string target)
     {
         await _workers.WaitAsync();
         string? temp = null;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var name = kind.ToString().ToLowerInvariant();
         var outcome = "unavailable";
         try
         {
@@ -142,8 +152,7 @@ public sealed class Thumbnails
                 await using (var file = File.Create(temp)) await image.Content.CopyToAsync(file);
                 source = temp;
             }
-            var side = kind == Rendition.Preview ? Thumbnailer.PreviewSide : Thumbnailer.MaxSide;
-            await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, side));
+            await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, kind.Side()));
             outcome = "made";
             return target;
         }
@@ -152,7 +161,8 @@ public sealed class Thumbnails
             // Bounded: at most one entry per image that failed; an md5's bytes never change. Said once per image and
             // rendition (a renderer that fails on every HEIC, say one without its HEVC decoder, shows here).
             if (_failed.Count < 100_000) _failed[(entry.Md5, kind)] = e.Message;
-            _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", name, entry.Md5, entry.MediaType, e.Message);
+            _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", kind.Name(), entry.Md5, entry.MediaType,
+                e.Message);
             outcome = "undecodable";
             return null;
         }
@@ -166,7 +176,8 @@ public sealed class Thumbnails
         {
             if (temp is not null) File.Delete(temp);
             _workers.Release();
-            _metrics.Rendition(name, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            if (kind == Rendition.Preview) Interlocked.Decrement(ref _previewsPending);
+            _metrics.Rendition(kind.Name(), outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 }
