@@ -133,8 +133,13 @@ public class ImportTests
     [Fact]
     public async Task EntriesOfOneNameKeepTheirOrderThoughUploadsRunInParallel()
     {
-        // The node serves the oldest entry of a name: a slow first upload must not be overtaken by a later one.
-        using var node = new RecordingNode { Delay = key => key.StartsWith("seed001:1:") ? TimeSpan.FromMilliseconds(400) : TimeSpan.Zero };
+        // The node serves the oldest entry of a name: a slow first upload must not be overtaken by a later one. The
+        // node holds the first until other.png is committed (at most 10 s), so other.png is held back only if the
+        // importer holds it back, whatever the machine's speed.
+        using var node = new RecordingNode
+        {
+            Hold = (n, key) => key.StartsWith("seed001:1:", StringComparison.Ordinal) ? n.Committed("seed001:4:other.png") : Task.CompletedTask,
+        };
         using var folder = Cli.TempFolder();
         string[] photos = ["rocket.jpg", "rocket-progressive.jpg", "rocket-cmyk.jpg", "chelsea.png"];
         var records = new List<string>();
@@ -212,6 +217,7 @@ internal sealed class RecordingNode : IDisposable
     private readonly SmallHttpServer _http;
     private readonly ConcurrentDictionary<string, (long Id, string Json)> _byKey = new();
     private readonly List<Post> _posts = [];
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _committed = new();
     private long _nextId = 100;
 
     public RecordingNode() => _http = new SmallHttpServer(HandleAsync);
@@ -222,8 +228,18 @@ internal sealed class RecordingNode : IDisposable
 
     public Func<string, bool> Refuse { get; init; } = _ => false;
 
-    /// How long the node takes before it commits an item (by import key), so later items could overtake it.
-    public Func<string, TimeSpan> Delay { get; init; } = _ => TimeSpan.Zero;
+    /// What the node awaits before it commits an item (by import key), at most <see cref="HoldLimit"/>, so later items
+    /// can overtake it.
+    public Func<RecordingNode, string, Task> Hold { get; init; } = (_, _) => Task.CompletedTask;
+
+    /// The longest a <see cref="Hold"/> is awaited before the item is committed anyway.
+    public static readonly TimeSpan HoldLimit = TimeSpan.FromSeconds(10);
+
+    /// Completes when the item of <paramref name="key"/> has been committed.
+    public Task Committed(string key) => CommitOf(key).Task;
+
+    private TaskCompletionSource CommitOf(string key) =>
+        _committed.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// The id each import key was committed under.
     public long IdOf(string key) => _byKey[key].Id;
@@ -266,7 +282,14 @@ internal sealed class RecordingNode : IDisposable
             await SmallHttpServer.Json(context, 400, """{"status":400,"error":"not an image"}""");
             return;
         }
-        await Task.Delay(Delay(query["importKey"]));
+        try
+        {
+            await Hold(this, query["importKey"]).WaitAsync(HoldLimit);
+        }
+        catch (TimeoutException)
+        {
+            // committed anyway: a test that expected the hold to end sees the order it got
+        }
         var entry = _byKey.GetOrAdd(query["importKey"], _ =>
         {
             long id = Interlocked.Increment(ref _nextId);
@@ -276,6 +299,7 @@ internal sealed class RecordingNode : IDisposable
                 uploader = query["uploader"], protocol = query["protocol"], receivedAt = query["receivedAt"],
             }));
         });
+        CommitOf(query["importKey"]).TrySetResult();
         await SmallHttpServer.Json(context, 201, entry.Json);
     }
 
