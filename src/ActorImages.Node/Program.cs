@@ -32,8 +32,9 @@ NodeMetrics.ConnectionBounds(settings.P1MaxConnections, settings.P4MaxConnection
 KestrelConnections.Start(settings.HttpMaxConnections);
 // HEIC, HEIF and AVIF thumbnails need libheif's renderer (README "What gets in"); the images get in without it.
 if (!HeifThumbnailer.IsAvailable)
-    Log.Warning("{Program} or prlimit not found on PATH: no thumbnails of HEIC, HEIF and AVIF (Debian package {Program})",
-        HeifThumbnailer.Program, HeifThumbnailer.Program);
+    Log.Warning("{Program} or prlimit not found on PATH: no thumbnails of HEIC, HEIF and AVIF until they are installed " +
+        "(Debian package {Program}; looked for again every {Seconds} s)", HeifThumbnailer.Program, HeifThumbnailer.Program,
+        HeifThumbnailer.LookupRetryMs / 1000);
 
 var exitCode = await NodeHost.RunAsync(settings, config, args);
 Log.Information("ActorImages node {Host} exits with code {Code}", settings.Host, exitCode);

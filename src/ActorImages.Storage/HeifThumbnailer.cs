@@ -39,11 +39,36 @@ public static class HeifThumbnailer
     /// libde265's and dav1d's tables and buffers).</summary>
     private const long BaseBytes = 32L << 20;
 
-    private static readonly Lazy<(string Program, string Prlimit)?> Tools = new(FindTools);
+    /// <summary>How long, in ms, a lookup that found the tools missing stands before the next one: 5,000. Once found they
+    /// are kept; until then a node picks up an install of <see cref="Program"/> within this time, without a restart.</summary>
+    public const int LookupRetryMs = 5_000;
 
-    /// <summary>Whether <see cref="Program"/> and <c>prlimit</c> are both on <c>PATH</c>, looked up once per process:
-    /// without them HEIC, HEIF and AVIF get no thumbnail (<see cref="Thumbnailer.Decodes"/>).</summary>
-    public static bool IsAvailable => Tools.Value is not null;
+    private static readonly Lock ToolsGate = new();
+    private static Tools? _tools;
+    private static long? _lookedUpAt;
+
+    /// <summary>Whether <see cref="Program"/> and <c>prlimit</c> are both on <c>PATH</c>: without them HEIC, HEIF and AVIF
+    /// get no thumbnail (<see cref="Thumbnailer.Decodes"/>). Found once, kept; missing, looked up again at most every
+    /// <see cref="LookupRetryMs"/>.</summary>
+    public static bool IsAvailable => FoundTools is not null;
+
+    private static Tools? FoundTools
+    {
+        get
+        {
+            if (Volatile.Read(ref _tools) is { } found) return found;
+            lock (ToolsGate)
+            {
+                var now = Environment.TickCount64;
+                if (_tools is null && (_lookedUpAt is not { } last || now - last >= LookupRetryMs))
+                {
+                    _tools = FindTools();
+                    _lookedUpAt = now;
+                }
+                return _tools;
+            }
+        }
+    }
 
     /// <summary>The bound of the child's data segment (<c>RLIMIT_DATA</c>) for <paramref name="maxPixels"/>: 32 MiB +
     /// 4 bytes a pixel, in bytes. A primary image needs about 8 bytes a pixel, so one decodes up to about half the pixel
@@ -80,7 +105,7 @@ public static class HeifThumbnailer
     {
         if (!format.IsHeif()) throw new ArgumentException($"not a HEIF file: {format.Name()}", nameof(format));
         var header = ImageProbe.Read(source, format, maxPixels);
-        if (Tools.Value is not { } tools)
+        if (FoundTools is not { } tools)
             throw new InvalidImageException($"unreadable image: no decoder for its format ({Program} not installed)");
         var (program, prlimit) = tools;
         // heif-thumbnailer renders the first thumbnail item whenever there is one, unless -p asks for the primary image.
@@ -173,13 +198,16 @@ public static class HeifThumbnailer
         return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length).ReplaceLineEndings(" ").Trim();
     }
 
-    private static (string Program, string Prlimit)? FindTools()
+    /// <summary>Where <see cref="Program"/> and <c>prlimit</c> are.</summary>
+    private sealed record Tools(string Program, string Prlimit);
+
+    private static Tools? FindTools()
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? "";
         string? Find(string name) => path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(folder => Path.Combine(folder, name))
             .FirstOrDefault(file => File.Exists(file) && (OperatingSystem.IsWindows()
                 || (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0));
-        return Find(Program) is { } program && Find("prlimit") is { } prlimit ? (program, prlimit) : null;
+        return Find(Program) is { } program && Find("prlimit") is { } prlimit ? new Tools(program, prlimit) : null;
     }
 }

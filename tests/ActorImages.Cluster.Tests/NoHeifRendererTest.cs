@@ -25,12 +25,13 @@ public sealed class NoHeifRendererCluster() : ClusterFixture(subnet: 38, count: 
 /// <summary>
 /// A node without libheif's renderer (README "What gets in"): it still stores and serves HEIC and AVIF, says at start
 /// that it cannot make their thumbnails, and answers so at once, in the API's <c>thumbnail</c> field (the viewer's cue,
-/// format.js <c>hasNoThumbnail</c>) and with a 404 for the thumbnail and the preview, without fetching the bytes.
+/// format.js <c>hasNoThumbnail</c>) and with a 404 for the thumbnail and the preview, without fetching the bytes. Once
+/// the renderer is installed it makes them, without a restart (HeifThumbnailer.LookupRetryMs, 5 s).
 /// </summary>
 public sealed class NoHeifRendererTest(NoHeifRendererCluster fixture) : IClassFixture<NoHeifRendererCluster>
 {
     [Fact]
-    public async Task HeicAndAvifAreStoredAndServedAndSaidToHaveNoThumbnail()
+    public async Task HeicAndAvifAreStoredAndServedAndSaidToHaveNoThumbnailUntilTheRendererIsInstalled()
     {
         var node = fixture.Cluster[1];
         Assert.Contains("heif-thumbnailer or prlimit not found on PATH: no thumbnails of HEIC, HEIF and AVIF", node.ReadLog());
@@ -59,5 +60,19 @@ public sealed class NoHeifRendererTest(NoHeifRendererCluster fixture) : IClassFi
         using var thumbnail = await http.GetAsync($"api/images/{Images.Md5(jpeg)}/thumbnail");
         Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
         Assert.Equal((256, 171), TestImages.JpegSize(await thumbnail.Content.ReadAsByteArrayAsync()));
+
+        // The renderer installed while the node runs (a link where the node's PATH looks): found again within 5 s.
+        File.CreateSymbolicLink(Path.Combine(NoHeifRendererCluster.PathWithoutRenderer.Value, "heif-thumbnailer"),
+            "/usr/bin/heif-thumbnailer");
+        var heic = Images.Md5(TestImages.Bytes("rocket.heic"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await http.GetFromJsonAsync<JsonElement>($"api/images/{heic}")).GetProperty("thumbnail").GetBoolean())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the installed renderer was not found in 20 s");
+            await Task.Delay(250);
+        }
+        using var rendered = await http.GetAsync($"api/images/{heic}/thumbnail");
+        Assert.Equal(HttpStatusCode.OK, rendered.StatusCode);
+        Assert.Equal((256, 171), TestImages.JpegSize(await rendered.Content.ReadAsByteArrayAsync()));
     }
 }
