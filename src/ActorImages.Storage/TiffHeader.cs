@@ -5,9 +5,10 @@ using SkiaSharp;
 namespace ActorImages.Storage;
 
 /// <summary>
-/// Reads a TIFF's first image file directory (IFD0, TIFF 6.0 section 2): the SHORT and LONG values of the tags a caller
-/// asks for, each read once. The probe takes the first page's width, height and orientation from it
-/// (<see cref="Size"/>), the thumbnail decoder its strips (<see cref="TiffThumbnailDecoder"/>).
+/// Reads a TIFF's first image file directory (IFD0, TIFF 6.0 section 2): the SHORT, LONG and IFD values of the tags a
+/// caller asks for, each read once. The probe takes the first page's width, height and orientation from it
+/// (<see cref="Size"/>; for a camera's raw file, whose IFD0 is a small preview, the full image's size from its
+/// SubIFDs), the thumbnail decoder its strips (<see cref="TiffThumbnailDecoder"/>).
 /// </summary>
 /// <remarks>
 /// Not MetadataExtractor's TIFF reader, which the probe used first: it reads and keeps the values of every tag of every
@@ -16,7 +17,8 @@ namespace ActorImages.Storage;
 /// core, and a JPEG's Exif segments made of such directories, 6 GB of memory for 1.2 MB of file (README "What gets
 /// in"; out of memory ends a node, README "Limits and security"). Here the work is one pass over the directory's
 /// entries (at most 65,535 of 12 bytes) and one read of each wanted tag's values, at most <see cref="MaxValues"/> of
-/// them: bounded by the file's first directory, whatever its counts say. Thread-safe (no state); blocking file I/O.
+/// them: bounded by the file's first directory (and, for a raw file's size, at most <see cref="MaxSubIfds"/> more),
+/// whatever its counts say. Thread-safe (no state); blocking file I/O.
 /// </remarks>
 internal static class TiffHeader
 {
@@ -29,6 +31,21 @@ internal static class TiffHeader
     /// <summary>TIFF 6.0 tag 274, the page's orientation: 1 to 8 as EXIF's (<see cref="Origin"/>).</summary>
     public const int Orientation = 274;
 
+    /// <summary>TIFF 6.0 tag 254: bit 0 set when the directory's image is a reduced-resolution version of another image in
+    /// the file (a DNG's or NEF's IFD0 preview of the raw image in a SubIFD).</summary>
+    public const int NewSubfileType = 254;
+
+    /// <summary>Tag 330 (TIFF Technical Note 1, Adobe): the offsets of child directories, where DNG (1.4, section 3)
+    /// and TIFF-based camera raw files keep the full-resolution raw image beside IFD0's preview.</summary>
+    public const int SubIfds = 330;
+
+    /// <summary>DNG tag 50720: the raw image's size once cropped to what the camera shows, width then height (SHORT,
+    /// LONG or RATIONAL; only the first two are read).</summary>
+    public const int DefaultCropSize = 50720;
+
+    /// <summary>The most SubIFDs looked at for the full-resolution image: 8 (a DNG has one to three).</summary>
+    public const int MaxSubIfds = 8;
+
     /// <summary>The most values read of one tag: 2^20 (a strip per row of a 1-million-row page); a tag with more is
     /// treated as absent.</summary>
     public const int MaxValues = 1 << 20;
@@ -38,7 +55,11 @@ internal static class TiffHeader
     /// <summary>
     /// The first page's width and height as it is shown, from IFD0 of <paramref name="file"/> (swapped when its
     /// <see cref="Orientation"/> turns it a quarter, as a camera's portrait photo), or null when the directory is cut,
-    /// points outside the file, or lacks either tag.
+    /// points outside the file, or lacks either tag. When IFD0 is a reduced-resolution image (<see cref="NewSubfileType"/>
+    /// bit 0, as a DNG's or NEF's preview) with <see cref="SubIfds"/>, the size is that of the first SubIFD (of at most
+    /// <see cref="MaxSubIfds"/>) that holds a full-resolution image, cropped by its <see cref="DefaultCropSize"/> where
+    /// it has one: a camera's raw file is listed at the photo's size, not its preview's. A SubIFD that cannot be read
+    /// is skipped; without a readable one, IFD0's size stands.
     /// </summary>
     /// <param name="file">a file starting with a TIFF magic number (<c>II*\0</c> or <c>MM\0*</c>)</param>
     /// <returns>width and height in pixels (each 0 to 2^32 − 1, unchecked), or null</returns>
@@ -48,15 +69,49 @@ internal static class TiffHeader
         using var handle = File.OpenHandle(file);
         try
         {
-            var ifd = Read(handle, [ImageWidth, ImageLength, Orientation]);
+            var ifd = Read(handle, [ImageWidth, ImageLength, Orientation, NewSubfileType, SubIfds]);
             if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height))
                 return null;
-            return ImageProbe.TurnsAQuarter(Origin(ifd)) ? (height[0], width[0]) : (width[0], height[0]);
+            var (w, h) = IsReduced(ifd) && ifd.Tags.TryGetValue(SubIfds, out var children)
+                ? FullResolutionSize(handle, children) ?? (width[0], height[0])
+                : (width[0], height[0]);
+            return ImageProbe.TurnsAQuarter(Origin(ifd)) ? (h, w) : (w, h);
         }
         catch (InvalidImageException)
         {
             return null;
         }
+    }
+
+    /// <summary>Whether <paramref name="ifd"/> says its image is a reduced-resolution version of another
+    /// (<see cref="NewSubfileType"/> bit 0).</summary>
+    private static bool IsReduced(TiffIfd ifd) => ifd.Tags.TryGetValue(NewSubfileType, out var type) && (type[0] & 1) != 0;
+
+    /// <summary>The size of the first of <paramref name="offsets"/>' directories that holds a full-resolution image
+    /// (<see cref="Size"/>), or null.</summary>
+    private static (long Width, long Height)? FullResolutionSize(SafeFileHandle handle, long[] offsets)
+    {
+        foreach (var offset in offsets.Take(MaxSubIfds))
+        {
+            try
+            {
+                var child = Read(handle, [ImageWidth, ImageLength, NewSubfileType, DefaultCropSize], offset);
+                if (IsReduced(child) || !child.Tags.TryGetValue(ImageWidth, out var width)
+                    || !child.Tags.TryGetValue(ImageLength, out var height))
+                {
+                    continue;
+                }
+                return child.Tags.TryGetValue(DefaultCropSize, out var crop) && crop.Length >= 2
+                       && crop[0] is > 0 && crop[1] is > 0 && crop[0] <= width[0] && crop[1] <= height[0]
+                    ? (crop[0], crop[1])
+                    : (width[0], height[0]);
+            }
+            catch (InvalidImageException)
+            {
+                // a cut or misplaced SubIFD: the next one, else IFD0's size
+            }
+        }
+        return null;
     }
 
     /// <summary>The page's orientation in <paramref name="ifd"/> (read with <see cref="Orientation"/> among the wanted
@@ -69,23 +124,25 @@ internal static class TiffHeader
             : SKEncodedOrigin.TopLeft;
 
     /// <summary>
-    /// Reads IFD0 of the TIFF open in <paramref name="handle"/>: for each tag in <paramref name="wanted"/> that the
-    /// directory holds as SHORT or LONG values (1 to <see cref="MaxValues"/> of them), its values, from its first entry.
-    /// Other tags, types and repeated entries are skipped without reading their values.
+    /// Reads IFD0 (or the directory at <paramref name="at"/>) of the TIFF open in <paramref name="handle"/>: for each tag
+    /// in <paramref name="wanted"/> that the directory holds as SHORT, LONG or IFD values (1 to <see cref="MaxValues"/>
+    /// of them), its values, from its first entry. Other tags, types and repeated entries are skipped without reading
+    /// their values.
     /// </summary>
     /// <param name="handle">the file, opened for reading</param>
     /// <param name="wanted">the tag numbers to read</param>
+    /// <param name="at">the directory's offset in bytes from the file's start, or null for IFD0 (the header's)</param>
     /// <returns>the byte order and, per wanted tag found, at least one value</returns>
     /// <exception cref="InvalidImageException"><c>unreadable image: cut header</c>, <c>cut directory</c> or
     /// <c>cut values</c> when the header, the directory or a wanted tag's values lie past the end of the file</exception>
     /// <exception cref="IOException">the file cannot be read</exception>
-    public static TiffIfd Read(SafeFileHandle handle, ReadOnlySpan<int> wanted)
+    public static TiffIfd Read(SafeFileHandle handle, ReadOnlySpan<int> wanted, long? at = null)
     {
         long length = RandomAccess.GetLength(handle);
         Span<byte> header = stackalloc byte[8];
         Require(RandomAccess.Read(handle, header, 0) == 8, "cut header");
         bool little = header[0] == (byte)'I';
-        long offset = ReadUInt32(header[4..], little);
+        long offset = at ?? ReadUInt32(header[4..], little);
         Span<byte> countBytes = stackalloc byte[2];
         Require(offset + 2 <= length && RandomAccess.Read(handle, countBytes, offset) == 2, "cut directory");
         int count = ReadUInt16(countBytes, little);
@@ -96,7 +153,7 @@ internal static class TiffHeader
         {
             var entry = entries.AsSpan(e * EntryBytes, EntryBytes);
             int tag = ReadUInt16(entry, little);
-            int size = ReadUInt16(entry[2..], little) switch { 3 => 2, 4 => 4, _ => 0 };
+            int size = ReadUInt16(entry[2..], little) switch { 3 => 2, 4 or 13 => 4, _ => 0 }; // SHORT; LONG, IFD
             long n = ReadUInt32(entry[4..], little);
             if (size == 0 || n is < 1 or > MaxValues || !wanted.Contains(tag) || tags.ContainsKey(tag))
             {
@@ -109,8 +166,8 @@ internal static class TiffHeader
             }
             else
             {
-                long at = ReadUInt32(entry[8..], little);
-                Require(at + raw.Length <= length && RandomAccess.Read(handle, raw, at) == raw.Length, "cut values");
+                long valuesAt = ReadUInt32(entry[8..], little);
+                Require(valuesAt + raw.Length <= length && RandomAccess.Read(handle, raw, valuesAt) == raw.Length, "cut values");
             }
             var values = new long[n];
             for (int i = 0; i < n; i++)

@@ -90,6 +90,31 @@ public sealed class ImageProbeTests : IDisposable
         Assert.Equal(new ImageHeader(ImageFormat.Tiff, width, height), ImageProbe.Read(file));
     }
 
+    [Theory]
+    [InlineData(0u, 0u, null, 6048, 4024)] // the raw directory's size
+    [InlineData(6000u, 4000u, null, 6000, 4000)] // cropped by its DefaultCropSize
+    [InlineData(6000u, 4000u, (ushort)6, 4000, 6000)] // a portrait: IFD0's orientation turns the photo
+    [InlineData(7000u, 4000u, null, 6048, 4024)] // a crop larger than the image is ignored
+    public void ACameraRawFileIsListedAtThePhotosSizeNotItsPreviews(uint cropWidth, uint cropHeight, ushort? orientation,
+        int width, int height)
+    {
+        // A DNG's or NEF's IFD0 is a small preview (NewSubfileType 1); the photo is in a SubIFD.
+        var crop = cropWidth > 0 ? (cropWidth, cropHeight) : ((uint, uint)?)null;
+        var file = _dir.Write("raw.tif", SyntheticTiff.RawWithPreview(256, 6048, 4024, crop, orientation));
+        Assert.Equal(new ImageHeader(ImageFormat.Tiff, width, height), ImageProbe.Read(file));
+    }
+
+    [Fact]
+    public void ACameraRawFileWhoseRawDirectoryIsCutIsListedAtItsPreviewsSize()
+    {
+        var bytes = SyntheticTiff.RawWithPreview(256, 6048, 4024, rawAt: 1 << 30); // past the end
+        Assert.Equal(new ImageHeader(ImageFormat.Tiff, 256, 1), ImageProbe.Read(_dir.Write("cut.tif", bytes)));
+        // and its thumbnail is the preview's, as for any TIFF
+        using var thumbnail = Thumbnailer.Thumbnail(_dir.Write("raw.tif", SyntheticTiff.RawWithPreview(256, 6048, 4024)),
+            ImageProbe.DefaultMaxPixels);
+        Assert.Equal((256, 1), (thumbnail.Width, thumbnail.Height));
+    }
+
     [Fact]
     public void AHeicBombIsRefusedFromItsHeader()
     {

@@ -30,6 +30,82 @@ public static class SyntheticTiff
     public static byte[] WithLongTags(int width, int tags, int values, ushort? tag = null) =>
         Build(width, width, tags, values, tag, null);
 
+    /// <summary>
+    /// A camera raw file's layout (DNG 1.4, NEF): IFD0 a one-row grey preview of <paramref name="previewWidth"/> pixels
+    /// (as <see cref="OneRow"/>, readable by the thumbnail decoder) marked reduced-resolution (NewSubfileType 1), whose
+    /// SubIFDs tag (330, type IFD) points first at a 64 × 48 reduced preview, then at the raw image's directory of
+    /// <paramref name="rawWidth"/> × <paramref name="rawHeight"/> (NewSubfileType 0; no pixel data, which only a raw
+    /// decoder would read).
+    /// </summary>
+    /// <param name="previewWidth">Pixels in IFD0's one row.</param>
+    /// <param name="rawWidth">The raw directory's ImageWidth.</param>
+    /// <param name="rawHeight">The raw directory's ImageLength.</param>
+    /// <param name="crop">The raw directory's DefaultCropSize (DNG tag 50720, two LONGs), or null for none.</param>
+    /// <param name="orientation">IFD0's Orientation (1 to 8), or null for none.</param>
+    /// <param name="rawAt">Where the raw directory claims to be instead, for a cut file (e.g. past its end); null for
+    /// where it is.</param>
+    /// <returns>The file's bytes: header, IFD0, the preview's row, the SubIFDs' offsets, the two SubIFDs.</returns>
+    public static byte[] RawWithPreview(int previewWidth, uint rawWidth, uint rawHeight, (uint Width, uint Height)? crop = null,
+        ushort? orientation = null, uint? rawAt = null)
+    {
+        var preview = Build(previewWidth, previewWidth, 0, 0, null, orientation);
+        var previewEntries = BinaryPrimitives.ReadUInt16LittleEndian(preview.AsSpan(8));
+        // IFD0 again, with NewSubfileType first and SubIFDs last (ascending tags), the pixels and the rest after it.
+        int ifd0Count = previewEntries + 2;
+        int pixelsAt = 8 + 2 + ifd0Count * 12 + 4;
+        int offsetsAt = pixelsAt + previewWidth;
+        int reducedAt = offsetsAt + 8;
+        int rawDirectoryAt = reducedAt + 2 + 3 * 12 + 4;
+        int rawCount = crop is null ? 3 : 4;
+        int cropAt = rawDirectoryAt + 2 + rawCount * 12 + 4;
+        var file = new byte[cropAt + 8];
+        var span = file.AsSpan();
+        preview.AsSpan(0, 8).CopyTo(span);
+        var entries = new List<(ushort Tag, ushort Type, uint Count, uint Value)> { (254, 4, 1, 1) };
+        for (int i = 0; i < previewEntries; i++)
+        {
+            var entry = preview.AsSpan(10 + i * 12, 12);
+            ushort tag = BinaryPrimitives.ReadUInt16LittleEndian(entry), type = BinaryPrimitives.ReadUInt16LittleEndian(entry[2..]);
+            uint value = type == 3 ? BinaryPrimitives.ReadUInt16LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]);
+            entries.Add((tag, type, 1, tag == 273 ? (uint)pixelsAt : value));
+        }
+        entries.Add((330, 13, 2, (uint)offsetsAt));
+        WriteDirectory(span, 8, entries);
+        preview.AsSpan(preview.Length - previewWidth).CopyTo(span[pixelsAt..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[offsetsAt..], (uint)reducedAt);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(offsetsAt + 4)..], rawAt ?? (uint)rawDirectoryAt);
+        WriteDirectory(span, reducedAt, [(254, 4, 1, 1), (256, 4, 1, 64), (257, 4, 1, 48)]);
+        WriteDirectory(span, rawDirectoryAt,
+        [
+            (254, 4, 1, 0), (256, 4, 1, rawWidth), (257, 4, 1, rawHeight),
+            .. crop is null ? Array.Empty<(ushort, ushort, uint, uint)>() : [(50720, 4, 2, (uint)cropAt)],
+        ]);
+        if (crop is { } size)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(span[cropAt..], size.Width);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[(cropAt + 4)..], size.Height);
+        }
+        return file;
+    }
+
+    /// <summary>Writes a little-endian directory at <paramref name="at"/>: the count, the entries (SHORT values in the
+    /// first two bytes of the value field), no next directory.</summary>
+    private static void WriteDirectory(Span<byte> file, int at, IReadOnlyList<(ushort Tag, ushort Type, uint Count, uint Value)> entries)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(file[at..], (ushort)entries.Count);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var (tag, type, count, value) = entries[i];
+            var entry = file.Slice(at + 2 + i * 12, 12);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry, tag);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], type);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], count);
+            if (type == 3 && count == 1) BinaryPrimitives.WriteUInt16LittleEndian(entry[8..], (ushort)value);
+            else BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], value);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(file[(at + 2 + entries.Count * 12)..], 0);
+    }
+
     private static byte[] Build(int width, int data, int extraTags, int extraValues, ushort? extraTag, ushort? orientation)
     {
         // Header (8 bytes), then the directory: a count, its entries of 12 bytes (in ascending tag order), the next
@@ -56,26 +132,10 @@ public static class SyntheticTiff
         span[1] = (byte)'I';
         BinaryPrimitives.WriteUInt16LittleEndian(span[2..], 42);
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], 8);
-        BinaryPrimitives.WriteUInt16LittleEndian(span[8..], (ushort)count);
-        for (var i = 0; i < count; i++)
-        {
-            var entry = span.Slice(10 + i * 12, 12);
-            if (i >= entries.Length)
-            {
-                BinaryPrimitives.WriteUInt16LittleEndian(entry, extraTag ?? (ushort)(1000 + i - entries.Length));
-                BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], 4);
-                BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)extraValues);
-                BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)valuesOffset);
-                continue;
-            }
-            var (tag, type, value) = entries[i];
-            BinaryPrimitives.WriteUInt16LittleEndian(entry, tag);
-            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], type);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], 1);
-            if (tag == 273) value = (uint)dataOffset;
-            if (type == 3) BinaryPrimitives.WriteUInt16LittleEndian(entry[8..], (ushort)value);
-            else BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], value);
-        }
+        var directory = entries.Select(e => (e.Tag, e.Type, 1u, e.Tag == 273 ? (uint)dataOffset : e.Value)).ToList();
+        for (var i = 0; i < extraTags; i++)
+            directory.Add((extraTag ?? (ushort)(1000 + i), 4, (uint)extraValues, (uint)valuesOffset));
+        WriteDirectory(span, 8, directory);
         for (var x = 0; x < Math.Min(data, width); x++) tiff[dataOffset + x] = (byte)(x >> 18);
         return tiff;
     }
