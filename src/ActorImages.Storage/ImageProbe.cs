@@ -186,6 +186,22 @@ public static class ImageProbe
         try
         {
             using var stream = File.OpenRead(file);
+            return ReadJpegFrame(stream);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>As <see cref="ReadJpegFrame(string)"/>, of the JPEG in <paramref name="stream"/> (read from its
+    /// position).</summary>
+    /// <param name="stream">a JPEG stream, e.g. a raw file's preview</param>
+    /// <returns>the frame's directory, or null when the stream has none or its segments do not parse</returns>
+    internal static JpegDirectory? ReadJpegFrame(Stream stream)
+    {
+        try
+        {
             return JpegMetadataReader.ReadMetadata(stream, [new JpegReader()]).OfType<JpegDirectory>().FirstOrDefault();
         }
         catch (Exception e) when (e is not OutOfMemoryException)

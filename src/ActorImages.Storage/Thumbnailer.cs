@@ -49,7 +49,8 @@ public static class Thumbnailer
     /// The target appears whole or not at all: the JPEG goes to a temp file beside it that is then renamed over it
     /// (a reader never sees half a thumbnail). Not fsynced: a thumbnail lost in a crash is made again.
     /// </summary>
-    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page); HEIC, HEIF or
+    /// <param name="source">an image file: JPEG, PNG, GIF (first frame), BMP, WebP, TIFF (first page; of a camera's raw
+    /// file, its largest JPEG preview); HEIC, HEIF or
     /// AVIF when <see cref="Decodes"/> says so (rendered by <see cref="HeifThumbnailer"/>)</param>
     /// <param name="target">the thumbnail file; its folder is created when missing</param>
     /// <param name="maxPixels">the pixel limit (width × height), at least 1; the default is 100 megapixels</param>
@@ -127,18 +128,62 @@ public static class Thumbnailer
             // SkiaSharp has no TIFF codec: baseline TIFF is read here.
             if (result == SKCodecResult.Unimplemented && TiffThumbnailDecoder.IsTiff(source))
             {
-                return TiffThumbnailDecoder.Decode(source, 2 * maxSide, maxPixels, out origin);
+                return DecodeTiff(source, maxPixels, maxSide, out origin);
             }
             throw new InvalidImageException($"unreadable image: {Reason(result)}");
         }
+        origin = codec.EncodedOrigin;
+        return Decode(codec, () => ImageProbe.ReadJpegFrame(source), maxPixels, maxSide);
+    }
+
+    /// <summary>
+    /// A TIFF's pixels: a camera raw file's largest JPEG preview (<see cref="TiffHeader.FindPreviewJpeg"/>: a DNG's,
+    /// NEF's or ARW's, larger than the small uncompressed preview in IFD0 or the only one there is), decoded as any JPEG,
+    /// turned by IFD0's orientation; else, or when that stream does not decode, the first page by
+    /// <see cref="TiffThumbnailDecoder"/>.
+    /// </summary>
+    private static SKBitmap DecodeTiff(string source, long maxPixels, int maxSide, out SKEncodedOrigin origin)
+    {
+        if (TiffHeader.FindPreviewJpeg(source) is var (offset, length, previewOrigin))
+        {
+            // The file mapped, not read (SkData::MakeFromFileName), and the stream a view of it: no copy of its bytes.
+            using var file = SKData.Create(source);
+            using var data = file?.Subset((ulong)offset, (ulong)length);
+            using var codec = data is null ? null : SKCodec.Create(data);
+            if (codec?.EncodedFormat == SKEncodedImageFormat.Jpeg)
+            {
+                try
+                {
+                    var preview = Decode(codec, () =>
+                    {
+                        using var stream = data!.AsStream(false);
+                        return ImageProbe.ReadJpegFrame(stream);
+                    }, maxPixels, maxSide);
+                    origin = previewOrigin;
+                    return preview;
+                }
+                catch (InvalidImageException)
+                {
+                    // the first page's pixels instead
+                }
+            }
+        }
+        return TiffThumbnailDecoder.Decode(source, 2 * maxSide, maxPixels, out origin);
+    }
+
+    /// <summary>The pixels <paramref name="codec"/> decodes, at the smallest scale it offers that keeps at least twice
+    /// <paramref name="maxSide"/>; <paramref name="jpegFrame"/> reads a JPEG's start-of-frame segment for the
+    /// progressive JPEG's bound (<see cref="CoefficientBytes"/>).</summary>
+    /// <exception cref="InvalidImageException">over the pixel limit, or the codec fails</exception>
+    private static SKBitmap Decode(SKCodec codec, Func<JpegDirectory?> jpegFrame, long maxPixels, int maxSide)
+    {
         ImageProbe.CheckPixels(codec.Info.Width, codec.Info.Height, maxPixels);
-        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && ImageProbe.ReadJpegFrame(source) is { } frame
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && jpegFrame() is { } frame
             && CoefficientBytes(frame) is var coefficients && coefficients > maxPixels * 4)
         {
             throw new InvalidImageException($"image too large to decode (a progressive JPEG: {coefficients >> 20} MiB " +
                 $"of coefficients, limit {(maxPixels * 4) >> 20} MiB)");
         }
-        origin = codec.EncodedOrigin;
         // Decode at the smallest size the codec offers that keeps at least twice the thumbnail, so the final
         // scaling still has pixels to average.
         int longest = Math.Max(codec.Info.Width, codec.Info.Height);
@@ -159,7 +204,7 @@ public static class Thumbnailer
             bitmap.Dispose();
             throw new InvalidImageException($"image too large to decode ({size.Width}x{size.Height} pixels)");
         }
-        result = codec.GetPixels(info, bitmap.GetPixels());
+        var result = codec.GetPixels(info, bitmap.GetPixels());
         // A file whose last rows are missing still shows the rows it has; SkiaSharp fills the rest.
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
         {
@@ -174,7 +219,7 @@ public static class Thumbnailer
     /// sampled size, 64 coefficients of 2 bytes each (ITU-T T.81, A.1.1; libjpeg's whole-image coefficient buffer).
     /// 0 for a sequential JPEG, which is decoded a few rows of blocks at a time.
     /// </summary>
-    /// <param name="frame">the JPEG's start-of-frame segment (<see cref="ImageProbe.ReadJpegFrame"/>)</param>
+    /// <param name="frame">the JPEG's start-of-frame segment (<see cref="ImageProbe.ReadJpegFrame(string)"/>)</param>
     /// <returns>bytes, or 0</returns>
     internal static long CoefficientBytes(JpegDirectory frame)
     {

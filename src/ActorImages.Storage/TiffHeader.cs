@@ -46,6 +46,24 @@ internal static class TiffHeader
     /// <summary>The most SubIFDs looked at for the full-resolution image: 8 (a DNG has one to three).</summary>
     public const int MaxSubIfds = 8;
 
+    /// <summary>TIFF 6.0 tag 259: 1 uncompressed; 6 JPEG as TIFF 6.0 section 22 had it, 7 JPEG (Technical Note 2).</summary>
+    public const int Compression = 259;
+
+    /// <summary>TIFF 6.0 tag 262: 2 RGB, 6 YCbCr; a raw image's CFA (32803) or LinearRaw (34892) is no picture.</summary>
+    public const int Photometric = 262;
+
+    /// <summary>TIFF 6.0 tag 273: where each strip's bytes start.</summary>
+    public const int StripOffsets = 273;
+
+    /// <summary>TIFF 6.0 tag 279: each strip's length in bytes.</summary>
+    public const int StripByteCounts = 279;
+
+    /// <summary>TIFF 6.0 tag 513 (section 22): where a whole JPEG stream starts (a NEF's or ARW's preview).</summary>
+    public const int JpegInterchangeFormat = 513;
+
+    /// <summary>TIFF 6.0 tag 514: that stream's length in bytes.</summary>
+    public const int JpegInterchangeFormatLength = 514;
+
     /// <summary>The most values read of one tag: 2^20 (a strip per row of a 1-million-row page); a tag with more is
     /// treated as absent.</summary>
     public const int MaxValues = 1 << 20;
@@ -81,6 +99,70 @@ internal static class TiffHeader
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Where a camera's raw file in TIFF form keeps its largest JPEG preview: of IFD0 and its first
+    /// <see cref="MaxSubIfds"/> SubIFDs, each directory holding a whole JPEG stream — JPEG compression (6 or 7) with the
+    /// stream at <see cref="JpegInterchangeFormat"/>, or in a single strip whose photometric interpretation is RGB or
+    /// YCbCr (a raw image's lossless JPEG strips are not) — the longest stream inside the file. Null for a TIFF whose
+    /// IFD0 is an uncompressed page of its own (not a reduced-resolution preview), whose pixels are the page, and when
+    /// there is none. The stream may still not decode (a strip that needs JPEGTables, a damaged file): the caller falls
+    /// back to IFD0.
+    /// </summary>
+    /// <param name="file">a file starting with a TIFF magic number</param>
+    /// <returns>the stream's offset and length in bytes, and IFD0's orientation, which applies to the preview too</returns>
+    /// <exception cref="IOException">the file cannot be read</exception>
+    public static (long Offset, int Length, SKEncodedOrigin Origin)? FindPreviewJpeg(string file)
+    {
+        using var handle = File.OpenHandle(file);
+        long length = RandomAccess.GetLength(handle);
+        int[] wanted = [NewSubfileType, Compression, Photometric, StripOffsets, StripByteCounts, JpegInterchangeFormat,
+            JpegInterchangeFormatLength, Orientation, SubIfds];
+        TiffIfd first;
+        try
+        {
+            first = Read(handle, wanted);
+        }
+        catch (InvalidImageException)
+        {
+            return null;
+        }
+        if (first.Tags.GetValueOrDefault(Compression, [1])[0] == 1 && !IsReduced(first)) return null;
+        (long Offset, long Length)? best = null;
+        var offsets = first.Tags.GetValueOrDefault(SubIfds, []).Take(MaxSubIfds);
+        foreach (var at in offsets.Select(o => (long?)o).Prepend(null))
+        {
+            try
+            {
+                var ifd = at is null ? first : Read(handle, wanted, at);
+                if (JpegStream(ifd) is var (offset, size) && size >= 4 && offset + size <= length
+                    && size <= int.MaxValue && size > (best?.Length ?? 0))
+                {
+                    best = (offset, size);
+                }
+            }
+            catch (InvalidImageException)
+            {
+                // a cut or misplaced SubIFD: the others
+            }
+        }
+        return best is var (o, n) ? (o, (int)n, Origin(first)) : null;
+    }
+
+    /// <summary>The whole JPEG stream <paramref name="ifd"/> holds (see <see cref="FindPreviewJpeg"/>), or null.</summary>
+    private static (long Offset, long Length)? JpegStream(TiffIfd ifd)
+    {
+        var tags = ifd.Tags;
+        long compression = tags.GetValueOrDefault(Compression, [1])[0];
+        if (compression is not (6 or 7)) return null;
+        if (tags.TryGetValue(JpegInterchangeFormat, out var start) && tags.TryGetValue(JpegInterchangeFormatLength, out var size))
+            return (start[0], size[0]);
+        return tags.TryGetValue(StripOffsets, out var strips) && strips.Length == 1
+               && tags.TryGetValue(StripByteCounts, out var counts) && counts.Length == 1
+               && tags.GetValueOrDefault(Photometric, [6])[0] is 2 or 6
+            ? (strips[0], counts[0])
+            : null;
     }
 
     /// <summary>Whether <paramref name="ifd"/> says its image is a reduced-resolution version of another

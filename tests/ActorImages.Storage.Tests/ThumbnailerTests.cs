@@ -83,6 +83,30 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ACameraRawFilesThumbnailIsMadeFromItsLargestJpegPreviewTurnedByIfd0(bool interchangeFormat)
+    {
+        // IFD0's own preview is one row of 256 grey pixels; the first SubIFD holds rocket.jpg (640 × 427) as a DNG's
+        // JPEG strip or a NEF's JPEGInterchangeFormat; IFD0 says "turn 90° clockwise to view".
+        var raw = SyntheticTiff.RawWithPreview(256, 6048, 4024, orientation: 6, jpegPreview: TestImages.Bytes("rocket.jpg"),
+            interchangeFormat: interchangeFormat);
+        var file = _dir.Write("raw.tif", raw);
+        using var thumbnail = Thumbnailer.Thumbnail(file, ImageProbe.DefaultMaxPixels);
+        Assert.Equal((171, 256), (thumbnail.Width, thumbnail.Height));
+        using var preview = Thumbnailer.Thumbnail(file, ImageProbe.DefaultMaxPixels, Thumbnailer.PreviewSide);
+        Assert.Equal((427, 640), (preview.Width, preview.Height));
+    }
+
+    [Fact]
+    public void ACameraRawFileWhoseJpegPreviewDoesNotDecodeGetsItsFirstPagesThumbnail()
+    {
+        var raw = SyntheticTiff.RawWithPreview(256, 6048, 4024, jpegPreview: new byte[4096]);
+        using var thumbnail = Thumbnailer.Thumbnail(_dir.Write("raw.tif", raw), ImageProbe.DefaultMaxPixels);
+        Assert.Equal((256, 1), (thumbnail.Width, thumbnail.Height));
+    }
+
+    [Theory]
     [InlineData(SKEncodedOrigin.TopLeft, 3, 2, 0, 0)]
     [InlineData(SKEncodedOrigin.TopRight, 3, 2, 2, 0)]
     [InlineData(SKEncodedOrigin.BottomRight, 3, 2, 2, 1)]

@@ -33,9 +33,10 @@ public static class SyntheticTiff
     /// <summary>
     /// A camera raw file's layout (DNG 1.4, NEF): IFD0 a one-row grey preview of <paramref name="previewWidth"/> pixels
     /// (as <see cref="OneRow"/>, readable by the thumbnail decoder) marked reduced-resolution (NewSubfileType 1), whose
-    /// SubIFDs tag (330, type IFD) points first at a 64 × 48 reduced preview, then at the raw image's directory of
-    /// <paramref name="rawWidth"/> × <paramref name="rawHeight"/> (NewSubfileType 0; no pixel data, which only a raw
-    /// decoder would read).
+    /// SubIFDs tag (330, type IFD) points first at a reduced preview — 64 × 48 without pixels, or
+    /// <paramref name="jpegPreview"/> as a JPEG-compressed strip (a DNG's) or stream (a NEF's) — then at the raw image's
+    /// directory of <paramref name="rawWidth"/> × <paramref name="rawHeight"/> (NewSubfileType 0; no pixel data, which
+    /// only a raw decoder would read).
     /// </summary>
     /// <param name="previewWidth">Pixels in IFD0's one row.</param>
     /// <param name="rawWidth">The raw directory's ImageWidth.</param>
@@ -44,9 +45,13 @@ public static class SyntheticTiff
     /// <param name="orientation">IFD0's Orientation (1 to 8), or null for none.</param>
     /// <param name="rawAt">Where the raw directory claims to be instead, for a cut file (e.g. past its end); null for
     /// where it is.</param>
-    /// <returns>The file's bytes: header, IFD0, the preview's row, the SubIFDs' offsets, the two SubIFDs.</returns>
+    /// <param name="jpegPreview">A JPEG file's bytes for the first SubIFD, or null for none.</param>
+    /// <param name="interchangeFormat">true: the JPEG as TIFF 6.0's JPEGInterchangeFormat (513/514, compression 6, as
+    /// a NEF's preview); false: as the single strip of a compression-7 YCbCr image (a DNG's).</param>
+    /// <returns>The file's bytes: header, IFD0, the preview's row, the SubIFDs' offsets, the two SubIFDs, then the
+    /// DefaultCropSize values and the JPEG.</returns>
     public static byte[] RawWithPreview(int previewWidth, uint rawWidth, uint rawHeight, (uint Width, uint Height)? crop = null,
-        ushort? orientation = null, uint? rawAt = null)
+        ushort? orientation = null, uint? rawAt = null, byte[]? jpegPreview = null, bool interchangeFormat = false)
     {
         var preview = Build(previewWidth, previewWidth, 0, 0, null, orientation);
         var previewEntries = BinaryPrimitives.ReadUInt16LittleEndian(preview.AsSpan(8));
@@ -55,10 +60,11 @@ public static class SyntheticTiff
         int pixelsAt = 8 + 2 + ifd0Count * 12 + 4;
         int offsetsAt = pixelsAt + previewWidth;
         int reducedAt = offsetsAt + 8;
-        int rawDirectoryAt = reducedAt + 2 + 3 * 12 + 4;
+        int rawDirectoryAt = reducedAt + 2 + (jpegPreview is null ? 3 : 7) * 12 + 4;
         int rawCount = crop is null ? 3 : 4;
         int cropAt = rawDirectoryAt + 2 + rawCount * 12 + 4;
-        var file = new byte[cropAt + 8];
+        int jpegAt = cropAt + 8;
+        var file = new byte[jpegAt + (jpegPreview?.Length ?? 0)];
         var span = file.AsSpan();
         preview.AsSpan(0, 8).CopyTo(span);
         var entries = new List<(ushort Tag, ushort Type, uint Count, uint Value)> { (254, 4, 1, 1) };
@@ -74,7 +80,17 @@ public static class SyntheticTiff
         preview.AsSpan(preview.Length - previewWidth).CopyTo(span[pixelsAt..]);
         BinaryPrimitives.WriteUInt32LittleEndian(span[offsetsAt..], (uint)reducedAt);
         BinaryPrimitives.WriteUInt32LittleEndian(span[(offsetsAt + 4)..], rawAt ?? (uint)rawDirectoryAt);
-        WriteDirectory(span, reducedAt, [(254, 4, 1, 1), (256, 4, 1, 64), (257, 4, 1, 48)]);
+        uint jpegLength = (uint)(jpegPreview?.Length ?? 0);
+        WriteDirectory(span, reducedAt, jpegPreview is null
+            ? [(254, 4, 1, 1), (256, 4, 1, 64), (257, 4, 1, 48)]
+            :
+            [
+                (254, 4, 1, 1), (256, 4, 1, 640), (257, 4, 1, 427), (259, 3, 1, interchangeFormat ? 6u : 7u), (262, 3, 1, 6),
+                .. interchangeFormat
+                    ? new (ushort, ushort, uint, uint)[] { (513, 4, 1, (uint)jpegAt), (514, 4, 1, jpegLength) }
+                    : [(273, 4, 1, (uint)jpegAt), (279, 4, 1, jpegLength)],
+            ]);
+        jpegPreview?.CopyTo(span[jpegAt..]);
         WriteDirectory(span, rawDirectoryAt,
         [
             (254, 4, 1, 0), (256, 4, 1, rawWidth), (257, 4, 1, rawHeight),
