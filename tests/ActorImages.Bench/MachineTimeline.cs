@@ -9,8 +9,10 @@ namespace ActorImages.Bench;
 /// and of a write (ms, the kernel's own time per completed request, as iostat's <c>r_await</c>/<c>w_await</c>) and
 /// the share of the time it was busy. Added for re-replication, whose rate spreads from run to run: it tells the
 /// window's phases apart — the cores shared with the serving load, a wait for cold source files, the cores alone
-/// (README "What bounds each miss"; docs/benchmarks.md, "2026-12-05 (14:30–15:50)"). Linux only; on a machine without
-/// <c>/proc</c> it prints nothing.
+/// (README "What bounds each miss"; docs/benchmarks.md, "2026-12-05 (14:30–15:50)"). PostgreSQL is the cluster's own
+/// server, the postmaster of <c>run/postgres</c> and its children, not every postgres process on the machine (a test
+/// run's private server beside the bench would count otherwise). Linux only; on a machine without <c>/proc</c> it
+/// prints nothing.
 /// </summary>
 internal sealed class MachineTimeline : IAsyncDisposable
 {
@@ -30,6 +32,7 @@ internal sealed class MachineTimeline : IAsyncDisposable
     private readonly Func<long> _work;
     private readonly Func<IReadOnlyList<int>> _nodePids;
     private readonly string? _device;
+    private readonly string _postmasterPidFile;
     private readonly TimeSpan _every;
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private readonly List<Reading> _readings = [];
@@ -47,6 +50,7 @@ internal sealed class MachineTimeline : IAsyncDisposable
         _nodePids = nodePids;
         _every = every;
         _device = DeviceOf(folder);
+        _postmasterPidFile = Path.Combine(folder, "postgres", "data", "postmaster.pid");
         _sampling = Task.Run(async () =>
         {
             while (true)
@@ -125,7 +129,7 @@ internal sealed class MachineTimeline : IAsyncDisposable
         try
         {
             var nodes = CpuTimes(_nodePids().Distinct());
-            var postgres = CpuTimes(PostgresPids());
+            var postgres = CpuTimes(PostgresPids(_postmasterPidFile));
             var (busy, ioWait) = MachineTicks();
             var reading = new Reading(_clock.Elapsed, _work(), nodes, Environment.CpuUsage.TotalTime, postgres, busy, ioWait, Disk());
             lock (_readings) _readings.Add(reading);
@@ -141,23 +145,38 @@ internal sealed class MachineTimeline : IAsyncDisposable
         pids.Select(p => (Pid: p, Used: LocalCluster.CpuTime(p))).Where(p => p.Used is not null)
             .ToDictionary(p => p.Pid, p => p.Used!.Value);
 
-    private static IEnumerable<int> PostgresPids()
+    /// <summary>The postmaster whose pid <paramref name="pidFile"/> names (PostgreSQL's <c>postmaster.pid</c>, first
+    /// line) and its children (the backends and background workers); none when the file is missing or unreadable.</summary>
+    private static List<int> PostgresPids(string pidFile)
     {
+        int postmaster;
+        try
+        {
+            if (!int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out postmaster))
+                return [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+        var pids = new List<int> { postmaster };
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid)) continue;
-            string comm;
             try
             {
-                comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+                // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ')'.
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 1 && int.TryParse(fields[1], CultureInfo.InvariantCulture, out int parent) && parent == postmaster)
+                    pids.Add(pid);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                continue;
+                // the process ended between listing and reading
             }
-            if (comm.StartsWith("postgres", StringComparison.Ordinal) || comm.StartsWith("postmaster", StringComparison.Ordinal))
-                yield return pid;
         }
+        return pids;
     }
 
     /// <summary>The machine's busy ticks (all but idle and iowait) and iowait ticks (<c>/proc/stat</c>'s cpu line).</summary>
