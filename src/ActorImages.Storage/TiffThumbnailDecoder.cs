@@ -8,7 +8,8 @@ namespace ActorImages.Storage;
 /// n-th row and column, so memory is one row plus the sampled image whatever the page's size. 16-bit samples (as
 /// scientific software writes, e.g. testdata's multipage_rgb.tif) keep their high byte. Anything else (LZW,
 /// JPEG-in-TIFF, tiles, planes, floating-point samples) is an <see cref="InvalidImageException"/>: the image is stored, only its thumbnail is
-/// missing.
+/// missing. A camera raw file's JPEG preview, and a page that is one whole JPEG stream, are decoded before this is
+/// tried (Thumbnailer, <see cref="TiffHeader.FindPreviewJpeg"/>).
 /// </summary>
 internal static class TiffThumbnailDecoder
 {
