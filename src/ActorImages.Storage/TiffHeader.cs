@@ -90,9 +90,7 @@ internal static class TiffHeader
             var ifd = Read(handle, [ImageWidth, ImageLength, Orientation, NewSubfileType, SubIfds]);
             if (!ifd.Tags.TryGetValue(ImageWidth, out var width) || !ifd.Tags.TryGetValue(ImageLength, out var height))
                 return null;
-            var (w, h) = IsReduced(ifd) && ifd.Tags.TryGetValue(SubIfds, out var children)
-                ? FullResolutionSize(handle, children) ?? (width[0], height[0])
-                : (width[0], height[0]);
+            var (w, h) = IsReduced(ifd) ? FullResolutionSize(handle, ifd) ?? (width[0], height[0]) : (width[0], height[0]);
             return ImageProbe.TurnsAQuarter(Origin(ifd)) ? (h, w) : (w, h);
         }
         catch (InvalidImageException)
@@ -129,25 +127,10 @@ internal static class TiffHeader
             return null;
         }
         if (first.Tags.GetValueOrDefault(Compression, [1])[0] == 1 && !IsReduced(first)) return null;
-        (long Offset, long Length)? best = null;
-        var offsets = first.Tags.GetValueOrDefault(SubIfds, []).Take(MaxSubIfds);
-        foreach (var at in offsets.Select(o => (long?)o).Prepend(null))
-        {
-            try
-            {
-                var ifd = at is null ? first : Read(handle, wanted, at);
-                if (JpegStream(ifd) is var (offset, size) && size >= 4 && offset + size <= length
-                    && size <= int.MaxValue && size > (best?.Length ?? 0))
-                {
-                    best = (offset, size);
-                }
-            }
-            catch (InvalidImageException)
-            {
-                // a cut or misplaced SubIFD: the others
-            }
-        }
-        return best is var (o, n) ? (o, (int)n, Origin(first)) : null;
+        var best = Children(handle, first, wanted).Prepend(first).Select(JpegStream)
+            .Where(s => s is { Length: >= 4 and <= int.MaxValue } j && j.Offset + j.Length <= length)
+            .MaxBy(s => s!.Value.Length);
+        return best is var (offset, size) ? (offset, (int)size, Origin(first)) : null;
     }
 
     /// <summary>The whole JPEG stream <paramref name="ifd"/> holds (see <see cref="FindPreviewJpeg"/>), or null.</summary>
@@ -169,31 +152,43 @@ internal static class TiffHeader
     /// (<see cref="NewSubfileType"/> bit 0).</summary>
     private static bool IsReduced(TiffIfd ifd) => ifd.Tags.TryGetValue(NewSubfileType, out var type) && (type[0] & 1) != 0;
 
-    /// <summary>The size of the first of <paramref name="offsets"/>' directories that holds a full-resolution image
+    /// <summary>The size of the first of <paramref name="ifd0"/>'s SubIFDs that holds a full-resolution image
     /// (<see cref="Size"/>), or null.</summary>
-    private static (long Width, long Height)? FullResolutionSize(SafeFileHandle handle, long[] offsets)
+    private static (long Width, long Height)? FullResolutionSize(SafeFileHandle handle, TiffIfd ifd0)
     {
-        foreach (var offset in offsets.Take(MaxSubIfds))
+        foreach (var child in Children(handle, ifd0, [ImageWidth, ImageLength, NewSubfileType, DefaultCropSize]))
         {
+            if (IsReduced(child) || !child.Tags.TryGetValue(ImageWidth, out var width)
+                || !child.Tags.TryGetValue(ImageLength, out var height))
+            {
+                continue;
+            }
+            return child.Tags.TryGetValue(DefaultCropSize, out var crop) && crop.Length >= 2
+                   && crop[0] is > 0 && crop[1] is > 0 && crop[0] <= width[0] && crop[1] <= height[0]
+                ? (crop[0], crop[1])
+                : (width[0], height[0]);
+        }
+        return null;
+    }
+
+    /// <summary>The first <see cref="MaxSubIfds"/> of <paramref name="ifd0"/>'s SubIFDs (read with <see cref="SubIfds"/>
+    /// among its wanted tags), each read for <paramref name="wanted"/>, in order; one that is cut or points outside the
+    /// file is left out.</summary>
+    private static IEnumerable<TiffIfd> Children(SafeFileHandle handle, TiffIfd ifd0, int[] wanted)
+    {
+        foreach (var offset in ifd0.Tags.GetValueOrDefault(SubIfds, []).Take(MaxSubIfds))
+        {
+            TiffIfd? child;
             try
             {
-                var child = Read(handle, [ImageWidth, ImageLength, NewSubfileType, DefaultCropSize], offset);
-                if (IsReduced(child) || !child.Tags.TryGetValue(ImageWidth, out var width)
-                    || !child.Tags.TryGetValue(ImageLength, out var height))
-                {
-                    continue;
-                }
-                return child.Tags.TryGetValue(DefaultCropSize, out var crop) && crop.Length >= 2
-                       && crop[0] is > 0 && crop[1] is > 0 && crop[0] <= width[0] && crop[1] <= height[0]
-                    ? (crop[0], crop[1])
-                    : (width[0], height[0]);
+                child = Read(handle, wanted, offset);
             }
             catch (InvalidImageException)
             {
-                // a cut or misplaced SubIFD: the next one, else IFD0's size
+                child = null;
             }
+            if (child is not null) yield return child;
         }
-        return null;
     }
 
     /// <summary>The page's orientation in <paramref name="ifd"/> (read with <see cref="Orientation"/> among the wanted
