@@ -126,7 +126,7 @@ public static class Thumbnailer
         if (codec is null)
         {
             // SkiaSharp has no TIFF codec: baseline TIFF is read here.
-            if (result == SKCodecResult.Unimplemented && TiffThumbnailDecoder.IsTiff(source))
+            if (result == SKCodecResult.Unimplemented && ImageProbe.Sniff(source, out _) == ImageFormat.Tiff)
             {
                 return DecodeTiff(source, maxPixels, maxSide, out origin);
             }

@@ -29,14 +29,6 @@ internal static class TiffThumbnailDecoder
         TagSamplesPerPixel, TagRowsPerStrip, TagPlanarConfiguration, TagSampleFormat, TiffHeader.Orientation,
     ];
 
-    /// <summary>Whether <paramref name="file"/> starts with a TIFF magic number.</summary>
-    public static bool IsTiff(string file)
-    {
-        Span<byte> head = stackalloc byte[4];
-        using var handle = File.OpenHandle(file);
-        return RandomAccess.Read(handle, head, 0) == 4 && ImageFormats.Sniff(head) == ImageFormat.Tiff;
-    }
-
     /// <summary>
     /// The first page, sampled so its longest side is at least <paramref name="minLongestSide"/> where it is larger.
     /// </summary>
