@@ -16,7 +16,8 @@ public sealed class IdleTimeoutStreamTest
     [Fact]
     public async Task ASenderThatTricklesUnderTheIdleBoundIsCutOffOnceTheReadsHaveWaitedTheBudget()
     {
-        // 1 KiB every 100 ms: never silent for the 1 s idle bound, 10 KiB/s in all.
+        // 1 KiB every 100 ms: never silent for the 5 s idle bound (a bound of 1 s tripped when a loaded machine held the
+        // sender back for a second: the read was cut off by the idle bound, not by the budget), 10 KiB/s in all.
         await using var peer = await Peer.StartAsync(async socket =>
         {
             for (var i = 0; i < 100; i++)
@@ -25,7 +26,7 @@ public sealed class IdleTimeoutStreamTest
                 await Task.Delay(100);
             }
         });
-        var stream = new IdleTimeoutStream(peer.Client, TimeSpan.FromSeconds(1), waitBudget: TimeSpan.FromSeconds(1.5),
+        var stream = new IdleTimeoutStream(peer.Client, TimeSpan.FromSeconds(5), waitBudget: TimeSpan.FromSeconds(1.5),
             timedOut: () => new IOException("too slow"));
         var clock = Stopwatch.StartNew();
         long received = 0;
@@ -36,9 +37,10 @@ public sealed class IdleTimeoutStreamTest
             while ((read = await stream.ReadAsync(buffer)) > 0) received += read;
         });
         Assert.Equal("too slow", e.Message);
-        // Cut off after about 1.5 s, with about 15 of the 100 KiB: the idle bound alone would have read all 100 (10 s).
-        Assert.InRange(clock.Elapsed.TotalSeconds, 1.4, 5);
-        Assert.InRange(received, 5 * 1024, 50 * 1024);
+        // Cut off once the reads have waited 1.5 s, with about 15 of the 100 KiB (fewer when the sender was held back):
+        // the idle bound alone would have read all 100 (10 s).
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.45, 5);
+        Assert.InRange(received, 1024, 50 * 1024);
     }
 
     [Fact]
