@@ -204,6 +204,11 @@ public static class NodeHost
             hostStop = ExitWatchdog.Hold("the web host's stop (Kestrel draining HTTP and P2 connections, hosted services)");
         });
         app.Lifetime.ApplicationStopped.Register(() => hostStop?.Dispose());
+        // Once the node's own threads run (remoting, the gateways, Kestrel), the pool gets what a pids limit leaves.
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (ThreadBudget.Apply() is { } bounded) Log.Warning("thread pool bounded: {Reason}", bounded);
+        });
         try
         {
             await app.RunAsync();

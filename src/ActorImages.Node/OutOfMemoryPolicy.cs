@@ -5,12 +5,13 @@ namespace ActorImages.Node;
 /// <see cref="OutOfMemoryException"/> caught by an actor's supervisor or by Kestrel would leave a half-working member
 /// in the cluster, so the first sight of one, before any handler, calls <see cref="Environment.FailFast(string)"/>
 /// (SIGABRT, exit code 134); <c>bin/cluster</c>'s supervisor or the container's restart policy starts the node again.
-/// One kind is not memory and does not end it: a thread that cannot start. On Linux the runtime's
+/// One kind is not memory and does not end it here: a thread that cannot start. On Linux the runtime's
 /// <c>Thread.Start</c> throws <see cref="OutOfMemoryException"/> when the operating system refuses the thread — for
 /// want of file descriptors (every listener full of connections under a low <c>ulimit -n</c>) or over a thread or
-/// process limit (a container's pids limit) — and the thread pool, which starts its workers on demand, catches it and
-/// carries on with the workers it has. Ending the node there turned a busy moment into a crash
-/// (tests/ActorImages.Faults.Tests/DescriptorLimitTest.cs).
+/// process limit (a container's pids limit). The node keeps clear of both limits instead
+/// (<see cref="Config.DescriptorBudget"/>, <see cref="Config.ThreadBudget"/>): .NET 10's thread pool does not catch the
+/// exception when it cannot add a worker, and the process aborts whatever this policy says (dotnet/runtime#132492;
+/// tests/ActorImages.Faults.Tests/PidsLimitTest.cs).
 /// </summary>
 public static class OutOfMemoryPolicy
 {
@@ -21,8 +22,23 @@ public static class OutOfMemoryPolicy
     /// <see cref="EndsTheProcess"/> ends it. Call once, first thing in <c>Main</c>.</summary>
     public static void Install() => AppDomain.CurrentDomain.FirstChanceException += static (_, e) =>
     {
-        if (EndsTheProcess(e.Exception)) Environment.FailFast(Message);
+        if (e.Exception is not OutOfMemoryException) return;
+        // Reading where it was thrown (TargetSite) allocates; one that fails for want of memory raises another
+        // OutOfMemoryException here, which ends the process without asking again.
+        if (_deciding) Environment.FailFast(Message);
+        _deciding = true;
+        try
+        {
+            if (EndsTheProcess(e.Exception)) Environment.FailFast(Message);
+        }
+        finally
+        {
+            _deciding = false;
+        }
     };
+
+    [ThreadStatic]
+    private static bool _deciding;
 
     /// <summary>Whether <paramref name="exception"/>, seen as it is thrown, ends the node: an
     /// <see cref="OutOfMemoryException"/> (or a subclass, such as <see cref="InsufficientMemoryException"/>) that was

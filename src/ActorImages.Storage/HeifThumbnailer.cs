@@ -98,8 +98,8 @@ public static class HeifThumbnailer
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when the header does not say the size, the
     /// program is missing or fails (its message follows), <c>image too large (…)</c> over the pixel limit, or
     /// <c>image too slow to decode</c> after <see cref="TimeoutMs"/></exception>
-    /// <exception cref="IOException">reading the source failed, or <c>prlimit</c> could not be started (the next request
-    /// tries again)</exception>
+    /// <exception cref="IOException">reading the source failed, <c>prlimit</c> could not be started, or the machine refused
+    /// the child a thread, a process or memory (<see cref="RefusedByTheMachine"/>): the next request tries again</exception>
     /// <exception cref="ArgumentException"><paramref name="format"/> is not of the HEIF family</exception>
     internal static void RenderPng(string source, ImageFormat format, string png, long maxPixels, int side)
     {
@@ -142,8 +142,11 @@ public static class HeifThumbnailer
             var message = (errors.Result + " " + output.Result).Trim();
             if (child.ExitCode != 0 || !File.Exists(png))
             {
-                throw new InvalidImageException($"unreadable image: {Program} exited {child.ExitCode} within " +
-                    $"{DataLimitBytes(maxPixels) >> 20} MiB" + (message.Length > 0 ? $": {message}" : ""));
+                var failure = $"{Program} exited {child.ExitCode} within {DataLimitBytes(maxPixels) >> 20} MiB" +
+                    (message.Length > 0 ? $": {message}" : "");
+                if (RefusedByTheMachine(child.ExitCode, message))
+                    throw new IOException($"the renderer was refused a thread, a process or memory ({failure}); ask again");
+                throw new InvalidImageException($"unreadable image: {failure}");
             }
         }
         catch
@@ -153,14 +156,34 @@ public static class HeifThumbnailer
         }
     }
 
+    /// <summary>
+    /// Whether a failed child's exit says the machine refused it something rather than that the image does not decode:
+    /// killed by SIGKILL (exit code 137, which this class sends only after <see cref="TimeoutMs"/>: the kernel's or a
+    /// container's out-of-memory killer), or stopped by <c>EAGAIN</c>, "Resource temporarily unavailable" (the C locale's
+    /// words, see <see cref="ScrubEnvironment"/>) — a thread or process the task limit of the node's control group
+    /// refused (measured: <c>terminate called after throwing an instance of 'std::system_error' what(): Resource
+    /// temporarily unavailable</c>, exit code 134, when libde265 could not start its decoder thread). Such a failure
+    /// is not remembered against the image: the next request renders it again.
+    /// </summary>
+    /// <param name="exitCode">The child's exit code (128 + the signal's number when a signal ended it).</param>
+    /// <param name="message">The start of what it wrote to standard error and output.</param>
+    /// <returns>True when the image may well render on the next attempt.</returns>
+    internal static bool RefusedByTheMachine(int exitCode, string message) =>
+        exitCode == 128 + 9 || message.Contains("Resource temporarily unavailable", StringComparison.Ordinal);
+
     /// <summary>The variables a child keeps of the node's environment: where programs and libraries are found, and
     /// libheif's own settings. Not the rest, which holds the node's secrets (the admin token, the database URL with
     /// its password, the cluster certificate's password): a decoder that bytes from a client have taken over must not
-    /// find them.</summary>
-    internal static readonly string[] KeptVariables = ["PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "TMPDIR"];
+    /// find them. Nor the node's locale: the child runs in <see cref="ChildLocale"/>.</summary>
+    internal static readonly string[] KeptVariables = ["PATH", "LD_LIBRARY_PATH", "TMPDIR"];
+
+    /// <summary>The child's <c>LC_ALL</c>: <c>C.UTF-8</c>, so that its messages are in the words
+    /// <see cref="RefusedByTheMachine"/> reads, whatever the node's locale.</summary>
+    internal const string ChildLocale = "C.UTF-8";
 
     /// <summary>Leaves in <paramref name="environment"/> (a child's, a copy of the node's) only
-    /// <see cref="KeptVariables"/> and the variables whose names start with <c>LIBHEIF_</c>.</summary>
+    /// <see cref="KeptVariables"/> and the variables whose names start with <c>LIBHEIF_</c>, and sets <c>LC_ALL</c> to
+    /// <see cref="ChildLocale"/>.</summary>
     internal static void ScrubEnvironment(IDictionary<string, string?> environment)
     {
         foreach (var name in environment.Keys.ToList())
@@ -168,6 +191,7 @@ public static class HeifThumbnailer
             if (!KeptVariables.Contains(name, StringComparer.Ordinal) && !name.StartsWith("LIBHEIF_", StringComparison.Ordinal))
                 environment.Remove(name);
         }
+        environment["LC_ALL"] = ChildLocale;
     }
 
     /// <summary>Starts <paramref name="start"/>; a program that cannot be run is an <see cref="IOException"/> (the next

@@ -58,7 +58,8 @@ public static class Thumbnailer
     /// the default) or <see cref="PreviewSide"/> (a preview); a smaller image keeps its size</param>
     /// <exception cref="InvalidImageException"><c>unreadable image: …</c> when no decoder here decodes it, or
     /// <c>image too large (…)</c> over the pixel limit</exception>
-    /// <exception cref="IOException">reading the source or writing the target failed</exception>
+    /// <exception cref="IOException">reading the source or writing the target failed, or the machine refused the HEIF
+    /// renderer a thread, a process or memory (<see cref="HeifThumbnailer.RefusedByTheMachine"/>)</exception>
     public static void Write(string source, string target, long maxPixels = ImageProbe.DefaultMaxPixels,
         int maxSide = MaxSide)
     {

@@ -246,7 +246,9 @@ public sealed class ThumbnailerTests : IDisposable
         Assert.Equal("/usr/lib/libheif/plugins", start.Environment["LIBHEIF_PLUGIN_PATH"]);
         Assert.DoesNotContain(start.Environment.Keys, k => k.StartsWith("ACTORIMAGES_", StringComparison.Ordinal));
         // Nothing else of this process's environment either (HOME, USER, the test runner's own variables …).
-        Assert.All(start.Environment.Keys, k => Assert.True(HeifThumbnailer.KeptVariables.Contains(k) || k == "LIBHEIF_PLUGIN_PATH", k));
+        Assert.All(start.Environment.Keys, k => Assert.True(HeifThumbnailer.KeptVariables.Contains(k) || k is "LIBHEIF_PLUGIN_PATH" or "LC_ALL", k));
+        // Its messages in the C locale's words, which tell a refused thread from a bad image.
+        Assert.Equal("C.UTF-8", start.Environment["LC_ALL"]);
     }
 
     [Fact]

@@ -171,7 +171,8 @@ public static class CatalogApi
     }
 
     /// <summary><c>GET /api/images/{md5}/thumbnail</c> and <c>…/preview</c> (README "HTTP API"): the JPEG, cacheable
-    /// forever; 404 with the reason when the image does not decode; 503 when no holder answered or, for a preview, when
+    /// forever; 404 with the reason when the image does not decode; 503 when no holder answered, the copy broke off, the
+    /// machine refused the renderer a thread, a process or memory, or, for a preview, when
     /// <see cref="Thumbnails.MaxPreviewsPending"/> are pending.</summary>
     private static async Task<IResult> RenditionAsync(string md5, Rendition kind, CatalogStore catalog, Thumbnails thumbnails,
         HttpContext ctx, CancellationToken ct)
@@ -182,7 +183,7 @@ public static class CatalogApi
         var (file, undecodable, unavailable) = await thumbnails.GetAsync(entry, kind, ct);
         var what = $"no {kind.Name()}: ";
         // The rendition does not exist and never will (a format not decoded here, bytes no decoder reads): 404 with the
-        // reason; none now (no holder answered, too many previews pending): 503, try again.
+        // reason; none now (no holder answered, the renderer refused a thread, too many previews pending): 503, try again.
         if (undecodable is not null) return Error(404, what + undecodable);
         if (file is null) return Error(503, what + unavailable);
         ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";

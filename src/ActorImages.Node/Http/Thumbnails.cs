@@ -63,7 +63,11 @@ public sealed class Thumbnails
     private readonly NodeMetrics _metrics;
     private readonly SemaphoreSlim _workers = new(1);
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), string> _failed = new();
-    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<string?>>> _making = new();
+    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<Made>>> _making = new();
+
+    /// <summary>What one making gave: the JPEG's path, or why there is none now (null when the image does not decode,
+    /// which <c>_failed</c> then says).</summary>
+    private readonly record struct Made(string? Path, string? Unavailable);
 
     /// <summary>Creates the service.</summary>
     /// <param name="blobs">This node's blob store.</param>
@@ -97,8 +101,8 @@ public sealed class Thumbnails
     /// <param name="kind">A thumbnail or a preview.</param>
     /// <param name="ct">Cancellation of the wait (the making goes on for the next request).</param>
     /// <returns>The JPEG file's path; else null and either why the image does not decode (for good: its bytes never
-    /// change) or why there is none now (no holder answered, or too many previews pending: the next request tries
-    /// again).</returns>
+    /// change) or why there is none now (no holder answered, the copy broke off, the machine refused the renderer a
+    /// thread, a process or memory, or too many previews pending: the next request tries again).</returns>
     public async Task<(string? Path, string? Undecodable, string? Unavailable)> GetAsync(CatalogEntry entry, Rendition kind,
         CancellationToken ct)
     {
@@ -119,15 +123,15 @@ public sealed class Thumbnails
             }
             reserved = true;
         }
-        var mine = new Lazy<Task<string?>>(() => MakeAsync(entry, kind, path));
+        var mine = new Lazy<Task<Made>>(() => MakeAsync(entry, kind, path));
         var making = _making.GetOrAdd(key, mine);
         if (reserved && !ReferenceEquals(making, mine)) Interlocked.Decrement(ref _previewsPending); // another came first
         try
         {
             var made = await making.Value.WaitAsync(ct);
-            return made is not null ? (made, null, null)
+            return made.Path is not null ? (made.Path, null, null)
                 : _failed.TryGetValue(key, out var why) ? (null, why, null)
-                : (null, null, "no node holding the image answered");
+                : (null, null, made.Unavailable);
         }
         finally
         {
@@ -136,7 +140,7 @@ public sealed class Thumbnails
     }
 
     /// <summary>Makes one rendition, after the one before; a preview gives back the pending place its request took.</summary>
-    private async Task<string?> MakeAsync(CatalogEntry entry, Rendition kind, string target)
+    private async Task<Made> MakeAsync(CatalogEntry entry, Rendition kind, string target)
     {
         await _workers.WaitAsync();
         string? temp = null;
@@ -154,7 +158,7 @@ public sealed class Thumbnails
             }
             await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, kind.Side()));
             outcome = "made";
-            return target;
+            return new Made(target, null);
         }
         catch (InvalidImageException e)
         {
@@ -164,13 +168,18 @@ public sealed class Thumbnails
             _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", kind.Name(), entry.Md5, entry.MediaType,
                 e.Message);
             outcome = "undecodable";
-            return null;
+            return new Made(null, null);
         }
-        catch (Exception e) when (e is ImageUnavailableException or IOException)
+        catch (ImageUnavailableException)
         {
-            // No holder answered, or the copy broke off or was found corrupt while it was fetched (ImageReader): no
-            // thumbnail now, the next request tries again.
-            return null;
+            return new Made(null, "no node holding the image answered");
+        }
+        catch (IOException e)
+        {
+            // The copy broke off or was found corrupt while it was fetched (ImageReader), or the machine refused the
+            // renderer a thread, a process or memory (HeifThumbnailer): no thumbnail now, the next request tries again.
+            _log.LogWarning("No {Rendition} of {Md5} now: {Reason}", kind.Name(), entry.Md5, e.Message);
+            return new Made(null, e.Message);
         }
         finally
         {

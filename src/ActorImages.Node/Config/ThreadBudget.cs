@@ -1,0 +1,138 @@
+using System.Globalization;
+
+namespace ActorImages.Node.Config;
+
+/// <summary>
+/// Keeps the node's threads under the task limit of its control group — the cgroup <c>pids</c> controller's
+/// <c>pids.max</c>, which a container's pids limit sets (README, "Limits and security"). Every thread is a task, and
+/// .NET 10 does not survive a thread the limit refuses: the thread pool's worker that cannot start throws
+/// <see cref="OutOfMemoryException"/> out of the pool's own dispatch loop and the process aborts (measured: a node whose
+/// group was held at its task count aborted within 10 s of load in three runs of five; dotnet/runtime#132492,
+/// #55964), and the server GC's background threads, made on demand, fail the same way. So when the limit is set, the
+/// node bounds its thread pool at start to what the limit leaves once the group's other tasks and a reserve are
+/// counted, and says so; the pool then never asks for a thread the limit would refuse.
+/// </summary>
+public static class ThreadBudget
+{
+    /// <summary>Tasks kept back, besides two per processor, for threads made on demand outside the pool: 8 (the
+    /// runtime's tiered-compilation worker, the pool's gate thread, timers, a HEIC renderer's process).</summary>
+    public const int ReserveBase = 8;
+
+    /// <summary>The tasks kept back for threads outside the thread pool: <see cref="ReserveBase"/> + 2 ×
+    /// <paramref name="processors"/> (the server GC's background threads, one per heap, and a HEIC renderer's decoder
+    /// threads).</summary>
+    /// <param name="processors">The processors the runtime sees (<see cref="Environment.ProcessorCount"/>).</param>
+    /// <returns>A count of tasks.</returns>
+    public static int Reserve(int processors) => ReserveBase + 2 * processors;
+
+    /// <summary>The tightest task limit over this process's control group and its ancestors (cgroup v1 or v2), and the
+    /// tasks in use under it now (its <c>pids.current</c>); null when no limit is set or none can be read (not Linux,
+    /// no <c>pids</c> controller).</summary>
+    /// <returns>(limit, in use), in tasks (threads of every process in the group).</returns>
+    public static (long Limit, long InUse)? PidsLimit()
+    {
+        try
+        {
+            return Tightest(CgroupDirectory(File.ReadAllLines("/proc/self/cgroup"), File.ReadAllLines("/proc/self/mountinfo")));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The directory of this process's group in the <c>pids</c> hierarchy and the hierarchy's mount point;
+    /// null when the process is in none.</summary>
+    /// <param name="cgroup">The lines of <c>/proc/self/cgroup</c>: <c>id:controllers:path</c>, v2's as <c>0::path</c>.</param>
+    /// <param name="mountinfo">The lines of <c>/proc/self/mountinfo</c> (proc(5)).</param>
+    /// <returns>(the group's directory, the mount point it lies under).</returns>
+    public static (string Group, string Mount)? CgroupDirectory(IEnumerable<string> cgroup, IEnumerable<string> mountinfo)
+    {
+        var mounts = mountinfo.Select(line => line.Split(' ')).Where(f => f.Length > 9)
+            .Select(f => (Root: f[3], Point: f[4], Type: f[Array.IndexOf(f, "-") + 1], Options: f[^1])).ToList();
+        foreach (var line in cgroup)
+        {
+            var parts = line.Split(':', 3);
+            if (parts.Length != 3) continue;
+            var v1 = parts[1].Split(',').Contains("pids");
+            if (!v1 && !(parts[0] == "0" && parts[1].Length == 0)) continue;
+            var mount = mounts.FirstOrDefault(m => v1
+                ? m.Type == "cgroup" && m.Options.Split(',').Contains("pids")
+                : m.Type == "cgroup2" && File.Exists(Path.Combine(m.Point, "cgroup.controllers"))
+                  && File.ReadAllText(Path.Combine(m.Point, "cgroup.controllers")).Split(' ', '\n').Contains("pids"));
+            if (mount.Point is null) continue;
+            // Inside a container without its own cgroup namespace the path is the host's; the mount's root is its prefix.
+            var path = parts[2];
+            if (mount.Root != "/" && path.StartsWith(mount.Root, StringComparison.Ordinal)) path = path[mount.Root.Length..];
+            return (Path.Combine(mount.Point, path.TrimStart('/')), mount.Point);
+        }
+        return null;
+    }
+
+    /// <summary>The tightest <c>pids.max</c> from <paramref name="directory"/>'s group up to the hierarchy's root, with
+    /// that group's <c>pids.current</c>.</summary>
+    private static (long Limit, long InUse)? Tightest((string Group, string Mount)? directory)
+    {
+        if (directory is not var (group, mount)) return null;
+        (long Limit, long InUse)? tightest = null;
+        for (var dir = group; dir.StartsWith(mount, StringComparison.Ordinal); dir = Path.GetDirectoryName(dir) ?? "")
+        {
+            var max = Path.Combine(dir, "pids.max");
+            if (File.Exists(max) && long.TryParse(File.ReadAllText(max).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
+                && (tightest is null || limit < tightest.Value.Limit)
+                && long.TryParse(File.ReadAllText(Path.Combine(dir, "pids.current")).Trim(), NumberStyles.None,
+                    CultureInfo.InvariantCulture, out var inUse))
+            {
+                tightest = (limit, inUse);
+            }
+            if (dir.Length <= mount.Length) break;
+        }
+        return tightest;
+    }
+
+    /// <summary>
+    /// The thread pool's bound of worker threads under a task limit: the limit, less the tasks in use that are not the
+    /// pool's, less <see cref="Reserve"/>; at least <paramref name="minimum"/> (the pool's minimum, which its maximum
+    /// cannot go below). Null when that is no lower than <paramref name="configured"/>.
+    /// </summary>
+    /// <param name="limit">The task limit (<see cref="PidsLimit"/>).</param>
+    /// <param name="inUse">Tasks in use under it now.</param>
+    /// <param name="poolThreads">The pool's threads now (<see cref="ThreadPool.ThreadCount"/>), part of
+    /// <paramref name="inUse"/>.</param>
+    /// <param name="processors">The processors the runtime sees.</param>
+    /// <param name="minimum">The pool's minimum of worker threads.</param>
+    /// <param name="configured">The pool's maximum of worker threads now.</param>
+    /// <param name="message">Null when unchanged, else an English sentence for the log naming the limit, what it leaves
+    /// and the bound.</param>
+    /// <returns>The bound to set, or null.</returns>
+    public static int? Fit(long limit, long inUse, int poolThreads, int processors, int minimum, int configured,
+        out string? message)
+    {
+        message = null;
+        var others = inUse - poolThreads;
+        var reserve = Reserve(processors);
+        var left = limit - others - reserve;
+        if (left >= configured) return null;
+        var bound = (int)Math.Max(minimum, left);
+        message = string.Create(CultureInfo.InvariantCulture,
+            $"the pids limit of this node's control group ({limit} tasks) leaves {Math.Max(0, left)} for the thread pool " +
+            $"({others} in use outside it, {reserve} kept for threads made on demand): at most {bound} worker threads " +
+            $"instead of {configured}, as a thread the limit refuses would end the node") + (left < minimum
+            ? string.Create(CultureInfo.InvariantCulture, $"; the limit is too low for the pool's minimum of {minimum}: raise it to at least {others + reserve + 4 * minimum}")
+            : "");
+        return bound;
+    }
+
+    /// <summary>Bounds this process's thread pool by <see cref="Fit"/> when its control group has a task limit.</summary>
+    /// <returns>Null when unchanged, else the sentence for the log.</returns>
+    public static string? Apply()
+    {
+        if (PidsLimit() is not var (limit, inUse)) return null;
+        ThreadPool.GetMinThreads(out var minWorkers, out _);
+        ThreadPool.GetMaxThreads(out var maxWorkers, out var maxCompletion);
+        if (Fit(limit, inUse, ThreadPool.ThreadCount, Environment.ProcessorCount, minWorkers, maxWorkers, out var message)
+            is not { } bound) return null;
+        ThreadPool.SetMaxThreads(bound, maxCompletion);
+        return message;
+    }
+}
