@@ -117,6 +117,39 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
     }
 
     [Fact]
+    public async Task ARendererKilledByTheSystemIsAnsweredAsUnavailableAndAskedAgainNotRemembered()
+    {
+        // The kernel's out-of-memory killer (or a container's) ends a process with SIGKILL: not the image's fault. The
+        // renderer of a phone HEIC's 12-megapixel primary image runs a second or two here; killed meanwhile, the
+        // preview is 503 with the reason, and the next request renders it (before, any failure of the renderer was
+        // remembered as "unreadable image" and answered 404 until the node restarted).
+        var heic = (byte[])[.. TestImages.Bytes("gradient-thumbnail.heic"), .. System.Text.Encoding.ASCII.GetBytes("trailer:killed")];
+        using (var created = await PostAsync(1, "api/images?filename=IMG_2000.HEIC", new ByteArrayContent(heic)))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var url = Url(1, $"api/images/{Images.Md5(heic)}/preview");
+        var asked = Http.GetAsync(url);
+        var killed = false;
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !killed && !asked.IsCompleted && DateTime.UtcNow < deadline;)
+        {
+            // The renderer reads the image from node 1's data folder, which its command line names.
+            using var pkill = System.Diagnostics.Process.Start("pkill", ["-KILL", "-f", $"heif-thumbnailer .*{System.Text.RegularExpressions.Regex.Escape(Cluster[1].DataDir)}"])!;
+            await pkill.WaitForExitAsync();
+            killed = pkill.ExitCode == 0;
+            if (!killed) await Task.Delay(10);
+        }
+        Assert.True(killed, "the renderer was not seen running");
+        using (var refused = await asked)
+        {
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Contains("no preview: the renderer was refused a thread, a process or memory (heif-thumbnailer exited 137", body);
+        }
+        using var again = await Http.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal((2048, 1536), TestImages.JpegSize(await again.Content.ReadAsByteArrayAsync()));
+    }
+
+    [Fact]
     public async Task APortraitPhotoStoredSidewaysIsListedAndThumbnailedUpright()
     {
         // A phone's portrait JPEG: 640 × 427 pixels stored, EXIF orientation 6 ("turn 90° clockwise to view").

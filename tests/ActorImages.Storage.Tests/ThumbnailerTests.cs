@@ -252,6 +252,19 @@ public sealed class ThumbnailerTests : IDisposable
     }
 
     [Fact]
+    public void ARendererRefusedAThreadOrKilledIsTheMachinesFailureNotTheImages()
+    {
+        // As heif-thumbnailer said it in a node whose pids limit was full (exit code 134, SIGABRT from terminate).
+        Assert.True(HeifThumbnailer.RefusedByTheMachine(134, "terminate called after throwing an instance of " +
+            "'std::system_error'   what():  Resource temporarily unavailable"));
+        // Killed by SIGKILL: the kernel's or a container's out-of-memory killer.
+        Assert.True(HeifThumbnailer.RefusedByTheMachine(137, ""));
+        // The image's own failures: a cut file (exit code 1), an allocation over the data bound (abort, bad_alloc).
+        Assert.False(HeifThumbnailer.RefusedByTheMachine(1, "Could not read HEIF file: Invalid input: Unexpected end of file: Extent in iloc box references data outside of file bounds (points to file position 1035)"));
+        Assert.False(HeifThumbnailer.RefusedByTheMachine(134, "terminate called after throwing an instance of 'std::bad_alloc'   what():  std::bad_alloc"));
+    }
+
+    [Fact]
     public void ABrokenOrOversizedHeicIsAClearErrorAndLeavesNoFile()
     {
         var cut = _dir.Write("cut.heic", TestImages.Bytes("rocket.heic")[..20_000]);
