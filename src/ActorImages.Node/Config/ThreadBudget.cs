@@ -7,10 +7,10 @@ namespace ActorImages.Node.Config;
 /// <c>pids.max</c>, which a container's pids limit sets (README, "Limits and security"). Every thread is a task, and
 /// .NET 10 does not survive a thread the limit refuses: the thread pool's worker that cannot start throws
 /// <see cref="OutOfMemoryException"/> out of the pool's own dispatch loop and the process aborts (measured: a node whose
-/// group was held at its task count aborted within 10 s of load in three runs of five; dotnet/runtime#132492,
-/// #55964), and the server GC's background threads, made on demand, fail the same way. So when the limit is set, the
-/// node bounds its thread pool at start to what the limit leaves once the group's other tasks and a reserve are
-/// counted, and says so; the pool then never asks for a thread the limit would refuse.
+/// group was held at its task count aborted within 10 s of load in three runs of five; dotnet/runtime#132492, #55964;
+/// once, right after refused threads, an allocation in Kestrel's buffer pool threw it too, with memory to spare). So
+/// when the limit is set, the node bounds its thread pool at start to what the limit leaves once the group's other
+/// tasks and a reserve are counted, and says so; the pool then never asks for a thread the limit would refuse.
 /// </summary>
 public static class ThreadBudget
 {
@@ -132,7 +132,7 @@ public static class ThreadBudget
         ThreadPool.GetMaxThreads(out var maxWorkers, out var maxCompletion);
         if (Fit(limit, inUse, ThreadPool.ThreadCount, Environment.ProcessorCount, minWorkers, maxWorkers, out var message)
             is not { } bound) return null;
-        ThreadPool.SetMaxThreads(bound, maxCompletion);
-        return message;
+        return ThreadPool.SetMaxThreads(bound, maxCompletion) ? message
+            : message + "; but the runtime refused the bound (the pool's minimum is above it), so it is not in effect";
     }
 }
