@@ -207,7 +207,11 @@ public static class NodeHost
         // Once the node's own threads run (remoting, the gateways, Kestrel), the pool gets what a pids limit leaves.
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            if (ThreadBudget.Apply() is { } bounded) Log.Warning("thread pool bounded: {Reason}", bounded);
+            if (ThreadBudget.Apply() is var (reason, bound))
+            {
+                Log.Write(bound >= ThreadBudget.AmpleWorkers ? Serilog.Events.LogEventLevel.Information
+                    : Serilog.Events.LogEventLevel.Warning, "thread pool bounded: {Reason}", reason);
+            }
         });
         try
         {

@@ -63,6 +63,8 @@ public sealed class PidsLimitTest(ITestOutputHelper output) : IAsyncLifetime
         Assert.InRange(Said(3), 10, 60);
         Assert.Equal(Limit - Said(3) - Said(4), Said(2));
         Assert.Equal(Said(2), Said(5));
+        // Fewer than 256 workers left: a warning.
+        Assert.Contains("WRN [] thread pool bounded", node.ReadLog());
 
         // Load: 32 P1 clients for 8 s. Every acknowledged image is stored; the limit refuses the node nothing.
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<byte[]>();
