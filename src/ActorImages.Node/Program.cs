@@ -16,7 +16,8 @@ using Serilog;
 
 // One ActorImages node (docs/design.md): the Akka.NET cluster member with its registry, tracker view and gateways,
 // and Kestrel serving the HTTP API (actorimages.http.port) and the P2 WebSocket (actorimages.p2.port).
-// Running out of memory ends the process at once (README "Limits and security"; a thread that cannot start does not).
+// Running out of memory ends the process at once (README "Limits and security"). A thread that cannot start is not
+// memory, but .NET 10 aborts when its thread pool meets one: the pool is bounded under a pids limit (ThreadBudget).
 OutOfMemoryPolicy.Install();
 NodeMetrics.LimitDefaultMetrics();
 var config = NodeConfig.Load(NodeConfig.ProcessEnvironment());

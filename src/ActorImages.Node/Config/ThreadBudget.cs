@@ -75,7 +75,8 @@ public static class ThreadBudget
     {
         if (directory is not var (group, mount)) return null;
         (long Limit, long InUse)? tightest = null;
-        for (var dir = group; dir.StartsWith(mount, StringComparison.Ordinal); dir = Path.GetDirectoryName(dir) ?? "")
+        // The group lies under the mount point (CgroupDirectory): up to it and no further.
+        for (var dir = group; ; dir = Path.GetDirectoryName(dir)!)
         {
             var max = Path.Combine(dir, "pids.max");
             if (File.Exists(max) && long.TryParse(File.ReadAllText(max).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
