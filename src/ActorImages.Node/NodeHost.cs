@@ -104,6 +104,7 @@ public static class NodeHost
         services.AddSingleton(new UploadList(settings.P2ListMaxBytes));
         services.AddHostedService<UploadListLoader>();
         services.AddHostedService<FeedCatchUp>();
+        services.AddHostedService<ThreadBudgetService>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
         services.AddSingleton<ReplicaFetcher>();
@@ -204,15 +205,6 @@ public static class NodeHost
             hostStop = ExitWatchdog.Hold("the web host's stop (Kestrel draining HTTP and P2 connections, hosted services)");
         });
         app.Lifetime.ApplicationStopped.Register(() => hostStop?.Dispose());
-        // Once the node's own threads run (remoting, the gateways, Kestrel), the pool gets what a pids limit leaves.
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            if (ThreadBudget.Apply() is var (reason, bound))
-            {
-                Log.Write(bound >= ThreadBudget.AmpleWorkers ? Serilog.Events.LogEventLevel.Information
-                    : Serilog.Events.LogEventLevel.Warning, "thread pool bounded: {Reason}", reason);
-            }
-        });
         try
         {
             await app.RunAsync();

@@ -11,7 +11,8 @@ namespace ActorImages.Faults.Tests;
 /// .NET 10 aborts a process whose thread pool is refused a worker (measured: a node held at its task count aborted
 /// within 10 s of load in three runs of five), so the node bounds its pool at start to what the limit leaves
 /// (src/ActorImages.Node/Config/ThreadBudget.cs) and says so. Under P1 load from 32 clients it stays up, stores every
-/// acknowledged image, and the limit refuses it nothing. (A group filled by others after the start is beyond the bound:
+/// acknowledged image, and the limit refuses it nothing. The bound follows the limit while the node runs: removed,
+/// the pool gets its maximum back; set again, the new limit bounds it. (A group filled by others after the start is beyond the bound:
 /// filled to the last task while the node answered a thumbnail, the node aborted in two runs of three, its pool
 /// refused a worker. A renderer refused a thread then is answered 503 and asked again, as one the kernel kills:
 /// WebApiTest, Cluster.)
@@ -43,7 +44,7 @@ public sealed class PidsLimitTest(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task UnderAPidsLimitTheNodeBoundsItsThreadPoolAndServesLoadWithoutAThreadRefused()
+    public async Task UnderAPidsLimitTheNodeBoundsItsThreadPoolServesLoadAndFollowsTheLimitWhenItChanges()
     {
         var node = _cluster[1];
         Assert.Contains($"{node.Pid}",
@@ -64,7 +65,7 @@ public sealed class PidsLimitTest(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Limit - Said(3) - Said(4), Said(2));
         Assert.Equal(Said(2), Said(5));
         // Fewer than 256 workers left: a warning.
-        Assert.Contains("WRN [] thread pool bounded", node.ReadLog());
+        Assert.Matches(@"WRN \[[^\]]*\] thread pool bounded", node.ReadLog());
 
         // Load: 32 P1 clients for 8 s. Every acknowledged image is stored; the limit refuses the node nothing.
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<byte[]>();
@@ -84,5 +85,28 @@ public sealed class PidsLimitTest(ITestOutputHelper output) : IAsyncLifetime
         var listed = (await Wire.ListedAsync(Host) ?? []).ToHashSet();
         Assert.All(acknowledged, image => Assert.Contains(Images.Md5(image), listed));
         Assert.DoesNotContain("out of memory", node.ReadLog(), StringComparison.OrdinalIgnoreCase);
+
+        // The limit removed while the node runs (as `docker update --pids-limit -1` does): the pool's maximum is back
+        // within a read or two (every 5 s).
+        _group.Limit = null;
+        await Poll.UntilAsync(TimeSpan.FromSeconds(15), "the bound lifted",
+            () => Task.FromResult(node.ReadLog().Contains("thread pool unbounded: this node's control group has no pids " +
+                "limit any more: back to 32767 worker threads")));
+        // Set again, higher: the new limit bounds the pool, as at the start.
+        const int raised = 160;
+        _group.Limit = raised;
+        Match again = Match.Empty;
+        await Poll.UntilAsync(TimeSpan.FromSeconds(15), "the new limit's bound logged", () =>
+        {
+            again = Regex.Match(node.ReadLog(), $@"thread pool bounded: the pids limit of this node's control group \({raised} tasks\) " +
+                @"leaves (\d+) for the thread pool \((\d+) in use outside it, (\d+) kept for threads made on demand\): at most (\d+) " +
+                @"worker threads instead of 32767");
+            return Task.FromResult(again.Success);
+        });
+        output.WriteLine(again.Value);
+        int Again(int group) => int.Parse(again.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(raised - Again(2) - Again(3), Again(4));
+        Assert.True(node.IsRunning, node.Tail());
+        Assert.Equal(0, _group.Refusals);
     }
 }

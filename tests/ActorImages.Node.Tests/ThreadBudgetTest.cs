@@ -36,6 +36,30 @@ public sealed class ThreadBudgetTest
     }
 
     [Fact]
+    public void TheBoundFollowsTheLimitAndIgnoresSmallDriftsOfTheOtherTasks()
+    {
+        // The first read of a limit of 96 tasks, 25 in use (4 the pool's), 2 processors: 63 workers, as Fit says.
+        var first = ThreadBudget.Next((96, 25), null, 4, 2, 2, 32_767, 32_767);
+        Assert.Equal(63, first?.Maximum);
+        Assert.StartsWith("the pids limit of this node's control group (96 tasks) leaves 63", first?.Message);
+        // Same limit, 3 more tasks outside the pool: less than half the reserve of 12, left as it is.
+        Assert.Null(ThreadBudget.Next((96, 28), 96, 4, 2, 2, 32_767, 63));
+        // Same limit, 6 more: half the reserve, followed.
+        Assert.Equal(57, ThreadBudget.Next((96, 31), 96, 4, 2, 2, 32_767, 63)?.Maximum);
+        // A new limit is always followed, however small the move.
+        Assert.Equal(64, ThreadBudget.Next((97, 25), 96, 4, 2, 2, 32_767, 63)?.Maximum);
+        Assert.Equal(167, ThreadBudget.Next((200, 25), 96, 4, 2, 2, 32_767, 63)?.Maximum);
+        // No limit any more, or one that leaves more than the runtime's maximum: back to it.
+        Assert.Equal((32_767, "this node's control group has no pids limit any more: back to 32767 worker threads"),
+            ThreadBudget.Next(null, 200, 4, 2, 2, 32_767, 167));
+        Assert.Equal((32_767, "the pids limit of this node's control group (4194304 tasks) leaves the thread pool its " +
+            "maximum again: back to 32767 worker threads"), ThreadBudget.Next((4_194_304, 25), 96, 4, 2, 2, 32_767, 63));
+        // Nothing to do without a limit, or when the bound is in effect already.
+        Assert.Null(ThreadBudget.Next(null, null, 4, 2, 2, 32_767, 32_767));
+        Assert.Null(ThreadBudget.Next((96, 25), 96, 4, 2, 2, 32_767, 63));
+    }
+
+    [Fact]
     public void TheGroupIsFoundInACgroupV1PidsHierarchy()
     {
         // As /proc/self/cgroup and /proc/self/mountinfo read on a machine with cgroup v1 controllers.

@@ -9,8 +9,9 @@ namespace ActorImages.Node.Config;
 /// <see cref="OutOfMemoryException"/> out of the pool's own dispatch loop and the process aborts (measured: a node whose
 /// group was held at its task count aborted within 10 s of load in three runs of five; dotnet/runtime#132492, #55964;
 /// once, right after refused threads, an allocation in Kestrel's buffer pool threw it too, with memory to spare). So
-/// when the limit is set, the node bounds its thread pool at start to what the limit leaves once the group's other
-/// tasks and a reserve are counted, and says so; the pool then never asks for a thread the limit would refuse.
+/// when the limit is set, the node bounds its thread pool to what the limit leaves once the group's other tasks and a
+/// reserve are counted, and says so; the pool then never asks for a thread the limit would refuse. The bound is taken
+/// at start and follows the limit while the node runs (<see cref="ThreadBudgetService"/>).
 /// </summary>
 public static class ThreadBudget
 {
@@ -26,20 +27,15 @@ public static class ThreadBudget
     public static int Reserve(int processors) => ReserveBase + 2 * processors;
 
     /// <summary>The tightest task limit over this process's control group and its ancestors (cgroup v1 or v2), and the
-    /// tasks in use under it now (its <c>pids.current</c>); null when no limit is set or none can be read (not Linux,
-    /// no <c>pids</c> controller).</summary>
+    /// tasks in use under it now (its <c>pids.current</c>); null when no limit is set (no <c>pids</c> controller, or
+    /// <c>max</c> up to the hierarchy's root) or the system has no control groups (not Linux).</summary>
     /// <returns>(limit, in use), in tasks (threads of every process in the group).</returns>
-    public static (long Limit, long InUse)? PidsLimit()
-    {
-        try
-        {
-            return Tightest(CgroupDirectory(File.ReadAllLines("/proc/self/cgroup"), File.ReadAllLines("/proc/self/mountinfo")));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    /// <exception cref="IOException">A file of the group or of <c>/proc</c> could not be read: the limit is unknown,
+    /// which is not "no limit".</exception>
+    /// <exception cref="UnauthorizedAccessException">The same, refused.</exception>
+    public static (long Limit, long InUse)? PidsLimit() => File.Exists("/proc/self/cgroup")
+        ? Tightest(CgroupDirectory(File.ReadAllLines("/proc/self/cgroup"), File.ReadAllLines("/proc/self/mountinfo")))
+        : null;
 
     /// <summary>The directory of this process's group in the <c>pids</c> hierarchy and the hierarchy's mount point;
     /// null when the process is in none.</summary>
@@ -129,17 +125,42 @@ public static class ThreadBudget
     /// leaves ample room; a limit of about 300 tasks or more gives it.</summary>
     public const int AmpleWorkers = 256;
 
-    /// <summary>Bounds this process's thread pool by <see cref="Fit"/> when its control group has a task limit.</summary>
-    /// <returns>Null when unchanged, else the sentence for the log and the bound (below <see cref="AmpleWorkers"/>,
-    /// worth a warning).</returns>
-    public static (string Message, int Bound)? Apply()
+    /// <summary>How often the limit is read again (<see cref="ThreadBudgetService"/>): 5 s, so that a limit changed
+    /// while the node runs (<c>docker update --pids-limit</c>, a systemd unit's <c>TasksMax</c> set again) or a group
+    /// others fill slowly is followed within seconds; a read is a few small files.</summary>
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The thread pool's maximum of worker threads to set after a read of the limit, or null to leave it: the bound
+    /// <see cref="Fit"/> gives under <paramref name="limit"/>, or <paramref name="configured"/> (the runtime's own
+    /// maximum, taken before any bound) when there is no limit or it leaves more. A change of the limit since the
+    /// previous read is always followed; under the same limit, a change of the other tasks moves the bound only when it
+    /// moves it by half of <see cref="Reserve"/> or more — the reserve absorbs less — so a renderer that comes and goes
+    /// does not rewrite the bound and the log every few seconds. Going back to <paramref name="configured"/> is always
+    /// followed.
+    /// </summary>
+    /// <param name="limit">The task limit and the tasks in use under it (<see cref="PidsLimit"/>), or null for none.</param>
+    /// <param name="previous">The limit at the previous read, null for none (or for the first read).</param>
+    /// <param name="poolThreads">The pool's threads now (<see cref="ThreadPool.ThreadCount"/>).</param>
+    /// <param name="processors">The processors the runtime sees.</param>
+    /// <param name="minimum">The pool's minimum of worker threads.</param>
+    /// <param name="configured">The runtime's maximum of worker threads before any bound.</param>
+    /// <param name="current">The pool's maximum of worker threads now.</param>
+    /// <returns>Null to leave the pool as it is, else the maximum to set and an English sentence for the log.</returns>
+    public static (int Maximum, string Message)? Next((long Limit, long InUse)? limit, long? previous, int poolThreads,
+        int processors, int minimum, int configured, int current)
     {
-        if (PidsLimit() is not var (limit, inUse)) return null;
-        ThreadPool.GetMinThreads(out var minWorkers, out _);
-        ThreadPool.GetMaxThreads(out var maxWorkers, out var maxCompletion);
-        if (Fit(limit, inUse, ThreadPool.ThreadCount, Environment.ProcessorCount, minWorkers, maxWorkers, out var message)
-            is not { } bound) return null;
-        return ThreadPool.SetMaxThreads(bound, maxCompletion) ? (message!, bound)
-            : (message + "; but the runtime refused the bound (the pool's minimum is above it), so it is not in effect", 0);
+        string? why = null;
+        var target = limit is var (max, inUse) && Fit(max, inUse, poolThreads, processors, minimum, configured, out why) is { } bound
+            ? bound : configured;
+        if (target == current) return null;
+        if (target == configured)
+        {
+            return (target, limit is null
+                ? string.Create(CultureInfo.InvariantCulture, $"this node's control group has no pids limit any more: back to {configured} worker threads")
+                : string.Create(CultureInfo.InvariantCulture, $"the pids limit of this node's control group ({limit.Value.Limit} tasks) leaves the thread pool its maximum again: back to {configured} worker threads"));
+        }
+        if (limit?.Limit == previous && Math.Abs(target - current) < Reserve(processors) / 2) return null;
+        return (target, why!);
     }
 }
