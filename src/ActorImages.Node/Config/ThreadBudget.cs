@@ -151,14 +151,16 @@ public static class ThreadBudget
         int processors, int minimum, int configured, int current)
     {
         string? why = null;
-        var target = limit is var (max, inUse) && Fit(max, inUse, poolThreads, processors, minimum, configured, out why) is { } bound
-            ? bound : configured;
+        var target = limit is var (max, inUse)
+            && Fit(max, inUse, poolThreads, processors, minimum, configured, out why) is { } bound ? bound : configured;
         if (target == current) return null;
         if (target == configured)
         {
-            return (target, limit is null
-                ? string.Create(CultureInfo.InvariantCulture, $"this node's control group has no pids limit any more: back to {configured} worker threads")
-                : string.Create(CultureInfo.InvariantCulture, $"the pids limit of this node's control group ({limit.Value.Limit} tasks) leaves the thread pool its maximum again: back to {configured} worker threads"));
+            return (target, limit is { Limit: var set }
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"the pids limit of this node's control group ({set} tasks) leaves the thread pool its maximum again: back to {configured} worker threads")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"this node's control group has no pids limit any more: back to {configured} worker threads"));
         }
         if (limit?.Limit == previous && Math.Abs(target - current) < Reserve(processors) / 2) return null;
         return (target, why!);

@@ -41,17 +41,20 @@ public sealed class ThreadBudgetService(IHostApplicationLifetime lifetime, ILogg
                 if (!ThreadPool.SetMaxThreads(maximum, completion))
                 {
                     refused = maximum;
-                    log.LogWarning("thread pool bounded: {Reason}; but the runtime refused the bound (the pool's minimum is above it), so it is not in effect", message);
+                    log.LogWarning("thread pool bounded: {Reason}; but the runtime refused the bound (the pool's minimum " +
+                        "is above it), so it is not in effect", message);
                     continue;
                 }
                 refused = null;
                 if (maximum == configured) log.LogInformation("thread pool unbounded: {Reason}", message);
-                else log.Log(maximum >= ThreadBudget.AmpleWorkers ? LogLevel.Information : LogLevel.Warning, "thread pool bounded: {Reason}", message);
+                else log.Log(maximum >= ThreadBudget.AmpleWorkers ? LogLevel.Information : LogLevel.Warning,
+                    "thread pool bounded: {Reason}", message);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // An unknown limit is not "no limit": the bound in effect stays; said once until a read succeeds again.
-                if (!failing) log.LogWarning("thread pool bound: reading the pids limit failed, the bound stays as it is: {Error}", e.Message);
+                if (!failing)
+                    log.LogWarning("thread pool bound: reading the pids limit failed, the bound stays as it is: {Error}", e.Message);
                 failing = true;
             }
         } while (await timer.WaitForNextTickAsync(stoppingToken));
