@@ -23,7 +23,6 @@ public sealed class ThreadBudgetService(IHostApplicationLifetime lifetime, ILogg
         }
         ThreadPool.GetMaxThreads(out var configured, out _);
         long? previous = null;
-        int? refused = null; // a maximum the runtime refused, not asked again while the same one is due
         using var timer = new PeriodicTimer(ThreadBudget.WatchInterval);
         var failing = false;
         do
@@ -37,15 +36,15 @@ public sealed class ThreadBudgetService(IHostApplicationLifetime lifetime, ILogg
                 var next = ThreadBudget.Next(limit, previous, ThreadPool.ThreadCount, Environment.ProcessorCount, minimum,
                     configured, current);
                 previous = limit?.Limit;
-                if (next is not var (maximum, message) || maximum == refused) continue;
+                if (next is not var (maximum, message)) continue;
+                // Fit keeps the bound at or above the pool's minimum, which nothing in the node changes: the runtime
+                // refuses it only if something else raised the minimum meanwhile.
                 if (!ThreadPool.SetMaxThreads(maximum, completion))
                 {
-                    refused = maximum;
                     log.LogWarning("thread pool bounded: {Reason}; but the runtime refused the bound (the pool's minimum " +
                         "is above it), so it is not in effect", message);
                     continue;
                 }
-                refused = null;
                 if (maximum == configured) log.LogInformation("thread pool unbounded: {Reason}", message);
                 else log.Log(maximum >= ThreadBudget.AmpleWorkers ? LogLevel.Information : LogLevel.Warning,
                     "thread pool bounded: {Reason}", message);

@@ -3,6 +3,8 @@ using ActorImages.Messages;
 using ActorImages.Node.Config;
 using ActorImages.Node.Transfer;
 using ActorImages.Storage;
+// What one request gets (Thumbnails.GetAsync): the JPEG, or why there is none for good, or why there is none now.
+using Rendered = (string? Path, string? Undecodable, string? Unavailable);
 
 namespace ActorImages.Node.Http;
 
@@ -63,11 +65,7 @@ public sealed class Thumbnails
     private readonly NodeMetrics _metrics;
     private readonly SemaphoreSlim _workers = new(1);
     private readonly ConcurrentDictionary<(string Md5, Rendition Kind), string> _failed = new();
-    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<Made>>> _making = new();
-
-    /// <summary>What one making gave: the JPEG's path, or why there is none now (null when the image does not decode,
-    /// which <c>_failed</c> then says).</summary>
-    private readonly record struct Made(string? Path, string? Unavailable);
+    private readonly ConcurrentDictionary<(string Md5, Rendition Kind), Lazy<Task<Rendered>>> _making = new();
 
     /// <summary>Creates the service.</summary>
     /// <param name="blobs">This node's blob store.</param>
@@ -103,8 +101,7 @@ public sealed class Thumbnails
     /// <returns>The JPEG file's path; else null and either why the image does not decode (for good: its bytes never
     /// change) or why there is none now (no holder answered, the copy broke off, the machine refused the renderer a
     /// thread, a process or memory, or too many previews pending: the next request tries again).</returns>
-    public async Task<(string? Path, string? Undecodable, string? Unavailable)> GetAsync(CatalogEntry entry, Rendition kind,
-        CancellationToken ct)
+    public async Task<Rendered> GetAsync(CatalogEntry entry, Rendition kind, CancellationToken ct)
     {
         if (!MadeOf(entry.MediaType))
             return (null, $"{entry.MediaType} is not decoded here", null); // without fetching the bytes to find out
@@ -123,15 +120,12 @@ public sealed class Thumbnails
             }
             reserved = true;
         }
-        var mine = new Lazy<Task<Made>>(() => MakeAsync(entry, kind, path));
+        var mine = new Lazy<Task<Rendered>>(() => MakeAsync(entry, kind, path));
         var making = _making.GetOrAdd(key, mine);
         if (reserved && !ReferenceEquals(making, mine)) Interlocked.Decrement(ref _previewsPending); // another came first
         try
         {
-            var made = await making.Value.WaitAsync(ct);
-            return made.Path is not null ? (made.Path, null, null)
-                : _failed.TryGetValue(key, out var why) ? (null, why, null)
-                : (null, null, made.Unavailable);
+            return await making.Value.WaitAsync(ct);
         }
         finally
         {
@@ -140,7 +134,8 @@ public sealed class Thumbnails
     }
 
     /// <summary>Makes one rendition, after the one before; a preview gives back the pending place its request took.</summary>
-    private async Task<Made> MakeAsync(CatalogEntry entry, Rendition kind, string target)
+    /// <returns>As <see cref="GetAsync"/>.</returns>
+    private async Task<Rendered> MakeAsync(CatalogEntry entry, Rendition kind, string target)
     {
         await _workers.WaitAsync();
         string? temp = null;
@@ -158,7 +153,7 @@ public sealed class Thumbnails
             }
             await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, kind.Side()));
             outcome = "made";
-            return new Made(target, null);
+            return (target, null, null);
         }
         catch (InvalidImageException e)
         {
@@ -168,18 +163,18 @@ public sealed class Thumbnails
             _log.LogInformation("No {Rendition} of {Md5} ({MediaType}): {Reason}", kind.Name(), entry.Md5, entry.MediaType,
                 e.Message);
             outcome = "undecodable";
-            return new Made(null, null);
+            return (null, e.Message, null);
         }
         catch (ImageUnavailableException)
         {
-            return new Made(null, "no node holding the image answered");
+            return (null, null, "no node holding the image answered");
         }
         catch (IOException e)
         {
             // The copy broke off or was found corrupt while it was fetched (ImageReader), or the machine refused the
             // renderer a thread, a process or memory (HeifThumbnailer): no thumbnail now, the next request tries again.
             _log.LogWarning("No {Rendition} of {Md5} now: {Reason}", kind.Name(), entry.Md5, e.Message);
-            return new Made(null, e.Message);
+            return (null, null, e.Message);
         }
         finally
         {
