@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using ActorImages.Protocols;
 using ActorImages.Testing;
 using Xunit;
 
@@ -78,6 +79,64 @@ public sealed class DatabaseFailureTest
             Assert.Equal(image, await http.GetByteArrayAsync($"api/images/{md5}/content"));
         }
         Assert.True(cluster.Nodes.All(n => n.IsRunning), cluster.Logs());
+    }
+
+    /// <summary>
+    /// A P1 frame whose deadline passes while its entry waits for the database (README "Acknowledged means durable";
+    /// docs/design.md, "The path of one image"): the frame arrives whole, the catalog hangs (PostgreSQL frozen) while
+    /// its entry is in the Registry's batch, and the frame's deadline (p1.idle-timeout 2 s) passes meanwhile. Once the
+    /// database is back the batch commits, so the files must still be there: the image is listed and its bytes are
+    /// served, never an entry without a copy.
+    /// </summary>
+    [Fact]
+    public async Task AFrameWhoseDeadlinePassesWhileItsEntryCommitsKeepsItsCopies()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(subnet: 39, count: 1, dbUrl: postgres.Url,
+            extra: new Dictionary<string, string> { ["ACTORIMAGES_P1_IDLE_TIMEOUT"] = "2s" });
+        // A 1×1 GIF with a unique trailer: small, so the frame's deadline is the idle timeout plus a few ms.
+        byte[] image =
+        [
+            .. Convert.FromHexString("474946383961010001008000000000000000FFFFFF21F90401000000002C00000000010001000002024401003B"),
+            .. System.Text.Encoding.ASCII.GetBytes($"trailer:{Guid.NewGuid():N}"),
+        ];
+        var md5 = Images.Md5(image);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Parse(cluster[1].Host), 5001);
+        // The header and the bytes that name the format: the node reserves the stored name while the database answers.
+        await socket.SendAsync((byte[])[.. P1Frame.Header((uint)image.Length), .. image[..16]]);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        postgres.Freeze();
+        try
+        {
+            await socket.SendAsync(image.AsMemory(16));
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            // The frame's deadline passes (2 s after its header) while its entry waits in the batch.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            postgres.Thaw();
+        }
+        var buffer = new byte[16];
+        using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, closing.Token) > 0)
+            {
+            }
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // a reset ends it too; what counts is what the catalog and the disk hold
+        }
+
+        using var http = new HttpClient { BaseAddress = cluster[1].HttpBase };
+        var listed = await PollAsync(async () => (await http.GetAsync($"api/images/{md5}")).StatusCode.ToString(), s => s == "OK");
+        Assert.True(listed == "OK", "the batch never committed\n" + cluster.Logs());
+        using var content = await http.GetAsync($"api/images/{md5}/content");
+        Assert.True(content.IsSuccessStatusCode, $"the catalog lists {md5} but its copy is gone: {(int)content.StatusCode}\n" + cluster.Logs());
+        Assert.Equal(image, await content.Content.ReadAsByteArrayAsync());
     }
 
     private static async Task<string> PollAsync(Func<Task<string>> ask, Func<string, bool> done)

@@ -50,6 +50,27 @@ public sealed class PrivatePostgres : IAsyncDisposable
         Process.GetProcessById(pid).Kill(entireProcessTree: true);
     }
 
+    /// <summary>SIGSTOP to the postmaster and every backend: the database keeps its connections but answers nothing
+    /// until <see cref="Thaw"/>, as a server that hangs (a stalled disk, a paused VM).</summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>SIGCONT to the postmaster and every backend after <see cref="Freeze"/>: the work sent meanwhile goes on.</summary>
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(_dir, "data", "postmaster.pid")).First());
+        // The backends are the postmaster's children (procps' pkill; .ci/run installs procps).
+        foreach (var (command, args) in new[] { ("kill", new[] { $"-{signal}", postmaster.ToString() }),
+                     ("pkill", new[] { $"-{signal}", "-P", postmaster.ToString() }) })
+        {
+            using var process = Process.Start(command, args);
+            process.WaitForExit();
+            if (command == "kill" && process.ExitCode != 0)
+                throw new InvalidOperationException($"kill -{signal} {postmaster} exited {process.ExitCode}");
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -314,17 +314,21 @@ public sealed class Ingestion
 
     private async Task<IngestResult> CommitAsync(NewEntry entry, List<Replica> written, string sha256, string self, CancellationToken ct)
     {
+        // Cancellation stops at the Registry's door: once the entry is asked for, its batch may commit whatever
+        // becomes of the caller, so the copies stay and the answer is awaited (bounded by ask-timeout). A sender's
+        // deadline passing in that moment must not delete the files of an entry the catalog then lists.
+        var registry = await _registry.GetAsync(ct);
         try
         {
             var committing = Stopwatch.GetTimestamp();
-            var committed = await (await _registry.GetAsync(ct)).Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
-                _settings.AskTimeout, ct);
+            var committed = await registry.Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry),
+                _settings.AskTimeout, CancellationToken.None);
             _metrics.IngestPhase("commit", Stopwatch.GetElapsedTime(committing));
             // An import key the catalog already had: the earlier entry stands, these copies are not needed.
             if (committed.Entry.Path != entry.Path) await RemoveCopiesAsync(written, entry.Path, sha256, self);
             return IngestResult.Stored(committed.Entry);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (Exception e)
         {
             // The copies stay: a commit whose answer was lost (the database went away mid-commit) may still have
             // committed, and deleting its files would lose an acknowledged-elsewhere image. An orphan file without a
