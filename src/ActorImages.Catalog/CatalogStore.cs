@@ -120,13 +120,22 @@ public sealed class CatalogStore
     /// <param name="cancellationToken">Cancels before the commit; a cancelled batch is not committed.</param>
     /// <returns>The committed entries with their ids (increasing in batch order), in batch order.</returns>
     /// <exception cref="ArgumentException">An md5 or sha256 that is not lowercase hex of 32 / 64 digits, a negative
-    /// size, an empty path, or two replicas on one node; checked before anything is written.</exception>
+    /// size, an empty path, two replicas on one node, or a NUL character in a text (<see cref="Validate"/>); checked
+    /// before anything is written.</exception>
     /// <exception cref="PostgresException">A path is already taken; nothing of the batch was committed.</exception>
     /// <exception cref="NpgsqlException">The database failed: before the commit (nothing of the batch committed) or
     /// while waiting for its flush (the batch may be committed, or lost in a crash); the caller keeps its files, as for
     /// any commit whose answer was lost.</exception>
     public Task<IReadOnlyList<CatalogEntry>> CommitAsync(IReadOnlyList<NewEntry> entries, CancellationToken cancellationToken = default) =>
         CatalogWrites.CommitAsync(_dataSource, entries, cancellationToken);
+
+    /// <summary>Checks one entry as <see cref="CommitAsync"/> does before it writes anything, so that a caller batching
+    /// entries can refuse a bad one alone instead of failing its whole batch.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <exception cref="ArgumentException">An md5 or sha256 that is not lowercase hex of 32 / 64 digits, a negative
+    /// size, an empty path, two replicas on one node, or a NUL character in any text (PostgreSQL's text holds none).
+    /// </exception>
+    public static void Validate(NewEntry entry) => CatalogWrites.Validate(entry);
 
     /// <summary>Replaces an entry's replica set (self-repair, scrub, graceful leave).</summary>
     /// <param name="imageId">The entry's catalog id.</param>
@@ -163,10 +172,10 @@ public sealed class CatalogStore
     /// (docs/protocols.md, P2 DOWNLOAD/VIEW).</summary>
     /// <param name="filename">The exact filename (case-sensitive).</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>The entry, or null.</returns>
+    /// <returns>The entry, or null (always for a name holding a NUL character, which no entry can have).</returns>
     /// <exception cref="NpgsqlException">The database failed.</exception>
     public async Task<CatalogEntry?> FindByFilenameAsync(string filename, CancellationToken cancellationToken = default) =>
-        (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.filename = $1 ORDER BY i.id LIMIT 1", cancellationToken, filename)
+        filename.Contains('\0') ? null : (await CatalogRows.QueryAsync(_dataSource, CatalogRows.Select + " WHERE i.filename = $1 ORDER BY i.id LIMIT 1", cancellationToken, filename)
             .ConfigureAwait(false)).FirstOrDefault();
 
     /// <summary>The entries stored under any of these paths (the orphan sweep asks for one directory page at once;

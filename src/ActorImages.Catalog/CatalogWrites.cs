@@ -156,8 +156,16 @@ internal static class CatalogWrites
         return committed;
     }
 
-    private static void Validate(NewEntry entry)
+    public static void Validate(NewEntry entry)
     {
+        // PostgreSQL's text holds no NUL: one such name would fail every entry of its batch.
+        foreach (var text in (string?[])[entry.Filename, entry.Uploader, entry.MediaType, entry.Path, entry.ImportKey,
+                     .. entry.Replicas.SelectMany(r => (string[])[r.Address, r.Host])])
+        {
+            if (text is not null && text.Contains('\0'))
+                throw new ArgumentException($"a name holds a NUL character, which the catalog cannot store: '{text.Replace('\0', '_')}'", nameof(entry));
+        }
+
         if (!IsLowerHex(entry.Md5, 32) || !IsLowerHex(entry.Sha256, 64))
         {
             throw new ArgumentException($"md5 and sha256 must be lowercase hex of 32 and 64 digits: {entry.Md5} {entry.Sha256}", nameof(entry));

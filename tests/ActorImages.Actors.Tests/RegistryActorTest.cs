@@ -87,4 +87,26 @@ public sealed class RegistryActorTest : ClusterTestKit
         Assert.All(results, r => Assert.Equal(r.md5, r.Entry.Md5));
         Assert.Equal(50, results.Select(r => r.Entry.Id).Distinct().Count());
     }
+
+    /// <summary>PostgreSQL's text holds no NUL, and a P2 or HTTP client may put one in a name: such an entry is refused
+    /// alone, and the entries batched with it commit (docs/protocols.md, P2).</summary>
+    [Fact]
+    public async Task AnEntryTheCatalogCannotStoreIsRefusedAloneNotWithItsBatch()
+    {
+        var registry = await ActorRegistry.GetAsync<RegistryActor>(TestContext.Current.CancellationToken);
+        var replica = new Replica("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
+        NewEntry Entry(int i, string filename, string uploader) => new((1000 + i).ToString("x32"), i.ToString("x64"), 100 + i,
+            "image/jpeg", 1, 1, filename, uploader, SourceProtocol.P2WebSocket, DateTimeOffset.UtcNow,
+            $"2026-12-02/nul-{Guid.NewGuid():N}.jpg", [replica]);
+        Task<RegistryActor.Committed> Commit(NewEntry entry) =>
+            registry.Ask<RegistryActor.Committed>(new RegistryActor.Commit(entry), TimeSpan.FromSeconds(10));
+
+        // Sent together, so that without the check they would share a batch transaction.
+        var good = Enumerable.Range(0, 20).Select(i => Commit(Entry(i, $"good{i}.jpg", "u"))).ToList();
+        var badName = Commit(Entry(20, "a\0.jpg", "u"));
+        var badUser = Commit(Entry(21, "b.jpg", "\0"));
+        Assert.Equal(20, (await Task.WhenAll(good)).Select(c => c.Entry.Id).Distinct().Count());
+        Assert.Contains("NUL", (await Assert.ThrowsAsync<ArgumentException>(() => badName)).Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => badUser);
+    }
 }

@@ -167,6 +167,13 @@ public sealed class BadInputTest(BadInputCluster fixture) : IClassFixture<BadInp
             Assert.True(refused.GetProperty("status").GetString() == "ERROR", refused.ToString());
             Assert.StartsWith("Falha no upload: ", refused.GetProperty("message").GetString());
         }
+        // A NUL in a name, which PostgreSQL's text cannot hold: refused with a clear reason, and not looked up.
+        await p2.SendAsync("UPLOAD", "nul\0.png", chelsea.Length.ToString());
+        Assert.Equal("READY", (await p2.ReplyAsync()).GetProperty("status").GetString());
+        await p2.SendBinaryAsync(chelsea);
+        var nul = await p2.ReplyAsync();
+        Assert.Equal("Falha no upload: the file name or the user name holds a NUL character", nul.GetProperty("message").GetString());
+        await Expect("Arquivo nao encontrado.", () => p2.SendAsync("DOWNLOAD", "nul\0.png"));
         // A binary frame outside an upload is ignored: no reply, and the next command is answered normally.
         await p2.SendBinaryAsync(chelsea);
         await p2.SendAsync("LIST");

@@ -115,6 +115,16 @@ public sealed class RegistryActor : ReceiveActor
         });
         Receive<Commit>(c =>
         {
+            try
+            {
+                // A bad entry is refused alone: in the batch it would fail every other entry with it.
+                CatalogStore.Validate(c.Entry);
+            }
+            catch (ArgumentException e)
+            {
+                Sender.Tell(new Status.Failure(e));
+                return;
+            }
             _pendingCommits.Add((Sender, c));
             StartWriting();
         });

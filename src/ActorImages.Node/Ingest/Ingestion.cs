@@ -106,6 +106,9 @@ public sealed class Ingestion
         if (length > _settings.MaxImageBytes)
             return IngestResult.Refused(IngestFailure.TooLarge, $"image larger than {_settings.MaxImageBytes} bytes");
         if (length is <= 0) return IngestResult.Refused(IngestFailure.Invalid, "empty image");
+        // PostgreSQL's text holds no NUL; a P2 or HTTP client may send one in a name (docs/protocols.md, P2).
+        if ((info.Filename?.Contains('\0') ?? false) || info.Uploader.Contains('\0'))
+            return IngestResult.Refused(IngestFailure.Invalid, "the file name or the user name holds a NUL character");
         var writer = _blobs.NewWriter();
         var started = Stopwatch.GetTimestamp();
         var receivedAt = info.ReceivedAt ?? DateTimeOffset.UtcNow;
