@@ -204,6 +204,21 @@ public sealed class BadInputTest(BadInputCluster fixture) : IClassFixture<BadInp
         Assert.Equal(before + 1, await CatalogCountAsync());
     }
 
+    /// <summary>A P2 client that never answers the node's close frame (after <c>DISCONNECT</c>) cannot hold its
+    /// connection: the node waits 5 s for the client's close frame, then drops the connection.</summary>
+    [Fact]
+    public async Task P2AClientThatNeverAnswersTheCloseIsCutOff()
+    {
+        await using var p2 = await RawWebSocket.ConnectAsync(Host, 8765);
+        Assert.StartsWith("HTTP/1.1 101", p2.Handshake);
+        await p2.SendTextAsync("""{"cmd":"DISCONNECT","args":[]}""");
+        Assert.Equal("""{"status":"BYE","message":"Cliente anon se desconectando..."}""", (await p2.ReadMessageAsync()).Text);
+        Assert.Equal(8, (await p2.ReadFrameAsync()).Opcode);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(await p2.ClosedByNodeAsync(TimeSpan.FromSeconds(30)), "the node still holds the connection after 30 s");
+        Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(15));
+    }
+
     [Fact]
     public async Task P3MalformedDatagramsGetErrAndRepliesAreNeverAnswered()
     {

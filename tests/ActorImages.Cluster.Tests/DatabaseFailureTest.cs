@@ -55,6 +55,15 @@ public sealed class DatabaseFailureTest
         var refusedP1 = await RawWire.SendP1Async(cluster[1].Host, Images.Jpeg("dbfail-p1-refused"));
         Assert.True(refusedP1.Reset, "a P1 frame the cluster could not store ends with a reset");
         Assert.Equal(0, refusedP1.BytesFromNode);
+        // AUTH has one reply even when its HISTORY cannot be read: the next command's reply is that command's.
+        await using (var late = await LegacyWire.P2.ConnectAsync(cluster[2].Host))
+        {
+            await late.SendAsync("AUTH", "late");
+            Assert.Equal("SUCCESS", (await late.ReplyAsync()).GetProperty("status").GetString());
+            await late.SendAsync("LIST");
+            var listed = await late.ReplyAsync();
+            Assert.True(listed.TryGetProperty("cmd", out var cmd) && cmd.GetString() == "LIST", listed.ToString());
+        }
         Assert.Contains(Images.Md5(acknowledged[0]), await LegacyWire.AskP3Async(cluster[2].Host, "LST"));
         Assert.StartsWith("ERR ", await LegacyWire.AskP3Async(cluster[2].Host, "REG pw 41001 ''"));
 

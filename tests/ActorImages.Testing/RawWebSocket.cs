@@ -183,6 +183,31 @@ public sealed class RawWebSocket : IAsyncDisposable
         return new RawWebSocketMessage(first.Opcode, true, frames, inflated.ToArray());
     }
 
+    /// <summary>Reads and drops whatever the node still sends until it closes the TCP connection (an orderly end or a
+    /// reset), without ever answering: a client that does not take part in the closing handshake.</summary>
+    /// <param name="limit">The longest wait.</param>
+    /// <returns>True when the node closed the connection within <paramref name="limit"/>.</returns>
+    public async Task<bool> ClosedByNodeAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await _stream.ReadAsync(buffer, timeout.Token) > 0)
+            {
+            }
+            return true;
+        }
+        catch (IOException)
+        {
+            return true; // reset
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

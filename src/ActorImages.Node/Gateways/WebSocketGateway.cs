@@ -73,6 +73,9 @@ public sealed class WebSocketGateway
         await connection.RunAsync(context.RequestAborted);
     }
 
+    /// <summary>The longest the node waits for a client's close frame after sending its own: 5 s.</summary>
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Text messages longer than this (bytes) are sent uncompressed (see SendUnlockedAsync).</summary>
     private const int UncompressedTextBytes = 64 * 1024;
 
@@ -156,7 +159,7 @@ public sealed class WebSocketGateway
                 {
                     // A command is small; a huge text frame is abuse, not a request (README "Limits and security").
                     gateway._log.LogWarning("P2 {Peer}: text frame over {Max} bytes; closing with 1009", peer, gateway._settings.P2MaxTextFrame);
-                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "command frame too large", CancellationToken.None);
+                    await CloseAsync(WebSocketCloseStatus.MessageTooBig, "command frame too large");
                     return null;
                 }
             }
@@ -177,7 +180,18 @@ public sealed class WebSocketGateway
                 case P2Request.Auth auth:
                     _username = auth.User;
                     await SendTextAsync(P2Reply.Authenticated(_username), ct);
-                    var latest = await gateway._catalog.NewestAsync(gateway._settings.P2HistorySize, null, ct);
+                    IReadOnlyList<CatalogEntry> latest;
+                    try
+                    {
+                        latest = await gateway._catalog.NewestAsync(gateway._settings.P2HistorySize, null, ct);
+                    }
+                    catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                    {
+                        // AUTH has had its one reply: a second (an ERROR) would answer the client's next command and
+                        // put every later reply one behind (docs/protocols.md, P2). HISTORY, an event, is skipped.
+                        gateway._log.LogWarning("P2 {Peer}: no HISTORY after AUTH, the catalog is unavailable: {Error}", peer, e.Message);
+                        return true;
+                    }
                     if (latest.Count > 0)
                         await SendTextAsync(P2Reply.History(latest.Reverse().Select(e => P2Reply.NewUploadMessage(e.Filename, e.Uploader))), ct);
                     return true;
@@ -204,7 +218,7 @@ public sealed class WebSocketGateway
                 }
                 case P2Request.Disconnect:
                     await SendTextAsync(P2Reply.Bye(_username), ct);
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    await CloseAsync(WebSocketCloseStatus.NormalClosure, null);
                     return false;
                 case P2Request.Invalid invalid:
                     await SendTextAsync(P2Reply.Error(invalid.ErrorMessage), ct);
@@ -375,6 +389,15 @@ public sealed class WebSocketGateway
             {
                 // the connection is going
             }
+        }
+
+        /// <summary>Sends the node's close frame and waits for the client's (RFC 6455 §5.5.1), at most
+        /// <see cref="CloseTimeout"/>: a client that never answers is then cut off (an <see cref="OperationCanceledException"/>
+        /// that ends the connection), so that it cannot hold a connection slot for ever.</summary>
+        private async Task CloseAsync(WebSocketCloseStatus status, string? reason)
+        {
+            using var timeout = new CancellationTokenSource(CloseTimeout);
+            await socket.CloseAsync(status, reason, timeout.Token);
         }
 
         private Task SendTextAsync(string json, CancellationToken ct) => SendTextAsync(Encoding.UTF8.GetBytes(json), ct);
