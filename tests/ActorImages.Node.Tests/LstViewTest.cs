@@ -66,6 +66,22 @@ public class LstViewTest
         Assert.Equal([$"{Md5(400)},x.jpg,127.0.0.2:{P4},127.0.0.1:{P4}"], Items(view));
     }
 
+    /// <summary>docs/protocols.md, P3: "holders that are up come first, a cluster node's P4 endpoint before a legacy
+    /// peer, nodes that are down last" — the seed-002 client tries only the first holder.</summary>
+    [Fact]
+    public void AnImageAPeerAlsoHoldsListsNodesThatAreDownAfterThePeer()
+    {
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node2));
+        view.AddImage(Entry(1, 500, "shared.jpg", Node1, Node2));
+        view.Apply(Registered(1, "10.0.0.5", 7000, 1, (500, "shared.jpg")));
+        Assert.Equal([$"{Md5(500)},shared.jpg,127.0.0.2:{P4},10.0.0.5:7000,127.0.0.1:{P4}"], Items(view));
+
+        // Every node holding it down: the peer first.
+        view.SetMembership(Up());
+        Assert.Equal([$"{Md5(500)},shared.jpg,10.0.0.5:7000,127.0.0.1:{P4},127.0.0.2:{P4}"], Items(view));
+    }
+
     [Fact]
     public void AnOlderChangeOfAnIdentityNeverUndoesANewerOne()
     {

@@ -218,9 +218,13 @@ public sealed class LstView
             foreach (var image in r.Images)
             {
                 if (!listed.Add(image.Md5)) continue;
-                var nodes = _headByMd5.TryGetValue(image.Md5, out var entry) ? NodeHolders(entry) : [];
+                // Nodes that are up, then the peers (registered, so taken as up), then nodes that are down
+                // (docs/protocols.md, P3): the seed-002 client tries only the first holder.
+                var replicas = _headByMd5.TryGetValue(image.Md5, out var entry) ? entry.Replicas : [];
                 var peers = holders[image.Md5].Select(h => $"{h.Peer.Ip}:{h.Peer.Port}");
-                items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name, nodes.Concat(peers).ToList()));
+                items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name,
+                    [.. Endpoints(replicas.Where(r => _up.Contains(r.Address))), .. peers,
+                     .. Endpoints(replicas.Where(r => !_up.Contains(r.Address)))]));
             }
         _peerItems = items.Count;
         // The head's items change with the head and the membership only, not with every peer's registration.
@@ -244,5 +248,7 @@ public sealed class LstView
         });
 
     private IEnumerable<string> NodeHolders(CatalogEntry entry) =>
-        entry.Replicas.OrderBy(r => _up.Contains(r.Address) ? 0 : 1).Select(r => $"{r.Host}:{_p4Port}");
+        Endpoints(entry.Replicas.OrderBy(r => _up.Contains(r.Address) ? 0 : 1));
+
+    private IEnumerable<string> Endpoints(IEnumerable<Replica> replicas) => replicas.Select(r => $"{r.Host}:{_p4Port}");
 }
