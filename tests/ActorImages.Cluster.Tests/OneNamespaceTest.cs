@@ -204,6 +204,43 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
         }
     }
 
+    /// <summary>docs/protocols.md, P4: the file's bytes, then the server closes — so a transfer cut short (a reader
+    /// slower than the least rate, past its deadline of 5 s + 1 s per 8 MiB) must end with a reset: a legacy peer reads
+    /// to the end of the connection and would keep a cut file as whole after an orderly close.</summary>
+    [Fact]
+    public async Task AP4TransferCutOffAtItsDeadlineEndsWithAReset()
+    {
+        byte[] image = [.. Images.Jpeg($"slow-reader-{Guid.NewGuid():N}"), .. new byte[20 << 20]];
+        var md5 = Images.Md5(image);
+        using (var http = new HttpClient { BaseAddress = Cluster[1].HttpBase, Timeout = TimeSpan.FromSeconds(60) })
+        using (var created = await http.PostAsync($"api/images?filename=slow-{md5}.jpg&uploader=slow", new ByteArrayContent(image)))
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+        // A reader that takes nothing for 12 s: the node's socket buffers fill, its deadline (7.5 s) passes.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+        {
+            ReceiveBufferSize = 4096,
+        };
+        await socket.ConnectAsync(System.Net.IPAddress.Parse(Cluster[1].Host), 13378);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes("GET " + md5));
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        long received = 0;
+        var reset = false;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token)) > 0) received += n;
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            reset = true;
+        }
+        Assert.True(received < image.Length, $"all {received} bytes arrived: the node's buffers held the whole image");
+        Assert.True(reset, $"the transfer was cut after {received} of {image.Length} bytes with an orderly close");
+    }
+
     private static async Task<List<string>> ListAsync(LegacyWire.P2 p2)
     {
         await p2.SendAsync("LIST");

@@ -76,26 +76,39 @@ public sealed class PeerGetGateway : TcpListenerService
         deadline.CancelAfter(_settings.ReplicationDeadline(image.Entry.Size));
         var buffer = new byte[ChunkBytes];
         long sent = 0;
-        while (true)
+        try
         {
-            int n;
-            try
+            while (true)
             {
-                n = await image.Content.ReadAsync(buffer, deadline.Token);
+                int n;
+                try
+                {
+                    n = await image.Content.ReadAsync(buffer, deadline.Token);
+                }
+                catch (IOException e)
+                {
+                    // P4 has no length and no error reply: the only way to say "these bytes are not the image" is to
+                    // end the connection with a reset before the last chunk (held back until the SHA-256 matched), so
+                    // the client never receives the whole image and sees the transfer fail.
+                    _log.LogWarning("P4 {Peer}: GET {Md5}: reading the image failed after {Sent} of {Size} bytes ({Error}); resetting the connection",
+                        AcceptLoop.Peer(socket), get.Md5, sent, image.Entry.Size, e.Message);
+                    socket.LingerState = new LingerOption(true, 0);
+                    return;
+                }
+                if (n == 0) break;
+                await stream.WriteAsync(buffer.AsMemory(0, n), deadline.Token);
+                sent += n;
             }
-            catch (IOException e)
-            {
-                // P4 has no length and no error reply: the only way to say "these bytes are not the image" is to
-                // end the connection with a reset before the last chunk (held back until the SHA-256 matched), so
-                // the client never receives the whole image and sees the transfer fail.
-                _log.LogWarning("P4 {Peer}: GET {Md5}: reading the image failed after {Sent} of {Size} bytes ({Error}); resetting the connection",
-                    AcceptLoop.Peer(socket), get.Md5, sent, image.Entry.Size, e.Message);
-                socket.LingerState = new LingerOption(true, 0);
-                return;
-            }
-            if (n == 0) break;
-            await stream.WriteAsync(buffer.AsMemory(0, n), deadline.Token);
-            sent += n;
+        }
+        catch (OperationCanceledException)
+        {
+            // The deadline passed (a reader slower than the least rate) or the node is stopping: a reset, never an
+            // orderly close, since a legacy peer reads to the end of the connection and would keep a cut file as whole
+            // (docs/protocols.md, P4).
+            _log.LogWarning("P4 {Peer}: GET {Md5}: not sent within {Deadline} ({Sent} of {Size} bytes); resetting the connection",
+                AcceptLoop.Peer(socket), get.Md5, _settings.ReplicationDeadline(image.Entry.Size), sent, image.Entry.Size);
+            socket.LingerState = new LingerOption(true, 0);
+            return;
         }
         socket.Shutdown(SocketShutdown.Both);
     }
