@@ -30,6 +30,8 @@ public sealed partial class BlobStore
 
     private readonly long _maxImageBytes;
     private readonly long _maxPixels;
+    /// <summary>Folders whose name this process has fsynced in their parent (one a day for uploads).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _durableFolders = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Opens (and creates when missing) the store under <paramref name="dataDir"/>, with its <c>.tmp</c> folder.
@@ -167,11 +169,16 @@ public sealed partial class BlobStore
             cancellationToken.ThrowIfCancellationRequested();
             NativeFiles.Fsync(staged.TempFile);
             var folder = Path.GetDirectoryName(target)!;
-            if (!Directory.Exists(folder))
+            if (!_durableFolders.ContainsKey(folder))
             {
+                // The folder's own name must survive a crash too, or the image inside it would not. Not "if this call
+                // created it": another upload may have created it a moment ago and not yet fsynced its parent, and an
+                // image placed here meanwhile would be acknowledged inside a folder a crash could lose. So every
+                // folder's parent is fsynced once by this process before the first image in it is (a folder left
+                // by a run that crashed included).
                 Directory.CreateDirectory(folder);
-                // The new folder's own name must survive a crash too, or the image inside it would not.
                 NativeFiles.FsyncDirectory(Path.GetDirectoryName(folder)!);
+                _durableFolders.TryAdd(folder, true);
             }
             if (replace)
             {
@@ -256,11 +263,20 @@ public sealed partial class BlobStore
     /// <param name="relativePath">as for <see cref="Resolve"/></param>
     /// <param name="sha256">the copy's lowercase or uppercase hex SHA-256</param>
     /// <param name="cancellationToken">stops between reads</param>
-    /// <returns>null when there is no such file; true when it has that SHA-256; false when it is another file</returns>
+    /// <returns>null when there is no such file; true when it has that SHA-256 — its last-write time is then set to now,
+    /// because the caller is about to count it as a replica: the orphan sweep spares files written within its grace,
+    /// and an old leftover accepted as a copy must not be swept before the catalog lists this node for it; false when
+    /// it is another file</returns>
     /// <exception cref="ArgumentException">as <see cref="Resolve"/></exception>
     /// <exception cref="IOException">the file exists but cannot be read</exception>
-    public async Task<bool?> HoldsCopyAsync(string relativePath, string sha256, CancellationToken cancellationToken = default) =>
-        Exists(relativePath) ? await BlobVerifier.MatchesAsync(Resolve(relativePath), sha256, cancellationToken).ConfigureAwait(false) : null;
+    public async Task<bool?> HoldsCopyAsync(string relativePath, string sha256, CancellationToken cancellationToken = default)
+    {
+        var file = Resolve(relativePath);
+        if (!File.Exists(file)) return null;
+        if (!await BlobVerifier.MatchesAsync(file, sha256, cancellationToken).ConfigureAwait(false)) return false;
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow);
+        return true;
+    }
 
     /// <summary>
     /// Opens a stored image for a sequential read whose asynchronous reads complete on the caller's thread

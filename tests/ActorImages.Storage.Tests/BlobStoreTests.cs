@@ -40,6 +40,25 @@ public sealed class BlobStoreTests : IDisposable
         Assert.Equal(image.Bytes, copy.ToArray());
     }
 
+    /// <summary>A file accepted as an existing copy is touched, so that the orphan sweep's grace (by last-write time)
+    /// covers it until the catalog lists this node for it; another file under the name is left as it is.</summary>
+    [Fact]
+    public async Task AFileAcceptedAsTheCopyIsTouchedAndAnotherFileIsNot()
+    {
+        var bytes = TestImages.Bytes("rocket.jpg");
+        await using var writer = _store.NewWriter();
+        var staged = await Stage(writer, bytes, expectedSize: bytes.Length);
+        var file = await _store.CommitAsync(staged, "2026-11-22/143005.jpg");
+        var old = DateTime.UtcNow.AddHours(-2);
+        File.SetLastWriteTimeUtc(file, old);
+
+        Assert.False(await _store.HoldsCopyAsync("2026-11-22/143005.jpg", new string('0', 64)));
+        Assert.Equal(old, File.GetLastWriteTimeUtc(file));
+        Assert.True(await _store.HoldsCopyAsync("2026-11-22/143005.jpg", staged.Sha256));
+        Assert.InRange(File.GetLastWriteTimeUtc(file), DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
+        Assert.Null(await _store.HoldsCopyAsync("2026-11-22/nothing.jpg", staged.Sha256));
+    }
+
     [Fact]
     public async Task ATakenNameIsNeverOverwrittenAndTheStagedBlobWaitsForTheNextSuffix()
     {
