@@ -44,11 +44,30 @@ internal static partial class NativeFiles
             }
         }
         // Not atomic like a link: a crash mid-copy can leave a partial file under its final name. It is in no
-        // catalog entry, so no client is ever pointed at it.
+        // catalog entry, so no client is ever pointed at it. A copy that fails (ENOSPC, EIO) removes its partial
+        // file, which would otherwise hold the name against every later copy of the image until the orphan sweep.
         using var source = new FileStream(existing, FileMode.Open, FileAccess.Read, FileShare.Read);
-        using var copy = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        source.CopyTo(copy, 1 << 20);
-        copy.Flush(flushToDisk: true);
+        var copy = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        try
+        {
+            using (copy)
+            {
+                source.CopyTo(copy, 1 << 20);
+                copy.Flush(flushToDisk: true);
+            }
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(target);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // the orphan sweep removes it
+            }
+            throw;
+        }
     }
 
     /// <summary>fsyncs the regular file <paramref name="file"/> (its bytes and size), whoever wrote it: a descriptor

@@ -76,7 +76,18 @@ public sealed class LocalCopies
             return null;
         }
         if (expected > FullCheckBytes)
-            return new VerifyingStream(file, expected, sha256, e => Discard(path, file, e.Message));
+        {
+            try
+            {
+                return new VerifyingStream(file, expected, sha256, e => Discard(path, file, e.Message));
+            }
+            catch
+            {
+                // a malformed sha256: the file is not left open for the finalizer
+                await file.DisposeAsync();
+                throw;
+            }
+        }
         await using (file)
         {
             try
