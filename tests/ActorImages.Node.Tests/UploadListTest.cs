@@ -35,4 +35,14 @@ public sealed class UploadListTest
         Assert.InRange(reply.Length, budget - 100, budget);
         Assert.InRange(listed, 50, 101);
     }
+
+    /// <summary>A node started while the database was away has no first load: its LIST is refused after the load wait
+    /// (the gateway answers it as unavailable) instead of never being answered.</summary>
+    [Fact]
+    public async Task WithoutItsFirstLoadALISTIsRefusedAfterTheLoadWait()
+    {
+        var list = new UploadList(3000, TimeSpan.FromMilliseconds(200));
+        list.Add([new UploadName(1, "f1.jpg", "u")]);
+        await Assert.ThrowsAsync<TimeoutException>(() => list.ReplyAsync(CancellationToken.None));
+    }
 }

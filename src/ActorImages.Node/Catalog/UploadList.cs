@@ -21,12 +21,16 @@ public sealed class UploadList
     private SortedList<long, P2ListedFile> _files = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile byte[]? _rendered;
+    private readonly TimeSpan _loadWait;
 
     /// <summary>Creates an empty list.</summary>
     /// <param name="maxBytes">The reply's byte budget (<c>p2.list-max-bytes</c>).</param>
-    public UploadList(int maxBytes)
+    /// <param name="loadWait">The longest a LIST waits for the first load from the catalog (default 5 s) before it is
+    /// answered as unavailable: a node started while the database was away must not leave its LIST unanswered.</param>
+    public UploadList(int maxBytes, TimeSpan? loadWait = null)
     {
         _maxBytes = maxBytes;
+        _loadWait = loadWait ?? TimeSpan.FromSeconds(5);
         // A row is at least 30 bytes ({"filename":"","uploader":""}): more entries than this can never fit.
         _capacity = maxBytes / 30 + 1;
         // The oldest entries past the capacity are dropped in bulk, once this many have piled up: dropping one at a time
@@ -67,9 +71,11 @@ public sealed class UploadList
     /// from the catalog is in. Rendered once per change and shared: callers must not modify it.</summary>
     /// <param name="ct">Cancellation of the wait.</param>
     /// <returns>The rendered reply's UTF-8 bytes.</returns>
+    /// <exception cref="TimeoutException">The first load is not in after the load wait (the database has been away
+    /// since the node started; the P2 gateway answers <c>Arquivo indisponivel no momento.</c>).</exception>
     public async Task<byte[]> ReplyAsync(CancellationToken ct)
     {
-        await _loaded.Task.WaitAsync(ct);
+        await _loaded.Task.WaitAsync(_loadWait, ct);
         return Reply();
     }
 
