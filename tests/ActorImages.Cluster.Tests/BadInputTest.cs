@@ -59,6 +59,11 @@ public sealed class BadInputTest(BadInputCluster fixture) : IClassFixture<BadInp
         var truncated = await RawWire.SendP1RawAsync(Host, Frame(rocket, rocket.Length / 2), halfClose: true);
         Assert.Equal(0, truncated.BytesFromNode);
         Assert.Equal(0, (await RawWire.SendP1RawAsync(Host, [0, 1], halfClose: true)).BytesFromNode);
+        // docs/protocols.md, P1: "each with a log line naming the peer".
+        var logged = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!Node.ReadLog().Contains("the connection ended inside a frame header (2 of 4 bytes)") && DateTime.UtcNow < logged)
+            await Task.Delay(100);
+        Assert.Contains("the connection ended inside a frame header (2 of 4 bytes)", Node.ReadLog());
         // Not an image, and a genuinely broken JPEG (skimage's truncated.jpg), each a whole frame.
         Assert.Equal(0, (await RawWire.SendP1Async(Host, TestImages.Bytes("not-an-image.txt"))).BytesFromNode);
         Assert.Equal(0, (await RawWire.SendP1Async(Host, TestImages.Bytes("truncated.jpg"))).BytesFromNode);

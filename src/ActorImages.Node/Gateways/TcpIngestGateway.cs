@@ -57,7 +57,22 @@ public sealed class TcpIngestGateway : TcpListenerService
             {
                 idle.CancelAfter(_settings.P1IdleTimeout);
                 stream.EndFrame();
-                var header = await ReadHeaderAsync(reader, idle.Token);
+                (uint Length, long Buffered)? header;
+                try
+                {
+                    header = await ReadHeaderAsync(reader, idle.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    _log.LogInformation("P1 {Peer}: no frame header within {Idle}; closing", peer, _settings.P1IdleTimeout);
+                    return;
+                }
+                catch (PartialHeaderException e)
+                {
+                    // docs/protocols.md, P1: EOF inside a header is bad input, logged naming the peer.
+                    _log.LogWarning("P1 {Peer}: the connection ended inside a frame header ({Bytes} of 4 bytes); nothing stored", peer, e.Bytes);
+                    return;
+                }
                 if (header is null) break; // clean end: the client closed between frames
                 length = header.Value.Length;
                 stream.StartFrame(Math.Min(length, header.Value.Buffered));
@@ -94,6 +109,13 @@ public sealed class TcpIngestGateway : TcpListenerService
                 _log.LogWarning("P1 {Peer}: frame of {Length} bytes not received in time (no byte for {Idle} or too slow); closing",
                     peer, length, _settings.P1IdleTimeout);
                 _metrics.Upload("p1", "timeout");
+                return;
+            }
+            catch (IOException e)
+            {
+                _log.LogWarning("P1 {Peer}: the connection broke inside a frame of {Length} bytes ({Error}); nothing stored",
+                    peer, length, e.Message);
+                _metrics.Upload("p1", "truncated");
                 return;
             }
             if (result.Entry is { } entry)
@@ -189,7 +211,13 @@ public sealed class TcpIngestGateway : TcpListenerService
                 return (length, buffer.Length);
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
-            if (read.IsCompleted) return null; // EOF; a partial header is a truncated upload, logged by nobody
+            if (read.IsCompleted) return buffer.IsEmpty ? null : throw new PartialHeaderException(buffer.Length);
         }
+    }
+
+    /// <summary>EOF after 1 to 3 bytes of a frame header.</summary>
+    private sealed class PartialHeaderException(long bytes) : Exception($"EOF after {bytes} header bytes")
+    {
+        public long Bytes => bytes;
     }
 }
