@@ -7,12 +7,15 @@ namespace ActorImages.Catalog;
 internal static class CatalogScans
 {
     public static async Task<IReadOnlyList<Md5Listing>> DistinctMd5PageAsync(
-        NpgsqlDataSource dataSource, int offset, int limit, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource, int offset, int limit, IReadOnlyCollection<string>? skip, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         // Item k from the newest is seq = md5s - k; the counter and the rows come from one snapshot, so a page
         // never straddles a commit. Hosts: every entry of the md5, oldest first, each in replica order.
+        // Skipped md5s (listed elsewhere) are not counted: with the skipped items' positions p_0 < p_1 < … (position =
+        // md5s - seq), the offset-th item not skipped is at position offset + #{i : p_i - i <= offset}, since p_i - i
+        // (the items not skipped before p_i) never decreases. Without skips that is the offset itself.
         // Written as ORDER BY seq DESC LIMIT from a bound, not as a range of seq: the planner then knows the page is
         // small and walks the seq index backwards, where a range over a subquery's value looked large to it.
         await using var command = dataSource.CreateCommand("""
@@ -21,11 +24,18 @@ internal static class CatalogScans
                          WHERE e.md5 = m.md5 ORDER BY e.id, r.position) AS hosts
             FROM md5_first_seen m JOIN images i ON i.id = m.first_id
             WHERE m.seq <= (SELECT md5s FROM catalog_counters WHERE id = 1) - $1
+                  - (SELECT count(*) FROM (
+                         SELECT c.md5s - s.seq - (row_number() OVER (ORDER BY s.seq DESC) - 1) AS before
+                         FROM md5_first_seen s, catalog_counters c
+                         WHERE c.id = 1 AND s.md5 = ANY($3::text[])) skipped
+                     WHERE skipped.before <= $1)
+              AND m.md5 NOT IN (SELECT unnest($3::text[]))
             ORDER BY m.seq DESC
             LIMIT $2
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = (long)offset });
         command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        command.Parameters.Add(new NpgsqlParameter { Value = (skip ?? []).ToArray() });
         var page = new List<Md5Listing>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -263,14 +263,18 @@ public sealed class CatalogStore
     /// first (by the md5's first commit), with every host holding it (docs/protocols.md, P3). Items are numbered
     /// densely at commit (<c>md5_first_seen.seq</c>), so any page is an index range scan, however deep.
     /// </summary>
-    /// <param name="offset">Items to skip from the newest, ≥ 0.</param>
+    /// <param name="offset">Items to skip from the newest, ≥ 0, counting only items not in <paramref name="skip"/>.</param>
     /// <param name="limit">Page size, ≥ 1.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
+    /// <param name="skip">Lowercase md5s listed elsewhere (the peers' items and the node's head of LST): left out, and
+    /// not counted by <paramref name="offset"/>, so pages of the rest follow them without gaps or repeats (each costs
+    /// an index lookup per page, and the page's rows are checked against them by a hash).</param>
     /// <returns>Up to <paramref name="limit"/> items; empty past the end.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative offset, or a limit &lt; 1.</exception>
     /// <exception cref="NpgsqlException">The database failed.</exception>
-    public Task<IReadOnlyList<Md5Listing>> DistinctMd5PageAsync(int offset, int limit, CancellationToken cancellationToken = default) =>
-        CatalogScans.DistinctMd5PageAsync(_dataSource, offset, limit, cancellationToken);
+    public Task<IReadOnlyList<Md5Listing>> DistinctMd5PageAsync(int offset, int limit, CancellationToken cancellationToken = default,
+        IReadOnlyCollection<string>? skip = null) =>
+        CatalogScans.DistinctMd5PageAsync(_dataSource, offset, limit, skip, cancellationToken);
 
     /// <summary>The entries a node holds a replica of, in id order (self-repair, graceful leave): keyset pages.</summary>
     /// <param name="address">The node's cluster address.</param>

@@ -59,6 +59,7 @@ public sealed class P3Listing
     {
         var rendered = new MemoryStream(itemsInListingOrder.Count * 80);
         var starts = new List<int>(itemsInListingOrder.Count + 1);
+        var listable = new List<LstItem>(itemsInListingOrder.Count);
         var item = new byte[P3Reply.MaxListBytes];
         foreach (var image in itemsInListingOrder)
         {
@@ -73,12 +74,18 @@ public sealed class P3Listing
             }
             starts.Add((int)rendered.Length);
             rendered.Write(item, 0, length);
+            listable.Add(image);
         }
         starts.Add((int)rendered.Length + 1); // as if a ';' followed the last item
         _rendered = rendered.ToArray();
         _starts = starts.ToArray();
+        Items = listable;
         First = Pack(0);
     }
+
+    /// <summary>The listable items, in listing order (<see cref="Count"/> of them): item <c>i</c> is the one
+    /// <c>LST i</c> starts with.</summary>
+    public IReadOnlyList<LstItem> Items { get; }
 
     /// <summary>Number of listable items: what <c>LST &lt;offset&gt;</c> counts.</summary>
     public int Count => _starts.Length - 1;

@@ -151,6 +151,50 @@ public class LstViewTest
     }
 }
 
+/// <summary><c>LST &lt;offset&gt;</c> past what the view composes, read from a real catalog (docs/protocols.md, P3: a
+/// client that asks again with the number of items received so far walks the whole listing without gaps or
+/// repeats).</summary>
+public class LstPagesTest
+{
+    private static readonly Replica Node1 = new("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
+
+    [Fact]
+    public async Task WalkingThePagesListsEveryMd5OnceWithReuploadsAndPeersAcrossTheHead()
+    {
+        var ct = CancellationToken.None;
+        await using var db = await ActorImages.Catalog.CatalogDatabase.OpenAsync(
+            await ActorImages.Testing.PostgresServer.CreateDatabaseUrlAsync(), ct);
+        string Md5(int i) => (0x10000 + i).ToString("x32");
+        ActorImages.Catalog.NewEntry Entry(int md5, string name) => new(Md5(md5), md5.ToString("x64"), 10, "image/jpeg",
+            1, 1, name, "u", SourceProtocol.P1Tcp, DateTimeOffset.UtcNow, $"2026-12-06/{Guid.NewGuid():N}.jpg", [Node1]);
+        // 300 images, more than the view's head of 256; then two old ones uploaded again, now the newest entries.
+        await db.Catalog.CommitAsync(Enumerable.Range(0, 300).Select(i => Entry(i, $"i{i}.jpg")).ToList(), ct);
+        await db.Catalog.CommitAsync([Entry(5, "again5.jpg"), Entry(10, "again10.jpg")], ct);
+
+        var view = new LstView(13378);
+        view.SetMembership(new MembershipSnapshot(Node1.Address,
+            [new MemberInfo(Node1.Address, Node1.Host, "Up", true, [], 0)], Node1.Host, true));
+        view.ReloadHead(await db.Catalog.NewestAsync(LstView.HeadSize, null, ct));
+        // A peer holds one image the head lists, one only the catalog's pages reach, and one of its own.
+        view.Apply(new TrackerProtocol.TrackerChange(1, "10.0.0.5:7000", new PeerRegistration("10.0.0.5", 7000,
+            [new PeerImage(Md5(299), "p299.jpg"), new PeerImage(Md5(20), "p20.jpg"), new PeerImage(Md5(1000), "own.jpg")],
+            DateTimeOffset.UnixEpoch, 1)));
+
+        var walked = new List<string>();
+        for (var offset = 0; ;)
+        {
+            Assert.True(ActorImages.Protocols.P3Reply.TryParseListing((await view.PageAsync(offset, db.Catalog, ct)).Span, out var items));
+            if (items.Count == 0) break;
+            walked.AddRange(items.Select(i => i.Md5));
+            offset += items.Count;
+        }
+        var repeated = walked.GroupBy(m => m).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(repeated.Count == 0, "listed twice: " + string.Join(", ", repeated));
+        Assert.Equal(Enumerable.Range(0, 300).Append(1000).Select(Md5).Order(), walked.Order());
+        Assert.Equal([Md5(299), Md5(20), Md5(1000)], walked.Take(3)); // the peer's items first, as it registered them
+    }
+}
+
 /// <summary>Names from P2 and HTTP clients are listed so that the seed-002 client cannot write outside its folder.</summary>
 public class LstNameTest
 {

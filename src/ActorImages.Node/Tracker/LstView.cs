@@ -37,7 +37,10 @@ public sealed class LstView
     private HashSet<string> _up = [];
     private volatile P3Listing? _listing;
     private List<LstItem>? _headItems;
-    private int _peerItems;
+    /// <summary>Every md5 of the composed listing (peers' and head's), left out of the pages read from the catalog.</summary>
+    private HashSet<string>? _listedMd5s;
+    /// <summary>The hosts of <see cref="_up"/>: a catalog page names holders by host.</summary>
+    private HashSet<string> _upHosts = [];
     private long _version;
 
     /// <summary>Creates an empty view.</summary>
@@ -123,6 +126,7 @@ public sealed class LstView
         lock (_gate)
         {
             _up = membership.UpReachable.Select(m => m.Address).ToHashSet();
+            _upHosts = membership.UpReachable.Select(m => m.Host).ToHashSet();
             InvalidateHead();
         }
     }
@@ -147,21 +151,21 @@ public sealed class LstView
     public async Task<ReadOnlyMemory<byte>> PageAsync(int offset, CatalogStore catalog, CancellationToken ct)
     {
         P3Listing listing;
-        int peerItems, headCount;
+        HashSet<string> listed, upHosts;
         lock (_gate)
         {
             listing = ComposeLocked();
-            peerItems = _peerItems;
-            headCount = _head.Count;
+            if (offset + ItemsPerDatagram <= listing.Count) return listing.Page(offset).Datagram;
+            listed = _listedMd5s!;
+            upHosts = _upHosts;
         }
-        if (offset + ItemsPerDatagram > listing.Count && headCount >= HeadSize)
-        {
-            // Past the head: the catalog's own images, newest first, one item per md5, read by item offset.
-            var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - peerItems), ItemsPerDatagram, ct);
-            var rest = page.Select(m => new LstItem(m.Md5, SafeName(m.Filename), m.Hosts.Select(h => $"{h}:{_p4Port}").ToList())).ToList();
-            return P3Reply.List(rest, 0).Datagram;
-        }
-        return listing.Page(offset).Datagram;
+        // The page may run past what this view composed (the peers' items and the newest catalog entries): the rest
+        // is the catalog's other images, newest first by each md5's first commit, leaving out every md5 listed above,
+        // so that a client walking the pages sees each item once (docs/protocols.md, P3, LST <offset>).
+        var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - listing.Count), ItemsPerDatagram, ct, listed);
+        var rest = page.Select(m => new LstItem(m.Md5, SafeName(m.Filename),
+            m.Hosts.OrderBy(h => upHosts.Contains(h) ? 0 : 1).Select(h => $"{h}:{_p4Port}").ToList()));
+        return P3Reply.List([.. listing.Items.Skip(offset), .. rest], 0).Datagram;
     }
 
     /// <summary>Puts an entry in the head; false when the head already had it or something newer for its md5.</summary>
@@ -226,11 +230,11 @@ public sealed class LstView
                     [.. Endpoints(replicas.Where(r => _up.Contains(r.Address))), .. peers,
                      .. Endpoints(replicas.Where(r => !_up.Contains(r.Address)))]));
             }
-        _peerItems = items.Count;
         // The head's items change with the head and the membership only, not with every peer's registration.
         _headItems ??= _head.Select(ToItem).ToList();
         foreach (var item in _headItems)
-            if (!listed.Contains(item.Md5)) items.Add(item);
+            if (listed.Add(item.Md5)) items.Add(item);
+        _listedMd5s = listed;
         return _listing = new P3Listing(items);
     }
 
