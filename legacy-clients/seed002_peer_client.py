@@ -91,8 +91,7 @@ def images_field(folder):
 
 
 def register(tracker_ip, folder):
-    # docs/protocols.md P3 -- with no image this sends "REG <pw> <port> " (trailing space); docs/protocols.md does not
-    # say what the real client did then.
+    # docs/protocols.md P3 -- with no image this sends "REG <pw> <port> " (trailing space, empty list): 0 images.
     # QUIRK docs/protocols.md P3 -- REG/UPD/END replies are read with recvfrom(1024).
     reply = udp_request(tracker_ip, f"REG {PASSWORD} {MY_PORT} {images_field(folder)}", 1024)
     print(f"Resposta do servidor: {reply}", flush=True)

@@ -83,7 +83,8 @@ public abstract record P3Request
     /// part, hence Invalid;</item>
     /// <item>commands exactly <c>REG</c>, <c>UPD</c>, <c>LST</c>, <c>END</c> in uppercase, as every legacy
     /// client sends them;</item>
-    /// <item>part counts: REG/UPD 4, END 3, LST 1 or 2; password non-empty; port ASCII digits, 1 to 65535;
+    /// <item>part counts: REG/UPD 4 (3 followed by a space before the trimming: the seed-002 client's empty list),
+    /// END 3, LST 1 or 2; password non-empty; port ASCII digits, 1 to 65535;
     /// <c>LST &lt;offset&gt;</c> ASCII digits, 0 to <see cref="int.MaxValue"/>;</item>
     /// <item>images split on <c>;</c>; one pair of surrounding <c>'</c> stripped from each item (the seed-003
     /// client quotes every item and sends <c>''</c> for none); empty items skipped; each item split on its first
@@ -100,7 +101,14 @@ public abstract record P3Request
         {
             return new Invalid();
         }
-        string[] parts = Encoding.UTF8.GetString(datagram).Trim().Split(' ', 4);
+        var text = Encoding.UTF8.GetString(datagram);
+        string[] parts = text.Trim().Split(' ', 4);
+        if (parts.Length == 3 && parts[0] is "REG" or "UPD" && text.TrimEnd('\r', '\n').EndsWith(' '))
+        {
+            // The seed-002 client with no image sends "REG <pw> <port> ": the space is there, the list after it is
+            // empty (docs/protocols.md, P3), as seed 003's ''. Without the space the request is still malformed.
+            parts = [.. parts, ""];
+        }
         return parts[0] switch
         {
             "REG" or "UPD" => Registration(parts),
@@ -140,7 +148,7 @@ public abstract record P3Request
     /// <summary>
     /// The datagram a client sends for this request, UTF-8, no terminator (docs/protocols.md, P3). Images are
     /// written plain, <c>md5,name;md5,name</c>, as the seed-002 client does; an empty list as <c>''</c>, as the
-    /// seed-003 client does (an empty 4th part would be trimmed away and the request be invalid).
+    /// seed-003 client does (a tracker that trims the datagram would read a bare trailing space as a missing part).
     /// </summary>
     /// <returns>A fresh array.</returns>
     /// <exception cref="InvalidOperationException">For <see cref="Invalid"/>, which is never sent.</exception>

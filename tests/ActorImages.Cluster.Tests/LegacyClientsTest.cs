@@ -146,6 +146,19 @@ public sealed class LegacyClientsTest(LegacyClientsCluster fixture) : IClassFixt
             async () => await LstItem(seed002Dir, md5) is null);
     }
 
+    /// <summary>The seed-002 client with an empty folder sends <c>REG &lt;pw&gt; &lt;port&gt; </c>, a trailing space and
+    /// no list (docs/protocols.md, P3): it registers with 0 images, and its END is answered.</summary>
+    [Fact]
+    public async Task Seed002WithNoImageRegistersZeroImages()
+    {
+        var empty = Folder("seed002-empty");
+        await using var peer = LegacyPython.Start("seed002_peer_client.py", "--bind", "127.0.30.60", Cluster[2].Host, empty, "--register");
+        await peer.AwaitLineAsync(Soon, "OK 0_REGISTERED_IMAGES", l => l == "Resposta do servidor: OK 0_REGISTERED_IMAGES");
+        var finished = await peer.FinishAsync(Run);
+        Assert.True(finished.Exit == 0, finished.Describe());
+        Assert.True(finished.Output.Contains("Resposta do servidor: OK CLIENT_FINISHED"), finished.Describe());
+    }
+
     private sealed record Listed(string Name, string Holders);
 
     /// <summary>The seed-002 client's <c>--list</c> on node 1: name and holders of <paramref name="md5"/>, or null.</summary>

@@ -36,6 +36,10 @@ public class P3RequestTests
         { $"REG pw 5000 {A},fotó 日本.jpg", new Reg("pw", 5000, Images(A, "fotó 日本.jpg")) },
         { $"REG pw 5000 {A}," + new string('n', 255), new Reg("pw", 5000, Images(A, new string('n', 255))) },
         { "  REG pw 5000 ''\r\n", new Reg("pw", 5000, []) },
+        // seed-002 client with no image: the list after the last space is empty
+        { "REG pw 5000 ", new Reg("pw", 5000, []) },
+        { "UPD pw 5000 ", new Upd("pw", 5000, []) },
+        { "REG pw 5000 \n", new Reg("pw", 5000, []) },
         { "END pw 5000", new End("pw", 5000) },
         { "END p'w;\"x 5000", new End("p'w;\"x", 5000) },
         { "LST", new Lst(null) },
