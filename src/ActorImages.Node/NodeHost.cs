@@ -86,7 +86,12 @@ public static class NodeHost
         services.AddSingleton(database);
         services.AddSingleton(database.Catalog);
         services.AddSingleton(database.Tracker);
-        services.AddSingleton(new BlobStore(settings.DataDir, settings.MaxImageBytes, settings.MaxImagePixels));
+        var blobs = new BlobStore(settings.DataDir, settings.MaxImageBytes, settings.MaxImagePixels);
+        // Uploads and copies a crash or a kill interrupted, before any writer exists (the orphan sweep would take an
+        // hour, orphan-grace, to remove them, and a node crashing in a loop would pile them up meanwhile).
+        if (blobs.RemoveLeftoverTempFiles() is > 0 and var leftovers)
+            Log.Information("removed {Count} temp files of uploads a stop interrupted", leftovers);
+        services.AddSingleton(blobs);
         services.AddSingleton(new Membership(selfAddress));
         services.AddSingleton<ImageFeed>();
         services.AddSingleton(new LstView(settings.P4Port));

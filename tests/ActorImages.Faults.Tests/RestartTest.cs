@@ -63,7 +63,11 @@ public sealed class RestartTest : IAsyncLifetime
         Assert.Contains(":13378", Item(lstBefore, rocketMd5));
         Assert.Equal($"{PeerMd5},peer.jpg,{PeerIp}:{PeerPort}", Item(lstBefore, PeerMd5));
 
+        // An upload a crash interrupted leaves its temp file: the node removes it as it starts, not an hour later.
+        var interrupted = Path.Combine(_before.Nodes[0].DataDir, ".tmp", "upload-interrupted.part");
+        await File.WriteAllBytesAsync(interrupted, rocket[..1000]);
         _after = await TestCluster.StartAsync(_before.Nodes.Select(n => n.Host).ToList(), _before.DbUrl, root: _before.Root);
+        Assert.False(File.Exists(interrupted), "the interrupted upload's temp file is still there after the start");
         foreach (var node in _after.Nodes)
         {
             var host = node.Host;
