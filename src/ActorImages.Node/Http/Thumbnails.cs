@@ -109,31 +109,29 @@ public sealed class Thumbnails
         if (File.Exists(path)) return (path, null, null);
         var key = (entry.Md5, kind);
         if (_failed.TryGetValue(key, out var reason)) return (null, reason, null);
-        // A new preview takes one of the pending places first (MakeAsync gives it back), or is not started.
-        var reserved = false;
-        if (kind == Rendition.Preview && !_making.ContainsKey(key))
-        {
-            if (Interlocked.Increment(ref _previewsPending) > MaxPreviewsPending)
-            {
-                Interlocked.Decrement(ref _previewsPending);
-                return (null, null, $"busy making {MaxPreviewsPending} other previews; ask again in a few seconds");
-            }
-            reserved = true;
-        }
-        var mine = new Lazy<Task<Rendered>>(() => MakeAsync(entry, kind, path));
+        var mine = new Lazy<Task<Rendered>>(() => Start(entry, kind, path));
         var making = _making.GetOrAdd(key, mine);
-        if (reserved && !ReferenceEquals(making, mine)) Interlocked.Decrement(ref _previewsPending); // another came first
-        try
-        {
-            return await making.Value.WaitAsync(ct);
-        }
-        finally
-        {
-            if (making.Value.IsCompleted) _making.TryRemove(key, out _);
-        }
+        // The making leaves the table when it ends, whoever still waits for it: a request that gave up (a gallery
+        // scrolled past) must not leave its entry behind for the life of the process.
+        if (ReferenceEquals(making, mine))
+            _ = mine.Value.ContinueWith(_ => _making.TryRemove(KeyValuePair.Create(key, mine)), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return await making.Value.WaitAsync(ct);
     }
 
-    /// <summary>Makes one rendition, after the one before; a preview gives back the pending place its request took.</summary>
+    /// <summary>Starts one making; a preview first takes one of the pending places (MakeAsync gives it back), or is
+    /// answered at once as unavailable. Called once per making (the table's lazy), so places and makings pair up.</summary>
+    private Task<Rendered> Start(CatalogEntry entry, Rendition kind, string target)
+    {
+        if (kind == Rendition.Preview && Interlocked.Increment(ref _previewsPending) > MaxPreviewsPending)
+        {
+            Interlocked.Decrement(ref _previewsPending);
+            return Task.FromResult<Rendered>((null, null, $"busy making {MaxPreviewsPending} other previews; ask again in a few seconds"));
+        }
+        return MakeAsync(entry, kind, target);
+    }
+
+    /// <summary>Makes one rendition, after the one before; a preview gives back the pending place it took.</summary>
     /// <returns>As <see cref="GetAsync"/>.</returns>
     private async Task<Rendered> MakeAsync(CatalogEntry entry, Rendition kind, string target)
     {
@@ -143,7 +141,18 @@ public sealed class Thumbnails
         var outcome = "unavailable";
         try
         {
-            var source = _blobs.Exists(entry.Path) ? _blobs.Resolve(entry.Path) : null;
+            // Made a moment ago by a making that ended while this one was being started.
+            if (File.Exists(target))
+            {
+                outcome = "made";
+                return (target, null, null);
+            }
+            // This node's copy only when its SHA-256 is right, as every other read checks it: a corrupt copy would be
+            // remembered as undecodable or, worse, rendered and served for a year (immutable). Else the reader's
+            // path: it reports the bad copy to the scrub and reads another holder's.
+            var local = _blobs.Exists(entry.Path) ? _blobs.Resolve(entry.Path) : null;
+            var source = local is not null && await BlobVerifier.MatchesAsync(local, entry.Sha256, CancellationToken.None)
+                ? local : null;
             if (source is null)
             {
                 await using var image = await _reader.OpenAsync(entry, CancellationToken.None);
