@@ -96,6 +96,7 @@ public static class NodeHost
         services.AddSingleton<ImageFeed>();
         services.AddSingleton(new LstView(settings.P4Port));
         services.AddSingleton<NodeMetrics>();
+        services.AddSingleton<SharedTotals>();
         services.AddSingleton(tls);
         // Without HttpClientFactory's logging handlers: they open a logging scope and format "Sending HTTP request" for
         // every replica copy, which the log level then drops; ReplicaTransfer reports failed copies itself.
