@@ -314,7 +314,10 @@ public sealed class ReplicaRepair
         var view = _membership.Current;
         var up = view.UpReachable;
         var assignment = Assign(entry, up, view.Self);
-        if (assignment.Side == Side.None) return (0, 0, null);
+        // The pass gave this entry to this node under its view, so nothing to do now means the view changed meanwhile
+        // (a holder unreachable, a member gone or come): counted as failed, so that the pass is not taken as settled
+        // and the next one reads the whole catalog again rather than only the newest entries (docs/design.md).
+        if (assignment.Side == Side.None) return (0, 1, null);
         var gained = assignment.Side == Side.Push
             ? await CopyAsync(entry, assignment.Targets, "repair", ct)
             : await PullAsync(entry, assignment.Live, assignment.Targets[0], ct);
