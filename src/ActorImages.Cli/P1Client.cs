@@ -35,8 +35,17 @@ internal sealed class P1Client(Endpoint node, TimeSpan timeout)
         {
             await Net.WithTimeout(timeout, cancel, t => socket.SendAsync(P1Frame.Header((uint)size), SocketFlags.None, t).AsTask());
             var buffer = new byte[Chunk];
-            for (int n; (n = await ReadAsync(input, buffer, file, cancel)) > 0;)
+            // Exactly the header's size: bytes of a file that grew meanwhile would be read as the next frame's header.
+            while (written < size)
             {
+                var n = await ReadAsync(input, buffer.AsMemory(0, (int)Math.Min(Chunk, size - written)), file, cancel);
+                if (n == 0)
+                {
+                    // A short frame is discarded by the node, which then closes as after a stored one (P1 has no
+                    // reply): reset, and say so, rather than report a send that stored nothing.
+                    socket.LingerState = new LingerOption(true, 0);
+                    throw CliFailure.LocalFile($"file shrank while being sent ({written} of {size} bytes): {file}; nothing was stored");
+                }
                 await Net.SendAllAsync(socket, buffer.AsMemory(0, n), timeout, cancel);
                 written += n;
                 sent(written);
@@ -80,7 +89,7 @@ internal sealed class P1Client(Endpoint node, TimeSpan timeout)
         }
     }
 
-    private static async Task<int> ReadAsync(FileStream input, byte[] buffer, string file, CancellationToken cancel)
+    private static async Task<int> ReadAsync(FileStream input, Memory<byte> buffer, string file, CancellationToken cancel)
     {
         try
         {
