@@ -349,7 +349,8 @@ internal sealed class ClusterSource : IImportSource, IDisposable
             string md5;
             await using (file)
             {
-                md5 = await Net.WithTimeout(_timeout, cancel, async t =>
+                // --timeout bounds the wait for the next bytes, not the whole image: a large one on a slow link goes on.
+                md5 = await Net.WithIdleTimeout(_timeout, cancel, async (t, moved) =>
                 {
                     using var response = await _http.GetAsync(new Uri(_base, path), HttpCompletionOption.ResponseHeadersRead, t);
                     if (response.StatusCode != HttpStatusCode.OK)
@@ -363,6 +364,7 @@ internal sealed class ClusterSource : IImportSource, IDisposable
                     int n;
                     while ((n = await body.ReadAsync(buffer, t)) > 0)
                     {
+                        moved();
                         hash.AppendData(buffer, 0, n);
                         await file.WriteAsync(buffer.AsMemory(0, n), t);
                     }

@@ -29,6 +29,11 @@ internal sealed class Importer : IDisposable
 {
     private static readonly TimeSpan[] Retries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
+    /// <summary>The slowest upload an import waits for, in bytes/s (64 KiB/s), on top of <c>--timeout</c>: the client
+    /// cannot see the node's reads, only its own writes into the socket's buffer, so the limit of one upload is set by
+    /// its size rather than re-armed by progress.</summary>
+    private const double MinUploadRate = 64 * 1024;
+
     private readonly Endpoint _node;
     private readonly string _token;
     private readonly TimeSpan _timeout;
@@ -166,7 +171,10 @@ internal sealed class Importer : IDisposable
                 + "&protocol=" + Uri.EscapeDataString(item.Protocol);
             for (int attempt = 0; ; attempt++)
             {
-                var (status, body) = await SendAsync(() =>
+                // --timeout bounds the wait for an answer, and an image takes as long as its bytes need on a slow link:
+                // the upload may take the timeout plus its size at MinUploadRate (a 64 MiB image: 17 min more).
+                var limit = _timeout + TimeSpan.FromSeconds((double)new FileInfo(path).Length / MinUploadRate);
+                var (status, body) = await SendAsync(limit, () =>
                 {
                     FileStream file;
                     try
@@ -219,11 +227,14 @@ internal sealed class Importer : IDisposable
 
     private Uri Url(string pathAndQuery) => new($"http://{_node}{pathAndQuery}");
 
-    private async Task<(HttpStatusCode, string)> SendAsync(Func<HttpRequestMessage> make, CancellationToken cancel)
+    private Task<(HttpStatusCode, string)> SendAsync(Func<HttpRequestMessage> make, CancellationToken cancel) =>
+        SendAsync(_timeout, make, cancel);
+
+    private async Task<(HttpStatusCode, string)> SendAsync(TimeSpan limit, Func<HttpRequestMessage> make, CancellationToken cancel)
     {
         try
         {
-            return await Net.WithTimeout(_timeout, cancel, async t =>
+            return await Net.WithTimeout(limit, cancel, async t =>
             {
                 using var request = make();
                 using var response = await _http.SendAsync(request, t);

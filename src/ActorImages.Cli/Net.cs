@@ -58,6 +58,27 @@ internal static class Net
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> with a token cancelled once <paramref name="timeout"/> passes without progress
+    /// (the operation calls the action it is given whenever bytes moved) or by <paramref name="cancel"/>: a transfer of
+    /// any size at any rate goes on while it moves, as <c>--timeout</c> ("longest wait for an answer or for the next
+    /// bytes") says, and a stalled one ends. A timeout surfaces as <see cref="TimeoutException"/>.
+    /// </summary>
+    public static async Task<T> WithIdleTimeout<T>(TimeSpan timeout, CancellationToken cancel,
+        Func<CancellationToken, Action, Task<T>> operation)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return await operation(limit.Token, () => limit.CancelAfter(timeout));
+        }
+        catch (OperationCanceledException e) when (!cancel.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no progress within {timeout.TotalSeconds:0} s", e);
+        }
+    }
+
     /// <summary>As <see cref="WithTimeout{T}"/> for an operation without a result.</summary>
     public static Task WithTimeout(TimeSpan timeout, CancellationToken cancel, Func<CancellationToken, Task> operation) =>
         WithTimeout(timeout, cancel, async t =>

@@ -174,6 +174,20 @@ public class ImportTests
         Assert.Contains("400 not an image", result.Err);
     }
 
+    /// <summary><c>--timeout</c> bounds the wait for an answer, not a whole upload: an image that takes longer than it
+    /// to cross a slow link (791 KB at 200 KB/s, about 4 s, with <c>--timeout 2</c>) is imported.</summary>
+    [Fact]
+    public async Task AnUploadLongerThanTheTimeoutOnASlowLinkGoesThrough()
+    {
+        using var node = new RecordingNode { BodyRate = 200 * 1024 };
+        using var folder = Cli.TempFolder();
+        Write(folder, "data/2024-05-01/120000.png", Cli.Image("astronaut.png"));
+        var result = await Import(node, "seed000", folder.Path, "--timeout", "2");
+        Assert.True(result.Code == Exit.Ok, result.ToString());
+        Assert.Equal("imported 1, already there 0, failed 0", result.Out.Trim());
+        Assert.Equal(Cli.Image("astronaut.png"), Assert.Single(node.Posts).Body);
+    }
+
     [Fact]
     public async Task AWrongTokenEndsTheRunWithExitCode1AndNoTokenIsAUsageError()
     {
@@ -232,6 +246,9 @@ internal sealed class RecordingNode : IDisposable
     /// can overtake it.
     public Func<RecordingNode, string, Task> Hold { get; init; } = (_, _) => Task.CompletedTask;
 
+    /// How fast the node reads a POST's body, bytes/s; null: as fast as it can.
+    public double? BodyRate { get; init; }
+
     /// The longest a <see cref="Hold"/> is awaited before the item is committed anyway.
     public static readonly TimeSpan HoldLimit = TimeSpan.FromSeconds(10);
 
@@ -269,7 +286,20 @@ internal sealed class RecordingNode : IDisposable
             return;
         }
         var body = new MemoryStream();
-        await request.InputStream.CopyToAsync(body);
+        if (BodyRate is { } rate)
+        {
+            // A node behind a slow link: the body at this many bytes/s.
+            var chunk = new byte[16 * 1024];
+            for (int n; (n = await request.InputStream.ReadAsync(chunk)) > 0;)
+            {
+                body.Write(chunk, 0, n);
+                await Task.Delay(TimeSpan.FromSeconds((double)n / rate));
+            }
+        }
+        else
+        {
+            await request.InputStream.CopyToAsync(body);
+        }
         var query = request.QueryString.AllKeys.ToDictionary(k => k!, k => request.QueryString[k]!);
         lock (_posts) _posts.Add(new Post(query, request.Headers["Authorization"], body.ToArray()));
         if (request.Headers["Authorization"] != "Bearer s3cret-token")
