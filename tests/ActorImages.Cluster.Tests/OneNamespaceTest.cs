@@ -210,20 +210,20 @@ public sealed class OneNamespaceTest(OneNamespaceCluster fixture) : IClassFixtur
     [Fact]
     public async Task AP4TransferCutOffAtItsDeadlineEndsWithAReset()
     {
-        byte[] image = [.. Images.Jpeg($"slow-reader-{Guid.NewGuid():N}"), .. new byte[20 << 20]];
+        byte[] image = [.. Images.Jpeg($"slow-reader-{Guid.NewGuid():N}"), .. new byte[8 << 20]];
         var md5 = Images.Md5(image);
         using (var http = new HttpClient { BaseAddress = Cluster[1].HttpBase, Timeout = TimeSpan.FromSeconds(60) })
         using (var created = await http.PostAsync($"api/images?filename=slow-{md5}.jpg&uploader=slow", new ByteArrayContent(image)))
             Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
 
-        // A reader that takes nothing for 12 s: the node's socket buffers fill, its deadline (7.5 s) passes.
+        // A reader that takes nothing for 8 s: the node's socket buffers fill (a few MB), its deadline (6 s) passes.
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
         {
             ReceiveBufferSize = 4096,
         };
         await socket.ConnectAsync(System.Net.IPAddress.Parse(Cluster[1].Host), 13378);
         await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes("GET " + md5));
-        await Task.Delay(TimeSpan.FromSeconds(12));
+        await Task.Delay(TimeSpan.FromSeconds(8));
         long received = 0;
         var reset = false;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -406,6 +406,27 @@ public sealed class WebApiTest(WebApiCluster fixture) : IClassFixture<WebApiClus
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
     }
 
+    /// <summary>A thumbnail is made only from bytes whose SHA-256 is right (README "Web viewer"): node 1's copy
+    /// overwritten with bytes that are no image, its thumbnail is still made, from node 2's copy (both nodes hold every
+    /// image), not refused as undecodable for the life of the process.</summary>
+    [Fact]
+    public async Task AThumbnailIsMadeFromASoundCopyWhenThisNodesCopyIsCorrupt()
+    {
+        var image = Images.Jpeg("corrupt-copy-thumbnail");
+        var md5 = Images.Md5(image);
+        using (var created = await PostAsync(1, "api/images?filename=corrupt-copy.jpg&uploader=ana", new ByteArrayContent(image)))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var onOne = Directory.EnumerateFiles(Cluster[1].DataDir, "*.jpg", SearchOption.AllDirectories)
+            .Single(f => !f.Contains("thumbnails") && File.ReadAllBytes(f).AsSpan().SequenceEqual(image));
+        await File.WriteAllBytesAsync(onOne, new byte[image.Length]);
+
+        using var thumbnail = await Http.GetAsync(Url(1, $"api/images/{md5}/thumbnail"));
+        var body = await thumbnail.Content.ReadAsByteArrayAsync();
+        Assert.True(thumbnail.StatusCode == HttpStatusCode.OK,
+            $"thumbnail answered {(int)thumbnail.StatusCode}: {System.Text.Encoding.UTF8.GetString(body)}\n{Cluster.Logs()}");
+        Assert.InRange(TestImages.JpegSize(body).Width, 1, 256); // rendered from the image's own pixels
+    }
+
     [Fact]
     public async Task TheInternalReplicaRoutesNeedTheClusterCertificateAndASafePath()
     {
