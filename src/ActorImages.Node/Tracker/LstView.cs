@@ -37,7 +37,8 @@ public sealed class LstView
     private HashSet<string> _up = [];
     private volatile P3Listing? _listing;
     private List<LstItem>? _headItems;
-    /// <summary>Every md5 of the composed listing (peers' and head's), left out of the pages read from the catalog.</summary>
+    /// <summary>The md5s of the composed listing that the catalog's pages leave out: the head's, which include every
+    /// peer's md5 listed with its nodes (at most <see cref="HeadSize"/>).</summary>
     private HashSet<string>? _listedMd5s;
     /// <summary>The hosts of <see cref="_up"/>: a catalog page names holders by host.</summary>
     private HashSet<string> _upHosts = [];
@@ -162,7 +163,16 @@ public sealed class LstView
         // The page may run past what this view composed (the peers' items and the newest catalog entries): the rest
         // is the catalog's other images, newest first by each md5's first commit, leaving out every md5 listed above,
         // so that a client walking the pages sees each item once (docs/protocols.md, P3, LST <offset>).
-        var page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - listing.Count), ItemsPerDatagram, ct, listed);
+        IReadOnlyList<Md5Listing> page;
+        try
+        {
+            page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - listing.Count), ItemsPerDatagram, ct, listed);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && offset < listing.Count)
+        {
+            // The catalog is away: what this view composed is still answered, from memory, as before it was asked.
+            return listing.Page(offset).Datagram;
+        }
         var rest = page.Select(m => new LstItem(m.Md5, SafeName(m.Filename),
             m.Hosts.OrderBy(h => upHosts.Contains(h) ? 0 : 1).Select(h => $"{h}:{_p4Port}").ToList()));
         return P3Reply.List([.. listing.Items.Skip(offset), .. rest], 0).Datagram;
@@ -230,11 +240,18 @@ public sealed class LstView
                     [.. Endpoints(replicas.Where(r => _up.Contains(r.Address))), .. peers,
                      .. Endpoints(replicas.Where(r => !_up.Contains(r.Address)))]));
             }
+        // A peer's md5 the head has is listed there with the nodes holding it; one older than the head is listed again
+        // among the catalog's pages, with its nodes (this view does not know them), so that no holder goes unlisted.
+        var skip = listed.Where(_headByMd5.ContainsKey).ToHashSet();
         // The head's items change with the head and the membership only, not with every peer's registration.
         _headItems ??= _head.Select(ToItem).ToList();
         foreach (var item in _headItems)
-            if (listed.Add(item.Md5)) items.Add(item);
-        _listedMd5s = listed;
+            if (listed.Add(item.Md5))
+            {
+                items.Add(item);
+                skip.Add(item.Md5);
+            }
+        _listedMd5s = skip;
         return _listing = new P3Listing(items);
     }
 
