@@ -70,6 +70,14 @@ public sealed class StreamingVerifyTest : IAsyncLifetime
 
         Assert.True(await Wire.MetricAsync(host, "actorimages_errors_total{kind=\"corrupt_read\"}") >= 3,
             $"node 1 counted its corrupt reads\n{_cluster.Logs()}");
+
+        // A thumbnail is made from sound bytes only, and at once: node 1's bad copy over 1 MiB is found bad at its end
+        // by the streaming check and discarded, and the making reads node 2's.
+        await SoundAsync(bigOnOne, big);
+        await File.WriteAllBytesAsync(bigOnOne, Flipped(big, big.Length / 2));
+        var (status, thumbnail) = await Wire.GetBytesAsync(host, $"/api/images/{md5}/thumbnail");
+        Assert.True(status == 200, $"thumbnail answered {status}: {System.Text.Encoding.UTF8.GetString(thumbnail)}\n{_cluster.Logs()}");
+        Assert.InRange(TestImages.JpegSize(thumbnail).Width, 1, 256);
     }
 
     /// <summary>Corrupts node 1's copy, reads once (the read must fail before the transfer is complete), then again

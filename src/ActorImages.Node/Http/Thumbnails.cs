@@ -155,9 +155,21 @@ public sealed class Thumbnails
                 ? local : null;
             if (source is null)
             {
-                await using var image = await _reader.OpenAsync(entry, CancellationToken.None);
                 temp = _blobs.NewTempPath(".thumbsrc");
-                await using (var file = File.Create(temp)) await image.Content.CopyToAsync(file);
+                // A bad local copy over 1 MiB is found bad by the reader only at its end (it streams), and discarded
+                // then: the second read goes to another holder.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await using var image = await _reader.OpenAsync(entry, CancellationToken.None);
+                        await using (var file = File.Create(temp)) await image.Content.CopyToAsync(file);
+                        break;
+                    }
+                    catch (IOException) when (attempt == 1 && local is not null)
+                    {
+                    }
+                }
                 source = temp;
             }
             await Task.Run(() => Thumbnailer.Write(source, target, _settings.MaxImagePixels, kind.Side()));
