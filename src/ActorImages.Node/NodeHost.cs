@@ -89,8 +89,16 @@ public static class NodeHost
         var blobs = new BlobStore(settings.DataDir, settings.MaxImageBytes, settings.MaxImagePixels);
         // Uploads and copies a crash or a kill interrupted, before any writer exists (the orphan sweep would take an
         // hour, orphan-grace, to remove them, and a node crashing in a loop would pile them up meanwhile).
-        if (blobs.RemoveLeftoverTempFiles() is > 0 and var leftovers)
-            Log.Information("removed {Count} temp files of uploads a stop interrupted", leftovers);
+        try
+        {
+            if (blobs.RemoveLeftoverTempFiles() is > 0 and var leftovers)
+                Log.Information("removed {Count} temp files of uploads a stop interrupted", leftovers);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not a reason to stay down: the orphan sweep tries again once they are older than orphan-grace.
+            Log.Warning("could not remove the temp files of interrupted uploads in {Folder}: {Error}", blobs.TempDir, e.Message);
+        }
         services.AddSingleton(blobs);
         services.AddSingleton(new Membership(selfAddress));
         services.AddSingleton<ImageFeed>();

@@ -169,14 +169,15 @@ public sealed partial class BlobStore
             cancellationToken.ThrowIfCancellationRequested();
             NativeFiles.Fsync(staged.TempFile);
             var folder = Path.GetDirectoryName(target)!;
-            if (!_durableFolders.ContainsKey(folder))
+            // The folder's own name must survive a crash too, or the image inside it would not. Not only "if this call
+            // created it": another upload may have created it a moment ago and not yet fsynced its parent, and an image
+            // placed here meanwhile would be acknowledged inside a folder a crash could lose. So every folder's parent
+            // is fsynced by this process before the first image in it is (a folder left by a run that crashed
+            // included), and again whenever the folder had to be made (removed from outside meanwhile).
+            var made = !Directory.Exists(folder);
+            if (made || !_durableFolders.ContainsKey(folder))
             {
-                // The folder's own name must survive a crash too, or the image inside it would not. Not "if this call
-                // created it": another upload may have created it a moment ago and not yet fsynced its parent, and an
-                // image placed here meanwhile would be acknowledged inside a folder a crash could lose. So every
-                // folder's parent is fsynced once by this process before the first image in it is (a folder left
-                // by a run that crashed included).
-                Directory.CreateDirectory(folder);
+                if (made) Directory.CreateDirectory(folder);
                 NativeFiles.FsyncDirectory(Path.GetDirectoryName(folder)!);
                 _durableFolders.TryAdd(folder, true);
             }

@@ -59,6 +59,20 @@ public sealed class BlobStoreTests : IDisposable
         Assert.Null(await _store.HoldsCopyAsync("2026-11-22/nothing.jpg", staged.Sha256));
     }
 
+    /// <summary>A day folder removed from outside while the store runs is made again by the next image placed in it.</summary>
+    [Fact]
+    public async Task AFolderRemovedFromOutsideIsMadeAgain()
+    {
+        var bytes = TestImages.Bytes("rocket.jpg");
+        await using (var first = _store.NewWriter())
+            await _store.CommitAsync(await Stage(first, bytes, expectedSize: bytes.Length), "2026-11-22/143005.jpg");
+        Directory.Delete(Path.Combine(_dir.Path, "2026-11-22"), recursive: true);
+
+        await using var second = _store.NewWriter();
+        var stored = await _store.CommitAsync(await Stage(second, bytes, expectedSize: bytes.Length), "2026-11-22/143006.jpg");
+        Assert.Equal(bytes, File.ReadAllBytes(stored));
+    }
+
     [Fact]
     public async Task ATakenNameIsNeverOverwrittenAndTheStagedBlobWaitsForTheNextSuffix()
     {

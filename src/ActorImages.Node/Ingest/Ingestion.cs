@@ -331,6 +331,13 @@ public sealed class Ingestion
             if (committed.Entry.Path != entry.Path) await RemoveCopiesAsync(written, entry.Path, sha256, self);
             return IngestResult.Stored(committed.Entry);
         }
+        catch (ArgumentException e)
+        {
+            // The Registry refused the entry on receipt (CatalogStore.Validate): it was never in a batch, so its
+            // copies go now rather than after orphan-grace.
+            await RemoveCopiesAsync(written, entry.Path, sha256, self);
+            return IngestResult.Refused(IngestFailure.Invalid, e.Message);
+        }
         catch (Exception e)
         {
             // The copies stay: a commit whose answer was lost (the database went away mid-commit) may still have
