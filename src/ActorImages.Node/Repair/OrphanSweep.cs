@@ -26,8 +26,9 @@ public sealed record SweepPage(int Examined, int Removed, bool PassDone, bool Ca
 /// upload takes from its last byte to its catalog commit, and an upload in progress writes its temp file at least
 /// every P1 idle timeout;</item>
 /// <item>a file whose path the catalog lists on this node (its address or its host) is never deleted;</item>
-/// <item>a file whose path the catalog lists only on other nodes is deleted only while one of them is Up and
-/// reachable (the image lives there; a node whose address changed keeps its files);</item>
+/// <item>a file whose path the catalog lists only on other nodes is deleted only while the entry has all its copies
+/// on Up and reachable members (the replication factor, or every Up member when fewer): the image lives there, an
+/// entry short of copies may need this one, and a node whose address changed keeps its files (<see cref="Reason"/>);</item>
 /// <item>a file whose path the catalog does not know is deleted, but only once the catalog lists at least one image
 /// on this node in this pass (a node pointed at a wrong or empty database deletes nothing);</item>
 /// <item>a catalog lookup that fails keeps every file of the page.</item>
@@ -97,15 +98,33 @@ public sealed partial class OrphanSweep
     }
 
     /// <summary>Why the file whose catalog entry is <paramref name="entry"/> is an orphan; null to keep it.</summary>
-    private string? WhyOrphan(CatalogEntry? entry)
+    private string? WhyOrphan(CatalogEntry? entry) =>
+        Reason(entry, _membership.Current, _settings.Host, _settings.ReplicationFactor, _holdsImages == true);
+
+    /// <summary>
+    /// The sweep's rule for one old file (the class remarks): why it is an orphan, or null to keep it. A file whose
+    /// entry the catalog lists only on other nodes goes only while the entry has all its copies on Up members (the
+    /// replication factor, or every Up member when fewer): an entry short of copies may need this one (self-repair
+    /// takes a file already under the name as its copy when it is the image), and the copies elsewhere are unchecked.
+    /// </summary>
+    /// <param name="entry">The catalog entry of the file's path, or null when there is none.</param>
+    /// <param name="view">The membership: this node's address and who is Up and reachable.</param>
+    /// <param name="selfHost">This node's advertised host (a replica recorded under it is this node's).</param>
+    /// <param name="replicationFactor">Copies an entry should have (<c>replication-factor</c>).</param>
+    /// <param name="holdsImages">Whether the catalog lists any image on this node (else uncatalogued files stay: a
+    /// wrong or empty database).</param>
+    /// <returns>The reason to delete, for the log; null to keep the file.</returns>
+    public static string? Reason(CatalogEntry? entry, MembershipSnapshot view, string selfHost, int replicationFactor,
+        bool holdsImages)
     {
-        var view = _membership.Current;
-        if (entry is null) return _holdsImages == true ? "no catalog entry has this path" : null;
-        if (entry.Replicas.Any(r => r.Address == view.Self || r.Host == _settings.Host)) return null;
-        var live = view.UpReachable.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
-        var holder = entry.Replicas.FirstOrDefault(r => live.Contains(r.Address));
-        return holder is null ? null
-            : $"the catalog lists {entry.Md5} on {string.Join(", ", entry.Hosts)}, not on this node, and {holder.Host} is up";
+        if (entry is null) return holdsImages ? "no catalog entry has this path" : null;
+        if (entry.Replicas.Any(r => r.Address == view.Self || r.Host == selfHost)) return null;
+        var up = view.UpReachable;
+        var live = up.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        var holders = entry.Replicas.Where(r => live.Contains(r.Address)).ToList();
+        if (holders.Count == 0 || holders.Count < Math.Min(replicationFactor, up.Count)) return null;
+        return $"the catalog lists {entry.Md5} on {string.Join(", ", entry.Hosts)}, not on this node, and "
+            + $"{string.Join(", ", holders.Select(h => h.Host))} {(holders.Count == 1 ? "is" : "are")} up";
     }
 
     /// <summary>Deletes each file of <paramref name="old"/> that <paramref name="why"/> gives a reason for and that
