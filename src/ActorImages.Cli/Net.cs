@@ -44,19 +44,8 @@ internal static class Net
     /// Runs <paramref name="operation"/> with a token cancelled after <paramref name="timeout"/> or by
     /// <paramref name="cancel"/>; a timeout surfaces as <see cref="TimeoutException"/>.
     /// </summary>
-    public static async Task<T> WithTimeout<T>(TimeSpan timeout, CancellationToken cancel, Func<CancellationToken, Task<T>> operation)
-    {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        limit.CancelAfter(timeout);
-        try
-        {
-            return await operation(limit.Token);
-        }
-        catch (OperationCanceledException e) when (!cancel.IsCancellationRequested)
-        {
-            throw new TimeoutException($"no progress within {timeout.TotalSeconds:0} s", e);
-        }
-    }
+    public static Task<T> WithTimeout<T>(TimeSpan timeout, CancellationToken cancel, Func<CancellationToken, Task<T>> operation) =>
+        WithIdleTimeout(timeout, cancel, (t, _) => operation(t)); // an operation that never reports progress
 
     /// <summary>
     /// Runs <paramref name="operation"/> with a token cancelled once <paramref name="timeout"/> passes without progress
