@@ -39,7 +39,7 @@ public sealed class LstView
     private List<LstItem>? _headItems;
     /// <summary>The md5s of the composed listing that the catalog's pages leave out: the head's, which include every
     /// peer's md5 listed with its nodes (at most <see cref="HeadSize"/>).</summary>
-    private HashSet<string>? _listedMd5s;
+    private HashSet<string>? _skippedMd5s;
     /// <summary>The hosts of <see cref="_up"/>: a catalog page names holders by host.</summary>
     private HashSet<string> _upHosts = [];
     private long _version;
@@ -152,12 +152,12 @@ public sealed class LstView
     public async Task<ReadOnlyMemory<byte>> PageAsync(int offset, CatalogStore catalog, CancellationToken ct)
     {
         P3Listing listing;
-        HashSet<string> listed, upHosts;
+        HashSet<string> skipped, upHosts;
         lock (_gate)
         {
             listing = ComposeLocked();
             if (offset + ItemsPerDatagram <= listing.Count) return listing.Page(offset).Datagram;
-            listed = _listedMd5s!;
+            skipped = _skippedMd5s!;
             upHosts = _upHosts;
         }
         // The page may run past what this view composed (the peers' items and the newest catalog entries): the rest
@@ -166,7 +166,7 @@ public sealed class LstView
         IReadOnlyList<Md5Listing> page;
         try
         {
-            page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - listing.Count), ItemsPerDatagram, ct, listed);
+            page = await catalog.DistinctMd5PageAsync(Math.Max(0, offset - listing.Count), ItemsPerDatagram, ct, skipped);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && offset < listing.Count)
         {
@@ -251,7 +251,7 @@ public sealed class LstView
                 items.Add(item);
                 skip.Add(item.Md5);
             }
-        _listedMd5s = skip;
+        _skippedMd5s = skip;
         return _listing = new P3Listing(items);
     }
 
