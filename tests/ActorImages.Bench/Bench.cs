@@ -825,24 +825,24 @@ internal sealed class Bench
     {
         await ShapeAsync(3);
         byte[] padded = _images.LargePng();
-        int pngLength = _images.Read("astronaut.png").Length;
+        var uploads = new P2Uploads(padded, _images.Read("astronaut.png").Length, _options.P2Deflate);
         long catalog = await LocalCluster.CatalogSizeAsync();
         if (_options.Warmup > 0)
         {
-            var w = await P2Load.RunAsync(3, P2Clients, _options.Warmup, padded, pngLength, _runId + "w");
+            var w = await P2Load.RunAsync(3, P2Clients, _options.Warmup, uploads, _runId + "w");
             Console.WriteLine($"  (warm-up: {Fmt.D1(w.MegabytesPerSecond)} MB/s)");
         }
         P2Load.Result r;
         IReadOnlyDictionary<int, long> rss;
         var stepsBefore = await IngestSteps.ReadAsync(3);
         var sampler = new RssSampler(_cluster);
-        // Where the two cores go: the load generator deflates every upload as the seed-001 client does (what
-        // permessage-deflate, once accepted, makes a client do), on the same cores as the nodes.
+        // Where the two cores go: the load generator shares them with the nodes; with --p2-deflate live it deflates
+        // every upload as it sends it, as the seed-001 client does on its own machine.
         var generatorBefore = Environment.CpuUsage.TotalTime;
         var nodesBefore = NodesCpu();
         try
         {
-            r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, padded, pngLength, _runId);
+            r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, uploads, _runId);
         }
         finally
         {
@@ -854,11 +854,11 @@ internal sealed class Bench
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));
         if (r.Uploads > 0)
             Console.WriteLine($"  CPU in the window, per upload and its download: the load generator {generatorMs / r.Uploads:0.0} ms "
-                + $"({generatorMs / 1000 / r.Seconds:0.00} cores; it deflates each upload, as the seed-001 client does), "
+                + $"({generatorMs / 1000 / r.Seconds:0.00} cores; {(_options.P2Deflate == P2Deflate.Live ? "it deflates each upload as it sends it, as the seed-001 client does" : "uploads deflated before the window but for each one's label")}), "
                 + $"the nodes {nodesMs / r.Uploads:0.0} ms ({nodesMs / 1000 / r.Seconds:0.00} cores); PostgreSQL not counted");
         const string name = "P2 upload+download";
         double ratio = r.MegabytesPerSecond / SeedP2MegabytesPerSecond;
-        Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, "
+        Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, uploads deflated {(_options.P2Deflate == P2Deflate.Live ? "as sent" : "ahead")}, "
             + $"catalog {Fmt.N(catalog)}): {Fmt.D1(r.MegabytesPerSecond)} MB/s (up {Fmt.D1(r.UpBytes / 1e6 / r.Seconds)}, down {Fmt.D1(r.DownBytes / 1e6 / r.Seconds)}; "
             + $"{r.Uploads} uploads, {r.Downloads} downloads, {r.Failed} failed{(r.FirstError.Length > 0 ? ", first: " + r.FirstError : "")}), "
             + $"upload {r.Up.Summary()}, download {r.Down.Summary()} | reference 34 MB/s, seed 001's own figure (no Python server here: "

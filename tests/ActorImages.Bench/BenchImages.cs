@@ -53,16 +53,9 @@ internal sealed class BenchImages
         return image;
     }
 
-    /// <summary>
-    /// <paramref name="padded"/> (a PNG from <see cref="LargePng"/>) with <paramref name="label"/> written over the start
-    /// of its padding: the same size, another md5. <paramref name="pngLength"/> is where the PNG proper ends.
-    /// </summary>
-    public static byte[] PngWithTrailer(byte[] padded, int pngLength, string label)
-    {
-        var image = (byte[])padded.Clone();
-        Encoding.ASCII.GetBytes("\nactorimages-bench " + label + "\n").CopyTo(image, pngLength);
-        return image;
-    }
+    /// <summary>The text written over the start of a <see cref="LargePng"/>'s padding to make it distinct: a line naming
+    /// <paramref name="label"/> (P2Uploads).</summary>
+    public static string Trailer(string label) => "\nactorimages-bench " + label + "\n";
 
     /// <summary>Lowercase hex MD5.</summary>
     public static string Md5(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(MD5.HashData(bytes));

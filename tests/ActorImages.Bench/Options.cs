@@ -10,7 +10,9 @@ namespace ActorImages.Bench;
 /// <param name="Fill">Grow the catalog to at least this many entries with synthetic ones first (0: no fill).</param>
 /// <param name="ProbeRequests">Requests per latency probe.</param>
 /// <param name="Rounds">Rounds a P1, scale-out or P3 window is split into, alternating with as many of its reference.</param>
-internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests, int Rounds)
+/// <param name="P2Deflate">When the P2 load deflates its uploads.</param>
+internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySet<string> Scenarios, long Fill, int ProbeRequests, int Rounds,
+    P2Deflate P2Deflate)
 {
     /// <summary>The scenarios <c>--only</c> takes.</summary>
     public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes", "scale", "repair"];
@@ -18,6 +20,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
     /// <summary>The help text (bin/bench --help prints it).</summary>
     public const string Help = """
         Usage: bin/bench [--only p1,p3,p2,probes,scale,repair] [--seconds N] [--rounds N] [--warmup N] [--fill N]
+                         [--p2-deflate ahead|live]
 
         Measures two references on this machine with the bench's own load generator, then the local cluster
         (bin/cluster, nodes on 127.0.0.1-3) under the same load, and prints every figure as a ratio to its
@@ -58,6 +61,10 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                          disk's fast write budget, docs/benchmarks.md)
           --fill N       first grow the catalog to N entries with synthetic ones (CatalogStore.FillSyntheticAsync)
           --probes N     requests per latency probe (default 200)
+          --p2-deflate W when the P2 clients deflate their uploads: ahead (default; every upload's bytes
+                         but its label deflated before the window, so the generator leaves the shared cores
+                         to the nodes) or live (each upload deflated as it is sent, as the seed-001 client
+                         does on its own machine); either way each upload is a compressed message
 
         The cluster is reshaped with bin/cluster (its output in run/bench-cluster.log) and left stopped at the
         end; the images the bench stores stay in the catalog. For comparable runs start from an empty catalog:
@@ -70,6 +77,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
     {
         string root = Directory.GetCurrentDirectory();
         int seconds = 10, warmup = 30, probes = 200, rounds = 4;
+        var p2Deflate = P2Deflate.Ahead;
         long fill = 0;
         HashSet<string>? only = null;
         for (int i = 0; i < args.Length; i++)
@@ -84,6 +92,14 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                 case "--warmup": warmup = Int(0, 600); break;
                 case "--probes": probes = Int(10, 100_000); break;
                 case "--rounds": rounds = Int(1, 20); break;
+                case "--p2-deflate":
+                    p2Deflate = Value() switch
+                    {
+                        "ahead" => P2Deflate.Ahead,
+                        "live" => P2Deflate.Live,
+                        _ => throw new ArgumentException("--p2-deflate takes ahead or live"),
+                    };
+                    break;
                 case "--fill":
                     fill = long.TryParse(Value().Replace("_", "").Replace(",", ""), NumberStyles.None, CultureInfo.InvariantCulture, out long f) && f <= 50_000_000
                         ? f : throw new ArgumentException("--fill takes a number of entries up to 50,000,000");
@@ -96,6 +112,6 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
             }
         }
         only ??= fill > 0 ? ["p1", "p3", "p2", "probes"] : ["p1", "p3", "p2"];
-        return new Options(Path.GetFullPath(root), seconds, warmup, only, fill, probes, rounds);
+        return new Options(Path.GetFullPath(root), seconds, warmup, only, fill, probes, rounds, p2Deflate);
     }
 }

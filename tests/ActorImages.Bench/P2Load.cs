@@ -1,49 +1,128 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using ActorImages.Protocols;
+using ActorImages.Testing;
 
 namespace ActorImages.Bench;
 
 /// <summary>
-/// A P2 client as the seed-001 client behaves (docs/protocols.md, P2): it offers permessage-deflate (so, negotiated,
-/// it deflates what it sends, as the <c>websockets</c> library does), sends the UPLOAD size as a string of digits and
-/// a file as one binary message, and takes every JSON object without <c>"event"</c> for the reply. Downloads are
-/// hashed as they arrive, never kept.
+/// A P2 client as the seed-001 client behaves (docs/protocols.md, P2): it offers permessage-deflate as the
+/// <c>websockets</c> library does (<c>permessage-deflate; client_max_window_bits</c>) and, once the node accepts,
+/// sends every upload as a compressed message; it sends the UPLOAD size as a string of digits and a file as one binary
+/// message, and takes every JSON object without <c>"event"</c> for the reply. Downloads are hashed as they arrive,
+/// never kept. The handshake and the upload's frame are written on the socket itself (<see cref="RawWebSocket"/>'s
+/// request and frame header), so that an upload deflated before the window (<see cref="P2Uploads"/>) goes out as it
+/// is; everything else is .NET's client <see cref="WebSocket"/> over the same stream. Each message of ours is
+/// deflated on its own (no client context takeover, which a client may always choose, RFC 7692 §7.1.1.1), so the
+/// library's messages and ours do not share a window.
 /// </summary>
 internal sealed class BenchP2Client : IAsyncDisposable
 {
-    private readonly ClientWebSocket _socket;
+    /// <summary>The offer the seed-001 client's library makes (websockets 10.4 with its defaults).</summary>
+    private const string Offer = "permessage-deflate; client_max_window_bits";
+
+    private readonly WebSocket _socket;
+    private readonly NetworkStream _stream;
     private readonly byte[] _buffer = new byte[256 * 1024];
+    private byte[] _frame = [];
 
-    private BenchP2Client(ClientWebSocket socket) => _socket = socket;
-
-    /// <summary>Whether the node accepted permessage-deflate.</summary>
-    public bool Deflate { get; private set; }
-
-    /// <summary>Connects to <c>ws://host:8765/</c> offering permessage-deflate, and AUTHs as <paramref name="user"/>.</summary>
-    public static async Task<BenchP2Client> ConnectAsync(string host, string user, CancellationToken ct)
+    private BenchP2Client(WebSocket socket, NetworkStream stream, bool deflate)
     {
-        var socket = new ClientWebSocket();
-        socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
-        socket.Options.CollectHttpResponseDetails = true;
-        await socket.ConnectAsync(new Uri($"ws://{host}:8765/"), ct);
-        var client = new BenchP2Client(socket)
-        {
-            Deflate = socket.HttpResponseHeaders?.Any(h => h.Key.Equals("Sec-WebSocket-Extensions", StringComparison.OrdinalIgnoreCase)
-                && h.Value.Any(v => v.Contains("permessage-deflate", StringComparison.OrdinalIgnoreCase))) ?? false,
-        };
-        await client.ExpectAsync(new P2Request.Auth(user), "SUCCESS", ct);
-        return client;
+        _socket = socket;
+        _stream = stream;
+        Deflate = deflate;
     }
 
-    /// <summary>UPLOAD [filename, "size"], the bytes, the SUCCESS reply.</summary>
-    public async Task UploadAsync(string filename, byte[] bytes, CancellationToken ct)
+    /// <summary>Whether the node accepted permessage-deflate.</summary>
+    public bool Deflate { get; }
+
+    /// <summary>Connects to <c>ws://host:8765/</c> offering permessage-deflate, and AUTHs as <paramref name="user"/>.</summary>
+    /// <exception cref="WebSocketException">The node did not switch protocols, or asked for a window under 15 bits
+    /// (the bench deflates with 15).</exception>
+    public static async Task<BenchP2Client> ConnectAsync(string host, string user, CancellationToken ct)
     {
-        await ExpectAsync(new P2Request.Upload(filename, bytes.Length), "READY", ct);
-        await _socket.SendAsync(bytes, WebSocketMessageType.Binary, true, ct);
+        var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(IPAddress.Parse(host), 8765, ct);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+        var stream = new NetworkStream(tcp, ownsSocket: true);
+        try
+        {
+            await stream.WriteAsync(RawWebSocket.UpgradeRequest(host, 8765, Offer), ct);
+            string head = await RawWebSocket.ReadHandshakeAsync(tcp, ct);
+            if (!head.StartsWith("HTTP/1.1 101", StringComparison.Ordinal))
+                throw new WebSocketException("the node did not switch protocols: " + head.Split("\r\n")[0]);
+            var deflate = Negotiated(head);
+            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            {
+                IsServer = false,
+                KeepAliveInterval = TimeSpan.Zero, // no ping of the library's between our frame's writes
+                DangerousDeflateOptions = deflate,
+            });
+            var client = new BenchP2Client(socket, stream, deflate is not null);
+            await client.ExpectAsync(new P2Request.Auth(user), "SUCCESS", ct);
+            return client;
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The deflate options the node's reply settles on (RFC 7692 §7.1), or null when it declined.</summary>
+    private static WebSocketDeflateOptions? Negotiated(string head)
+    {
+        string? extensions = head.Split("\r\n").FirstOrDefault(line =>
+            line.StartsWith("Sec-WebSocket-Extensions:", StringComparison.OrdinalIgnoreCase));
+        if (extensions is null || !extensions.Contains("permessage-deflate", StringComparison.OrdinalIgnoreCase)) return null;
+        var options = new WebSocketDeflateOptions { ClientContextTakeover = false };
+        foreach (string parameter in extensions[(extensions.IndexOf(':') + 1)..].Split(';').Select(p => p.Trim()))
+        {
+            string[] pair = parameter.Split('=', 2);
+            int Bits() => int.Parse(pair[1].Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
+            switch (pair[0])
+            {
+                case "server_no_context_takeover": options.ServerContextTakeover = false; break;
+                case "server_max_window_bits" when pair.Length == 2: options.ServerMaxWindowBits = Bits(); break;
+                case "client_max_window_bits" when pair.Length == 2:
+                    options.ClientMaxWindowBits = Bits() == 15 ? 15
+                        : throw new WebSocketException($"the node asked for a {Bits()}-bit window; the bench deflates with 15");
+                    break;
+            }
+        }
+        return options;
+    }
+
+    /// <summary>UPLOAD [filename, "size"], the file as one binary message (deflated when the node accepted
+    /// permessage-deflate), the SUCCESS reply.</summary>
+    public async Task UploadAsync(string filename, P2Upload upload, CancellationToken ct)
+    {
+        await ExpectAsync(new P2Request.Upload(filename, upload.Size), "READY", ct);
+        var pieces = Deflate ? upload.Deflated : upload.Plain;
+        int length = P2Upload.Length(pieces);
+        // RFC 6455 §5.2: FIN, RSV1 when compressed (RFC 7692 §6), binary
+        byte[] header = RawWebSocket.ClientFrameHeader((byte)(Deflate ? 0xC2 : 0x82), length);
+        if (_frame.Length < header.Length + length) _frame = new byte[header.Length + length];
+        header.CopyTo(_frame, 0);
+        int at = header.Length;
+        foreach (var piece in pieces)
+        {
+            piece.Span.CopyTo(_frame.AsSpan(at));
+            at += piece.Length;
+        }
+        await _stream.WriteAsync(_frame.AsMemory(0, at), ct);
         await ReplyAsync("SUCCESS", ct);
     }
 
@@ -122,11 +201,11 @@ internal sealed class BenchP2Client : IAsyncDisposable
     }
 
     /// <summary>Closes the connection without the DISCONNECT exchange.</summary>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _socket.Abort();
         _socket.Dispose();
-        return ValueTask.CompletedTask;
+        await _stream.DisposeAsync();
     }
 }
 
@@ -156,7 +235,7 @@ internal static class P2Load
     }
 
     /// <summary>Runs <paramref name="clients"/> clients for <paramref name="seconds"/>, client c on node c % nodes + 1.</summary>
-    public static async Task<Result> RunAsync(int nodes, int clients, double seconds, byte[] padded, int pngLength, string label)
+    public static async Task<Result> RunAsync(int nodes, int clients, double seconds, P2Uploads images, string label)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         var started = Stopwatch.StartNew();
@@ -180,8 +259,7 @@ internal static class P2Load
                 for (int n = 0; Stopwatch.GetTimestamp() < deadline; n++)
                 {
                     string name = $"bench-{label}-{c}-{n}.png";
-                    byte[] image = BenchImages.PngWithTrailer(padded, pngLength, name);
-                    string md5 = BenchImages.Md5(image);
+                    var image = images.For(name);
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                     try
                     {
@@ -189,10 +267,10 @@ internal static class P2Load
                         await client.UploadAsync(name, image, timeout.Token);
                         up.Since(t0);
                         Interlocked.Increment(ref uploads);
-                        Interlocked.Add(ref upBytes, image.Length);
+                        Interlocked.Add(ref upBytes, image.Size);
                         long t1 = Stopwatch.GetTimestamp();
                         var (size, got) = await client.DownloadAsync(name, timeout.Token);
-                        if (got != md5) throw new InvalidDataException($"DOWNLOAD {name}: md5 {got}, uploaded {md5}");
+                        if (got != image.Md5) throw new InvalidDataException($"DOWNLOAD {name}: md5 {got}, uploaded {image.Md5}");
                         down.Since(t1);
                         Interlocked.Increment(ref downloads);
                         Interlocked.Add(ref downBytes, size);

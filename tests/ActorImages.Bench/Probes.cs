@@ -51,7 +51,7 @@ internal static class Probes
             {
                 string name = $"bench-{runId}-probe-{i}.jpg";
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await p2.UploadAsync(name, BenchImages.JpegWithComment(small, name), timeout.Token);
+                await p2.UploadAsync(name, P2Upload.Whole(BenchImages.JpegWithComment(small, name)), timeout.Token);
                 names.Add(name);
             }
             probes.Add(await MeasureAsync("lookup by name (P2 DOWNLOAD)", "P2 DOWNLOAD", count, async ct =>
