@@ -159,6 +159,23 @@ public sealed class CatalogStore
         CancellationToken cancellationToken = default) =>
         CatalogWrites.SetReplicasAsync(_dataSource, changes, cancellationToken);
 
+    /// <summary>
+    /// Changes the replica sets of many entries in one transaction, each from its set as the catalog holds it under the
+    /// entry's row lock (a read-modify-write no concurrent change can interleave with: two nodes recording copies of
+    /// one entry at once both land, where a read then a separate write would keep only the second). The host totals
+    /// move by the net difference.
+    /// </summary>
+    /// <param name="imageIds">The entries' catalog ids; ids without an entry are skipped.</param>
+    /// <param name="change">Given an entry as it is now, its new replica set in replica order (addresses distinct), or
+    /// null to leave it. Called while the entries' rows are locked: keep it quick and free of I/O.</param>
+    /// <param name="cancellationToken">Cancels the transaction.</param>
+    /// <returns>How many entries changed.</returns>
+    /// <exception cref="ArgumentException"><paramref name="change"/> gave two replicas on one node.</exception>
+    /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
+    public Task<int> ChangeReplicasAsync(IReadOnlyCollection<long> imageIds, Func<CatalogEntry, IReadOnlyList<Replica>?> change,
+        CancellationToken cancellationToken = default) =>
+        CatalogWrites.ChangeReplicasAsync(_dataSource, imageIds, change, cancellationToken);
+
     /// <summary>The oldest entry with these bytes (P3/P4 <c>GET &lt;md5&gt;</c>).</summary>
     /// <param name="md5">Lowercase hex MD5.</param>
     /// <param name="cancellationToken">Cancels the query.</param>

@@ -195,9 +195,77 @@ internal static class CatalogWrites
         CancellationToken cancellationToken)
     {
         if (changes.Count == 0) return 0;
+        CheckReplicaChanges(changes);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection); // one transaction, one round trip (class comment)
+        batch.BatchCommands.Add(LockImages(changes.Select(c => c.ImageId)));
+        AddReplicaWrites(batch, changes);
+        var found = 0;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found++;
+        } // committed once the reader is disposed (it reads up to ReadyForQuery), or this threw
+
+        return found;
+    }
+
+    /// <summary>
+    /// Changes replica sets from what the catalog holds under the entries' row locks: in one transaction it locks the
+    /// image rows (in id order, as a commit does), reads the entries — after the lock, so a concurrent change is
+    /// either committed and seen or waits for this one — and writes what <paramref name="change"/> makes of each.
+    /// Two nodes recording copies of one entry at once thus both land (a read then a separate write lost the first).
+    /// </summary>
+    public static async Task<int> ChangeReplicasAsync(
+        NpgsqlDataSource dataSource, IReadOnlyCollection<long> imageIds, Func<CatalogEntry, IReadOnlyList<Replica>?> change,
+        CancellationToken cancellationToken)
+    {
+        if (imageIds.Count == 0) return 0;
+        var ids = imageIds.Distinct().ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        List<CatalogEntry> entries;
+        await using (var read = new NpgsqlBatch(connection))
+        {
+            read.BatchCommands.Add(LockImages(ids));
+            // READ COMMITTED: this statement's snapshot is taken after the locks are held
+            read.BatchCommands.Add(Command(CatalogRows.Select + " WHERE i.id = ANY($1) ORDER BY i.id", (object)ids));
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) { }
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            entries = await CatalogRows.ReadAllAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
+        var changes = new List<(long ImageId, IReadOnlyList<Replica> Replicas)>();
+        foreach (var entry in entries)
+        {
+            if (change(entry) is { } replicas) changes.Add((entry.Id, replicas));
+        }
+        if (changes.Count > 0)
+        {
+            CheckReplicaChanges(changes);
+            await using var write = new NpgsqlBatch(connection);
+            AddReplicaWrites(write, changes);
+            await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return changes.Count;
+    }
+
+    private static void CheckReplicaChanges(IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes)
+    {
         foreach (var change in changes) ValidateReplicas(change.Replicas);
         if (changes.Select(c => c.ImageId).Distinct().Count() != changes.Count)
             throw new ArgumentException("An image appears twice in one replica change", nameof(changes));
+    }
+
+    /// <summary>Locks the image rows, in id order: the same lock order as a commit, so a repair and an ingest never
+    /// deadlock. Returns one row per id found.</summary>
+    private static NpgsqlBatchCommand LockImages(IEnumerable<long> ids) =>
+        Command("SELECT id FROM images WHERE id = ANY($1) ORDER BY id FOR UPDATE", (object)ids.ToArray());
+
+    /// <summary>Appends the statements that replace the replica sets (after <see cref="LockImages"/>): the host totals
+    /// in host order, moved by the net difference in one statement, then the rows.</summary>
+    private static void AddReplicaWrites(NpgsqlBatch batch, IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes)
+    {
         var ids = changes.Select(c => c.ImageId).ToArray();
         // One row per new replica, flattened: image, position, address, host.
         var rowIds = new List<long>();
@@ -212,11 +280,6 @@ internal static class CatalogWrites
                 addresses.Add(replicas[k].Address);
                 hosts.Add(replicas[k].Host);
             }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection); // one transaction, one round trip (class comment)
-        // The image rows first (in id order), then the host totals in host order: the same lock order as a commit,
-        // so a repair and an ingest never deadlock. The totals move by the net difference, in one statement.
-        batch.BatchCommands.Add(Command("SELECT id FROM images WHERE id = ANY($1) ORDER BY id FOR UPDATE", (object)ids));
         batch.BatchCommands.Add(Command("""
             WITH delta AS (
                 SELECT x.host, sum(x.d) AS n, sum(x.d * i.size) AS b FROM (
@@ -235,13 +298,6 @@ internal static class CatalogWrites
             FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS t(image_id, position, address, host)
             WHERE EXISTS (SELECT 1 FROM images WHERE id = t.image_id)
             """, rowIds.ToArray(), positions.ToArray(), addresses.ToArray(), hosts.ToArray()));
-        var found = 0;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found++;
-        } // committed once the reader is disposed (it reads up to ReadyForQuery), or this threw
-
-        return found;
     }
 
     /// <summary>

@@ -213,4 +213,57 @@ public sealed class CatalogCommitTests
         Assert.Equal(new HostTotals(3, 111), stats.PerHost["127.0.0.3"]);
         await Assert.ThrowsAsync<ArgumentException>(() => db.Catalog.SetReplicasAsync([(a.Id, [Fresh.Node1]), (a.Id, [Fresh.Node3])]));
     }
+
+    [Fact]
+    public async Task AReplicaChangeReadsUnderTheRowLockSoTwoConcurrentChangesBothLand()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var entry = await Fresh.CommitAsync(db.Catalog, "a", replicas: [Fresh.Node1], size: 100);
+        using var firstRead = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+
+        // Two nodes each record a copy they made: the first holds the entry's row while it decides...
+        var first = Task.Run(() => db.Catalog.ChangeReplicasAsync([entry.Id], now =>
+        {
+            firstRead.Set();
+            Assert.True(release.Wait(TimeSpan.FromSeconds(30)));
+            return [.. now.Replicas, Fresh.Node2];
+        }));
+        Assert.True(firstRead.Wait(TimeSpan.FromSeconds(30)));
+        IReadOnlyList<Replica>? secondSaw = null;
+        var second = Task.Run(() => db.Catalog.ChangeReplicasAsync([entry.Id], now =>
+        {
+            secondSaw = now.Replicas;
+            return [.. now.Replicas, Fresh.Node3];
+        }));
+
+        // ...so the second waits for it, and then reads what it wrote: neither copy is lost from the catalog.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(second.IsCompleted, "the second change went ahead while the first held the entry's row");
+        release.Set();
+        Assert.Equal(1, await first);
+        Assert.Equal(1, await second);
+        Assert.Equal<Replica>([Fresh.Node1, Fresh.Node2], secondSaw!);
+        Assert.Equal<Replica>([Fresh.Node1, Fresh.Node2, Fresh.Node3], (await db.Catalog.FindByIdAsync(entry.Id))!.Replicas);
+        var stats = await db.Catalog.StatsAsync();
+        Assert.Equal(new HostTotals(1, 100), stats.PerHost["127.0.0.2"]);
+        Assert.Equal(new HostTotals(1, 100), stats.PerHost["127.0.0.3"]);
+    }
+
+    [Fact]
+    public async Task AReplicaChangeSkipsUnknownIdsAndEntriesItLeaves()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        var a = await Fresh.CommitAsync(db.Catalog, "a", replicas: [Fresh.Node1, Fresh.Node2], size: 100);
+        var b = await Fresh.CommitAsync(db.Catalog, "b", replicas: [Fresh.Node2], size: 10);
+
+        var changed = await db.Catalog.ChangeReplicasAsync([a.Id, b.Id, b.Id + 1000],
+            now => now.Id == a.Id ? now.Replicas.Where(r => r != Fresh.Node2).ToList() : null);
+
+        Assert.Equal(1, changed);
+        Assert.Equal<Replica>([Fresh.Node1], (await db.Catalog.FindByIdAsync(a.Id))!.Replicas);
+        Assert.Equal<Replica>([Fresh.Node2], (await db.Catalog.FindByIdAsync(b.Id))!.Replicas);
+        Assert.Equal(new HostTotals(1, 10), (await db.Catalog.StatsAsync()).PerHost["127.0.0.2"]);
+        await Assert.ThrowsAsync<ArgumentException>(() => db.Catalog.ChangeReplicasAsync([a.Id], _ => [Fresh.Node1, Fresh.Node1]));
+    }
 }

@@ -446,26 +446,29 @@ public sealed class ReplicaRepair
 
     /// <summary>
     /// Sets the replica set to the replicas of the entry as the catalog has it NOW that <paramref name="keep"/> keeps,
-    /// plus <paramref name="gained"/>: read just before the write, so a change another node made since the page was
-    /// read is not undone.
+    /// plus <paramref name="gained"/>: read under the entry's row lock in the write's transaction
+    /// (<see cref="CatalogStore.ChangeReplicasAsync"/>), so a change another node made since the page was read, or
+    /// makes meanwhile, is not undone.
     /// </summary>
     private Task RecordAsync(CatalogEntry entry, Func<Replica, bool> keep, IReadOnlyList<Replica> gained,
         CancellationToken ct) => RecordAsync([new Record(entry, keep, gained)], ct);
 
     /// <summary>As the one-entry <see cref="RecordAsync(CatalogEntry, Func{Replica, bool}, IReadOnlyList{Replica}, CancellationToken)"/>
-    /// for many entries: read again in one query, written in one transaction.</summary>
+    /// for many entries, in one transaction; records of one entry apply in their order.</summary>
     private async Task RecordAsync(IReadOnlyList<Record> records,
         CancellationToken ct)
     {
         if (records.Count == 0) return;
-        var fresh = (await _catalog.EntriesByPathsAsync(records.Select(r => r.Entry.Path).ToList(), ct)).ToDictionary(e => e.Id);
-        var changes = records.Select(r =>
+        var byId = records.ToLookup(r => r.Entry.Id);
+        await _catalog.ChangeReplicasAsync(byId.Select(g => g.Key).ToList(), now =>
         {
-            var gainedAddresses = r.Gained.Select(g => g.Address).ToHashSet();
-            var now = fresh.GetValueOrDefault(r.Entry.Id) ?? r.Entry;
-            IReadOnlyList<Replica> replicas = now.Replicas.Where(x => r.Keep(x) && !gainedAddresses.Contains(x.Address)).Concat(r.Gained).ToList();
-            return (r.Entry.Id, replicas);
-        }).ToList();
-        await _catalog.SetReplicasAsync(changes, ct);
+            IReadOnlyList<Replica> replicas = now.Replicas;
+            foreach (var r in byId[now.Id])
+            {
+                var gainedAddresses = r.Gained.Select(g => g.Address).ToHashSet();
+                replicas = replicas.Where(x => r.Keep(x) && !gainedAddresses.Contains(x.Address)).Concat(r.Gained).ToList();
+            }
+            return replicas;
+        }, ct);
     }
 }
