@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ActorImages.Node.Cluster;
 using ActorImages.Node.Config;
 using Akka.Actor;
@@ -25,7 +26,8 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
 
     /// <summary>This node leaves: stop repairing, move its copies away, answer <see cref="EvacuationResult"/> (or a
     /// <see cref="Status.Failure"/>).</summary>
-    /// <param name="Deadline">Time the moving may take.</param>
+    /// <param name="Deadline">Time the moving may take, from when this message arrives (the end of a running pass,
+    /// which gives way, comes out of it).</param>
     public sealed record Evacuate(TimeSpan Deadline);
 
     private sealed record Tick
@@ -53,7 +55,7 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
     private CancellationTokenSource? _pass;
     private bool _passRequested;
     private bool _deferredLogged;
-    private (IActorRef ReplyTo, Evacuate Request)? _evacuation;
+    private (IActorRef ReplyTo, Evacuate Request, long ReceivedAt)? _evacuation;
     private bool _leaving;
     private TimeSpan _retryDelay = FirstRetry;
 
@@ -101,7 +103,7 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
         Receive<Evacuate>(e =>
         {
             _leaving = true;
-            _evacuation = (Sender, e);
+            _evacuation = (Sender, e, Stopwatch.GetTimestamp());
             Timers.CancelAll();
             if (_pass is null) StartEvacuation();
             else
@@ -207,8 +209,11 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
 
     private void StartEvacuation()
     {
-        var (replyTo, request) = _evacuation!.Value;
-        var deadline = new CancellationTokenSource(request.Deadline);
+        var (replyTo, request, receivedAt) = _evacuation!.Value;
+        // The deadline runs from the request: the wait for a cancelled pass to end comes out of it, so the answer
+        // still comes within the leave's phase (GracefulLeave asks with the deadline plus a margin).
+        var left = request.Deadline - Stopwatch.GetElapsedTime(receivedAt);
+        var deadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         _repair.EvacuateAsync(deadline.Token).ContinueWith(t =>
         {
             deadline.Dispose();
