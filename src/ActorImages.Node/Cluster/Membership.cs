@@ -93,6 +93,17 @@ public sealed class Membership
     public static IReadOnlyList<Replica> Place(string md5, IEnumerable<MemberInfo> members, int count) =>
         Rank(md5, members).Take(count).Select(m => new Replica(m.Address, m.Host)).ToList();
 
+    /// <summary>
+    /// How many copies an entry should have on <paramref name="members"/> members: the replication factor (README,
+    /// "Configuration", <c>replication-factor</c>), or every member when fewer. The one rule self-repair, a leave's
+    /// evacuation and the orphan sweep apply (docs/design.md, "Actors and services on every node").
+    /// </summary>
+    /// <param name="replicationFactor">The configured <c>replication-factor</c> (at least 1).</param>
+    /// <param name="members">The members that can hold a copy (Up and reachable; without a leaving node for its
+    /// evacuation).</param>
+    /// <returns>The copies wanted, 0 when there is no member.</returns>
+    public static int CopiesWanted(int replicationFactor, int members) => Math.Min(replicationFactor, members);
+
     /// <summary>Every member in rendezvous order for <paramref name="md5"/>.</summary>
     /// <param name="md5">The image's lowercase hex md5.</param>
     /// <param name="members">Candidate members.</param>

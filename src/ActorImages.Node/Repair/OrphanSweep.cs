@@ -122,7 +122,7 @@ public sealed partial class OrphanSweep
         var up = view.UpReachable;
         var live = up.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
         var holders = entry.Replicas.Where(r => live.Contains(r.Address)).ToList();
-        if (holders.Count == 0 || holders.Count < Math.Min(replicationFactor, up.Count)) return null;
+        if (holders.Count == 0 || holders.Count < Membership.CopiesWanted(replicationFactor, up.Count)) return null;
         return $"the catalog lists {entry.Md5} on {string.Join(", ", entry.Hosts)}, not on this node, and "
             + $"{string.Join(", ", holders.Select(h => h.Host))} {(holders.Count == 1 ? "is" : "are")} up";
     }

@@ -297,7 +297,7 @@ public sealed class ReplicaRepair
     {
         var holders = entry.Replicas.Select(r => r.Address).ToHashSet();
         var live = Membership.Rank(entry.Md5, up.Where(m => holders.Contains(m.Address))).ToList();
-        var wanted = Math.Min(_settings.ReplicationFactor, up.Count);
+        var wanted = Membership.CopiesWanted(_settings.ReplicationFactor, up.Count);
         if (live.Count == 0 || live.Count >= wanted) return new Assignment(live, wanted, [], Side.None);
         var targets = Membership.Rank(entry.Md5, up).Where(m => !holders.Contains(m.Address)).Take(wanted - live.Count).ToList();
         var side = targets.Count == 1 && entry.Md5.Length > 0 && (entry.Md5[^1] & 1) == 1
@@ -377,7 +377,7 @@ public sealed class ReplicaRepair
             return new EvacuationResult(0, 0, 0, 0, clock.Elapsed, true);
         }
         var otherAddresses = others.Select(m => m.Address).ToHashSet();
-        var wanted = Math.Min(_settings.ReplicationFactor, others.Count);
+        var wanted = Membership.CopiesWanted(_settings.ReplicationFactor, others.Count);
         _log.LogInformation("Leaving: moving this node's images to the remaining {Count} nodes", others.Count);
         long after = 0;
         try
