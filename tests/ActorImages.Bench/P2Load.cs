@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using ActorImages.Protocols;
@@ -112,8 +114,11 @@ internal sealed class BenchP2Client : IAsyncDisposable
         await ExpectAsync(new P2Request.Upload(filename, upload.Size), "READY", ct);
         var pieces = Deflate ? upload.Deflated : upload.Plain;
         int length = P2Upload.Length(pieces);
-        // RFC 6455 §5.2: FIN, RSV1 when compressed (RFC 7692 §6), binary
+        // RFC 6455 §5.2: FIN, RSV1 when compressed (RFC 7692 §6), binary; the header ends with the masking key, a
+        // random one as a real client's (so that the node unmasks what it would from one)
         byte[] header = RawWebSocket.ClientFrameHeader((byte)(Deflate ? 0xC2 : 0x82), length);
+        uint key = (uint)Random.Shared.NextInt64(1, 1L << 32);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(header.Length - 4), key);
         if (_frame.Length < header.Length + length) _frame = new byte[header.Length + length];
         header.CopyTo(_frame, 0);
         int at = header.Length;
@@ -122,8 +127,19 @@ internal sealed class BenchP2Client : IAsyncDisposable
             piece.Span.CopyTo(_frame.AsSpan(at));
             at += piece.Length;
         }
+        Mask(_frame.AsSpan(header.Length, length), key);
         await _stream.WriteAsync(_frame.AsMemory(0, at), ct);
         await ReplyAsync("SUCCESS", ct);
+    }
+
+    /// <summary>XORs <paramref name="payload"/> with the masking key (RFC 6455 §5.3): byte i with key byte i mod 4, the
+    /// key's bytes in wire order being <paramref name="key"/>'s little-endian bytes.</summary>
+    private static void Mask(Span<byte> payload, uint key)
+    {
+        ulong pattern = key | ((ulong)key << 32);
+        var words = MemoryMarshal.Cast<byte, ulong>(payload);
+        for (int i = 0; i < words.Length; i++) words[i] ^= pattern;
+        for (int i = words.Length * 8; i < payload.Length; i++) payload[i] ^= (byte)(key >> (8 * (i % 4)));
     }
 
     /// <summary>DOWNLOAD [filename]: SIZE_INFO, the bytes (hashed), SUCCESS; returns their size and md5.</summary>
