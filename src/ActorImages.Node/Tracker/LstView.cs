@@ -240,18 +240,15 @@ public sealed class LstView
                     [.. Endpoints(replicas.Where(r => _up.Contains(r.Address))), .. peers,
                      .. Endpoints(replicas.Where(r => !_up.Contains(r.Address)))]));
             }
-        // A peer's md5 the head has is listed there with the nodes holding it; one older than the head is listed again
-        // among the catalog's pages, with its nodes (this view does not know them), so that no holder goes unlisted.
-        var skip = listed.Where(_headByMd5.ContainsKey).ToHashSet();
         // The head's items change with the head and the membership only, not with every peer's registration.
         _headItems ??= _head.Select(ToItem).ToList();
         foreach (var item in _headItems)
-            if (listed.Add(item.Md5))
-            {
-                items.Add(item);
-                skip.Add(item.Md5);
-            }
-        _skippedMd5s = skip;
+            if (listed.Add(item.Md5)) items.Add(item);
+        // The catalog's pages leave out the head's md5s: a peer's md5 the head has is listed above with the nodes
+        // holding it; one older than the head is listed again among the catalog's pages, with its nodes (this view
+        // does not know them), so that no holder goes unlisted. A copy: the head changes under the gate, the page
+        // query reads the set outside it.
+        _skippedMd5s = [.. _headByMd5.Keys];
         return _listing = new P3Listing(items);
     }
 
