@@ -137,7 +137,8 @@ public sealed class CatalogStore
     /// </exception>
     public static void Validate(NewEntry entry) => CatalogWrites.Validate(entry);
 
-    /// <summary>Replaces an entry's replica set (self-repair, scrub, graceful leave).</summary>
+    /// <summary>Replaces an entry's replica set, whatever it holds now (a state set from outside: tests, tools; the nodes'
+    /// own changes go through <see cref="ChangeReplicasAsync"/>).</summary>
     /// <param name="imageId">The entry's catalog id.</param>
     /// <param name="replicas">The new replica set, in replica order; addresses distinct.</param>
     /// <param name="cancellationToken">Cancels the transaction.</param>
@@ -145,19 +146,23 @@ public sealed class CatalogStore
     /// <exception cref="ArgumentException">Two replicas on one node (the same address).</exception>
     /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
     public async Task<bool> SetReplicasAsync(long imageId, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken = default) =>
-        await CatalogWrites.SetReplicasAsync(_dataSource, [(imageId, replicas)], cancellationToken).ConfigureAwait(false) == 1;
+        await SetReplicasAsync([(imageId, replicas)], cancellationToken).ConfigureAwait(false) == 1;
 
-    /// <summary>Replaces the replica sets of many entries in one transaction (a repair pass records a page's new
-    /// holders at once: one flush of the WAL for the page, not one per image). The host totals move by the net
-    /// difference of all of them.</summary>
+    /// <summary>Replaces the replica sets of many entries in one transaction, whatever they hold now (as
+    /// <see cref="ChangeReplicasAsync"/> with a set given for each). The host totals move by the net difference of all
+    /// of them.</summary>
     /// <param name="changes">Each entry's catalog id and its new replica set, in replica order; ids distinct.</param>
     /// <param name="cancellationToken">Cancels the transaction.</param>
     /// <returns>How many of the ids named an entry (the others changed nothing).</returns>
     /// <exception cref="ArgumentException">Two replicas of one entry on one node, or an id twice.</exception>
     /// <exception cref="NpgsqlException">The database failed; nothing changed.</exception>
-    public Task<int> SetReplicasAsync(IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes,
-        CancellationToken cancellationToken = default) =>
-        CatalogWrites.SetReplicasAsync(_dataSource, changes, cancellationToken);
+    public async Task<int> SetReplicasAsync(IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes,
+        CancellationToken cancellationToken = default)
+    {
+        // ToDictionary refuses an id twice (ArgumentException)
+        var sets = changes.ToDictionary(c => c.ImageId, c => c.Replicas);
+        return await ChangeReplicasAsync(sets.Keys, entry => sets[entry.Id], cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Changes the replica sets of many entries in one transaction, each from its set as the catalog holds it under the

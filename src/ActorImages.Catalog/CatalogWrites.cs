@@ -190,25 +190,6 @@ internal static class CatalogWrites
     private static bool IsLowerHex(string value, int length) =>
         value.Length == length && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 
-    public static async Task<int> SetReplicasAsync(
-        NpgsqlDataSource dataSource, IReadOnlyList<(long ImageId, IReadOnlyList<Replica> Replicas)> changes,
-        CancellationToken cancellationToken)
-    {
-        if (changes.Count == 0) return 0;
-        CheckReplicaChanges(changes);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection); // one transaction, one round trip (class comment)
-        batch.BatchCommands.Add(LockImages(changes.Select(c => c.ImageId)));
-        AddReplicaWrites(batch, changes);
-        var found = 0;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found++;
-        } // committed once the reader is disposed (it reads up to ReadyForQuery), or this threw
-
-        return found;
-    }
-
     /// <summary>
     /// Changes replica sets from what the catalog holds under the entries' row locks: in one transaction it locks the
     /// image rows (in id order, as a commit does), reads the entries — after the lock, so a concurrent change is
