@@ -91,14 +91,9 @@ internal sealed class P2Uploads
         }
         if (_mode == P2Deflate.Live)
         {
-            byte[] whole = new byte[_padded.Length];
-            int at = 0;
-            foreach (var piece in plain)
-            {
-                piece.Span.CopyTo(whole.AsSpan(at));
-                at += piece.Length;
-            }
-            return new P2Upload(whole.Length, md5, plain, [SyncFlushed(whole)[..^4]]);
+            var whole = (byte[])_padded.Clone();
+            labelBytes.CopyTo(whole, _pngLength);
+            return new P2Upload(whole.Length, md5, [whole], [SyncFlushed(whole)[..^4]]);
         }
         var tail = _tailsDeflated.GetOrAdd(tailStart, start => SyncFlushed(_padded.AsSpan(start))[..^4]);
         return new P2Upload(_padded.Length, md5, plain, [_pngDeflated, SyncFlushed(labelBytes), tail]);
