@@ -5,10 +5,13 @@ using Xunit;
 namespace ActorImages.Faults.Tests;
 
 /// <summary>
-/// The orphan sweep on a real 2-node cluster (127.0.91.1–2) with a 16 s <c>orphan-grace</c>: files planted in node
-/// 1's data directory that the catalog does not know — one last written two hours ago, one just written, in a day
-/// folder and in <c>.tmp</c> — go when they are older than the grace and not before, while a catalogued copy made
-/// to look two hours old is never touched.
+/// The orphan sweep on a real 2-node cluster (127.0.91.1–2, replication factor 1, so each image lives on one of them)
+/// with a 16 s <c>orphan-grace</c>: files planted in node 1's data directory that the catalog does not know — one last
+/// written two hours ago, one just written, in a day folder and in <c>.tmp</c> — go when they are older than the grace
+/// and not before, while a catalogued copy made to look two hours old is never touched. Of two old copies node 1 kept
+/// of images the catalog lists on node 2 only, the one whose copy on node 2 is sound goes; the other, the image's last
+/// sound copy once node 2's is corrupted, stays, node 1 is listed as its holder, and node 2's scrub restores its copy
+/// from it.
 /// </summary>
 public sealed class OrphanSweepTest : IAsyncLifetime
 {
@@ -17,19 +20,42 @@ public sealed class OrphanSweepTest : IAsyncLifetime
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(subnet: 91, count: 2,
-        new Dictionary<string, string> { ["ACTORIMAGES_ORPHAN_GRACE"] = $"{Grace.TotalSeconds}s" });
+        new Dictionary<string, string>
+        {
+            ["ACTORIMAGES_ORPHAN_GRACE"] = $"{Grace.TotalSeconds}s",
+            ["ACTORIMAGES_REPLICATION_FACTOR"] = "1",
+        });
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
-    public async Task OldOrphansGoYoungOnesStayUntilTheyAgeAndCataloguedCopiesAreNeverTouched()
+    public async Task OldOrphansGoCataloguedCopiesStayAndACopyHeldElsewhereGoesOnlyOnceItsHolderConfirmsASoundOne()
     {
-        var image = TestImages.Bytes("rocket.jpg");
-        await Wire.UploadP2Async(_cluster[1].Host, "rocket.jpg", image);
+        // Uploaded through node 1 until one image lives on node 1 and two on node 2 (rendezvous placement, factor 1).
+        var (onOne, onTwo) = (new List<byte[]>(), new List<byte[]>());
+        for (var n = 0; n < 40 && (onOne.Count < 1 || onTwo.Count < 2); n++)
+        {
+            var png = Images.Png(9100 + n);
+            await Wire.UploadP2Async(_cluster[1].Host, $"sweep-{n}.png", png);
+            var holders = await Wire.HoldersAsync(_cluster[1].Host, Images.Md5(png));
+            (holders.SequenceEqual([_cluster[1].Host]) ? onOne : onTwo).Add(png);
+        }
+        Assert.True(onOne.Count >= 1 && onTwo.Count >= 2, $"placed {onOne.Count} on node 1, {onTwo.Count} on node 2");
+        var image = onOne[0];
         var catalogued = ScrubTest.CopyOf(_cluster[1].DataDir, image, _cluster);
         var day = Path.GetDirectoryName(catalogued)!;
         var longAgo = DateTime.UtcNow - TimeSpan.FromHours(2);
         File.SetLastWriteTimeUtc(catalogued, longAgo);
+
+        // Copies node 1 kept of images the catalog lists on node 2 only, under their catalog paths: node 2's copy of
+        // `sound` stays sound, its copy of `damaged` is corrupted, which leaves node 1's the only sound one.
+        var (sound, damaged) = (onTwo[0], onTwo[1]);
+        var damagedOnTwo = ScrubTest.CopyOf(_cluster[2].DataDir, damaged, _cluster);
+        var leftover = Plant(OnNodeOne(ScrubTest.CopyOf(_cluster[2].DataDir, sound, _cluster)), sound, longAgo);
+        var lastSound = Plant(OnNodeOne(damagedOnTwo), damaged, longAgo);
+        var corrupt = (byte[])damaged.Clone();
+        corrupt[corrupt.Length / 2] ^= 0x55;
+        await File.WriteAllBytesAsync(damagedOnTwo, corrupt);
 
         var oldOrphan = Plant(Path.Combine(day, "000000-77.jpg"), image, longAgo);
         var oldInAnotherDay = Plant(Path.Combine(_cluster[1].DataDir, "2001-01-01", "120000.jpg"), image, longAgo);
@@ -39,20 +65,34 @@ public sealed class OrphanSweepTest : IAsyncLifetime
         var planted = Stopwatch.StartNew();
 
         // A pass starts every half grace: the old ones go well before the young ones are a grace old.
-        await UntilAsync(Grace - TimeSpan.FromSeconds(1), "the old orphans removed", oldOrphan, oldInAnotherDay, oldTemp);
+        await UntilAsync(Grace - TimeSpan.FromSeconds(1), "the old orphans removed", oldOrphan, oldInAnotherDay, oldTemp, leftover);
         Assert.True(planted.Elapsed < Grace, $"the old orphans took {planted.Elapsed} to go");
         Assert.True(File.Exists(youngOrphan), "a young orphan was deleted");
         Assert.True(File.Exists(youngTemp), "a young temp file was deleted");
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
+        Assert.True(File.Exists(lastSound), $"the last sound copy of an image was deleted\n{_cluster.Logs()}");
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(lastSound));
+        Assert.Contains(_cluster[1].Host, await Wire.HoldersAsync(_cluster[2].Host, Images.Md5(damaged)));
 
-        // Once they are older than the grace, the young ones go too; the catalogued copy never does.
+        // Once they are older than the grace, the young ones go too; the catalogued copy never does; node 2's scrub
+        // restores its copy from node 1's.
         await UntilAsync(TimeSpan.FromSeconds(45), "the aged orphans removed", youngOrphan, youngTemp);
         Assert.True(planted.Elapsed >= Grace, $"a young orphan went after {planted.Elapsed}");
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
-        Assert.Equal(1, ScrubTest.Copies(_cluster[2].DataDir, image));
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(lastSound));
+        await Poll.UntilAsync(TimeSpan.FromSeconds(30), "node 2's copy restored from node 1's", () =>
+            Task.FromResult(ScrubTest.Copies(_cluster[2].DataDir, damaged) == 1));
+        Assert.Equal(damaged, await Wire.GetP4Async(_cluster[2].Host, Images.Md5(damaged)));
+        Assert.Equal(sound, await Wire.GetP4Async(_cluster[1].Host, Images.Md5(sound)));
         Assert.Equal(image, await Wire.GetP4Async(_cluster[1].Host, Images.Md5(image)));
-        Assert.Contains("Orphan sweep deleted", await File.ReadAllTextAsync(_cluster[1].LogPath));
+        var log = await File.ReadAllTextAsync(_cluster[1].LogPath);
+        Assert.Contains("Orphan sweep deleted", log);
+        Assert.Contains("is now listed as a replica", log);
     }
+
+    /// <summary>The same relative path as <paramref name="pathOnTwo"/>, in node 1's data directory.</summary>
+    private string OnNodeOne(string pathOnTwo) =>
+        Path.Combine(_cluster[1].DataDir, Path.GetRelativePath(_cluster[2].DataDir, pathOnTwo));
 
     /// <summary>Waits until none of <paramref name="files"/> exists; else fails naming those left and the logs.</summary>
     private async Task UntilAsync(TimeSpan within, string what, params string[] files)

@@ -3,6 +3,7 @@ using ActorImages.Catalog;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
 using ActorImages.Node.Config;
+using ActorImages.Node.Transfer;
 using ActorImages.Storage;
 
 namespace ActorImages.Node.Repair;
@@ -28,7 +29,12 @@ public sealed record SweepPage(int Examined, int Removed, bool PassDone, bool Ca
 /// <item>a file whose path the catalog lists on this node (its address or its host) is never deleted;</item>
 /// <item>a file whose path the catalog lists only on other nodes is deleted only while the entry has all its copies
 /// on Up and reachable members (the replication factor, or every Up member when fewer): the image lives there, an
-/// entry short of copies may need this one, and a node whose address changed keeps its files (<see cref="Reason"/>);</item>
+/// entry short of copies may need this one, and a node whose address changed keeps its files (<see cref="Reason"/>);
+/// and only once each of those holders has confirmed that its copy is sound (<see cref="ReplicaTransfer.ConfirmAsync"/>:
+/// read and hashed whole there), since the catalog says where copies should be, not that they are good. When some
+/// holders confirm and others do not, the file stays until their scrub has restored them from the sound ones; when none
+/// does and this file is the image, this node is added to the entry's replicas — the file may be the image's last
+/// sound copy, and listed, the holders' scrub restores theirs from it;</item>
 /// <item>a file whose path the catalog does not know is deleted, but only once the catalog lists at least one image
 /// on this node in this pass (a node pointed at a wrong or empty database deletes nothing);</item>
 /// <item>a catalog lookup that fails keeps every file of the page.</item>
@@ -46,6 +52,7 @@ public sealed partial class OrphanSweep
     private readonly BlobStore _blobs;
     private readonly CatalogStore _catalog;
     private readonly Membership _membership;
+    private readonly ReplicaTransfer _transfer;
     private readonly ILogger<OrphanSweep> _log;
     private readonly Queue<string> _folders = new();
     private string? _folder;
@@ -57,10 +64,12 @@ public sealed partial class OrphanSweep
     /// <param name="blobs">This node's blob store.</param>
     /// <param name="catalog">The catalog.</param>
     /// <param name="membership">This node's address and who is Up.</param>
+    /// <param name="transfer">Asks the holders whether their copies are sound.</param>
     /// <param name="log">Log: one line per deleted file.</param>
     public OrphanSweep(NodeSettings settings, BlobStore blobs, CatalogStore catalog, Membership membership,
-        ILogger<OrphanSweep> log)
+        ReplicaTransfer transfer, ILogger<OrphanSweep> log)
     {
+        _transfer = transfer;
         _settings = settings;
         _blobs = blobs;
         _catalog = catalog;
@@ -87,7 +96,14 @@ public sealed partial class OrphanSweep
             _holdsImages ??= (await _catalog.EntriesHeldByAsync(self, 0, 1, ct)).Count > 0;
             var entries = (await _catalog.EntriesByPathsAsync(old.Select(f => name + "/" + f.Name).ToList(), ct))
                 .ToDictionary(e => e.Path, StringComparer.Ordinal);
-            return new SweepPage(files.Count, Delete(old, cutoff, f => WhyOrphan(entries.GetValueOrDefault(name + "/" + f.Name))), passDone, false);
+            var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var file in old)
+            {
+                var entry = entries.GetValueOrDefault(name + "/" + file.Name);
+                if (WhyOrphan(entry) is { } reason && (entry is null || await HeldSoundElsewhereAsync(entry, ct)))
+                    reasons[file.Name] = reason;
+            }
+            return new SweepPage(files.Count, Delete(old, cutoff, f => reasons.GetValueOrDefault(f.Name)), passDone, false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -95,6 +111,43 @@ public sealed partial class OrphanSweep
                 e.Message, old.Count);
             return new SweepPage(files.Count, 0, passDone, true);
         }
+    }
+
+    /// <summary>
+    /// Whether every live holder of <paramref name="entry"/> confirms a sound copy, so that this node's file under its
+    /// path can go. When none does, this node's file, if it is the image, is added to the entry's replicas (the class
+    /// remarks); either way false keeps the file.
+    /// </summary>
+    /// <exception cref="Npgsql.NpgsqlException">The catalog failed while this node was being added.</exception>
+    private async Task<bool> HeldSoundElsewhereAsync(CatalogEntry entry, CancellationToken ct)
+    {
+        var live = _membership.Current.UpReachable.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        var holders = entry.Replicas.Where(r => live.Contains(r.Address)).ToList();
+        var unconfirmed = new List<string>();
+        foreach (var holder in holders)
+        {
+            if (!await _transfer.ConfirmAsync(holder.Host, entry.Path, entry.Size, entry.Sha256, ct)) unconfirmed.Add(holder.Host);
+        }
+        if (unconfirmed.Count == 0) return true;
+        if (unconfirmed.Count < holders.Count)
+        {
+            _log.LogWarning("Orphan sweep keeps {Path}: {Hosts} did not confirm a sound copy of {Md5}; it goes once they have one again",
+                entry.Path, string.Join(", ", unconfirmed), entry.Md5);
+            return false;
+        }
+        if (await _blobs.HoldsCopyAsync(entry.Path, entry.Sha256, ct) != true)
+        {
+            _log.LogError("Orphan sweep keeps {Path}: no holder of {Md5} ({Hosts}) confirmed a sound copy, and this node's file is not the image",
+                entry.Path, entry.Md5, string.Join(", ", unconfirmed));
+            return false;
+        }
+        var self = _membership.Current.Self;
+        await _catalog.ChangeReplicasAsync([entry.Id], now => now.Replicas.Any(r => r.Address == self)
+            ? null
+            : [.. now.Replicas, new Replica(self, _settings.Host)], ct);
+        _log.LogError("Orphan sweep: no holder of {Md5} ({Hosts}) confirmed a sound copy; this node's sound file {Path} is now listed as a replica, for their scrub to restore theirs from",
+            entry.Md5, string.Join(", ", unconfirmed), entry.Path);
+        return false;
     }
 
     /// <summary>Why the file whose catalog entry is <paramref name="entry"/> is an orphan; null to keep it.</summary>
@@ -105,7 +158,8 @@ public sealed partial class OrphanSweep
     /// The sweep's rule for one old file (the class remarks): why it is an orphan, or null to keep it. A file whose
     /// entry the catalog lists only on other nodes goes only while the entry has all its copies on Up members (the
     /// replication factor, or every Up member when fewer): an entry short of copies may need this one (self-repair
-    /// takes a file already under the name as its copy when it is the image), and the copies elsewhere are unchecked.
+    /// takes a file already under the name as its copy when it is the image). The rule reads only the catalog and the
+    /// membership: the sweep then asks those holders whether their copies are sound before it deletes anything.
     /// </summary>
     /// <param name="entry">The catalog entry of the file's path, or null when there is none.</param>
     /// <param name="view">The membership: this node's address and who is Up and reachable.</param>

@@ -10,7 +10,9 @@ namespace ActorImages.Node.Transfer;
 /// The node side of <see cref="ReplicaTransfer"/>: <c>PUT /internal/replicas/{path}?sha256=</c> stores a copy
 /// (hashing while it streams in, fsync, no overwrite), <c>GET /internal/blobs/{path}?sha256=</c> serves one, hashed
 /// while it is sent (<see cref="LocalCopies"/>: a copy up to 1 MiB is checked first and a bad one answers 404, a
-/// larger one holds back its last chunk and a bad one aborts the response), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one.
+/// larger one holds back its last chunk and a bad one aborts the response), <c>HEAD /internal/blobs/{path}?sha256=</c>
+/// answers whether a sound copy is here (200, else 404; read and hashed whole, a bad copy handled as a read handles
+/// it), <c>DELETE /internal/replicas/{path}?sha256=</c> removes an aborted one.
 /// Only a member may call them, since a copy is stored without its header being read again
 /// (<see cref="BlobStore.NewCopyWriter"/>) and an open route would let anyone store bytes under a path of their choosing
 /// (README, "Limits and security"). With the cluster certificate they are served on the replica port only, to callers
@@ -69,6 +71,7 @@ public static class ReplicaEndpoints
         });
         group.MapPut("/replicas/{**path}", StoreAsync);
         group.MapGet("/blobs/{**path}", ServeAsync);
+        group.MapMethods("/blobs/{**path}", [HttpMethods.Head], CheckAsync);
         group.MapDelete("/replicas/{**path}", Delete);
         return app;
     }
@@ -111,6 +114,25 @@ public static class ReplicaEndpoints
         var content = await copies.OpenAsync(path, size: null, sha256, ct);
         return content is null ? Results.NotFound()
             : new CheckedContentResult(content, content.Length, "application/octet-stream", path);
+    }
+
+    private static async Task<IResult> CheckAsync(string path, string sha256, LocalCopies copies, CancellationToken ct)
+    {
+        // Read as a download reads it, so a bad copy is deleted and reported to the scrub here too (LocalCopies).
+        var content = await copies.OpenAsync(path, size: null, sha256, ct);
+        if (content is null) return Results.NotFound();
+        await using (content)
+        {
+            try
+            {
+                await content.CopyToAsync(Stream.Null, ct);
+            }
+            catch (CorruptBlobException)
+            {
+                return Results.NotFound();
+            }
+        }
+        return Results.Ok();
     }
 
     private static async Task<IResult> Delete(string path, string sha256, HttpContext ctx, BlobStore blobs)

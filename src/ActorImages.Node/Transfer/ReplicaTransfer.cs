@@ -109,6 +109,33 @@ public sealed class ReplicaTransfer
         }
     }
 
+    /// <summary>Asks <paramref name="host"/> whether it holds a sound copy of <paramref name="path"/>: the holder reads
+    /// and hashes its copy whole (a bad one is then deleted there and restored by its scrub, as after a failed read).</summary>
+    /// <param name="host">A node the catalog lists as a holder.</param>
+    /// <param name="path">The stored relative path.</param>
+    /// <param name="size">The catalog's size in bytes, for the deadline.</param>
+    /// <param name="sha256">The catalog's SHA-256.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>True only when the holder answered that its copy is sound within the deadline of a copy of that size
+    /// (<c>replication-timeout</c> and <c>replication-min-throughput</c>); false for no copy, a bad one, an error or no
+    /// answer.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public async Task<bool> ConfirmAsync(string host, string path, long size, string sha256, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, Url(host, "blobs", path, sha256));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_settings.ReplicationDeadline(size));
+        try
+        {
+            using var response = await Send(request, timeout.Token);
+            return response.StatusCode == HttpStatusCode.OK;
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
     /// <summary>Removes an aborted copy (best effort: an upload failed after this replica was written).</summary>
     /// <param name="host">The node holding the copy.</param>
     /// <param name="path">The stored relative path.</param>
