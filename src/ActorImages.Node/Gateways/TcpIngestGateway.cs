@@ -111,6 +111,15 @@ public sealed class TcpIngestGateway : TcpListenerService
                 _metrics.Upload("p1", "timeout");
                 return;
             }
+            catch (OperationCanceledException)
+            {
+                // The node is stopping: a frame it did not store ends with a reset, as one the cluster cannot store
+                // (below). The orderly close that would follow otherwise tells a camera that waits for it "stored".
+                _log.LogWarning("P1 {Peer}: nothing stored: this node is stopping", peer);
+                _metrics.Upload("p1", "unavailable");
+                socket.LingerState = new LingerOption(true, 0);
+                return;
+            }
             catch (IOException e)
             {
                 _log.LogWarning("P1 {Peer}: the connection broke inside a frame of {Length} bytes ({Error}); nothing stored",
