@@ -121,6 +121,7 @@ public static class NodeHost
         services.AddHostedService<ThreadBudgetService>();
         services.AddSingleton<Thumbnails>();
         services.AddSingleton<StopAnnouncement>();
+        services.AddSingleton<LeaveState>();
         services.AddSingleton<ReplicaFetcher>();
         services.AddSingleton<ReplicaRepair>();
         services.AddSingleton<Scrubber>();

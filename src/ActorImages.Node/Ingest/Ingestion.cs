@@ -73,6 +73,7 @@ public sealed class Ingestion
     private readonly ReplicaTransfer _transfer;
     private readonly IRequiredActor<RegistryActor> _registry;
     private readonly NodeMetrics _metrics;
+    private readonly LeaveState _leave;
 
     /// <summary>Creates the service.</summary>
     /// <param name="settings">Node settings.</param>
@@ -81,9 +82,11 @@ public sealed class Ingestion
     /// <param name="transfer">Copies bytes to other nodes.</param>
     /// <param name="registry">This node's <see cref="RegistryActor"/>.</param>
     /// <param name="metrics">Records the time of each step of a stored upload.</param>
+    /// <param name="leave">Whether this node is leaving: then it places uploads on the other members.</param>
     public Ingestion(NodeSettings settings, BlobStore blobs, Membership membership, ReplicaTransfer transfer,
-        IRequiredActor<RegistryActor> registry, NodeMetrics metrics)
+        IRequiredActor<RegistryActor> registry, NodeMetrics metrics, LeaveState leave)
     {
+        _leave = leave;
         _metrics = metrics;
         _settings = settings;
         _blobs = blobs;
@@ -216,7 +219,10 @@ public sealed class Ingestion
         // Rendezvous order: the first replication-factor members are the targets, the rest stand in, in order, for a
         // target whose push fails, e.g. one killed a moment ago that the failure detector has not yet marked
         // unreachable (docs/design.md, "The path of one image").
-        var ranked = Membership.Rank(staged.Md5, view.UpReachable).Select(m => new Replica(m.Address, m.Host)).ToList();
+        // A leaving node places its uploads on the others, when there are any (LeaveState).
+        var members = view.UpReachable;
+        if (_leave.Leaving && members.Where(m => m.Address != view.Self).ToList() is { Count: > 0 } others) members = others;
+        var ranked = Membership.Rank(staged.Md5, members).Select(m => new Replica(m.Address, m.Host)).ToList();
         var targets = ranked.Take(_settings.ReplicationFactor).ToList();
         var standIns = new Queue<Replica>(ranked.Skip(_settings.ReplicationFactor));
         string path;

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -61,6 +62,11 @@ public sealed class ReplicaRepair
     /// change: a repair or scrub on another node that failed half-way).</summary>
     private const int FullEvery = 10;
 
+    /// <summary>Time from the start of a leave's evacuation to its last look at the catalog: room for the catalog
+    /// commits of uploads whose copies reached this node just before its web server stopped (a batch takes 2–10 ms
+    /// under load, docs/benchmarks.md).</summary>
+    private static readonly TimeSpan FinalLookDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the copies a pass made gather before they are recorded in one transaction.</summary>
     private static readonly TimeSpan RecordEvery = TimeSpan.FromMilliseconds(250);
 
@@ -75,6 +81,7 @@ public sealed class ReplicaRepair
     private readonly ReplicaTransfer _transfer;
     private readonly ReplicaFetcher _fetcher;
     private readonly NodeMetrics _metrics;
+    private readonly LeaveState _leave;
     private readonly ILogger<ReplicaRepair> _log;
 
     /// <summary>Creates the service.</summary>
@@ -85,10 +92,12 @@ public sealed class ReplicaRepair
     /// <param name="transfer">Pushes copies to other nodes.</param>
     /// <param name="fetcher">Fetches copies from other nodes.</param>
     /// <param name="metrics">Counts copies by reason and outcome.</param>
+    /// <param name="leave">Marked when this node's evacuation begins.</param>
     /// <param name="log">Log.</param>
     public ReplicaRepair(NodeSettings settings, CatalogStore catalog, BlobStore blobs, Membership membership,
-        ReplicaTransfer transfer, ReplicaFetcher fetcher, NodeMetrics metrics, ILogger<ReplicaRepair> log)
+        ReplicaTransfer transfer, ReplicaFetcher fetcher, NodeMetrics metrics, LeaveState leave, ILogger<ReplicaRepair> log)
     {
+        _leave = leave;
         _settings = settings;
         _catalog = catalog;
         _blobs = blobs;
@@ -360,13 +369,22 @@ public sealed class ReplicaRepair
     /// <summary>
     /// Moves this node's copies away before it leaves: pages through the entries it holds and, for each, copies it
     /// to the members that should hold it without this node, then drops this node from its replica set. Runs
-    /// while this node is still Up, so no other node repairs the same images at the same time.
+    /// while this node is still Up, so no other node repairs the same images at the same time. No new copy lands here
+    /// meanwhile: the host has stopped Kestrel, and with it the replica endpoint, before the actor system's
+    /// CoordinatedShutdown runs this (hosted services stop in reverse order of registration, and ASP.NET Core registers
+    /// the web server's last), and the uploads this node's P1 listener still takes go to the other members from the
+    /// start (<see cref="LeaveState"/>). But a copy stored here just before belongs to an upload whose catalog commit may
+    /// land after the first page was read, so <see cref="FinalLookDelay"/> after the start it looks once more at the
+    /// entries committed after its last page (ids grow in commit order). An entry whose new replica set cannot be
+    /// recorded is counted as failed and the others go on: its copies stay on the targets, where the survivors' repair
+    /// finds and lists them.
     /// </summary>
     /// <param name="ct">The leave's deadline.</param>
     /// <returns>What it moved; <see cref="EvacuationResult.Complete"/> is false when the deadline cut it short.</returns>
-    /// <exception cref="Npgsql.NpgsqlException">The catalog failed.</exception>
+    /// <exception cref="Npgsql.NpgsqlException">The catalog could not be paged.</exception>
     public async Task<EvacuationResult> EvacuateAsync(CancellationToken ct)
     {
+        _leave.Begin();
         var clock = Stopwatch.StartNew();
         var view = _membership.Current;
         var others = view.UpReachable.Where(m => m.Address != view.Self).ToList();
@@ -382,40 +400,60 @@ public sealed class ReplicaRepair
         long after = 0;
         try
         {
-            while (true)
-            {
-                var page = await _catalog.EntriesHeldByAsync(view.Self, after, _settings.RepairPageSize, ct);
-                if (page.Count == 0) break;
-                after = page[^1].Id;
-                held += page.Count;
-                await Parallel.ForEachAsync(page, new ParallelOptions
-                {
-                    MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = ct,
-                }, async (entry, token) =>
-                {
-                    var elsewhere = entry.Replicas.Where(r => otherAddresses.Contains(r.Address)).ToList();
-                    var holding = elsewhere.Select(r => r.Address).ToHashSet();
-                    var targets = Membership.Rank(entry.Md5, others).Where(m => !holding.Contains(m.Address))
-                        .Take(Math.Max(0, wanted - elsewhere.Count)).ToList();
-                    var gained = await CopyAsync(entry, targets, "leave", token);
-                    Interlocked.Add(ref copies, gained.Count);
-                    Interlocked.Add(ref failed, targets.Count - gained.Count);
-                    // All copies made: this node's copy is no longer needed in the set. A failed copy keeps this node
-                    // listed, which is true (the file stays on its disk); the others repair it once it has left.
-                    var complete = gained.Count == targets.Count;
-                    if (gained.Count == 0 && !complete) return;
-                    await RecordAsync(entry, r => otherAddresses.Contains(r.Address) || (!complete && r.Address == view.Self),
-                        gained, token);
-                    if (complete) Interlocked.Increment(ref moved);
-                });
-                if (page.Count < _settings.RepairPageSize) break;
-            }
+            await MovePagesAsync();
+            if (FinalLookDelay - clock.Elapsed is { Ticks: > 0 } rest) await Task.Delay(rest, ct);
+            await MovePagesAsync();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return new EvacuationResult(held, moved, copies, failed, clock.Elapsed, false);
         }
         return new EvacuationResult(held, moved, copies, failed, clock.Elapsed, true);
+
+        // The entries listing this node after the id `after`, page by page.
+        async Task MovePagesAsync()
+        {
+            while (true)
+            {
+                var page = await _catalog.EntriesHeldByAsync(view.Self, after, _settings.RepairPageSize, ct);
+                if (page.Count == 0) return;
+                after = page[^1].Id;
+                held += page.Count;
+                await Parallel.ForEachAsync(page, new ParallelOptions
+                {
+                    MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = ct,
+                }, MoveOneAsync);
+                if (page.Count < _settings.RepairPageSize) return;
+            }
+        }
+
+        async ValueTask MoveOneAsync(CatalogEntry entry, CancellationToken token)
+        {
+            var elsewhere = entry.Replicas.Where(r => otherAddresses.Contains(r.Address)).ToList();
+            var holding = elsewhere.Select(r => r.Address).ToHashSet();
+            var targets = Membership.Rank(entry.Md5, others).Where(m => !holding.Contains(m.Address))
+                .Take(Math.Max(0, wanted - elsewhere.Count)).ToList();
+            var gained = await CopyAsync(entry, targets, "leave", token);
+            Interlocked.Add(ref copies, gained.Count);
+            Interlocked.Add(ref failed, targets.Count - gained.Count);
+            // All copies made: this node's copy is no longer needed in the set. A failed copy keeps this node
+            // listed, which is true (the file stays on its disk); the others repair it once it has left.
+            var complete = gained.Count == targets.Count;
+            if (gained.Count == 0 && !complete) return;
+            try
+            {
+                await RecordAsync(entry, r => otherAddresses.Contains(r.Address) || (!complete && r.Address == view.Self),
+                    gained, token);
+            }
+            catch (DbException e)
+            {
+                Interlocked.Increment(ref failed);
+                _log.LogWarning("Leaving: the copies of {Md5} ({Path}) were made but could not be recorded ({Error}); the remaining nodes' repair lists them",
+                    entry.Md5, entry.Path, e.Message);
+                return;
+            }
+            if (complete) Interlocked.Increment(ref moved);
+        }
     }
 
     /// <summary>Pushes this node's copy of <paramref name="entry"/> to each target; returns the replicas made.</summary>
