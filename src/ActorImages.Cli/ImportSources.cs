@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -22,13 +25,30 @@ namespace ActorImages.Cli;
 internal sealed record ImportItem(string Key, string Label, string Filename, string Uploader, string Protocol,
     DateTimeOffset ReceivedAt, string? LocalPath, string? SourceMd5);
 
+/// <summary>What a source lists: how many items, what was left out, and the items themselves in chunks, oldest first
+/// (the order they are sent in). A chunk is sent whole before the next is read, so a source need not hold every item
+/// in memory (<see cref="ClusterSource"/>).</summary>
+/// <param name="Count">How many items the chunks hold in all (for progress).</param>
+/// <param name="Skipped">What was left out, one line each, for stderr.</param>
+/// <param name="Chunks">The items, oldest first; reading a chunk may ask the source again (a
+/// <see cref="CliFailure"/> then ends the import as a listing failure would).</param>
+internal sealed record ImportListing(int Count, IReadOnlyList<string> Skipped, IAsyncEnumerable<IReadOnlyList<ImportItem>> Chunks)
+{
+    /// <summary>A listing of one chunk already in memory.</summary>
+    /// <param name="items">Every item, oldest first.</param>
+    /// <param name="skipped">What was left out.</param>
+    /// <returns>The listing.</returns>
+    public static ImportListing Of(IReadOnlyList<ImportItem> items, IReadOnlyList<string> skipped) =>
+        new(items.Count, skipped, new[] { items }.ToAsyncEnumerable());
+}
+
 /// <summary>What an import reads from: it lists the items, then opens each one's bytes as a file.</summary>
 internal interface IImportSource
 {
-    /// <summary>Every item, oldest first (the order they are sent in).</summary>
+    /// <summary>Every item, oldest first (the order they are sent in), in chunks.</summary>
     /// <param name="cancel">Ctrl-C.</param>
-    /// <returns>The items, and what was left out (one line each, for stderr).</returns>
-    Task<(IReadOnlyList<ImportItem> Items, IReadOnlyList<string> Skipped)> ListAsync(CancellationToken cancel);
+    /// <returns>The listing.</returns>
+    Task<ImportListing> ListAsync(CancellationToken cancel);
 
     /// <summary>A file holding <paramref name="item"/>'s bytes, and whether it is a temp file to delete after use.</summary>
     /// <exception cref="CliFailure">Per item: <see cref="Exit.LocalFile"/>, <see cref="Exit.NodeError"/> (the source
@@ -79,7 +99,7 @@ internal sealed partial class Seed000Source(string folder, SeedClock clock) : II
     private static partial Regex SeedPath();
 
     /// <inheritdoc />
-    public Task<(IReadOnlyList<ImportItem> Items, IReadOnlyList<string> Skipped)> ListAsync(CancellationToken cancel)
+    public Task<ImportListing> ListAsync(CancellationToken cancel)
     {
         if (!Directory.Exists(folder)) throw CliFailure.LocalFile("no such folder: " + folder);
         string data = Directory.Exists(Path.Combine(folder, "data")) ? Path.Combine(folder, "data") : folder;
@@ -106,7 +126,7 @@ internal sealed partial class Seed000Source(string folder, SeedClock clock) : II
             items.Add(new ImportItem("seed000:" + relative, file, Path.GetFileName(relative), Uploader, "P1_TCP", at, file, null));
         }
         // Path order is time order; the same second's -n files after the first.
-        return Task.FromResult<(IReadOnlyList<ImportItem>, IReadOnlyList<string>)>((items, skipped));
+        return Task.FromResult(ImportListing.Of(items, skipped));
     }
 
     /// <summary>The receipt time a seed-000 path <c>YYYY-MM-DD/HHMMSS.ext</c> names, or null if it names none.</summary>
@@ -144,7 +164,7 @@ internal sealed partial class Seed001Source(string folder, SeedClock clock) : II
     private static partial Regex ZoneSuffix();
 
     /// <inheritdoc />
-    public Task<(IReadOnlyList<ImportItem> Items, IReadOnlyList<string> Skipped)> ListAsync(CancellationToken cancel)
+    public Task<ImportListing> ListAsync(CancellationToken cancel)
     {
         string metadata = Path.Combine(folder, "metadata.json");
         if (!File.Exists(metadata)) throw CliFailure.LocalFile("no metadata.json in: " + folder);
@@ -186,7 +206,7 @@ internal sealed partial class Seed001Source(string folder, SeedClock clock) : II
             items.Add(new ImportItem($"seed001:{id}:{filename}", label, filename, uploader, "P2_WEBSOCKET", at,
                 ImageFile(Scalar(record, "path"), id, filename), null));
         }
-        return Task.FromResult<(IReadOnlyList<ImportItem>, IReadOnlyList<string>)>((items, skipped));
+        return Task.FromResult(ImportListing.Of(items, skipped));
     }
 
     /// <summary>The record's <c>path</c> if it stays inside the folder, else <c>imagens/&lt;id&gt;_&lt;filename&gt;</c>.</summary>
@@ -234,8 +254,12 @@ internal sealed partial class Seed001Source(string folder, SeedClock clock) : II
 }
 
 /// <summary>
-/// Another ActorImages cluster (C# or Java) through its HTTP API: <c>GET /api/images</c> pages (newest first, walked
-/// to the end and sent oldest first) and <c>GET /api/images/{md5}/content</c>. Each entry keeps its filename,
+/// Another ActorImages cluster (C# or Java) through its HTTP API: <c>GET /api/images</c> pages (newest first, cursors
+/// by id, so a page read again by its cursor holds the same entries but those deleted meanwhile) and
+/// <c>GET /api/images/{md5}/content</c>. The pages are walked to the end once, keeping of each only its cursor and a
+/// 64-bit hash of each entry's key (the newest page whole): about 50 bytes per entry during the walk and half that
+/// while the chunks are sent, where whole items took half a kilobyte. They are then read again by their cursors, oldest page first, each a chunk sent oldest first; of a page
+/// read again only the entries the walk saw on it count (one deleted meanwhile lets an older entry onto the page). Each entry keeps its filename,
 /// uploader, protocol and receivedAt; its key is <c>cluster:&lt;md5&gt;:&lt;id&gt;</c>. The bytes go through a temp file
 /// and must hash to the entry's md5.
 /// </summary>
@@ -245,6 +269,8 @@ internal sealed class ClusterSource : IImportSource, IDisposable
     private readonly TimeSpan _timeout;
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
     private readonly Endpoint _endpoint;
+    /// <summary>The page size asked for, until a source refuses it (then its default pages).</summary>
+    private string _limit = "limit=500&";
 
     /// <summary>A source at <paramref name="url"/>: <c>http://host:8080</c>, or <c>host[:port]</c> (port 8080).</summary>
     /// <exception cref="CliFailure">(<see cref="Exit.Usage"/>) not an http(s) URL.</exception>
@@ -265,20 +291,52 @@ internal sealed class ClusterSource : IImportSource, IDisposable
     public Uri Base => _base;
 
     /// <inheritdoc />
-    public async Task<(IReadOnlyList<ImportItem> Items, IReadOnlyList<string> Skipped)> ListAsync(CancellationToken cancel)
+    public async Task<ImportListing> ListAsync(CancellationToken cancel)
     {
-        var newestFirst = new List<ImportItem>();
+        var pages = new List<(string? Cursor, HashSet<long> Keys)>(); // newest first
+        IReadOnlyList<ImportItem> newest = [];
         var skipped = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<long>();
+        int count = 0;
         string? cursor = null;
-        string limit = "limit=500&";
         while (true)
         {
-            string path = "api/images?" + limit + (cursor is null ? "" : "after=" + Uri.EscapeDataString(cursor));
+            var (items, next) = await PageAsync(cursor, skipped, cancel);
+            var fresh = items.Where(i => seen.Add(KeyHash(i.Key))).ToList();
+            if (pages.Count == 0) newest = fresh;
+            pages.Add((cursor, fresh.Select(i => KeyHash(i.Key)).ToHashSet()));
+            count += fresh.Count;
+            cursor = next;
+            if (cursor is null || items.Count == 0) break;
+        }
+        return new ImportListing(count, skipped, ChunksAsync(pages, newest, cancel));
+    }
+
+    /// <summary>The pages of the walk, oldest first, each read again by its cursor (but the newest, kept whole) and sent
+    /// oldest first.</summary>
+    private async IAsyncEnumerable<IReadOnlyList<ImportItem>> ChunksAsync(List<(string? Cursor, HashSet<long> Keys)> pages,
+        IReadOnlyList<ImportItem> newest, [EnumeratorCancellation] CancellationToken cancel)
+    {
+        for (int p = pages.Count - 1; p >= 0; p--)
+        {
+            var (cursor, keys) = pages[p];
+            if (keys.Count == 0) continue;
+            var items = p == 0 ? newest : (await PageAsync(cursor, null, cancel)).Items.Where(i => keys.Contains(KeyHash(i.Key))).ToList();
+            yield return items.Reverse().ToList();
+        }
+    }
+
+    /// <summary>One page of <c>GET /api/images</c>, newest first: its items and the cursor of the next page (null at the
+    /// end). Entries without md5, id or receivedAt are left out, each with a line in <paramref name="skipped"/> when given.</summary>
+    private async Task<(IReadOnlyList<ImportItem> Items, string? Next)> PageAsync(string? cursor, List<string>? skipped, CancellationToken cancel)
+    {
+        while (true)
+        {
+            string path = "api/images?" + _limit + (cursor is null ? "" : "after=" + Uri.EscapeDataString(cursor));
             var (status, body) = await GetAsync(path.TrimEnd('&', '?'), cancel);
-            if (status == HttpStatusCode.BadRequest && limit.Length > 0 && cursor is null)
+            if (status == HttpStatusCode.BadRequest && _limit.Length > 0 && cursor is null)
             {
-                limit = ""; // a source with a smaller max-page-size: its default pages
+                _limit = ""; // a source with a smaller max-page-size: its default pages
                 continue;
             }
             if (status != HttpStatusCode.OK) throw CliFailure.Node($"{_base}{path}: {(int)status} {ErrorText(body)}".TrimEnd());
@@ -296,23 +354,19 @@ internal sealed class ClusterSource : IImportSource, IDisposable
             {
                 throw CliFailure.Node($"{_base}{path}: no \"images\" array in the answer");
             }
+            var items = new List<ImportItem>();
             foreach (var image in images.EnumerateArray())
             {
-                if (Item(image) is { } item)
-                {
-                    if (seen.Add(item.Key)) newestFirst.Add(item);
-                }
-                else
-                {
-                    skipped.Add($"skipped an entry of {_base} without md5, id or receivedAt: {image.GetRawText()}");
-                }
+                if (Item(image) is { } item) items.Add(item);
+                else skipped?.Add($"skipped an entry of {_base} without md5, id or receivedAt: {image.GetRawText()}");
             }
-            cursor = page.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
-            if (cursor is null || images.GetArrayLength() == 0) break;
+            string? next = page.TryGetProperty("next", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            return (items, next);
         }
-        newestFirst.Reverse();
-        return (newestFirst, skipped);
     }
+
+    /// <summary>A 64-bit hash of an import key (the first 8 bytes of its MD5): what the walk keeps of each entry.</summary>
+    private static long KeyHash(string key) => BinaryPrimitives.ReadInt64LittleEndian(MD5.HashData(Encoding.UTF8.GetBytes(key)));
 
     private ImportItem? Item(JsonElement image)
     {

@@ -87,35 +87,48 @@ internal sealed class Importer : IDisposable
         }
     }
 
-    /// <summary>Imports <paramref name="items"/> from <paramref name="source"/>, <paramref name="parallel"/> at a time.</summary>
+    /// <summary>Imports the items of <paramref name="listing"/> from <paramref name="source"/>, <paramref name="parallel"/>
+    /// at a time, one chunk after the other.</summary>
     /// <param name="source">Opens each item's bytes.</param>
-    /// <param name="items">Oldest first.</param>
+    /// <param name="listing">The items, oldest first, in chunks.</param>
     /// <param name="parallel">Uploads in flight at once, ≥ 1.</param>
     /// <param name="output">Where failures (stderr) and, with <c>--verbose</c>, a line per item go.</param>
     /// <param name="step">Called once per item done.</param>
     /// <param name="cancel">Ctrl-C.</param>
     /// <returns>The counts; a connection failure or a refused token throws after <paramref name="output"/> got the
     /// counts so far.</returns>
-    public async Task<ImportSummary> RunAsync(IImportSource source, IReadOnlyList<ImportItem> items, int parallel, Output output,
+    public async Task<ImportSummary> RunAsync(IImportSource source, ImportListing listing, int parallel, Output output,
         Action step, CancellationToken cancel)
     {
         long newest = await NewestIdAsync(cancel);
         int imported = 0, already = 0, failed = 0;
         CliFailure? first = null;
         var order = new object();
-        // An item waits for the one before it of the same filename: where several entries share a name, the node
-        // serves the oldest (lowest id), so their order must survive the parallel uploads.
-        var done = items.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
-        var previous = new int[items.Count];
-        var lastOfName = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < items.Count; i++)
-        {
-            string name = Path.GetFileName(items[i].Filename.Replace('\\', '/')); // as the node stores it
-            previous[i] = lastOfName.GetValueOrDefault(name, -1);
-            lastOfName[name] = i;
-        }
         try
         {
+            await foreach (var chunk in listing.Chunks.WithCancellation(cancel)) await ChunkAsync(chunk);
+        }
+        catch (CliFailure)
+        {
+            output.Out.WriteLine(new ImportSummary(imported, already, failed, first));
+            throw;
+        }
+        return new ImportSummary(imported, already, failed, first);
+
+        // A chunk is done before the next starts, so the order of one name's entries holds across chunks too.
+        async Task ChunkAsync(IReadOnlyList<ImportItem> items)
+        {
+            // An item waits for the one before it of the same filename: where several entries share a name, the node
+            // serves the oldest (lowest id), so their order must survive the parallel uploads.
+            var done = items.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+            var previous = new int[items.Count];
+            var lastOfName = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < items.Count; i++)
+            {
+                string name = Path.GetFileName(items[i].Filename.Replace('\\', '/')); // as the node stores it
+                previous[i] = lastOfName.GetValueOrDefault(name, -1);
+                lastOfName[name] = i;
+            }
             await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancel },
                 async (i, ct) =>
                 {
@@ -148,12 +161,6 @@ internal sealed class Importer : IDisposable
                     lock (order) step();
                 });
         }
-        catch (CliFailure)
-        {
-            output.Out.WriteLine(new ImportSummary(imported, already, failed, first));
-            throw;
-        }
-        return new ImportSummary(imported, already, failed, first);
     }
 
     private static bool IsFatal(CliFailure e) => e.Data.Contains(nameof(IsFatal));

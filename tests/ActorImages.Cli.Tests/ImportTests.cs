@@ -131,6 +131,33 @@ public class ImportTests
     }
 
     [Fact]
+    public async Task AClusterIsReadAgainPageByPageOldestFirstAndAnEntryDeletedMeanwhileBringsNoOtherTwice()
+    {
+        // Seven entries in pages of two. The walk keeps of each page its cursor and its keys' hashes (the newest page
+        // whole), then reads the pages again, oldest first; "e", deleted between the walk and its page's second read,
+        // lets "c" onto that page, which was sent with its own page already.
+        var names = new[] { "a", "b", "c", "d", "e", "f", "g" };
+        byte[] rocket = Cli.Image("rocket.jpg");
+        using var source = new SourceCluster(
+            names.Select((n, i) => new SourceCluster.Entry(n, [.. rocket, (byte)i], n + ".jpg", "u", "HTTP", $"2026-11-2{i}T08:00:00Z")).ToArray(),
+            pageSize: 2) { DeleteAfter = (4, "e") };
+        using var node = new RecordingNode();
+
+        var run = await Import(node, "cluster", $"http://127.0.0.1:{source.Port}", "--parallel", "4");
+        Assert.True(run.Code == Exit.Ok, run.ToString());
+        Assert.Equal("imported 6, already there 0, failed 0", run.Out.Trim());
+        Assert.Equal(["a.jpg", "b.jpg", "c.jpg", "d.jpg", "f.jpg", "g.jpg"], node.Posts.Select(p => p.Query["filename"]).Order());
+        Assert.Equal(
+            ["/api/images?limit=500", "/api/images?limit=500&after=f", "/api/images?limit=500&after=d", "/api/images?limit=500&after=b",
+             "/api/images?limit=500&after=b", "/api/images?limit=500&after=d", "/api/images?limit=500&after=f"],
+            source.Listings);
+        // Chunk by chunk: every post of an older page before any of a newer one.
+        var order = node.Posts.Select(p => p.Query["filename"]![0]).ToList();
+        Assert.True(order.IndexOf('a') < order.IndexOf('b') && order.IndexOf('c') < order.IndexOf('d') && order.IndexOf('d') < order.IndexOf('f'),
+            string.Join(",", order));
+    }
+
+    [Fact]
     public async Task EntriesOfOneNameKeepTheirOrderThoughUploadsRunInParallel()
     {
         // The node serves the oldest entry of a name: a slow first upload must not be overtaken by a later one. The
@@ -340,7 +367,7 @@ internal sealed class RecordingNode : IDisposable
 internal sealed class SourceCluster : IDisposable
 {
     private readonly SmallHttpServer _http;
-    private readonly Entry[] _newestFirst;
+    private Entry[] _newestFirst;
     private readonly int _pageSize;
     private readonly List<string> _listings = [];
 
@@ -358,6 +385,9 @@ internal sealed class SourceCluster : IDisposable
 
     public bool Corrupt { get; set; }
 
+    /// Once this many listings were served, the entry with this id is deleted (before the next one is served).
+    public (int AfterListings, string Id)? DeleteAfter { get; set; }
+
     public List<string> Listings
     {
         get
@@ -371,7 +401,12 @@ internal sealed class SourceCluster : IDisposable
         string path = context.Request.Url!.AbsolutePath;
         if (path == "/api/images")
         {
-            lock (_listings) _listings.Add(context.Request.Url.PathAndQuery);
+            lock (_listings)
+            {
+                if (DeleteAfter is { } delete && _listings.Count == delete.AfterListings)
+                    _newestFirst = _newestFirst.Where(e => e.Id != delete.Id).ToArray();
+                _listings.Add(context.Request.Url.PathAndQuery);
+            }
             string? after = context.Request.QueryString["after"];
             int start = after is null ? 0 : Array.FindIndex(_newestFirst, e => e.Id == after) + 1;
             var page = _newestFirst.Skip(start).Take(_pageSize).ToArray();

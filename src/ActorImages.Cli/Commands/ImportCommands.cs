@@ -106,13 +106,13 @@ internal static class ImportCommands
             using var importer = new Importer(context.At(parsed.GetValue(options.Port)), token, context.Timeout);
             // The node first: no point reading a large source for a node that cannot be reached.
             await importer.NewestIdAsync(cancel);
-            var (items, skipped) = await source.ListAsync(cancel);
-            foreach (string line in skipped) output.Err.WriteLine("actorimages: " + line);
-            output.Detail($"{what}: {Output.Count(items.Count, "item")} to import into {context.At(parsed.GetValue(options.Port))}");
+            var listing = await source.ListAsync(cancel);
+            foreach (string line in listing.Skipped) output.Err.WriteLine("actorimages: " + line);
+            output.Detail($"{what}: {Output.Count(listing.Count, "item")} to import into {context.At(parsed.GetValue(options.Port))}");
             ImportSummary summary;
-            using (var progress = Progress.Files(output, "import", items.Count))
+            using (var progress = Progress.Files(output, "import", listing.Count))
             {
-                summary = await importer.RunAsync(source, items, parallel, output, progress.Step, cancel);
+                summary = await importer.RunAsync(source, listing, parallel, output, progress.Step, cancel);
             }
             output.Out.WriteLine(summary);
             return summary.FirstFailure?.ExitCode ?? Exit.Ok;
