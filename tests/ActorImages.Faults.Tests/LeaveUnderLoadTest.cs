@@ -47,8 +47,13 @@ public sealed partial class LeaveUnderLoadTest(ITestOutputHelper output) : IAsyn
             .Concat(Enumerable.Range(0, 4).Select(c => CameraAsync(c, acknowledged, stop.Token))).ToList();
         await Poll.UntilAsync(TimeSpan.FromSeconds(30), "uploads under way", () => Task.FromResult(acknowledged.Count >= 200));
 
-        var exit = await _cluster[1].StopAsync(TimeSpan.FromSeconds(90));
+        var stopping = _cluster[1].StopAsync(TimeSpan.FromSeconds(90));
+        // The trigger goes once the leave has moved what it could, before the survivors' repair (after node 1's removal)
+        // records the refused image's copy: a repair whose record failed would copy it again.
+        await Poll.UntilAsync(TimeSpan.FromSeconds(60), "node 1's leave done", async () =>
+            (await File.ReadAllTextAsync(_cluster[1].LogPath)).Contains("Moved "));
         await using (var unblock = db.CreateCommand("DROP TRIGGER block_replicas ON replicas")) await unblock.ExecuteNonQueryAsync();
+        var exit = await stopping;
         await Task.Delay(1000);
         await stop.CancelAsync();
         await Task.WhenAll(clients);
