@@ -49,13 +49,14 @@ public sealed class OrphanSweepTest : IAsyncLifetime
 
         // Copies node 1 kept of images the catalog lists on node 2 only, under their catalog paths: node 2's copy of
         // `sound` stays sound, its copy of `damaged` is corrupted, which leaves node 1's the only sound one.
+        // (Corrupted before node 1's copy is planted, so that no pass sees node 2's copy still sound.)
         var (sound, damaged) = (onTwo[0], onTwo[1]);
         var damagedOnTwo = ScrubTest.CopyOf(_cluster[2].DataDir, damaged, _cluster);
-        var leftover = Plant(OnNodeOne(ScrubTest.CopyOf(_cluster[2].DataDir, sound, _cluster)), sound, longAgo);
-        var lastSound = Plant(OnNodeOne(damagedOnTwo), damaged, longAgo);
         var corrupt = (byte[])damaged.Clone();
         corrupt[corrupt.Length / 2] ^= 0x55;
         await File.WriteAllBytesAsync(damagedOnTwo, corrupt);
+        var leftover = Plant(OnNodeOne(ScrubTest.CopyOf(_cluster[2].DataDir, sound, _cluster)), sound, longAgo);
+        var lastSound = Plant(OnNodeOne(damagedOnTwo), damaged, longAgo);
 
         var oldOrphan = Plant(Path.Combine(day, "000000-77.jpg"), image, longAgo);
         var oldInAnotherDay = Plant(Path.Combine(_cluster[1].DataDir, "2001-01-01", "120000.jpg"), image, longAgo);
@@ -72,7 +73,8 @@ public sealed class OrphanSweepTest : IAsyncLifetime
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
         Assert.True(File.Exists(lastSound), $"the last sound copy of an image was deleted\n{_cluster.Logs()}");
         Assert.Equal(damaged, await File.ReadAllBytesAsync(lastSound));
-        Assert.Contains(_cluster[1].Host, await Wire.HoldersAsync(_cluster[2].Host, Images.Md5(damaged)));
+        await Poll.UntilAsync(TimeSpan.FromSeconds(10), "node 1 listed as a holder of the image whose copy it kept", async () =>
+            (await Wire.HoldersAsync(_cluster[2].Host, Images.Md5(damaged))).Contains(_cluster[1].Host));
 
         // Once they are older than the grace, the young ones go too; the catalogued copy never does; node 2's scrub
         // restores its copy from node 1's.
