@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
@@ -11,8 +10,8 @@ namespace ActorImages.Node.Tests;
 public class LstViewTest
 {
     private const int P4 = 13378;
-    private static readonly Replica Node1 = new("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
-    private static readonly Replica Node2 = new("akka.tcp://ActorImages@127.0.0.2:25520", "127.0.0.2");
+    private static readonly Replica Node1 = TestMembers.Node(1);
+    private static readonly Replica Node2 = TestMembers.Node(2);
 
     private static string Md5(int i) => i.ToString("x32");
 
@@ -26,8 +25,7 @@ public class LstViewTest
 
     private static string[] Items(LstView view) => Encoding.UTF8.GetString(view.First().Span).Split(';');
 
-    private static MembershipSnapshot Up(params Replica[] up) => new(Node1.Address,
-        up.Select((r, i) => new MemberInfo(r.Address, r.Host, "Up", true, [], i)).ToImmutableArray(), Node1.Host, true);
+    private static MembershipSnapshot Up(params Replica[] up) => TestMembers.Up(Node1, up);
 
     [Fact]
     public void PeersComeFirstMostRecentlyRegisteredFirstThenTheClusterNewestFirst()
@@ -156,7 +154,7 @@ public class LstViewTest
 /// repeats).</summary>
 public class LstPagesTest
 {
-    private static readonly Replica Node1 = new("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
+    private static readonly Replica Node1 = TestMembers.Node(1);
 
     [Fact]
     public async Task WalkingThePagesListsEveryMd5OnceWithReuploadsAndPeersAcrossTheHead()
@@ -172,8 +170,7 @@ public class LstPagesTest
         await db.Catalog.CommitAsync([Entry(5, "again5.jpg"), Entry(10, "again10.jpg")], ct);
 
         var view = new LstView(13378);
-        view.SetMembership(new MembershipSnapshot(Node1.Address,
-            [new MemberInfo(Node1.Address, Node1.Host, "Up", true, [], 0)], Node1.Host, true));
+        view.SetMembership(TestMembers.Up(Node1, Node1));
         view.ReloadHead(await db.Catalog.NewestAsync(LstView.HeadSize, null, ct));
         // A peer holds one image the head lists, one only the catalog's pages reach, and one of its own.
         view.Apply(new TrackerProtocol.TrackerChange(1, "10.0.0.5:7000", new PeerRegistration("10.0.0.5", 7000,

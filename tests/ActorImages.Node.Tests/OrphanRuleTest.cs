@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using ActorImages.Messages;
 using ActorImages.Node.Cluster;
 using ActorImages.Node.Repair;
@@ -10,12 +9,11 @@ namespace ActorImages.Node.Tests;
 /// goes only while the entry has all its copies on Up members.</summary>
 public sealed class OrphanRuleTest
 {
-    private static readonly Replica A = new("akka.tcp://ActorImages@127.0.0.1:25520", "127.0.0.1");
-    private static readonly Replica B = new("akka.tcp://ActorImages@127.0.0.2:25520", "127.0.0.2");
-    private static readonly Replica C = new("akka.tcp://ActorImages@127.0.0.3:25520", "127.0.0.3");
+    private static readonly Replica A = TestMembers.Node(1);
+    private static readonly Replica B = TestMembers.Node(2);
+    private static readonly Replica C = TestMembers.Node(3);
 
-    private static MembershipSnapshot Up(params Replica[] up) => new(A.Address,
-        up.Select((r, i) => new MemberInfo(r.Address, r.Host, "Up", true, [], i)).ToImmutableArray(), A.Host, true);
+    private static MembershipSnapshot Up(params Replica[] up) => TestMembers.Up(A, up);
 
     private static CatalogEntry Entry(params Replica[] replicas) => new(1, new string('a', 32), new string('0', 64), 10,
         "image/jpeg", 1, 1, "x.jpg", "u", SourceProtocol.P1Tcp, DateTimeOffset.UnixEpoch, "2026-12-06/x.jpg", replicas);

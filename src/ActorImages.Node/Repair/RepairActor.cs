@@ -55,8 +55,8 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
     private CancellationTokenSource? _pass;
     private bool _passRequested;
     private bool _deferredLogged;
+    /// <summary>This node's leave, once asked for: from then on no repair pass starts.</summary>
     private (IActorRef ReplyTo, Evacuate Request, long ReceivedAt)? _evacuation;
-    private bool _leaving;
     private TimeSpan _retryDelay = FirstRetry;
 
     /// <inheritdoc />
@@ -102,7 +102,6 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
         Receive<PassEnded>(OnPassEnded);
         Receive<Evacuate>(e =>
         {
-            _leaving = true;
             _evacuation = (Sender, e, Stopwatch.GetTimestamp());
             Timers.CancelAll();
             if (_pass is null) StartEvacuation();
@@ -141,7 +140,7 @@ public sealed class RepairActor : ReceiveActor, IWithTimers
 
     private void Request()
     {
-        if (_leaving) return;
+        if (_evacuation is not null) return;
         if (_pass is not null)
         {
             _passRequested = true;
