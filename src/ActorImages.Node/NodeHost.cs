@@ -160,7 +160,7 @@ public static class NodeHost
                 system.ActorOf(StopAnnouncementSubscriber.Props(sp.GetRequiredService<StopAnnouncement>()), "stop-topic");
                 var stop = sp.GetRequiredService<StopAnnouncement>();
                 var repair = system.ActorOf(RepairActor.Props(sp.GetRequiredService<ReplicaRepair>(), membership, stop, settings), "repair");
-                GracefulLeave.Register(system, repair, stop);
+                GracefulLeave.Register(system, repair, stop, sp.GetRequiredService<LeaveState>());
                 TrackerHandOver.Register(system, membership);
                 if (settings.ScrubPace > TimeSpan.Zero)
                     system.ActorOf(ScrubActor.Props(sp.GetRequiredService<Scrubber>(), sp.GetRequiredService<CatalogStore>(), membership,

@@ -47,7 +47,7 @@ public sealed class RepairScanTest : IAsyncLifetime
             DateTimeOffset.UtcNow);
         var transfer = new ReplicaTransfer(settings, plain, http);
         var repair = new ReplicaRepair(settings, _db.Catalog, blobs, new Membership("akka.tcp://ActorImages@127.0.0.1:25520"),
-            transfer, new ReplicaFetcher(settings, blobs, transfer, NullLogger<ReplicaFetcher>.Instance), new NodeMetrics(), new LeaveState(),
+            transfer, new ReplicaFetcher(settings, blobs, transfer, NullLogger<ReplicaFetcher>.Instance), new NodeMetrics(),
             NullLogger<ReplicaRepair>.Instance);
         var full = Entries / settings.RepairPageSize + 1;
 

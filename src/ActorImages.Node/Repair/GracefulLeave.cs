@@ -9,8 +9,9 @@ namespace ActorImages.Node.Repair;
 /// CoordinatedShutdown task in <c>before-cluster-shutdown</c> — before the node leaves the cluster, so it is still Up,
 /// no other node repairs its images meanwhile, and the tracker singleton hands over only afterwards — asks the
 /// <see cref="RepairActor"/> to copy every image this node holds to the node that takes its place, within the phase's
-/// timeout. A node that was downed skips it (the others already treat it as gone and repair from their copies), and
-/// so does every node while a full stop is announced (the replica sets must come back as they were).
+/// timeout. From then on the uploads this node still takes are placed on the other members (<see cref="LeaveState"/>).
+/// A node that was downed skips it (the others already treat it as gone and repair from their copies), and so does
+/// every node while a full stop is announced (the replica sets must come back as they were).
 /// </summary>
 public static class GracefulLeave
 {
@@ -23,7 +24,8 @@ public static class GracefulLeave
     /// <param name="system">The actor system.</param>
     /// <param name="repair">This node's <see cref="RepairActor"/>.</param>
     /// <param name="stop">The full-stop announcement.</param>
-    public static void Register(ActorSystem system, IActorRef repair, StopAnnouncement stop)
+    /// <param name="leave">Marked as the leave begins, before the evacuation reads its first page.</param>
+    public static void Register(ActorSystem system, IActorRef repair, StopAnnouncement stop, LeaveState leave)
     {
         var shutdown = CoordinatedShutdown.Get(system);
         var phase = CoordinatedShutdown.PhaseBeforeClusterShutdown;
@@ -41,6 +43,7 @@ public static class GracefulLeave
                 Log.Information("Leaving with the whole cluster: replicas stay where they are");
                 return Done.Instance;
             }
+            leave.Begin();
             using var hold = ExitWatchdog.Hold("moving this node's images to the remaining nodes");
             try
             {

@@ -81,7 +81,6 @@ public sealed class ReplicaRepair
     private readonly ReplicaTransfer _transfer;
     private readonly ReplicaFetcher _fetcher;
     private readonly NodeMetrics _metrics;
-    private readonly LeaveState _leave;
     private readonly ILogger<ReplicaRepair> _log;
 
     /// <summary>Creates the service.</summary>
@@ -92,12 +91,10 @@ public sealed class ReplicaRepair
     /// <param name="transfer">Pushes copies to other nodes.</param>
     /// <param name="fetcher">Fetches copies from other nodes.</param>
     /// <param name="metrics">Counts copies by reason and outcome.</param>
-    /// <param name="leave">Marked when this node's evacuation begins.</param>
     /// <param name="log">Log.</param>
     public ReplicaRepair(NodeSettings settings, CatalogStore catalog, BlobStore blobs, Membership membership,
-        ReplicaTransfer transfer, ReplicaFetcher fetcher, NodeMetrics metrics, LeaveState leave, ILogger<ReplicaRepair> log)
+        ReplicaTransfer transfer, ReplicaFetcher fetcher, NodeMetrics metrics, ILogger<ReplicaRepair> log)
     {
-        _leave = leave;
         _settings = settings;
         _catalog = catalog;
         _blobs = blobs;
@@ -372,8 +369,8 @@ public sealed class ReplicaRepair
     /// while this node is still Up, so no other node repairs the same images at the same time. No new copy lands here
     /// meanwhile: the host has stopped Kestrel, and with it the replica endpoint, before the actor system's
     /// CoordinatedShutdown runs this (hosted services stop in reverse order of registration, and ASP.NET Core registers
-    /// the web server's last), and the uploads this node's P1 listener still takes go to the other members from the
-    /// start (<see cref="LeaveState"/>). But a copy stored here just before belongs to an upload whose catalog commit may
+    /// the web server's last), and the uploads this node's P1 listener still takes go to the other members once the
+    /// leave has begun (<see cref="LeaveState"/>, marked by <see cref="GracefulLeave"/> before it asks for this). But a copy stored here just before belongs to an upload whose catalog commit may
     /// land after the first page was read, so <see cref="FinalLookDelay"/> after the start it looks once more at the
     /// entries committed after its last page (ids grow in commit order). An entry whose new replica set cannot be
     /// recorded is counted as failed and the others go on: its copies stay on the targets, where the survivors' repair
@@ -384,7 +381,6 @@ public sealed class ReplicaRepair
     /// <exception cref="Npgsql.NpgsqlException">The catalog could not be paged.</exception>
     public async Task<EvacuationResult> EvacuateAsync(CancellationToken ct)
     {
-        _leave.Begin();
         var clock = Stopwatch.StartNew();
         var view = _membership.Current;
         var others = view.UpReachable.Where(m => m.Address != view.Self).ToList();
