@@ -38,6 +38,15 @@ public sealed record MembershipSnapshot(string Self, ImmutableArray<MemberInfo> 
         }
     }
 
+    /// <summary>The replicas of <paramref name="entry"/> on Up and reachable members, in replica order.</summary>
+    /// <param name="entry">A catalog entry.</param>
+    /// <returns>Its live replicas (this node's included).</returns>
+    public IReadOnlyList<Replica> HoldersUp(CatalogEntry entry)
+    {
+        var up = UpReachable.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        return entry.Replicas.Where(r => up.Contains(r.Address)).ToList();
+    }
+
     /// <summary>The other nodes holding <paramref name="entry"/>, those Up and reachable first: the order every read
     /// and every restore asks them in.</summary>
     /// <param name="entry">A catalog entry.</param>

@@ -92,15 +92,16 @@ public sealed partial class OrphanSweep
             return new SweepPage(files.Count, Delete(old, cutoff, _ => "a temp file no upload finished"), passDone, false);
         try
         {
-            var self = _membership.Current.Self;
-            _holdsImages ??= (await _catalog.EntriesHeldByAsync(self, 0, 1, ct)).Count > 0;
+            var view = _membership.Current;
+            _holdsImages ??= (await _catalog.EntriesHeldByAsync(view.Self, 0, 1, ct)).Count > 0;
             var entries = (await _catalog.EntriesByPathsAsync(old.Select(f => name + "/" + f.Name).ToList(), ct))
                 .ToDictionary(e => e.Path, StringComparer.Ordinal);
             var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var file in old)
             {
                 var entry = entries.GetValueOrDefault(name + "/" + file.Name);
-                if (WhyOrphan(entry) is { } reason && (entry is null || await HeldSoundElsewhereAsync(entry, ct)))
+                if (Reason(entry, view, _settings.Host, _settings.ReplicationFactor, _holdsImages == true) is { } reason
+                    && (entry is null || await HeldSoundElsewhereAsync(entry, view, ct)))
                     reasons[file.Name] = reason;
             }
             return new SweepPage(files.Count, Delete(old, cutoff, f => reasons.GetValueOrDefault(f.Name)), passDone, false);
@@ -114,15 +115,14 @@ public sealed partial class OrphanSweep
     }
 
     /// <summary>
-    /// Whether every live holder of <paramref name="entry"/> confirms a sound copy, so that this node's file under its
-    /// path can go. When none does, this node's file, if it is the image, is added to the entry's replicas (the class
-    /// remarks); either way false keeps the file.
+    /// Whether every live holder of <paramref name="entry"/> (in <paramref name="view"/>, the one the rule read) confirms
+    /// a sound copy, so that this node's file under its path can go. When none does, this node's file, if it is the
+    /// image, is added to the entry's replicas (the class remarks); either way false keeps the file.
     /// </summary>
     /// <exception cref="Npgsql.NpgsqlException">The catalog failed while this node was being added.</exception>
-    private async Task<bool> HeldSoundElsewhereAsync(CatalogEntry entry, CancellationToken ct)
+    private async Task<bool> HeldSoundElsewhereAsync(CatalogEntry entry, MembershipSnapshot view, CancellationToken ct)
     {
-        var live = _membership.Current.UpReachable.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
-        var holders = entry.Replicas.Where(r => live.Contains(r.Address)).ToList();
+        var holders = view.HoldersUp(entry);
         var unconfirmed = new List<string>();
         foreach (var holder in holders)
         {
@@ -141,18 +141,13 @@ public sealed partial class OrphanSweep
                 entry.Path, entry.Md5, string.Join(", ", unconfirmed));
             return false;
         }
-        var self = _membership.Current.Self;
-        await _catalog.ChangeReplicasAsync([entry.Id], now => now.Replicas.Any(r => r.Address == self)
+        await _catalog.ChangeReplicasAsync([entry.Id], now => now.Replicas.Any(r => r.Address == view.Self)
             ? null
-            : [.. now.Replicas, new Replica(self, _settings.Host)], ct);
+            : [.. now.Replicas, new Replica(view.Self, _settings.Host)], ct);
         _log.LogError("Orphan sweep: no holder of {Md5} ({Hosts}) confirmed a sound copy; this node's sound file {Path} is now listed as a replica, for their scrub to restore theirs from",
             entry.Md5, string.Join(", ", unconfirmed), entry.Path);
         return false;
     }
-
-    /// <summary>Why the file whose catalog entry is <paramref name="entry"/> is an orphan; null to keep it.</summary>
-    private string? WhyOrphan(CatalogEntry? entry) =>
-        Reason(entry, _membership.Current, _settings.Host, _settings.ReplicationFactor, _holdsImages == true);
 
     /// <summary>
     /// The sweep's rule for one old file (the class remarks): why it is an orphan, or null to keep it. A file whose
@@ -173,10 +168,8 @@ public sealed partial class OrphanSweep
     {
         if (entry is null) return holdsImages ? "no catalog entry has this path" : null;
         if (entry.Replicas.Any(r => r.Address == view.Self || r.Host == selfHost)) return null;
-        var up = view.UpReachable;
-        var live = up.Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
-        var holders = entry.Replicas.Where(r => live.Contains(r.Address)).ToList();
-        if (holders.Count == 0 || holders.Count < Membership.CopiesWanted(replicationFactor, up.Count)) return null;
+        var holders = view.HoldersUp(entry);
+        if (holders.Count == 0 || holders.Count < Membership.CopiesWanted(replicationFactor, view.UpReachable.Count)) return null;
         return $"the catalog lists {entry.Md5} on {string.Join(", ", entry.Hosts)}, not on this node, and "
             + $"{string.Join(", ", holders.Select(h => h.Host))} {(holders.Count == 1 ? "is" : "are")} up";
     }
