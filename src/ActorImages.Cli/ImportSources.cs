@@ -256,12 +256,12 @@ internal sealed partial class Seed001Source(string folder, SeedClock clock) : II
 /// <summary>
 /// Another ActorImages cluster (C# or Java) through its HTTP API: <c>GET /api/images</c> pages (newest first, cursors
 /// by id, so a page read again by its cursor holds the same entries but those deleted meanwhile) and
-/// <c>GET /api/images/{md5}/content</c>. The pages are walked to the end once, keeping of each only its cursor and a
-/// 64-bit hash of each entry's key (the newest page whole): about 50 bytes per entry during the walk and half that
-/// while the chunks are sent, where whole items took half a kilobyte. They are then read again by their cursors, oldest page first, each a chunk sent oldest first; of a page
-/// read again only the entries the walk saw on it count (one deleted meanwhile lets an older entry onto the page). Each entry keeps its filename,
-/// uploader, protocol and receivedAt; its key is <c>cluster:&lt;md5&gt;:&lt;id&gt;</c>. The bytes go through a temp file
-/// and must hash to the entry's md5.
+/// <c>GET /api/images/{md5}/content</c>. The pages are walked to the end once, keeping of each page only its cursor, and
+/// of each entry a 64-bit hash of its key with the page it was first seen on (the newest page whole): about 30 bytes
+/// per entry, where whole items took half a kilobyte. They are then read again by their cursors, oldest page first,
+/// each a chunk sent oldest first; of a page read again only the entries the walk saw first on it count (one deleted
+/// meanwhile lets an older entry onto the page). Each entry keeps its filename, uploader, protocol and receivedAt; its
+/// key is <c>cluster:&lt;md5&gt;:&lt;id&gt;</c>. The bytes go through a temp file and must hash to the entry's md5.
 /// </summary>
 internal sealed class ClusterSource : IImportSource, IDisposable
 {
@@ -293,36 +293,33 @@ internal sealed class ClusterSource : IImportSource, IDisposable
     /// <inheritdoc />
     public async Task<ImportListing> ListAsync(CancellationToken cancel)
     {
-        var pages = new List<(string? Cursor, HashSet<long> Keys)>(); // newest first
+        var cursors = new List<string?>(); // of the pages, newest first
+        var pageOf = new Dictionary<long, int>(); // key hash → the page the walk saw it on first
         IReadOnlyList<ImportItem> newest = [];
         var skipped = new List<string>();
-        var seen = new HashSet<long>();
-        int count = 0;
         string? cursor = null;
         while (true)
         {
             var (items, next) = await PageAsync(cursor, skipped, cancel);
-            var fresh = items.Where(i => seen.Add(KeyHash(i.Key))).ToList();
-            if (pages.Count == 0) newest = fresh;
-            pages.Add((cursor, fresh.Select(i => KeyHash(i.Key)).ToHashSet()));
-            count += fresh.Count;
+            var fresh = items.Where(i => pageOf.TryAdd(KeyHash(i.Key), cursors.Count)).ToList();
+            if (cursors.Count == 0) newest = fresh;
+            cursors.Add(cursor);
             cursor = next;
             if (cursor is null || items.Count == 0) break;
         }
-        return new ImportListing(count, skipped, ChunksAsync(pages, newest, cancel));
+        return new ImportListing(pageOf.Count, skipped, ChunksAsync(cursors, pageOf, newest, cancel));
     }
 
     /// <summary>The pages of the walk, oldest first, each read again by its cursor (but the newest, kept whole) and sent
     /// oldest first.</summary>
-    private async IAsyncEnumerable<IReadOnlyList<ImportItem>> ChunksAsync(List<(string? Cursor, HashSet<long> Keys)> pages,
+    private async IAsyncEnumerable<IReadOnlyList<ImportItem>> ChunksAsync(List<string?> cursors, Dictionary<long, int> pageOf,
         IReadOnlyList<ImportItem> newest, [EnumeratorCancellation] CancellationToken cancel)
     {
-        for (int p = pages.Count - 1; p >= 0; p--)
+        for (int p = cursors.Count - 1; p >= 0; p--)
         {
-            var (cursor, keys) = pages[p];
-            if (keys.Count == 0) continue;
-            var items = p == 0 ? newest : (await PageAsync(cursor, null, cancel)).Items.Where(i => keys.Contains(KeyHash(i.Key))).ToList();
-            yield return items.Reverse().ToList();
+            var items = p == 0 ? newest : (await PageAsync(cursors[p], null, cancel)).Items
+                .Where(i => pageOf.TryGetValue(KeyHash(i.Key), out var first) && first == p).ToList();
+            if (items.Count > 0) yield return items.Reverse().ToList();
         }
     }
 
