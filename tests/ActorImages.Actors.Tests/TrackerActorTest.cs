@@ -119,10 +119,8 @@ public sealed class TrackerActorTest : ClusterTestKit
     {
         // A database of its own, broken under a running tracker: every batch in flight and every command pending fails
         // as one; once the database is back the tracker reloads and serves what had committed, and nothing else.
-        var database = await CatalogDatabase.OpenAsync(await PostgresServer.CreateDatabaseAsync(), TestContext.Current.CancellationToken);
+        var (database, Ask) = await OwnTrackerAsync();
         await using var _ = database;
-        var tracker = Sys.ActorOf(TrackerActor.Props(database.Tracker, maxIdentitiesPerIp: 64));
-        Task<Reply> Ask(ICommand command) => tracker.Ask<Reply>(command, TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
         Assert.Equal(Outcome.Registered, (await Ask(new Register("10.4.0.1", 9000, "pw", [A]))).Outcome);
 
         await Sql(database, "ALTER TABLE peer_images RENAME TO peer_images_away");
@@ -137,6 +135,48 @@ public sealed class TrackerActorTest : ClusterTestKit
         var peer = Assert.Single(committed.Peers);
         Assert.Equal("10.4.0.1:9000", peer.Registration.Identity);
         Assert.Equal([A, B], peer.Registration.Images);
+    }
+
+    [Fact]
+    public async Task AnUpdRepeatingTheCommittedHoldingsIsAnsweredWithoutATransactionButAfterTheIdentitysOwnWrites()
+    {
+        // A database of its own, broken after X's REG committed: an UPD repeating X's holdings (what a legacy client
+        // sends each time it looks at its folder) still answers OK with X's committed state, since nothing is to be
+        // written; one that changes them fails, and so does its repeat and the repeat of a REG still pending (Y): each
+        // waits for its identity's write and fails with it.
+        var (database, Ask) = await OwnTrackerAsync();
+        await using var _ = database;
+        var registered = await Ask(new Register("10.5.0.1", 9000, "pw", [A, B]));
+        var repeated = await Ask(new Update("10.5.0.1", 9000, "pw", [A, B]));
+        Assert.Equal((Outcome.Updated, 2), (repeated.Outcome, repeated.Count));
+        Assert.Equal(registered.Change!.Version, repeated.Change!.Version);
+        Assert.Equal(registered.Change.Registration, repeated.Change.Registration);
+        Assert.Equal(registered.Change.Version, (await database.Tracker.LoadAsync(TestContext.Current.CancellationToken)).Version);
+
+        await Sql(database, "ALTER TABLE peer_images RENAME TO peer_images_away");
+        var pendingReg = Ask(new Register("10.5.0.2", 9000, "pw", [A]));
+        var pendingRepeat = Ask(new Update("10.5.0.2", 9000, "pw", [A]));
+        var repeatedAgain = Ask(new Update("10.5.0.1", 9000, "pw", [A, B]));
+        var changed = Ask(new Update("10.5.0.1", 9000, "pw", [B]));
+        var changedRepeat = Ask(new Update("10.5.0.1", 9000, "pw", [B]));
+        Assert.Equal(Outcome.Updated, (await repeatedAgain).Outcome);
+        Assert.Equal(registered.Change.Version, (await repeatedAgain).Change!.Version);
+        Assert.All(await Task.WhenAll(pendingReg, pendingRepeat, changed, changedRepeat), r => Assert.Equal(Outcome.Unavailable, r.Outcome));
+        await Sql(database, "ALTER TABLE peer_images_away RENAME TO peer_images");
+
+        // Reloaded, the tracker holds what committed: X with its first holdings, no Y; a repeat is answered as before.
+        Assert.Equal(Outcome.WrongPassword, (await Ask(new Update("10.5.0.2", 9000, "pw", [A]))).Outcome);
+        Assert.Equal([A, B], (await Ask(new Update("10.5.0.1", 9000, "pw", [A, B]))).Change!.Registration!.Images);
+        var committed = await database.Tracker.LoadAsync(TestContext.Current.CancellationToken);
+        Assert.Equal([A, B], Assert.Single(committed.Peers).Registration.Images);
+    }
+
+    /// <summary>A tracker on a database of its own (which the test may break), and a way to ask it.</summary>
+    private async Task<(CatalogDatabase Database, Func<ICommand, Task<Reply>> Ask)> OwnTrackerAsync()
+    {
+        var database = await CatalogDatabase.OpenAsync(await PostgresServer.CreateDatabaseAsync(), TestContext.Current.CancellationToken);
+        var tracker = Sys.ActorOf(TrackerActor.Props(database.Tracker, maxIdentitiesPerIp: 64));
+        return (database, command => tracker.Ask<Reply>(command, TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
     }
 
     private static async Task Sql(CatalogDatabase database, string sql)

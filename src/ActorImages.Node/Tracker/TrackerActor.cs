@@ -12,7 +12,10 @@ namespace ActorImages.Node.Tracker;
 /// The IDP2PI tracker of seeds 002/003 as a cluster singleton (docs/design.md, "Actors and services on every node"):
 /// the single writer of peer identities, password hashes and holdings. It checks each command against its in-memory
 /// state, commits everything pending in one PostgreSQL transaction (group commit), and answers OK only after that
-/// commit, so a hand-over or a crash of its node loses no acknowledged registration. Up to <see
+/// commit, so a hand-over or a crash of its node loses no acknowledged registration. An <c>UPD</c> that repeats an
+/// identity's committed holdings — what a legacy client sends whenever it looks at its folder again — changes nothing
+/// and is answered at once, with the identity's committed state, unless a write of that identity is pending or in
+/// flight (then it waits its turn like any other). Up to <see
 /// cref="MaxBatchesInFlight"/> batches are in flight at once, and no identity is in two of them: a write of an identity
 /// whose batch is in flight waits for it, so each identity's writes commit in the order they were accepted. A failed
 /// commit answers <see cref="Outcome.Unavailable"/>, waits for the batches still in flight, and reloads the committed
@@ -35,6 +38,10 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly List<Pending> _pending = new();
     /// <summary>The identities of the batches in flight.</summary>
     private readonly HashSet<string> _writing = new();
+    /// <summary>The tracker version at which each registered identity's state in <see cref="_peers"/> was committed
+    /// (the loaded state's version after a load); read only for an identity with no write pending or in flight, whose
+    /// state in memory is then the committed one.</summary>
+    private readonly Dictionary<string, long> _committedAt = new();
     private int _batchesInFlight;
     private long _sequence;
 
@@ -81,8 +88,12 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<Loaded>(l =>
         {
             _peers.Clear();
+            _committedAt.Clear();
             foreach (var p in l.State.Peers)
+            {
                 _peers[p.Registration.Identity] = new Peer(p.Registration, p.Salt, p.Hash);
+                _committedAt[p.Registration.Identity] = l.State.Version;
+            }
             _sequence = _peers.Count == 0 ? 0 : _peers.Values.Max(p => p.Registration.Sequence);
             _log.Info("tracker singleton serving with {0} registrations (version {1})", _peers.Count, l.State.Version);
             Become(Serving);
@@ -122,6 +133,14 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             if (!_peers.TryGetValue(identity, out var peer) || !PasswordHash.Verify(peer.Salt, peer.Hash, u.Password))
             {
                 Sender.Tell(new Reply(Outcome.WrongPassword, 0, null));
+                return;
+            }
+            if (u.Images.SequenceEqual(peer.Registration.Images) && !_writing.Contains(identity)
+                && !_pending.Exists(p => p.Identity == identity) && _committedAt.TryGetValue(identity, out var version))
+            {
+                // Nothing to commit: the reply carries the committed state, so the asking node's view shows it
+                // (docs/design.md, "Actors and services on every node").
+                Sender.Tell(new Reply(Outcome.Updated, u.Images.Count, new TrackerChange(version, identity, peer.Registration)));
                 return;
             }
             var registration = peer.Registration with { Images = u.Images };
@@ -220,6 +239,8 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                     _peers[p.Identity] = peer with { Registration = after };
                 _sequence = Math.Max(_sequence, sequence);
             }
+            if (after is null) _committedAt.Remove(p.Identity);
+            else _committedAt[p.Identity] = w.Commit!.Version;
             var change = new TrackerChange(w.Commit!.Version, p.Identity, after);
             mediator.Tell(new Publish(Topic, change));
             p.ReplyTo.Tell(p.Reply with { Change = change });
