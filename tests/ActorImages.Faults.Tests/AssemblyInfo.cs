@@ -4,6 +4,8 @@ using ActorImages.Testing;
 // Each test class runs a real cluster of node processes (and kills, partitions and restarts it); on two cores they
 // run one class at a time.
 [assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]
+// MixedArchitectureTest last, its arm64 publish meanwhile in the background (Arm64Publish).
+[assembly: Xunit.TestCollectionOrderer("ActorImages.Faults.Tests.Arm64PublishFirst", "ActorImages.Faults.Tests")]
 
 namespace ActorImages.Faults.Tests;
 

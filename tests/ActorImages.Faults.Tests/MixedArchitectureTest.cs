@@ -22,7 +22,6 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
     private const string Arm64 = "127.0.44.2";
     private const string PeerFrom = "127.0.44.9";
     private const ushort ElfMachineAarch64 = 183;
-    private readonly string _publish = Path.Combine(Path.GetTempPath(), $"actorimages-arm64-{Guid.NewGuid():N}");
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync()
@@ -32,12 +31,10 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
             "(apt-get install qemu-user after dpkg --add-architecture arm64, with libc6:arm64 libstdc++6:arm64 libssl3:arm64; .ci/run does)");
         try
         {
-            // Its own artifacts folder: the repository's obj/ and bin/ (which the other tests' nodes run from) stay as built.
-            var publish = await ChildProcess.RunAsync(TimeSpan.FromMinutes(5), RepoPaths.Root, "dotnet", "publish",
-                "src/ActorImages.Node", "-c", "Release", "-r", "linux-arm64", "--self-contained", "-nodeReuse:false",
-                "--artifacts-path", Path.Combine(_publish, "artifacts"), "-o", Path.Combine(_publish, "node"));
+            // Started in the background before the first class of the run, which this one ends (Arm64Publish).
+            var publish = await Arm64Publish.ResultAsync();
             Assert.True(publish.Exit == 0, $"dotnet publish for linux-arm64: {publish.Describe()}");
-            var node = Path.Combine(_publish, "node", "ActorImages.Node");
+            var node = Arm64Publish.Node;
             Assert.Equal(ElfMachineAarch64, ElfMachine(node));
             _cluster = await TestCluster.StartAsync([X64, Arm64],
                 extra: new Dictionary<string, string> { ["ACTORIMAGES_SCRUB_PACE"] = "50ms" },
@@ -51,7 +48,7 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
         catch
         {
             // xUnit does not dispose a class whose InitializeAsync threw: the publish (280 MB) goes here.
-            if (Directory.Exists(_publish)) Directory.Delete(_publish, recursive: true);
+            if (Directory.Exists(Arm64Publish.Folder)) Directory.Delete(Arm64Publish.Folder, recursive: true);
             throw;
         }
     }
@@ -59,7 +56,7 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
     public async Task DisposeAsync()
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
-        if (Directory.Exists(_publish)) Directory.Delete(_publish, recursive: true);
+        if (Directory.Exists(Arm64Publish.Folder)) Directory.Delete(Arm64Publish.Folder, recursive: true);
     }
 
     [Fact]
