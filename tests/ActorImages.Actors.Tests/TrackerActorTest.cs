@@ -171,6 +171,34 @@ public sealed class TrackerActorTest : ClusterTestKit
         Assert.Equal([A, B], Assert.Single(committed.Peers).Registration.Images);
     }
 
+    [Fact]
+    public async Task AnUpdWaitingForItsRegCommitsItsHoldingsUnderTheRegsCommittedSequence()
+    {
+        // A successor that loads a state whose last registration has left (Z) guesses the next sequence lower than the
+        // database hands out. X's UPD, accepted while X's REG commits, waits for it; once both have, the UPD's change
+        // carries the REG's committed sequence, and the tracker holds the UPD's holdings: going back to the REG's is a
+        // change that commits, not a repeat answered from memory.
+        var (database, Ask) = await OwnTrackerAsync();
+        await using var _ = database;
+        Assert.Equal(Outcome.Registered, (await Ask(new Register("10.6.0.9", 9000, "pw", [B]))).Outcome);
+        Assert.Equal(Outcome.Finished, (await Ask(new End("10.6.0.9", 9000, "pw"))).Outcome);
+        var successor = Sys.ActorOf(TrackerActor.Props(database.Tracker, maxIdentitiesPerIp: 64));
+        Task<Reply> AskSuccessor(ICommand command) =>
+            successor.Ask<Reply>(command, TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+
+        var reg = AskSuccessor(new Register("10.6.0.1", 9000, "pw", [A]));
+        var upd = AskSuccessor(new Update("10.6.0.1", 9000, "pw", [A, B]));
+        var (registered, updated) = (await reg, await upd);
+        Assert.Equal(Outcome.Updated, updated.Outcome);
+        Assert.True(updated.Change!.Version > registered.Change!.Version, "the UPD did not wait for the REG's batch");
+        Assert.Equal(registered.Change.Registration!.Sequence, updated.Change.Registration!.Sequence);
+        var back = await AskSuccessor(new Update("10.6.0.1", 9000, "pw", [A]));
+        Assert.True(back.Change!.Version > updated.Change.Version, "going back to the REG's holdings was answered from memory");
+        var committed = Assert.Single((await database.Tracker.LoadAsync(TestContext.Current.CancellationToken)).Peers);
+        Assert.Equal([A], committed.Registration.Images);
+        Assert.Equal(registered.Change.Registration.Sequence, committed.Registration.Sequence);
+    }
+
     /// <summary>A tracker on a database of its own (which the test may break), and a way to ask it.</summary>
     private async Task<(CatalogDatabase Database, Func<ICommand, Task<Reply>> Ask)> OwnTrackerAsync()
     {

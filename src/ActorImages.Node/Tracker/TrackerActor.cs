@@ -231,13 +231,20 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         {
             var p = w.Batch[i];
             var after = p.After;
-            // The database hands out registration sequences; the in-memory copy takes the committed one.
+            // The database hands out registration sequences: the in-memory state of the identity takes the committed
+            // one and keeps its holdings, which may already be those of a later UPD waiting for this batch; that UPD,
+            // accepted before this answer, commits with the sequence it had then and takes the committed one here too.
+            var held = after is not null && _peers.TryGetValue(p.Identity, out var peer)
+                && peer.Registration.RegisteredAt == after.RegisteredAt ? peer : null;
             if (after is not null && w.Commit!.Sequences[i] is { } sequence)
             {
                 after = after with { Sequence = sequence };
-                if (_peers.TryGetValue(p.Identity, out var peer) && peer.Registration.RegisteredAt == after.RegisteredAt)
-                    _peers[p.Identity] = peer with { Registration = after };
+                if (held is not null) _peers[p.Identity] = held with { Registration = held.Registration with { Sequence = sequence } };
                 _sequence = Math.Max(_sequence, sequence);
+            }
+            else if (held is not null)
+            {
+                after = after! with { Sequence = held.Registration.Sequence };
             }
             if (after is null) _committedAt.Remove(p.Identity);
             else _committedAt[p.Identity] = w.Commit!.Version;
