@@ -16,7 +16,8 @@ namespace ActorImages.Faults.Tests;
 /// </summary>
 internal static class Arm64Publish
 {
-    /// <summary>The folder of the publish (about 280 MB), which <see cref="MixedArchitectureTest"/> deletes.</summary>
+    /// <summary>The folder of the publish (about 280 MB), which <see cref="MixedArchitectureTest"/> deletes
+    /// (<see cref="DeleteAsync"/>).</summary>
     public static string Folder { get; } = Path.Combine(Path.GetTempPath(), $"actorimages-arm64-{Guid.NewGuid():N}");
 
     private static readonly Lazy<Task<ChildProcess.Result>> Run = new(() => ChildProcess.RunAsync(TimeSpan.FromMinutes(20),
@@ -36,6 +37,25 @@ internal static class Arm64Publish
     /// <returns>The result.</returns>
     /// <exception cref="TimeoutException">It ran over 20 minutes from its start and was killed.</exception>
     public static Task<ChildProcess.Result> ResultAsync() => Run.Value;
+
+    /// <summary>Deletes <see cref="Folder"/> once the publish has ended, whatever its outcome: a test that fails before
+    /// it needs the publish (the emulator missing) must not leave a publish writing into a folder nobody deletes.</summary>
+    /// <returns>A task that completes when the folder is gone.</returns>
+    public static async Task DeleteAsync()
+    {
+        if (Run.IsValueCreated)
+        {
+            try
+            {
+                await Run.Value;
+            }
+            catch (Exception e) when (e is TimeoutException or System.ComponentModel.Win32Exception)
+            {
+                // killed after its 20 minutes, or never started: nothing writes into the folder any more
+            }
+        }
+        if (Directory.Exists(Folder)) Directory.Delete(Folder, recursive: true);
+    }
 }
 
 /// <summary>The order of this assembly's test classes: xUnit's default, but for <see cref="MixedArchitectureTest"/>,

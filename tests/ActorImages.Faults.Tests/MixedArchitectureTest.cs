@@ -26,11 +26,11 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
 
     public async Task InitializeAsync()
     {
-        var emulator = new[] { "/usr/bin/qemu-aarch64", "/lib/ld-linux-aarch64.so.1" }.FirstOrDefault(f => !File.Exists(f));
-        Assert.True(emulator is null, $"{emulator} is missing: this test runs an arm64 node under qemu-user " +
-            "(apt-get install qemu-user after dpkg --add-architecture arm64, with libc6:arm64 libstdc++6:arm64 libssl3:arm64; .ci/run does)");
         try
         {
+            var emulator = new[] { "/usr/bin/qemu-aarch64", "/lib/ld-linux-aarch64.so.1" }.FirstOrDefault(f => !File.Exists(f));
+            Assert.True(emulator is null, $"{emulator} is missing: this test runs an arm64 node under qemu-user " +
+                "(apt-get install qemu-user after dpkg --add-architecture arm64, with libc6:arm64 libstdc++6:arm64 libssl3:arm64; .ci/run does)");
             // Started in the background before the first class of the run, which this one ends (Arm64Publish).
             var publish = await Arm64Publish.ResultAsync();
             Assert.True(publish.Exit == 0, $"dotnet publish for linux-arm64: {publish.Describe()}");
@@ -48,7 +48,7 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
         catch
         {
             // xUnit does not dispose a class whose InitializeAsync threw: the publish (280 MB) goes here.
-            if (Directory.Exists(Arm64Publish.Folder)) Directory.Delete(Arm64Publish.Folder, recursive: true);
+            await Arm64Publish.DeleteAsync();
             throw;
         }
     }
@@ -56,7 +56,7 @@ public sealed class MixedArchitectureTest(ITestOutputHelper output) : IAsyncLife
     public async Task DisposeAsync()
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
-        if (Directory.Exists(Arm64Publish.Folder)) Directory.Delete(Arm64Publish.Folder, recursive: true);
+        await Arm64Publish.DeleteAsync();
     }
 
     [Fact]
