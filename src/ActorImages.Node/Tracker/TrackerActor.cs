@@ -23,7 +23,10 @@ namespace ActorImages.Node.Tracker;
 /// </summary>
 public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
-    private sealed record Peer(PeerRegistration Registration, string Salt, string Hash);
+    /// <summary>An identity's state in memory. <paramref name="CommittedAt"/> is the tracker version at which its last
+    /// write committed (the loaded state's version after a load, 0 before its first commit); with no write of the
+    /// identity pending or in flight, the state is the committed one and that is its version.</summary>
+    private sealed record Peer(PeerRegistration Registration, string Salt, string Hash, long CommittedAt);
     private sealed record Loaded(TrackerSnapshot State) : INoSerializationVerificationNeeded;
     private sealed record LoadFailed(Exception Error) : INoSerializationVerificationNeeded;
     private sealed record Pending(IActorRef ReplyTo, Reply Reply, TrackerWrite? Write, string Identity, PeerRegistration? After);
@@ -38,10 +41,6 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly List<Pending> _pending = new();
     /// <summary>The identities of the batches in flight.</summary>
     private readonly HashSet<string> _writing = new();
-    /// <summary>The tracker version at which each registered identity's state in <see cref="_peers"/> was committed
-    /// (the loaded state's version after a load); read only for an identity with no write pending or in flight, whose
-    /// state in memory is then the committed one.</summary>
-    private readonly Dictionary<string, long> _committedAt = new();
     private int _batchesInFlight;
     private long _sequence;
 
@@ -88,12 +87,8 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<Loaded>(l =>
         {
             _peers.Clear();
-            _committedAt.Clear();
             foreach (var p in l.State.Peers)
-            {
-                _peers[p.Registration.Identity] = new Peer(p.Registration, p.Salt, p.Hash);
-                _committedAt[p.Registration.Identity] = l.State.Version;
-            }
+                _peers[p.Registration.Identity] = new Peer(p.Registration, p.Salt, p.Hash, l.State.Version);
             _sequence = _peers.Count == 0 ? 0 : _peers.Values.Max(p => p.Registration.Sequence);
             _log.Info("tracker singleton serving with {0} registrations (version {1})", _peers.Count, l.State.Version);
             Become(Serving);
@@ -122,7 +117,7 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             }
             var (salt, hash) = PasswordHash.Create(r.Password);
             var registration = new PeerRegistration(r.Ip, r.Port, r.Images, DateTimeOffset.UtcNow, ++_sequence);
-            _peers[identity] = new Peer(registration, salt, hash);
+            _peers[identity] = new Peer(registration, salt, hash, 0);
             Enqueue(new Pending(Sender, new Reply(Outcome.Registered, r.Images.Count, null),
                 new TrackerWrite.Register(r.Ip, r.Port, salt, hash, r.Images, registration.RegisteredAt),
                 identity, registration));
@@ -136,11 +131,11 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 return;
             }
             if (u.Images.SequenceEqual(peer.Registration.Images) && !_writing.Contains(identity)
-                && !_pending.Exists(p => p.Identity == identity) && _committedAt.TryGetValue(identity, out var version))
+                && !_pending.Exists(p => p.Identity == identity))
             {
                 // Nothing to commit: the reply carries the committed state, so the asking node's view shows it
                 // (docs/design.md, "Actors and services on every node").
-                Sender.Tell(new Reply(Outcome.Updated, u.Images.Count, new TrackerChange(version, identity, peer.Registration)));
+                Sender.Tell(new Reply(Outcome.Updated, u.Images.Count, new TrackerChange(peer.CommittedAt, identity, peer.Registration)));
                 return;
             }
             var registration = peer.Registration with { Images = u.Images };
@@ -232,22 +227,27 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             var p = w.Batch[i];
             var after = p.After;
             // The database hands out registration sequences: the in-memory state of the identity takes the committed
-            // one and keeps its holdings, which may already be those of a later UPD waiting for this batch; that UPD,
-            // accepted before this answer, commits with the sequence it had then and takes the committed one here too.
+            // one and this batch's version, and keeps its holdings, which may already be those of a later UPD waiting
+            // for this batch; that UPD, accepted before this answer, commits with the sequence it had then and takes
+            // the committed one here too.
             var held = after is not null && _peers.TryGetValue(p.Identity, out var peer)
                 && peer.Registration.RegisteredAt == after.RegisteredAt ? peer : null;
             if (after is not null && w.Commit!.Sequences[i] is { } sequence)
             {
                 after = after with { Sequence = sequence };
-                if (held is not null) _peers[p.Identity] = held with { Registration = held.Registration with { Sequence = sequence } };
                 _sequence = Math.Max(_sequence, sequence);
             }
             else if (held is not null)
             {
                 after = after! with { Sequence = held.Registration.Sequence };
             }
-            if (after is null) _committedAt.Remove(p.Identity);
-            else _committedAt[p.Identity] = w.Commit!.Version;
+            if (held is not null)
+            {
+                _peers[p.Identity] = held with
+                {
+                    Registration = held.Registration with { Sequence = after!.Sequence }, CommittedAt = w.Commit!.Version,
+                };
+            }
             var change = new TrackerChange(w.Commit!.Version, p.Identity, after);
             mediator.Tell(new Publish(Topic, change));
             p.ReplyTo.Tell(p.Reply with { Change = change });
