@@ -10,7 +10,10 @@ namespace ActorImages.TraceReport;
 /// wait (<see cref="IsWait"/>) is left out, and each other sample counts once for every distinct frame on its stack
 /// (inclusive) and once for its innermost frame (exclusive). Blocking system calls that do work (<c>fsync</c>,
 /// <c>sendto</c>) count as not waiting: their share is time spent in the call, not all of it on a core; a blocking
-/// receive (the P3 gateway's <c>recvfrom</c>) counts as waiting.
+/// receive (the P3 gateway's <c>recvfrom</c>) counts as waiting, and so does an idle thread-pool worker, whose
+/// semaphore wait the JIT inlines into the worker's loop (until 2026-12-07 those samples counted as "workers between
+/// work items", most of the not-waiting samples of a node under the P3 mix). A thread blocked on a contended lock
+/// (<c>Monitor.Enter_Slowpath</c>) counts as not waiting: it has work and waits for another thread's.
 /// Used for README "Benchmarks", "Profile of the final code".
 /// </summary>
 internal sealed class BusyProfile
@@ -25,10 +28,17 @@ internal sealed class BusyProfile
         // A blocking receive: the P3 gateway's thread waits in recvfrom for the next datagram (copying one is
         // negligible next to the wait; the asynchronous sockets' receives never block and are not listed here).
         "Interop+Sys.ReceiveMessage", "Interop+Sys.ReceiveFrom", "SocketPal.TryCompleteReceiveFrom",
+        // An idle thread-pool worker: the JIT inlines the semaphore's wait (LowLevelLifoSemaphore.Wait, WaitForSignal)
+        // into the worker's loop, so a sample of a worker blocked in it names the loop as its innermost frame; the
+        // loop's own code between two work items is a handful of instructions.
+        "PortableThreadPool+WorkerThread.WorkerThreadStart(", "LowLevelLifoSemaphore.WaitNative",
+        // A thread stopped for a garbage collection until it ends (the collection's own work is not sampled here).
+        "System.Threading.Thread.<PollGC>g__PollGCWorker",
     ];
 
     private readonly Dictionary<string, int> _inclusive = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _exclusive = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _callers = new(StringComparer.Ordinal);
     private readonly Dictionary<int, (int Samples, string Root)> _threads = [];
     private readonly string _path;
     private int _samples, _busy;
@@ -72,13 +82,17 @@ internal sealed class BusyProfile
         if (frames.Count == 0 || IsWait(frames)) return;
         _busy++;
         _exclusive[frames[0]] = _exclusive.GetValueOrDefault(frames[0]) + 1;
+        var caller = Shorten(frames[0], 70) + "  <-  " + (frames.Count > 1 ? Shorten(frames[1], 70) : "(root)")
+            + (frames.Count > 2 ? "  <-  " + Shorten(frames[2], 70) : "");
+        _callers[caller] = _callers.GetValueOrDefault(caller) + 1;
         foreach (var f in frames.Distinct(StringComparer.Ordinal)) _inclusive[f] = _inclusive.GetValueOrDefault(f) + 1;
         var seen = _threads.GetValueOrDefault(thread);
         _threads[thread] = (seen.Samples + 1, frames[^Math.Min(frames.Count, 3)]);
     }
 
-    /// <summary>The report: the share of samples not waiting, then the top frames inclusive and exclusive and the
-    /// busiest threads (each named by a frame near its root), as percentages of the samples not waiting.</summary>
+    /// <summary>The report: the share of samples not waiting, then the top frames inclusive and exclusive, the
+    /// innermost frames with their two callers (which names a lock's or a system call's user), and the busiest threads
+    /// (each named by a frame near its root), as percentages of the samples not waiting.</summary>
     /// <param name="top">Rows per list.</param>
     /// <returns>Lines of text.</returns>
     public string Report(int top)
@@ -95,9 +109,11 @@ internal sealed class BusyProfile
         }
         List("-- inclusive, % of the samples not waiting", _inclusive.Select(p => (p.Key, p.Value)));
         List("-- exclusive (innermost frame)", _exclusive.Select(p => (p.Key, p.Value)));
+        List("-- innermost frame  <-  its caller  <-  the caller's (an unnamed native frame, !?, is named by its callers)",
+            _callers.Select(p => (p.Key, p.Value)));
         List("-- by thread (a frame near its root)", _threads.Select(p => ($"{p.Key} {p.Value.Root}", p.Value.Samples)));
         return text.ToString();
     }
 
-    private static string Shorten(string name) => name.Length <= 160 ? name : name[..160];
+    private static string Shorten(string name, int length = 160) => name.Length <= length ? name : name[..length];
 }
