@@ -132,6 +132,50 @@ public class LstViewTest
     }
 
     [Fact]
+    public async Task AChangeIsShownByTheNextReadWhileAnotherThreadComposesListings()
+    {
+        // The P3 gateway applies a write's answer and replies; the client's next LST through the node must list it
+        // (docs/protocols.md, P3), while the p3-udp thread composes listings outside the view's lock. A composition
+        // from the state before the change must not be kept for the reads after it.
+        var view = new LstView(P4);
+        view.SetMembership(Up(Node1));
+        for (var i = 0; i < LstView.HeadSize; i++) view.AddImage(Entry(i + 1, 5000 + i, $"c{i}.jpg", Node1));
+        using var stop = new CancellationTokenSource();
+        using var reading = new CountdownEvent(2);
+        // Threads of their own: the thread pool is shared with the test classes that run meanwhile.
+        var readers = Enumerable.Range(0, 2).Select(reader => Task.Factory.StartNew(() =>
+        {
+            var reads = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                _ = view.First();
+                if (reads++ == 0) reading.Signal();
+            }
+            return reads;
+        }, TaskCreationOptions.LongRunning)).ToList();
+        Assert.True(reading.Wait(TimeSpan.FromSeconds(30)), "both readers started");
+        var stale = new List<int>();
+        for (var k = 1; k <= 3000; k++)
+        {
+            // Each registration is the newest, so it leads the listing.
+            view.Apply(Registered(k, "10.0.0.5", 7000 + k % 7, k, (k, $"p{k}.jpg")));
+            // Every read after it, also those that come while a reader that copied the state before it still composes.
+            for (var read = 0; read < 4; read++)
+            {
+                if (!Items(view)[0].StartsWith(Md5(k) + ",", StringComparison.Ordinal))
+                {
+                    stale.Add(k);
+                    break;
+                }
+                Thread.SpinWait(100);
+            }
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        Assert.True(stale.Count == 0, $"{stale.Count} of 3000 changes were not shown by a read after them, e.g. {string.Join(", ", stale.Take(5))}");
+    }
+
+    [Fact]
     public void AnMd5PushedOutOfTheHeadIsListedAgainWhenANewerEntryArrives()
     {
         var view = new LstView(P4);

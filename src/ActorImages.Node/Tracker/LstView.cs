@@ -12,7 +12,12 @@ namespace ActorImages.Node.Tracker;
 /// catalog entries and the membership, composes the listing in the order of docs/protocols.md, P3 — first what
 /// legacy peers registered, the most recently registered first; then the cluster's own images, newest first; holders
 /// that are up first, a node's P4 endpoint before a legacy peer — and renders the first datagram once per change.
-/// Thread-safe: writers take a lock, readers of the rendered datagram do not.
+/// Thread-safe: writers take a lock for their change only; a reader takes the rendered listing without one, and when a
+/// change made it stale, copies what the listing is made of under the lock and composes and renders it outside, so
+/// that a writer — the P3 gateway applying a write's answer before it replies — never waits for a composition
+/// (docs/benchmarks.md, "2026-12-07 (04:20)": 13 % of a node's working samples under the P3 mix were writers waiting
+/// for the lock while the <c>p3-udp</c> thread composed). A composition is kept only if no change came while it ran,
+/// so a read that starts after a change returns shows it.
 /// </summary>
 public sealed class LstView
 {
@@ -28,21 +33,50 @@ public sealed class LstView
     private readonly int _p4Port;
     private readonly Dictionary<string, (long Version, PeerRegistration? Registration)> _peers = new();
     private readonly List<CatalogEntry> _head = new();
-    /// <summary>The head's entries by md5 (one each), kept in step with <see cref="_head"/>. Like <see cref="_up"/>, it is
-    /// kept as changes come, not rebuilt in <see cref="ComposeLocked"/>: a REG moves its peer to the front, and
-    /// composing again after each one spent most of its time rebuilding both (perf of a node in the P3 bench: 11 % of
-    /// its CPU in that method).</summary>
+    /// <summary>The head's entries by md5 (one each), kept in step with <see cref="_head"/>, so that adding an entry
+    /// needs no scan of the head.</summary>
     private readonly Dictionary<string, CatalogEntry> _headByMd5 = new();
     /// <summary>The addresses of the members that are up and reachable, from the last membership view.</summary>
     private HashSet<string> _up = [];
-    private volatile P3Listing? _listing;
-    private List<LstItem>? _headItems;
-    /// <summary>The md5s of the composed listing that the catalog's pages leave out: the head's, which include every
-    /// peer's md5 listed with its nodes (at most <see cref="HeadSize"/>).</summary>
-    private HashSet<string>? _skippedMd5s;
+    /// <summary>The composed listing, or null after a change.</summary>
+    private volatile Composed? _composed;
+    /// <summary>The head as the last composition used it, made again only after the head or the membership changed, not
+    /// after every peer's registration (a REG moves its peer to the front: composing the head's items and index again
+    /// after each one was 11 % of a node's CPU in the P3 bench).</summary>
+    private HeadParts? _headParts;
     /// <summary>The hosts of <see cref="_up"/>: a catalog page names holders by host.</summary>
     private HashSet<string> _upHosts = [];
     private long _version;
+    /// <summary>Changes that made the listing stale, and those of them that changed the head or the membership.</summary>
+    private long _changes, _headChanges;
+
+    /// <summary>A composed listing with what a catalog page after it needs.</summary>
+    /// <param name="Listing">The rendered listing.</param>
+    /// <param name="Skipped">The md5s that the catalog's pages leave out: the head's, which include every peer's md5
+    /// listed with its nodes (at most <see cref="HeadSize"/>).</param>
+    /// <param name="UpHosts">The hosts of the members up when it was composed.</param>
+    private sealed record Composed(P3Listing Listing, HashSet<string> Skipped, HashSet<string> UpHosts);
+
+    /// <summary>What a listing is made of, copied under the lock (references to the parts no writer changes — a
+    /// registration, an entry, the membership's sets, which a new view replaces, the head's parts — and copies of the
+    /// others) and composed outside it.</summary>
+    /// <param name="Registrations">The registered peers, in no order.</param>
+    /// <param name="Head">The head's parts when they are current, else null and <paramref name="HeadCopy"/>.</param>
+    /// <param name="HeadCopy">A copy of the head, newest first, when <paramref name="Head"/> is null.</param>
+    /// <param name="Up">The addresses of the members up.</param>
+    /// <param name="UpHosts">Their hosts.</param>
+    /// <param name="Changes">The view's change count when copied.</param>
+    /// <param name="HeadChanges">Its count of head and membership changes when copied.</param>
+    private sealed record Parts(PeerRegistration[] Registrations, HeadParts? Head, CatalogEntry[]? HeadCopy,
+        HashSet<string> Up, HashSet<string> UpHosts, long Changes, long HeadChanges);
+
+    /// <summary>The head made ready for compositions.</summary>
+    /// <param name="ByMd5">The head's entries by md5.</param>
+    /// <param name="Items">Its items, newest first (<see cref="ToItem"/>).</param>
+    /// <param name="Md5s">Its md5s: those the catalog's pages leave out.</param>
+    /// <param name="At">The count of head and membership changes it was made at.</param>
+    private sealed record HeadParts(Dictionary<string, CatalogEntry> ByMd5, List<LstItem> Items, HashSet<string> Md5s,
+        long At);
 
     /// <summary>Creates an empty view.</summary>
     /// <param name="p4Port">The P4 port every node serves <c>GET</c> on (listed as <c>host:port</c>).</param>
@@ -134,13 +168,28 @@ public sealed class LstView
 
     /// <summary>The plain <c>LST</c> reply: at most 4,096 bytes, rendered once per change.</summary>
     /// <returns>The datagram; callers must not change it.</returns>
-    public ReadOnlyMemory<byte> First() => Listing().First.Datagram;
+    public ReadOnlyMemory<byte> First() => Listing().Listing.First.Datagram;
 
-    private P3Listing Listing()
+    private Composed Listing()
     {
-        var listing = _listing;
-        if (listing is not null) return listing;
-        lock (_gate) return ComposeLocked();
+        if (_composed is { } composed) return composed;
+        Parts parts;
+        lock (_gate)
+        {
+            if (_composed is { } cached) return cached;
+            var head = _headParts is { } h && h.At == _headChanges ? h : null;
+            parts = new Parts([.. _peers.Values.Where(p => p.Registration is not null).Select(p => p.Registration!)],
+                head, head is null ? [.. _head] : null, _up, _upHosts, _changes, _headChanges);
+        }
+        var (fresh, headParts) = Compose(parts);
+        lock (_gate)
+        {
+            // Kept only if nothing changed meanwhile: a change after the copy would otherwise be hidden from the reads
+            // that follow it. This read itself started before that change and may answer without it.
+            if (_changes == parts.Changes) _composed = fresh;
+            if (_headChanges == parts.HeadChanges) _headParts = headParts;
+        }
+        return fresh;
     }
 
     /// <summary>The <c>LST &lt;offset&gt;</c> reply: whole items from the item <paramref name="offset"/> on; past the
@@ -151,15 +200,8 @@ public sealed class LstView
     /// <returns>The datagram.</returns>
     public async Task<ReadOnlyMemory<byte>> PageAsync(int offset, CatalogStore catalog, CancellationToken ct)
     {
-        P3Listing listing;
-        HashSet<string> skipped, upHosts;
-        lock (_gate)
-        {
-            listing = ComposeLocked();
-            if (offset + ItemsPerDatagram <= listing.Count) return listing.Page(offset).Datagram;
-            skipped = _skippedMd5s!;
-            upHosts = _upHosts;
-        }
+        var (listing, skipped, upHosts) = Listing();
+        if (offset + ItemsPerDatagram <= listing.Count) return listing.Page(offset).Datagram;
         // The page may run past what this view composed (the peers' items and the newest catalog entries): the rest
         // is the catalog's other images, newest first by each md5's first commit, leaving out every md5 listed above,
         // so that a client walking the pages sees each item once (docs/protocols.md, P3, LST <offset>).
@@ -199,7 +241,11 @@ public sealed class LstView
         return true;
     }
 
-    private void Invalidate() => _listing = null;
+    private void Invalidate()
+    {
+        _changes++;
+        _composed = null;
+    }
 
     /// <summary>Whether two states of one identity list the same items in the same place: the same registration
     /// (its sequence orders the listing) holding the same images under the same names, in the same order.</summary>
@@ -209,15 +255,17 @@ public sealed class LstView
     /// <summary>The catalog head or the membership changed: its items are composed again, not only the listing.</summary>
     private void InvalidateHead()
     {
-        _headItems = null;
-        _listing = null;
+        _headChanges++;
+        Invalidate();
     }
 
-    private P3Listing ComposeLocked()
+    /// <summary>Composes and renders a listing from <paramref name="parts"/>, outside the lock; also returns the head's
+    /// parts, for the next composition to reuse while the head and the membership stay as they are.</summary>
+    private (Composed Composed, HeadParts Head) Compose(Parts parts)
     {
-        if (_listing is { } cached) return cached;
-        var registrations = _peers.Values.Where(p => p.Registration is not null).Select(p => p.Registration!)
-            .OrderBy(r => r.Sequence).ToList();
+        var up = parts.Up;
+        var head = parts.Head ?? MakeHead(parts.HeadCopy!, up, parts.HeadChanges);
+        var registrations = parts.Registrations.OrderBy(r => r.Sequence).ToList();
         // md5 → peers holding it, first registered first; the name registered first is the one listed.
         var holders = new Dictionary<string, List<(PeerRegistration Peer, string Name)>>();
         foreach (var r in registrations)
@@ -234,25 +282,30 @@ public sealed class LstView
                 if (!listed.Add(image.Md5)) continue;
                 // Nodes that are up, then the peers (registered, so taken as up), then nodes that are down
                 // (docs/protocols.md, P3): the seed-002 client tries only the first holder.
-                var replicas = _headByMd5.TryGetValue(image.Md5, out var entry) ? entry.Replicas : [];
+                var replicas = head.ByMd5.TryGetValue(image.Md5, out var entry) ? entry.Replicas : [];
                 var peers = holders[image.Md5].Select(h => $"{h.Peer.Ip}:{h.Peer.Port}");
                 items.Add(new LstItem(image.Md5, holders[image.Md5][0].Name,
-                    [.. Endpoints(replicas.Where(r => _up.Contains(r.Address))), .. peers,
-                     .. Endpoints(replicas.Where(r => !_up.Contains(r.Address)))]));
+                    [.. Endpoints(replicas.Where(r => up.Contains(r.Address))), .. peers,
+                     .. Endpoints(replicas.Where(r => !up.Contains(r.Address)))]));
             }
-        // The head's items change with the head and the membership only, not with every peer's registration.
-        _headItems ??= _head.Select(ToItem).ToList();
-        foreach (var item in _headItems)
+        foreach (var item in head.Items)
             if (listed.Add(item.Md5)) items.Add(item);
         // The catalog's pages leave out the head's md5s: a peer's md5 the head has is listed above with the nodes
         // holding it; one older than the head is listed again among the catalog's pages, with its nodes (this view
-        // does not know them), so that no holder goes unlisted. A copy: the head changes under the gate, the page
-        // query reads the set outside it.
-        _skippedMd5s = [.. _headByMd5.Keys];
-        return _listing = new P3Listing(items);
+        // does not know them), so that no holder goes unlisted.
+        return (new Composed(new P3Listing(items), head.Md5s, parts.UpHosts), head);
     }
 
-    private LstItem ToItem(CatalogEntry entry) => new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry).ToList());
+    /// <summary>Indexes and composes the items of a copy of the head (newest first, one entry per md5).</summary>
+    private HeadParts MakeHead(CatalogEntry[] head, HashSet<string> up, long at)
+    {
+        var byMd5 = new Dictionary<string, CatalogEntry>(head.Length, StringComparer.Ordinal);
+        foreach (var entry in head) byMd5.TryAdd(entry.Md5, entry); // one per md5 (AddToHead)
+        return new HeadParts(byMd5, head.Select(e => ToItem(e, up)).ToList(), [.. byMd5.Keys], at);
+    }
+
+    private LstItem ToItem(CatalogEntry entry, HashSet<string> up) =>
+        new(entry.Md5, SafeName(entry.Filename), NodeHolders(entry, up).ToList());
 
     /// <summary>A catalog name as LST lists it: the seed-002 client saves a download under the listed name, so path
     /// separators and control characters — which a P2 or HTTP client may have put in a name — become '_'.</summary>
@@ -265,8 +318,8 @@ public sealed class LstView
                 chars[i] = source[i] is '/' or '\\' || char.IsControl(source[i]) ? '_' : source[i];
         });
 
-    private IEnumerable<string> NodeHolders(CatalogEntry entry) =>
-        Endpoints(entry.Replicas.OrderBy(r => _up.Contains(r.Address) ? 0 : 1));
+    private IEnumerable<string> NodeHolders(CatalogEntry entry, HashSet<string> up) =>
+        Endpoints(entry.Replicas.OrderBy(r => up.Contains(r.Address) ? 0 : 1));
 
     private IEnumerable<string> Endpoints(IEnumerable<Replica> replicas) => replicas.Select(r => $"{r.Host}:{_p4Port}");
 }
