@@ -371,8 +371,9 @@ public sealed class ReplicaRepair
     /// CoordinatedShutdown runs this (hosted services stop in reverse order of registration, and ASP.NET Core registers
     /// the web server's last), and the uploads this node's P1 listener still takes go to the other members once the
     /// leave has begun (<see cref="LeaveState"/>, marked by <see cref="GracefulLeave"/> before it asks for this). But a
-    /// copy stored here just before belongs to an upload whose catalog commit may land after the first page was read, so <see cref="FinalLookDelay"/> after the start it looks once more at the
-    /// entries committed after its last page (ids grow in commit order). An entry whose new replica set cannot be
+    /// copy stored here just before belongs to an upload whose catalog commit may land after the first page was read,
+    /// so <see cref="FinalLookDelay"/> after the start it looks once more at the entries committed after its last page
+    /// (ids grow in commit order). An entry whose new replica set cannot be
     /// recorded is counted as failed and the others go on: its copies stay on the targets, where the survivors' repair
     /// finds and lists them.
     /// </summary>

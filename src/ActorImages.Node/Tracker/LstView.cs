@@ -47,7 +47,8 @@ public sealed class LstView
     /// <summary>The hosts of <see cref="_up"/>: a catalog page names holders by host.</summary>
     private HashSet<string> _upHosts = [];
     private long _version;
-    /// <summary>Changes that made the listing stale, and those of them that changed the head or the membership.</summary>
+    /// <summary>Changes that made the listing stale, and those of them that changed the head or the
+    /// membership.</summary>
     private long _changes, _headChanges;
 
     /// <summary>A composed listing with what a catalog page after it needs.</summary>

@@ -135,7 +135,8 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 // Nothing to commit: the reply carries the committed state, so the asking node's view shows it
                 // (docs/design.md, "Actors and services on every node").
-                Sender.Tell(new Reply(Outcome.Updated, u.Images.Count, new TrackerChange(peer.CommittedAt, identity, peer.Registration)));
+                Sender.Tell(new Reply(Outcome.Updated, u.Images.Count,
+                    new TrackerChange(peer.CommittedAt, identity, peer.Registration)));
                 return;
             }
             var registration = peer.Registration with { Images = u.Images };
@@ -245,7 +246,8 @@ public sealed class TrackerActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 _peers[p.Identity] = held with
                 {
-                    Registration = held.Registration with { Sequence = after!.Sequence }, CommittedAt = w.Commit!.Version,
+                    Registration = held.Registration with { Sequence = after!.Sequence },
+                    CommittedAt = w.Commit!.Version,
                 };
             }
             var change = new TrackerChange(w.Commit!.Version, p.Identity, after);
