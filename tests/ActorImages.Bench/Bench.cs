@@ -607,15 +607,20 @@ internal sealed class Bench
         List<P3Load.Result> responderRounds;
         var sampler = new RssSampler(_cluster);
         var trackerBefore = await TrackerSteps.ReadAsync(3);
+        // What the machine and each process group spent in each kind of round (P3Budget).
+        CpuSpent mixCpu = CpuSpent.None, readsCpu = CpuSpent.None, responderCpu = CpuSpent.None;
         try
         {
             await using var server = await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377");
             IPEndPoint[] reference = [new(ReferenceHost, 13377)];
             if (ReferenceWarmup > 0) await P3Load.RunAsync(reference, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: false);
             (nodeRounds, responderRounds) = await Rounds.AlternateAsync(_options.Rounds, null,
-                async _ => (await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true),
-                    await P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0, _runId, checkReplies: true)),
-                _ => P3Load.RunAsync(reference, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: false));
+                async _ => (await SpendingAsync(() => P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true),
+                        spent => mixCpu += spent),
+                    await SpendingAsync(() => P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0, _runId, checkReplies: true),
+                        spent => readsCpu += spent)),
+                _ => SpendingAsync(() => P3Load.RunAsync(reference, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: false),
+                    spent => responderCpu += spent, server.Pid));
         }
         finally
         {
@@ -640,6 +645,8 @@ internal sealed class Bench
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             responder.PerSecond > 0 ? ratio >= 0.8 && p99 <= 2 : null, "1,862 req/s"));
         Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
+        foreach (string line in P3Budget.Describe(r, mixCpu, reads, readsCpu, P3Load.Result.Merge(responderRounds), responderCpu))
+            Console.WriteLine("  " + line);
         Rss("P3 tracker", rss);
         const string readsName = "P3 tracker, LST only";
         var readsCompared = Compare(reads.PerSecond, responder, _responder);
@@ -685,6 +692,36 @@ internal sealed class Bench
         await _cluster.RunAsync(Env(2), "scale", "3");
         _shape = ShapeName(3);
         await AwaitRepairAsync(3, 2);
+    }
+
+    /// <summary>Runs <paramref name="window"/> and hands what the machine and each process group spent meanwhile
+    /// (<see cref="CpuReading"/>: the running nodes, this generator, the cluster's PostgreSQL, <paramref name="others"/>)
+    /// to <paramref name="spent"/>.</summary>
+    /// <param name="window">The window, e.g. one round of a load.</param>
+    /// <param name="spent">Receives the CPU spent from just before the window to just after it.</param>
+    /// <param name="others">Other processes to count apart (a reference server).</param>
+    /// <returns>The window's result.</returns>
+    private async Task<T> SpendingAsync<T>(Func<Task<T>> window, Action<CpuSpent> spent, params int[] others)
+    {
+        var before = CpuNow(others);
+        var result = await window();
+        spent(CpuNow(others).Since(before));
+        return result;
+    }
+
+    /// <summary>The CPU counters now (<see cref="CpuReading.Take"/>), with the running nodes and the cluster's
+    /// PostgreSQL; an empty reading when a counter file vanished meanwhile (the window then counts nothing).</summary>
+    private CpuReading CpuNow(IEnumerable<int> others)
+    {
+        try
+        {
+            return CpuReading.Take(_cluster.RunningNodes().Select(_cluster.Pid).OfType<int>(),
+                Path.Combine(_options.Root, "run", "postgres", "data", "postmaster.pid"), others);
+        }
+        catch (IOException)
+        {
+            return new CpuReading([], TimeSpan.Zero, [], [], 0, 0);
+        }
     }
 
     /// <summary>The CPU time (user + system) of every running node process so far.</summary>
@@ -958,6 +995,9 @@ internal sealed class ChildServer : IAsyncDisposable
         }
         return new ChildServer(process);
     }
+
+    /// <summary>Its process id.</summary>
+    public int Pid => _process.Id;
 
     /// <summary>Kills it.</summary>
     public async ValueTask DisposeAsync()

@@ -16,15 +16,12 @@ namespace ActorImages.Bench;
 /// </summary>
 internal sealed class MachineTimeline : IAsyncDisposable
 {
-    /// <summary>Kernel clock ticks per second of <c>/proc/stat</c> (USER_HZ, 100 on Linux).</summary>
-    private const double TicksPerSecond = 100;
     private const double SectorBytes = 512;
 
-    /// <summary>One reading of the counters, all cumulative; the node and PostgreSQL processes' CPU time by pid, since
-    /// processes come and go between readings (a killed node, a closed connection's backend).</summary>
-    private sealed record Reading(
-        TimeSpan At, long Work, Dictionary<int, TimeSpan> Nodes, TimeSpan Generator, Dictionary<int, TimeSpan> Postgres,
-        long BusyTicks, long IoWaitTicks, DiskCounters Disk);
+    /// <summary>One reading of the counters, all cumulative: the work, the process groups' CPU and the machine's
+    /// (<see cref="CpuReading"/>, by pid, since processes come and go between readings: a killed node, a closed
+    /// connection's backend), the disk's.</summary>
+    private sealed record Reading(TimeSpan At, long Work, CpuReading Cpu, DiskCounters Disk);
 
     /// <summary>The cumulative counters of one block device (<c>/proc/diskstats</c>, fields 4–13).</summary>
     private sealed record DiskCounters(long Reads, long SectorsRead, long ReadMs, long Writes, long SectorsWritten, long WriteMs, long BusyMs);
@@ -98,20 +95,17 @@ internal sealed class MachineTimeline : IAsyncDisposable
             Reading a = readings[i - 1], b = readings[i];
             double s = (b.At - a.At).TotalSeconds;
             if (s <= 0) continue;
-            string Cores(long ticks) => (ticks / TicksPerSecond / s).ToString("0.00", CultureInfo.InvariantCulture);
-            string CoresOf(TimeSpan used) => (used.TotalSeconds / s).ToString("0.00", CultureInfo.InvariantCulture);
-            // A process that ended in the interval is left out; one that started in it counts from 0.
-            static TimeSpan Grown(Dictionary<int, TimeSpan> before, Dictionary<int, TimeSpan> after) =>
-                TimeSpan.FromTicks(after.Sum(p => Math.Max(0, (p.Value - before.GetValueOrDefault(p.Key)).Ticks)));
+            string Cores(TimeSpan used) => (used.TotalSeconds / s).ToString("0.00", CultureInfo.InvariantCulture);
+            var cpu = b.Cpu.Since(a.Cpu);
             var d = Delta(a.Disk, b.Disk);
             string disk = _device is null ? "disk n/a" : string.Create(CultureInfo.InvariantCulture,
                 $"{_device} read {d.SectorsRead * SectorBytes / 1e6 / s:0} MB/s ({d.Reads / s:0}/s, {Await(d.ReadMs, d.Reads)}), "
                 + $"write {d.SectorsWritten * SectorBytes / 1e6 / s:0} MB/s ({d.Writes / s:0}/s, {Await(d.WriteMs, d.Writes)}), "
                 + $"busy {d.BusyMs / 1000.0 / s:0.00}");
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {CoresOf(Grown(a.Nodes, b.Nodes))}, "
-                + $"load generator {CoresOf(b.Generator - a.Generator)}, PostgreSQL {CoresOf(Grown(a.Postgres, b.Postgres))}, "
-                + $"machine busy {Cores(b.BusyTicks - a.BusyTicks)}, I/O wait {Cores(b.IoWaitTicks - a.IoWaitTicks)} | {disk}"));
+                $"{b.At.TotalSeconds,5:0.0} s: {Fmt.D1((b.Work - a.Work) / divisor / s)} {unit} | cores: nodes {Cores(cpu.Nodes)}, "
+                + $"load generator {Cores(cpu.Generator)}, PostgreSQL {Cores(cpu.Postgres)}, "
+                + $"machine busy {Cores(cpu.Busy)}, I/O wait {Cores(cpu.IoWait)} | {disk}"));
         }
         return lines;
 
@@ -128,65 +122,13 @@ internal sealed class MachineTimeline : IAsyncDisposable
         if (!File.Exists("/proc/stat")) return;
         try
         {
-            var nodes = CpuTimes(_nodePids().Distinct());
-            var postgres = CpuTimes(PostgresPids(_postmasterPidFile));
-            var (busy, ioWait) = MachineTicks();
-            var reading = new Reading(_clock.Elapsed, _work(), nodes, Environment.CpuUsage.TotalTime, postgres, busy, ioWait, Disk());
+            var reading = new Reading(_clock.Elapsed, _work(), CpuReading.Take(_nodePids(), _postmasterPidFile, []), Disk());
             lock (_readings) _readings.Add(reading);
         }
         catch (IOException)
         {
             // a counter file vanished between listing and reading: skip this sample
         }
-    }
-
-    /// <summary>Each process's CPU time so far (<see cref="LocalCluster.CpuTime"/>); one gone already is left out.</summary>
-    private static Dictionary<int, TimeSpan> CpuTimes(IEnumerable<int> pids) =>
-        pids.Select(p => (Pid: p, Used: LocalCluster.CpuTime(p))).Where(p => p.Used is not null)
-            .ToDictionary(p => p.Pid, p => p.Used!.Value);
-
-    /// <summary>The postmaster whose pid <paramref name="pidFile"/> names (PostgreSQL's <c>postmaster.pid</c>, first
-    /// line) and its children (the backends and background workers); none when the file is missing or unreadable.</summary>
-    private static List<int> PostgresPids(string pidFile)
-    {
-        int postmaster;
-        try
-        {
-            if (!int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out postmaster))
-                return [];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-        var pids = new List<int> { postmaster };
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid)) continue;
-            try
-            {
-                // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ')'.
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields.Length > 1 && int.TryParse(fields[1], CultureInfo.InvariantCulture, out int parent) && parent == postmaster)
-                    pids.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // the process ended between listing and reading
-            }
-        }
-        return pids;
-    }
-
-    /// <summary>The machine's busy ticks (all but idle and iowait) and iowait ticks (<c>/proc/stat</c>'s cpu line).</summary>
-    private static (long Busy, long IoWait) MachineTicks()
-    {
-        string line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
-        var v = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
-            .Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-        // user nice system idle iowait irq softirq steal
-        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7], v[4]);
     }
 
     private DiskCounters Disk()
