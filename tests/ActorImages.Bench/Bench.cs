@@ -395,8 +395,33 @@ internal sealed class Bench
     /// <param name="Nodes">The nodes' rounds as one window.</param>
     /// <param name="Sink">The sink's rounds as one reference.</param>
     /// <param name="Ratios">Each pair's ratio, as <see cref="Rounds.Ratios"/> prints them.</param>
-    /// <param name="NodesCpu">The node processes' CPU time (user + system) in their rounds.</param>
-    private sealed record P1Rounds(P1Load.Result Nodes, Reference Sink, string Ratios, TimeSpan NodesCpu);
+    /// <param name="NodesSpent">What the machine and each process group spent in the nodes' rounds.</param>
+    /// <param name="SinkSpent">The same in the sink's rounds, the sink's process as <see cref="CpuSpent.Others"/>.</param>
+    /// <param name="SinkImages">Images the sink stored in its rounds.</param>
+    /// <param name="SinkSeconds">The sink's rounds' length, s.</param>
+    private sealed record P1Rounds(P1Load.Result Nodes, Reference Sink, string Ratios, CpuSpent NodesSpent, CpuSpent SinkSpent,
+        long SinkImages, double SinkSeconds)
+    {
+        /// <summary>The node processes' CPU time (user + system) in their rounds.</summary>
+        public TimeSpan NodesCpu => NodesSpent.Nodes;
+
+        /// <summary>
+        /// <c>CPU per image, the machine's busy time (by process): the nodes' rounds 1.80 ms (…) on 1.60 busy cores; the
+        /// sink's 0.50 ms (…) on 1.30 busy cores; 0.70x the sink (1,750 images/s) on the machine's 2 cores allows at most
+        /// 1.14 ms per image</c>: whether the cores bound the window (README "What bounds each miss").
+        /// </summary>
+        /// <param name="share">The target's share of the sink's rate.</param>
+        public string DescribeCpu(double share)
+        {
+            long images = Nodes.Acknowledged.Count;
+            if (images == 0 || SinkImages == 0 || NodesSpent.Busy <= TimeSpan.Zero) return "CPU per image: not measured (no images, or no /proc)";
+            double allowed = Environment.ProcessorCount / (share * Sink.PerSecond) * 1e3;
+            return "CPU per image, the machine's busy time (by process): the nodes' rounds " + NodesSpent.PerUnit(images, Nodes.Seconds, 1e3, "ms", null)
+                + "; the sink's " + SinkSpent.PerUnit(SinkImages, SinkSeconds, 1e3, "ms", "sink")
+                + string.Create(CultureInfo.InvariantCulture,
+                    $"; {share:0.00}x the sink ({Fmt.N(share * Sink.PerSecond)} images/s) on the machine's {Environment.ProcessorCount} cores allows at most {allowed:0.00} ms per image");
+        }
+    }
 
     /// <summary>
     /// The P1 load on <paramref name="targets"/> for the window, in rounds alternating with rounds of a sink started for
@@ -408,23 +433,21 @@ internal sealed class Bench
         var bases = _images.CameraJpegs();
         string sinkLabel = label + "-sink";
         await EnsureRoomAsync(SinkWindowBytes + NodeWindowBytes, $"the {label} window");
-        var cpu = TimeSpan.Zero;
+        CpuSpent nodesSpent = CpuSpent.None, sinkSpent = CpuSpent.None;
         List<P1Load.Result> nodeRounds;
         List<SinkProcess.Window> sinkRounds;
         await using (var sink = await StartSinkAsync(sinkLabel))
         {
             if (ReferenceWarmup > 0) await sink.RunAsync(P1Clients, ReferenceWarmup, bases, sinkLabel + "-w");
-            (nodeRounds, sinkRounds) = await Rounds.AlternateAsync(_options.Rounds, Sync, async i =>
-            {
-                var before = NodesCpu();
-                var round = await P1Load.RunAsync(targets, P1Clients, RoundSeconds, bases, $"{label}-r{i}");
-                cpu += NodesCpu() - before;
-                return round;
-            }, i => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"));
+            (nodeRounds, sinkRounds) = await Rounds.AlternateAsync(_options.Rounds, Sync,
+                i => SpendingAsync(() => P1Load.RunAsync(targets, P1Clients, RoundSeconds, bases, $"{label}-r{i}"), spent => nodesSpent += spent),
+                i => SpendingAsync(() => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"), spent => sinkSpent += spent, sink.Pid));
         }
-        var reference = SinkReference(SinkProcess.Merge(sinkRounds), RoundsOpening("sink", sinkRounds.Select(w => w.PerSecond), "images/s"), ")");
+        var merged = SinkProcess.Merge(sinkRounds);
+        var reference = SinkReference(merged, RoundsOpening("sink", sinkRounds.Select(w => w.PerSecond), "images/s"), ")");
         return new P1Rounds(P1Load.Result.Merge(nodeRounds), reference,
-            Rounds.Ratios(nodeRounds.Select(r => r.PerSecond), sinkRounds.Select(w => w.PerSecond)), cpu);
+            Rounds.Ratios(nodeRounds.Select(r => r.PerSecond), sinkRounds.Select(w => w.PerSecond)), nodesSpent, sinkSpent,
+            merged.Stored, merged.Load.Seconds);
     }
 
     // --- the cluster --------------------------------------------------------------------------------------------
@@ -557,6 +580,7 @@ internal sealed class Bench
             + $"| reference {sink.Named} | {compared.Text}; rounds {rounds.Ratios} | target >= {share:0.00}x | Java {(nodes == 1 ? "181/s" : "15/s")}");
         _rows.Add(new Row(name, $"{Fmt.N(rate)} images/s", sink.Text, Fmt.X(ratio), $">= {share:0.00}x sink ({Fmt.N(share * sink.PerSecond)}/s)",
             sink.PerSecond > 0 ? ratio >= share : null, nodes == 1 ? "181/s" : "15/s"));
+        Console.WriteLine("  " + rounds.DescribeCpu(share));
         Rss(name, rss);
     }
 

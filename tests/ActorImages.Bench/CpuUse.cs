@@ -109,6 +109,23 @@ internal sealed record CpuSpent(TimeSpan Nodes, TimeSpan Generator, TimeSpan Pos
     /// <summary>Nothing spent.</summary>
     public static readonly CpuSpent None = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 
+    /// <summary>Per unit of work, e.g. <c>93.2 µs (nodes 60.5, PostgreSQL 15.1, load generator 17.7) on 1.84 busy
+    /// cores</c>: the machine's busy time per unit, each group's, and the machine's busy cores over the window.</summary>
+    /// <param name="units">Units of work done in the window (replies, images), at least 1.</param>
+    /// <param name="seconds">The window's length, s.</param>
+    /// <param name="perSecond">The printed unit per second of CPU: 1e6 for µs, 1e3 for ms.</param>
+    /// <param name="unit">The printed unit, e.g. <c>µs</c>.</param>
+    /// <param name="reference">The name of the reference server counted in <see cref="Others"/> (its rounds have no
+    /// nodes or PostgreSQL at work), or null for the nodes' rounds.</param>
+    public string PerUnit(long units, double seconds, double perSecond, string unit, string? reference)
+    {
+        string Each(TimeSpan t) => (t.TotalSeconds * perSecond / units).ToString(perSecond >= 1e6 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+        string groups = reference is null
+            ? $"nodes {Each(Nodes)}, PostgreSQL {Each(Postgres)}, load generator {Each(Generator)}"
+            : $"{reference} {Each(Others)}, load generator {Each(Generator)}";
+        return $"{Each(Busy)} {unit} ({groups}) on {(Busy.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture)} busy cores";
+    }
+
     /// <summary>Two windows' together.</summary>
     public static CpuSpent operator +(CpuSpent a, CpuSpent b) => new(a.Nodes + b.Nodes, a.Generator + b.Generator,
         a.Postgres + b.Postgres, a.Others + b.Others, a.Busy + b.Busy, a.IoWait + b.IoWait);

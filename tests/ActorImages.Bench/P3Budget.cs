@@ -31,12 +31,11 @@ internal static class P3Budget
             return ["CPU per request: not measured (a window without replies or writes, or no /proc)"];
         static double Us(TimeSpan t, long n) => t.TotalMilliseconds * 1000 / n;
         static string Cores(TimeSpan t, double seconds) => (t.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture);
-        string Nodes(P3Load.Result r, CpuSpent c) => string.Create(CultureInfo.InvariantCulture,
-            $"{Us(c.Busy, r.Requests):0.0} µs (nodes {Us(c.Nodes, r.Requests):0.0}, PostgreSQL {Us(c.Postgres, r.Requests):0.0}, "
-            + $"load generator {Us(c.Generator, r.Requests):0.0}) on {Cores(c.Busy, r.Seconds)} busy cores");
         double lst = Us(readsCpu.Busy, reads.Requests);
-        // The mix's busy time less its LSTs at their cost alone, over its writes.
-        double write = (mixCpu.Busy.TotalMilliseconds * 1000 - lst * lsts) / writes;
+        // The mix's time less its LSTs at their cost alone, over its writes: the machine's, and each group's.
+        double Write(Func<CpuSpent, TimeSpan> part) =>
+            (part(mixCpu).TotalMilliseconds * 1000 - Us(part(readsCpu), reads.Requests) * lsts) / writes;
+        double write = Write(c => c.Busy);
         // At the target's rate, on the cores the mix kept busy: the CPU a reply may take, and what leaves for a write.
         double targetRate = TargetRatio * responder.PerSecond;
         double allowed = mixCpu.Busy.TotalSeconds / mix.Seconds / targetRate * 1e6;
@@ -44,12 +43,12 @@ internal static class P3Budget
         double writeAllowed = (allowed - (1 - writeShare) * lst) / writeShare;
         return
         [
-            "CPU per reply, the machine's busy time (by process): mix " + Nodes(mix, mixCpu) + "; LST only " + Nodes(reads, readsCpu)
-                + string.Create(CultureInfo.InvariantCulture,
-                    $"; the responder's rounds {Us(responderCpu.Busy, responder.Requests):0.0} µs (responder {Us(responderCpu.Others, responder.Requests):0.0}, "
-                    + $"load generator {Us(responderCpu.Generator, responder.Requests):0.0}) on {Cores(responderCpu.Busy, responder.Seconds)} busy cores"),
+            "CPU per reply, the machine's busy time (by process): mix " + mixCpu.PerUnit(mix.Requests, mix.Seconds, 1e6, "µs", null)
+                + "; LST only " + readsCpu.PerUnit(reads.Requests, reads.Seconds, 1e6, "µs", null)
+                + "; the responder's rounds " + responderCpu.PerUnit(responder.Requests, responder.Seconds, 1e6, "µs", "responder"),
             string.Create(CultureInfo.InvariantCulture,
-                $"so a write (REG or UPD, {writeShare * 100:0.0} % of the mix) took about {write:0} µs of the machine's CPU, an LST {lst:0.0} (its cost alone); "
+                $"so a write (REG or UPD, {writeShare * 100:0.0} % of the mix) took about {write:0} µs of the machine's CPU (nodes {Write(c => c.Nodes):0}, "
+                + $"PostgreSQL {Write(c => c.Postgres):0}, load generator {Write(c => c.Generator):0}), an LST {lst:0.0} (its cost alone); "
                 + $"{TargetRatio:0.0}x the responder ({Fmt.N(targetRate)} req/s) on the mix's {Cores(mixCpu.Busy, mix.Seconds)} busy cores allows "
                 + $"{allowed:0.0} µs per reply, ")
                 + (writeAllowed > 0

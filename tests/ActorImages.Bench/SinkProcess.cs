@@ -53,6 +53,9 @@ internal sealed class SinkProcess : IAsyncDisposable
     public static Window Merge(IReadOnlyCollection<Window> rounds) =>
         new(P1Load.Result.Merge(rounds.Select(r => r.Load).ToList()), rounds.Sum(r => r.Stored), rounds.Sum(r => r.Bytes));
 
+    /// <summary>The sink's process id.</summary>
+    public int Pid => _server.Pid;
+
     /// <summary>Kills the sink.</summary>
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
