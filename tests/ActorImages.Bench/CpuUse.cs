@@ -40,7 +40,8 @@ internal sealed record CpuReading(
     /// <param name="before">The earlier reading.</param>
     public CpuSpent Since(CpuReading before) => new(Grown(before.Nodes, Nodes), Generator - before.Generator,
         Grown(before.Postgres, Postgres), Grown(before.Others, Others),
-        TimeSpan.FromSeconds((BusyTicks - before.BusyTicks) / TicksPerSecond), TimeSpan.FromSeconds((IoWaitTicks - before.IoWaitTicks) / TicksPerSecond));
+        TimeSpan.FromSeconds((BusyTicks - before.BusyTicks) / TicksPerSecond),
+        TimeSpan.FromSeconds((IoWaitTicks - before.IoWaitTicks) / TicksPerSecond));
 
     private static TimeSpan Grown(Dictionary<int, TimeSpan> before, Dictionary<int, TimeSpan> after) =>
         TimeSpan.FromTicks(after.Sum(p => Math.Max(0, (p.Value - before.GetValueOrDefault(p.Key)).Ticks)));
@@ -119,11 +120,13 @@ internal sealed record CpuSpent(TimeSpan Nodes, TimeSpan Generator, TimeSpan Pos
     /// nodes or PostgreSQL at work), or null for the nodes' rounds.</param>
     public string PerUnit(long units, double seconds, double perSecond, string unit, string? reference)
     {
-        string Each(TimeSpan t) => (t.TotalSeconds * perSecond / units).ToString(perSecond >= 1e6 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+        string Each(TimeSpan t) =>
+            (t.TotalSeconds * perSecond / units).ToString(perSecond >= 1e6 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
         string groups = reference is null
             ? $"nodes {Each(Nodes)}, PostgreSQL {Each(Postgres)}, load generator {Each(Generator)}"
             : $"{reference} {Each(Others)}, load generator {Each(Generator)}";
-        return $"{Each(Busy)} {unit} ({groups}) on {(Busy.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture)} busy cores";
+        string cores = (Busy.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture);
+        return $"{Each(Busy)} {unit} ({groups}) on {cores} busy cores";
     }
 
     /// <summary>Two windows' together.</summary>

@@ -43,16 +43,19 @@ internal static class P3Budget
         double writeAllowed = (allowed - (1 - writeShare) * lst) / writeShare;
         return
         [
-            "CPU per reply, the machine's busy time (by process): mix " + mixCpu.PerUnit(mix.Requests, mix.Seconds, 1e6, "µs", null)
+            "CPU per reply, the machine's busy time (by process): mix "
+                + mixCpu.PerUnit(mix.Requests, mix.Seconds, 1e6, "µs", null)
                 + "; LST only " + readsCpu.PerUnit(reads.Requests, reads.Seconds, 1e6, "µs", null)
-                + "; the responder's rounds " + responderCpu.PerUnit(responder.Requests, responder.Seconds, 1e6, "µs", "responder"),
+                + "; the responder's rounds "
+                + responderCpu.PerUnit(responder.Requests, responder.Seconds, 1e6, "µs", "responder"),
             string.Create(CultureInfo.InvariantCulture,
-                $"so a write (REG or UPD, {writeShare * 100:0.0} % of the mix) took about {write:0} µs of the machine's CPU (nodes {Write(c => c.Nodes):0}, "
-                + $"PostgreSQL {Write(c => c.Postgres):0}, load generator {Write(c => c.Generator):0}), an LST {lst:0.0} (its cost alone); "
-                + $"{TargetRatio:0.0}x the responder ({Fmt.N(targetRate)} req/s) on the mix's {Cores(mixCpu.Busy, mix.Seconds)} busy cores allows "
-                + $"{allowed:0.0} µs per reply, ")
+                $"so a write (REG or UPD, {writeShare * 100:0.0} % of the mix) took about {write:0} µs of the machine's CPU "
+                + $"(nodes {Write(c => c.Nodes):0}, PostgreSQL {Write(c => c.Postgres):0}, load generator {Write(c => c.Generator):0}), "
+                + $"an LST {lst:0.0} (its cost alone); {TargetRatio:0.0}x the responder ({Fmt.N(targetRate)} req/s) on the mix's "
+                + $"{Cores(mixCpu.Busy, mix.Seconds)} busy cores allows {allowed:0.0} µs per reply, ")
                 + (writeAllowed > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"which leaves a write {writeAllowed:0} µs ({write / writeAllowed:0.0}x less than it took)")
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"which leaves a write {writeAllowed:0} µs ({write / writeAllowed:0.0}x less than it took)")
                     : "which the LSTs alone exceed"),
         ];
     }
