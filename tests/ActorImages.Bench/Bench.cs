@@ -729,36 +729,27 @@ internal sealed class Bench
     {
         var before = CpuNow(others);
         var result = await window();
-        spent(CpuNow(others).Since(before));
+        if (before is not null && CpuNow(others) is { } after) spent(after.Since(before));
         return result;
     }
 
     /// <summary>The CPU counters now (<see cref="CpuReading.Take"/>), with the running nodes and the cluster's
-    /// PostgreSQL; an empty reading when a counter file vanished meanwhile (the window then counts nothing).</summary>
-    private CpuReading CpuNow(IEnumerable<int> others)
+    /// PostgreSQL; null when a counter file vanished while it was read (a window without both readings counts
+    /// nothing).</summary>
+    private CpuReading? CpuNow(IEnumerable<int> others)
     {
         try
         {
-            return CpuReading.Take(_cluster.RunningNodes().Select(_cluster.Pid).OfType<int>(),
-                Path.Combine(_options.Root, "run", "postgres", "data", "postmaster.pid"), others);
+            return CpuReading.Take(NodePids(), Path.Combine(_options.Root, "run", "postgres", "data", "postmaster.pid"), others);
         }
         catch (IOException)
         {
-            return new CpuReading([], TimeSpan.Zero, [], [], 0, 0);
+            return null;
         }
     }
 
-    /// <summary>The CPU time (user + system) of every running node process so far.</summary>
-    private TimeSpan NodesCpu()
-    {
-        var total = TimeSpan.Zero;
-        foreach (int i in _cluster.RunningNodes())
-        {
-            // One that exited in between: its time is lost to the figure.
-            if (_cluster.Pid(i) is { } pid && LocalCluster.CpuTime(pid) is { } used) total += used;
-        }
-        return total;
-    }
+    /// <summary>The process ids of the running nodes.</summary>
+    private List<int> NodePids() => _cluster.RunningNodes().Select(_cluster.Pid).OfType<int>().ToList();
 
     /// <summary>
     /// Re-replication after a node is lost, while serving: three nodes with replication factor 2 hold what the earlier
@@ -797,7 +788,7 @@ internal sealed class Bench
         // What the survivors hold, for the timeline's sampler (another thread) to read.
         var heldNow = new long[] { live.Sum(h => start.Value.ByHost.GetValueOrDefault(h)) };
         var timeline = new MachineTimeline(Path.Combine(_options.Root, "run"), () => Volatile.Read(ref heldNow[0]),
-            () => _cluster.RunningNodes().Select(_cluster.Pid).OfType<int>().ToList(), TimeSpan.FromSeconds(5));
+            NodePids, TimeSpan.FromSeconds(5));
         var targets = live.Select(h => new IPEndPoint(IPAddress.Parse(h), 13377)).ToArray();
         var serving = P3Load.RunAsync(targets, 8, 20, 0, _runId, checkReplies: true);
         // The window starts when node 1 no longer lists node 3 (failure detection, downing and removal are over; self-
@@ -899,8 +890,7 @@ internal sealed class Bench
         var sampler = new RssSampler(_cluster);
         // Where the two cores go: the load generator shares them with the nodes; with --p2-deflate live it deflates
         // every upload as it sends it, as the seed-001 client does on its own machine.
-        var generatorBefore = Environment.CpuUsage.TotalTime;
-        var nodesBefore = NodesCpu();
+        var cpuBefore = CpuNow([]);
         try
         {
             r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, uploads, _runId);
@@ -909,8 +899,8 @@ internal sealed class Bench
         {
             await sampler.DisposeAsync();
         }
-        double generatorMs = (Environment.CpuUsage.TotalTime - generatorBefore).TotalMilliseconds;
-        double nodesMs = (NodesCpu() - nodesBefore).TotalMilliseconds;
+        var spent = cpuBefore is not null && CpuNow([]) is { } cpuAfter ? cpuAfter.Since(cpuBefore) : CpuSpent.None;
+        double generatorMs = spent.Generator.TotalMilliseconds, nodesMs = spent.Nodes.TotalMilliseconds;
         rss = sampler.Peaks;
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));
         if (r.Uploads > 0)

@@ -125,9 +125,12 @@ internal sealed record CpuSpent(TimeSpan Nodes, TimeSpan Generator, TimeSpan Pos
         string groups = reference is null
             ? $"nodes {Each(Nodes)}, PostgreSQL {Each(Postgres)}, load generator {Each(Generator)}"
             : $"{reference} {Each(Others)}, load generator {Each(Generator)}";
-        string cores = (Busy.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture);
-        return $"{Each(Busy)} {unit} ({groups}) on {cores} busy cores";
+        return $"{Each(Busy)} {unit} ({groups}) on {BusyCores(seconds)} busy cores";
     }
+
+    /// <summary>The machine's busy cores over a window of <paramref name="seconds"/>, e.g. <c>1.84</c>.</summary>
+    /// <param name="seconds">The window's length, s.</param>
+    public string BusyCores(double seconds) => (Busy.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture);
 
     /// <summary>Two windows' together.</summary>
     public static CpuSpent operator +(CpuSpent a, CpuSpent b) => new(a.Nodes + b.Nodes, a.Generator + b.Generator,

@@ -30,7 +30,6 @@ internal static class P3Budget
         if (mix.Requests == 0 || reads.Requests == 0 || responder.Requests == 0 || writes == 0 || mixCpu.Busy <= TimeSpan.Zero)
             return ["CPU per request: not measured (a window without replies or writes, or no /proc)"];
         static double Us(TimeSpan t, long n) => t.TotalMilliseconds * 1000 / n;
-        static string Cores(TimeSpan t, double seconds) => (t.TotalSeconds / seconds).ToString("0.00", CultureInfo.InvariantCulture);
         double lst = Us(readsCpu.Busy, reads.Requests);
         // The mix's time less its LSTs at their cost alone, over its writes: the machine's, and each group's.
         double Write(Func<CpuSpent, TimeSpan> part) =>
@@ -52,7 +51,7 @@ internal static class P3Budget
                 $"so a write (REG or UPD, {writeShare * 100:0.0} % of the mix) took about {write:0} µs of the machine's CPU "
                 + $"(nodes {Write(c => c.Nodes):0}, PostgreSQL {Write(c => c.Postgres):0}, load generator {Write(c => c.Generator):0}), "
                 + $"an LST {lst:0.0} (its cost alone); {TargetRatio:0.0}x the responder ({Fmt.N(targetRate)} req/s) on the mix's "
-                + $"{Cores(mixCpu.Busy, mix.Seconds)} busy cores allows {allowed:0.0} µs per reply, ")
+                + $"{mixCpu.BusyCores(mix.Seconds)} busy cores allows {allowed:0.0} µs per reply, ")
                 + (writeAllowed > 0
                     ? string.Create(CultureInfo.InvariantCulture,
                         $"which leaves a write {writeAllowed:0} µs ({write / writeAllowed:0.0}x less than it took)")

@@ -373,9 +373,8 @@ public sealed class ReplicaRepair
     /// leave has begun (<see cref="LeaveState"/>, marked by <see cref="GracefulLeave"/> before it asks for this). But a
     /// copy stored here just before belongs to an upload whose catalog commit may land after the first page was read,
     /// so <see cref="FinalLookDelay"/> after the start it looks once more at the entries committed after its last page
-    /// (ids grow in commit order). An entry whose new replica set cannot be
-    /// recorded is counted as failed and the others go on: its copies stay on the targets, where the survivors' repair
-    /// finds and lists them.
+    /// (ids grow in commit order). An entry whose new replica set cannot be recorded is counted as failed and the others
+    /// go on: its copies stay on the targets, where the survivors' repair finds and lists them.
     /// </summary>
     /// <param name="ct">The leave's deadline.</param>
     /// <returns>What it moved; <see cref="EvacuationResult.Complete"/> is false when the deadline cut it short.</returns>
