@@ -61,12 +61,13 @@ internal static class CatalogScans
             """, cancellationToken, address, afterId, limit).ConfigureAwait(false);
     }
 
-    public static async Task<ScanPage> UnderReplicatedAsync(
-        NpgsqlDataSource dataSource, IReadOnlyCollection<string> upAddresses, int factor, long afterId, int limit,
-        CancellationToken cancellationToken)
+    public static async Task<ScanPage> OffFactorAsync(
+        NpgsqlDataSource dataSource, IReadOnlyCollection<string> upAddresses, int factor, int? mostCopies, long afterId,
+        int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (mostCopies is { } most) ArgumentOutOfRangeException.ThrowIfLessThan(most, 1, nameof(mostCopies));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
         // The examined page's last id first, then its matches: the cursor moves past a page with no match.
@@ -75,9 +76,11 @@ internal static class CatalogScans
         batch.BatchCommands.Add(CatalogWrites.Command(CatalogRows.Select + """
 
             WHERE i.id IN (SELECT id FROM images WHERE id > $1 ORDER BY id LIMIT $2)
-              AND (SELECT count(*) FROM replicas x WHERE x.image_id = i.id AND x.address = ANY($3)) < $4
+              AND EXISTS (SELECT FROM replicas x WHERE x.image_id = i.id
+                          HAVING count(*) FILTER (WHERE x.address = ANY($3)) < $4
+                              OR (count(*) > $5 AND bool_and(x.address = ANY($3))))
             ORDER BY i.id
-            """, afterId, limit, upAddresses.ToArray(), (long)factor));
+            """, afterId, limit, upAddresses.ToArray(), (long)factor, (long)(mostCopies ?? int.MaxValue)));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         long? last = reader.IsDBNull(0) ? null : reader.GetInt64(0);

@@ -311,20 +311,25 @@ public sealed class CatalogStore
 
     /// <summary>
     /// Examines the next <paramref name="limit"/> entries after <paramref name="afterId"/> and returns those with
-    /// fewer than <paramref name="factor"/> replicas on <paramref name="upAddresses"/> (self-repair). Bounded by
-    /// entries examined, not found, so a pass over a healthy catalog is many cheap pages, never one long scan.
+    /// fewer than <paramref name="factor"/> replicas on <paramref name="upAddresses"/> (self-repair copies them), and
+    /// those with more than <paramref name="mostCopies"/> replicas, every one of them on <paramref name="upAddresses"/>
+    /// (self-repair trims them; an entry with a replica on a member not Up is never a surplus). Bounded by entries
+    /// examined, not found, so a pass over a healthy catalog is many cheap pages, never one long scan.
     /// </summary>
     /// <param name="upAddresses">Cluster addresses of the members that are Up.</param>
     /// <param name="factor">The replication factor, ≥ 1.</param>
+    /// <param name="mostCopies">The most replicas an entry should have, ≥ 1 (the factor, or the Up members when
+    /// fewer); null finds no surplus.</param>
     /// <param name="afterId">Examine entries with a larger id; 0 to start.</param>
     /// <param name="limit">Entries to examine, ≥ 1.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>The under-replicated entries of the page and where the next page starts.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="factor"/> or <paramref name="limit"/> &lt; 1.</exception>
+    /// <returns>The page's entries with too few or too many replicas, and where the next page starts.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="factor"/>, <paramref name="mostCopies"/> or
+    /// <paramref name="limit"/> &lt; 1.</exception>
     /// <exception cref="NpgsqlException">The database failed.</exception>
-    public Task<ScanPage> UnderReplicatedAsync(
-        IReadOnlyCollection<string> upAddresses, int factor, long afterId, int limit, CancellationToken cancellationToken = default) =>
-        CatalogScans.UnderReplicatedAsync(_dataSource, upAddresses, factor, afterId, limit, cancellationToken);
+    public Task<ScanPage> OffFactorAsync(IReadOnlyCollection<string> upAddresses, int factor, int? mostCopies,
+        long afterId, int limit, CancellationToken cancellationToken = default) =>
+        CatalogScans.OffFactorAsync(_dataSource, upAddresses, factor, mostCopies, afterId, limit, cancellationToken);
 
     /// <summary>Catalog totals and replicas per host, kept by every commit (no scan of the catalog).</summary>
     /// <param name="cancellationToken">Cancels the query.</param>

@@ -134,12 +134,12 @@ public static class NodeHost
         {
             b.AddHocon(config.WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig()), HoconAddMode.Prepend);
             b.WithRemoting(tls.Options(settings.Host, config.GetInt("akka.remote.dot-netty.tcp.port")));
-            b.WithClustering(new ClusterOptions { Roles = ["images"] });
-            b.WithDistributedPubSub("images");
+            b.WithClustering(new ClusterOptions { Roles = [Membership.ImagesRole, Membership.FactorRole(settings.ReplicationFactor)] });
+            b.WithDistributedPubSub(Membership.ImagesRole);
             b.WithSingleton<TrackerActor>(TrackerHandOver.SingletonName,
                 TrackerActor.Props(sp.GetRequiredService<TrackerStore>(), settings.P3MaxIdentitiesPerIp,
                     sp.GetRequiredService<NodeMetrics>()),
-                new ClusterSingletonOptions { Role = "images" }, createProxyToo: true);
+                new ClusterSingletonOptions { Role = Membership.ImagesRole }, createProxyToo: true);
             b.WithActors((system, registry) =>
             {
                 var feed = sp.GetRequiredService<ImageFeed>();

@@ -208,9 +208,9 @@ public sealed class CatalogQueryTests
         var single = await Fresh.CommitAsync(db.Catalog, "single", replicas: [Fresh.Node2]);
         string[] up = [Fresh.Node1.Address, Fresh.Node2.Address];
 
-        var page1 = await db.Catalog.UnderReplicatedAsync(up, 2, 0, 2);
-        var page2 = await db.Catalog.UnderReplicatedAsync(up, 2, page1.NextAfterId!.Value, 2);
-        var healthyPage = await db.Catalog.UnderReplicatedAsync(up, 2, 0, 1);
+        var page1 = await db.Catalog.OffFactorAsync(up, 2, null, 0, 2);
+        var page2 = await db.Catalog.OffFactorAsync(up, 2, null, page1.NextAfterId!.Value, 2);
+        var healthyPage = await db.Catalog.OffFactorAsync(up, 2, null, 0, 1);
 
         Assert.Equal([onDownNode.Id], page1.Entries.Select(e => e.Id));
         Assert.Equal(onDownNode.Id, page1.NextAfterId);
@@ -218,5 +218,28 @@ public sealed class CatalogQueryTests
         Assert.Null(page2.NextAfterId);
         Assert.Empty(healthyPage.Entries);
         Assert.Equal(fine.Id, healthyPage.NextAfterId);
+    }
+
+    [Fact]
+    public async Task TheScanFindsASurplusOnlyWhenEveryReplicaIsOnAnUpMember()
+    {
+        await using var db = await Fresh.DatabaseAsync();
+        await Fresh.CommitAsync(db.Catalog, "fine", replicas: [Fresh.Node1, Fresh.Node2]);
+        var surplus = await Fresh.CommitAsync(db.Catalog, "surplus", replicas: [Fresh.Node1, Fresh.Node2, Fresh.Node3]);
+        var under = await Fresh.CommitAsync(db.Catalog, "under", replicas: [Fresh.Node2]);
+        string[] allUp = [Fresh.Node1.Address, Fresh.Node2.Address, Fresh.Node3.Address];
+        string[] thirdDown = [Fresh.Node1.Address, Fresh.Node2.Address];
+
+        var trimming = await db.Catalog.OffFactorAsync(allUp, 2, 2, 0, 10);
+        var notTrimming = await db.Catalog.OffFactorAsync(allUp, 2, null, 0, 10);
+        var withADownHolder = await db.Catalog.OffFactorAsync(thirdDown, 2, 2, 0, 10);
+        var threeWanted = await db.Catalog.OffFactorAsync(allUp, 3, 3, 0, 10);
+
+        Assert.Equal([surplus.Id, under.Id], trimming.Entries.Select(e => e.Id));
+        Assert.Equal([under.Id], notTrimming.Entries.Select(e => e.Id));
+        // Its replica on a member not Up may be the one to keep: no surplus while it is down.
+        Assert.Equal([under.Id], withADownHolder.Entries.Select(e => e.Id));
+        Assert.DoesNotContain(surplus.Id, threeWanted.Entries.Select(e => e.Id));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => db.Catalog.OffFactorAsync(allUp, 2, 0, 0, 10));
     }
 }

@@ -45,7 +45,7 @@ public sealed class SyntheticFillTests
         var held = await db.Catalog.EntriesHeldByAsync(Fresh.Node3.Address, firstId + 90_000, 10);
         Assert.Equal(10, held.Count);
         Assert.All(held, e => Assert.Contains(e.Replicas, r => r.Address == Fresh.Node3.Address));
-        var scan = await db.Catalog.UnderReplicatedAsync([Fresh.Node1.Address, Fresh.Node2.Address], 2, firstId, 300);
+        var scan = await db.Catalog.OffFactorAsync([Fresh.Node1.Address, Fresh.Node2.Address], 2, null, firstId, 300);
         Assert.Equal(firstId + 300, scan.NextAfterId);
         Assert.Equal(200, scan.Entries.Count);
     }

@@ -10,8 +10,9 @@ namespace ActorImages.Faults.Tests;
 /// written two hours ago, one just written, in a day folder and in <c>.tmp</c> — go when they are older than the grace
 /// and not before, while a catalogued copy made to look two hours old is never touched. Of two old copies node 1 kept
 /// of images the catalog lists on node 2 only, the one whose copy on node 2 is sound goes; the other, the image's last
-/// sound copy once node 2's is corrupted, stays, node 1 is listed as its holder, and node 2's scrub restores its copy
-/// from it.
+/// sound copy once node 2's is corrupted, stays and node 1 is listed as its holder. That is one copy more than the
+/// factor: self-repair (every 4 s here) trims it back to one sound copy — node 1's, or node 2's if its scrub restored
+/// it from node 1's first — and the other node's file goes with its orphan sweep.
 /// </summary>
 public sealed class OrphanSweepTest : IAsyncLifetime
 {
@@ -24,6 +25,7 @@ public sealed class OrphanSweepTest : IAsyncLifetime
         {
             ["ACTORIMAGES_ORPHAN_GRACE"] = $"{Grace.TotalSeconds}s",
             ["ACTORIMAGES_REPLICATION_FACTOR"] = "1",
+            ["ACTORIMAGES_REPAIR_INTERVAL"] = "4s",
         });
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
@@ -76,20 +78,29 @@ public sealed class OrphanSweepTest : IAsyncLifetime
         await Poll.UntilAsync(TimeSpan.FromSeconds(10), "node 1 listed as a holder of the image whose copy it kept", async () =>
             (await Wire.HoldersAsync(_cluster[2].Host, Images.Md5(damaged))).Contains(_cluster[1].Host));
 
-        // Once they are older than the grace, the young ones go too; the catalogued copy never does; node 2's scrub
-        // restores its copy from node 1's.
+        // Self-repair trims the copy too many: one holder is listed, its copy sound, and the other node's file, no
+        // longer listed, goes with that node's sweep once the holder confirms its copy.
+        IReadOnlyList<string> kept = [];
+        await Poll.UntilAsync(TimeSpan.FromSeconds(30), "the image listed on one node again", async () =>
+            (kept = await Wire.HoldersAsync(_cluster[2].Host, Images.Md5(damaged))).Count == 1);
+        var (holder, other) = kept[0] == _cluster[1].Host ? (_cluster[1], _cluster[2]) : (_cluster[2], _cluster[1]);
+        Assert.Equal(damaged, await Wire.GetP4Async(holder.Host, Images.Md5(damaged)));
+        var surplus = Path.Combine(other.DataDir, Path.GetRelativePath(_cluster[1].DataDir, lastSound));
+        await UntilAsync(TimeSpan.FromSeconds(45), $"the surplus copy on {other.Host} removed", surplus);
+        Assert.Equal(1, ScrubTest.Copies(holder.DataDir, damaged));
+        Assert.Equal(damaged, await Wire.GetP4Async(other.Host, Images.Md5(damaged)));
+
+        // Once they are older than the grace, the young ones go too; the catalogued copy never does.
         await UntilAsync(TimeSpan.FromSeconds(45), "the aged orphans removed", youngOrphan, youngTemp);
         Assert.True(planted.Elapsed >= Grace, $"a young orphan went after {planted.Elapsed}");
         Assert.Equal(image, await File.ReadAllBytesAsync(catalogued));
-        Assert.Equal(damaged, await File.ReadAllBytesAsync(lastSound));
-        await Poll.UntilAsync(TimeSpan.FromSeconds(30), "node 2's copy restored from node 1's", () =>
-            Task.FromResult(ScrubTest.Copies(_cluster[2].DataDir, damaged) == 1));
-        Assert.Equal(damaged, await Wire.GetP4Async(_cluster[2].Host, Images.Md5(damaged)));
         Assert.Equal(sound, await Wire.GetP4Async(_cluster[1].Host, Images.Md5(sound)));
         Assert.Equal(image, await Wire.GetP4Async(_cluster[1].Host, Images.Md5(image)));
         var log = await File.ReadAllTextAsync(_cluster[1].LogPath);
         Assert.Contains("Orphan sweep deleted", log);
         Assert.Contains("is now listed as a replica", log);
+        Assert.Contains("the others' orphan sweep removes their files",
+            string.Concat(await Task.WhenAll(_cluster.Nodes.Select(n => File.ReadAllTextAsync(n.LogPath)))));
     }
 
     /// <summary>The same relative path as <paramref name="pathOnTwo"/>, in node 1's data directory.</summary>

@@ -57,6 +57,20 @@ public sealed record MembershipSnapshot(string Self, ImmutableArray<MemberInfo> 
         return entry.Replicas.Where(r => r.Address != Self).OrderBy(r => up.Contains(r.Address) ? 0 : 1).ToList();
     }
 
+    /// <summary>
+    /// Whether every Up and reachable member runs with <paramref name="replicationFactor"/>, as its
+    /// <see cref="Membership.FactorRole"/> says. Self-repair trims a surplus of copies only then: a member with a
+    /// larger factor would copy back what a member with a smaller one dropped, over and over while a change of the
+    /// factor rolls through the cluster (docs/design.md, "Membership and failure").
+    /// </summary>
+    /// <param name="replicationFactor">This node's <c>replication-factor</c>.</param>
+    /// <returns>True when every such member carries the same factor's role.</returns>
+    public bool AllRunFactor(int replicationFactor)
+    {
+        var role = Membership.FactorRole(replicationFactor);
+        return UpReachable.All(m => m.Roles.Contains(role));
+    }
+
     /// <summary>The host of the oldest Up member, where the tracker singleton runs.</summary>
     public string? OldestHost => Members.Where(m => m.Status == "Up").OrderBy(m => m.UpNumber).FirstOrDefault()?.Host;
 
@@ -112,6 +126,16 @@ public sealed class Membership
     /// evacuation).</param>
     /// <returns>The copies wanted, 0 when there is no member.</returns>
     public static int CopiesWanted(int replicationFactor, int members) => Math.Min(replicationFactor, members);
+
+    /// <summary>The cluster role every node runs with: the tracker singleton's.</summary>
+    public const string ImagesRole = "images";
+
+    /// <summary>The cluster role that tells the other members a node's <c>replication-factor</c>, e.g.
+    /// <c>replication-factor-2</c> (<see cref="MembershipSnapshot.AllRunFactor"/>).</summary>
+    /// <param name="replicationFactor">The node's replication factor.</param>
+    /// <returns>The role's name.</returns>
+    public static string FactorRole(int replicationFactor) =>
+        "replication-factor-" + replicationFactor.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Every member in rendezvous order for <paramref name="md5"/>.</summary>
     /// <param name="md5">The image's lowercase hex md5.</param>

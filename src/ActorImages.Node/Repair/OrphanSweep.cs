@@ -34,7 +34,9 @@ public sealed record SweepPage(int Examined, int Removed, bool PassDone, bool Ca
 /// read and hashed whole there), since the catalog says where copies should be, not that they are good. When some
 /// holders confirm and others do not, the file stays until their scrub has restored them from the sound ones; when none
 /// does and this file is the image, this node is added to the entry's replicas — the file may be the image's last
-/// sound copy, and listed, the holders' scrub restores theirs from it;</item>
+/// sound copy, and listed, the holders' scrub restores theirs from it; the copy too many that the entry then lists is
+/// trimmed by self-repair once enough of them are sound (<see cref="ReplicaRepair"/>), and its file goes with the
+/// sweep of the node dropped;</item>
 /// <item>a file whose path the catalog does not know is deleted, but only once the catalog lists at least one image
 /// on this node in this pass (a node pointed at a wrong or empty database deletes nothing);</item>
 /// <item>a catalog lookup that fails keeps every file of the page.</item>

@@ -19,10 +19,14 @@ namespace ActorImages.Node.Repair;
 /// <param name="Copied">Copies made.</param>
 /// <param name="Failed">Copies that failed (the next pass tries again).</param>
 /// <param name="Lost">Entries with no live copy at all: nothing to copy from.</param>
+/// <param name="Surplus">Entries with more copies than wanted, every one on an Up member, while every Up member runs
+/// this node's factor (<see cref="MembershipSnapshot.AllRunFactor"/>).</param>
+/// <param name="Trimmed">Of those, the ones this node trimmed as their first live holder: the catalog now lists only
+/// their best-ranked sound copies.</param>
 /// <param name="Elapsed">Time the pass took.</param>
 /// <param name="Interrupted">Whether it stopped early (a new pass, this node's leave, a full stop).</param>
 public sealed record RepairPassResult(long Pages, long UnderReplicated, long Mine, long Copied, long Failed, long Lost,
-    TimeSpan Elapsed, bool Interrupted);
+    long Surplus, long Trimmed, TimeSpan Elapsed, bool Interrupted);
 
 /// <summary>What a leave did with this node's copies.</summary>
 /// <param name="Held">Entries this node held a copy of.</param>
@@ -42,6 +46,12 @@ public sealed record EvacuationResult(long Held, long Moved, long Copies, long F
 /// would choose now; exactly one node makes them: its first live holder in rendezvous order pushes them, or, for half
 /// of the images when one copy is missing, the target fetches it (<see cref="Assign"/>). Then the replica set
 /// becomes the live holders plus the new ones.</item>
+/// <item>Trim: an image listed on more Up members than wanted, with no replica on a member that is not Up (the orphan
+/// sweep made this node a holder of what may have been the last sound copy, or the factor was lowered), keeps the
+/// best-ranked holders whose copies are confirmed sound, as many as wanted; its first live holder drops the others
+/// from the replica set, and their files go with their node's orphan sweep, which deletes a copy only once the
+/// listed holders confirm theirs. Only while every Up member runs this node's factor
+/// (<see cref="MembershipSnapshot.AllRunFactor"/>).</item>
 /// <item>Leave: every image this node holds is copied to the node that should take its place when this node is gone
 /// (rank over the Up members without it), and this node drops out of the replica set.</item>
 /// </list>
@@ -106,14 +116,16 @@ public sealed class ReplicaRepair
     }
 
     /// <summary>
-    /// One pass over the catalog in bounded pages (<see cref="CatalogStore.UnderReplicatedAsync"/>): makes every copy
-    /// of an under-replicated image that falls to this node (<see cref="Assign"/>), at most <c>repair-parallelism</c>
-    /// at a time. The pass is a pipeline, so the copies never wait for the catalog: one task reads the pages and queues
-    /// this node's entries (at most a page ahead), the copies take them from the queue, and one task writes the new
-    /// holders, what the copies made in the last <see cref="RecordEvery"/> in one transaction. A pass is incremental
-    /// — only entries added since the last pass, less a margin — when the last pass completed with no failed copy over
-    /// the same Up members: nothing older can have become under-replicated without a membership change. Otherwise,
-    /// and every tenth pass, it reads the whole catalog (at a million entries, ~2,000 queries).
+    /// One pass over the catalog in bounded pages (<see cref="CatalogStore.OffFactorAsync"/>): makes every copy of an
+    /// under-replicated image that falls to this node (<see cref="Assign"/>), and trims the surplus of the
+    /// over-replicated ones it is the first live holder of, at most <c>repair-parallelism</c> at a time. The pass is a
+    /// pipeline, so the copies never wait for the catalog: one task reads the pages and queues this node's entries (at
+    /// most a page ahead), the copies take them from the queue, and one task writes the new holders, what the copies
+    /// made in the last <see cref="RecordEvery"/> in one transaction. A pass is incremental — only entries added since
+    /// the last pass, less a margin — when the last pass completed with no failed copy over the same Up members:
+    /// nothing older can have become under-replicated without a membership change (a surplus the orphan sweep made on
+    /// an older entry waits for a full pass). Otherwise, and every tenth pass, it reads the whole catalog (at a million
+    /// entries, ~2,000 queries).
     /// </summary>
     /// <param name="ct">Cancelled when the pass must give way (a new pass, this node's leave).</param>
     /// <returns>What it did; <see cref="RepairPassResult.Interrupted"/> when cancelled.</returns>
@@ -125,7 +137,9 @@ public sealed class ReplicaRepair
         var view = _membership.Current;
         var up = view.UpReachable;
         var upAddresses = up.Select(m => m.Address).ToList();
-        long pages = 0, under = 0, mine = 0, copied = 0, failed = 0, lost = 0;
+        long pages = 0, under = 0, mine = 0, copied = 0, failed = 0, lost = 0, surplus = 0, trimmed = 0;
+        var mayTrim = view.AllRunFactor(_settings.ReplicationFactor);
+        int? mostCopies = mayTrim ? Membership.CopiesWanted(_settings.ReplicationFactor, up.Count) : null;
         var lostSamples = new List<string>();
         var nextProgress = ProgressEvery;
         var upKey = string.Join(' ', upAddresses.Order(StringComparer.Ordinal));
@@ -181,13 +195,19 @@ public sealed class ReplicaRepair
                 while (true)
                 {
                     long queried = Stopwatch.GetTimestamp();
-                    var page = await _catalog.UnderReplicatedAsync(upAddresses, _settings.ReplicationFactor, after,
-                        _settings.RepairPageSize, token);
+                    var page = await _catalog.OffFactorAsync(upAddresses, _settings.ReplicationFactor,
+                        mostCopies is > 0 ? mostCopies : null, after, _settings.RepairPageSize, token);
                     var queryTime = Stopwatch.GetElapsedTime(queried);
                     pages++;
                     foreach (var entry in page.Entries)
                     {
-                        var assignment = Assign(entry, up, view.Self);
+                        var assignment = Assign(entry, up, view.Self, mayTrim);
+                        if (assignment.Surplus)
+                        {
+                            surplus++;
+                            if (assignment.Side == Side.Trim) await queue.Writer.WriteAsync(entry, token);
+                            continue;
+                        }
                         if (assignment.Live.Count >= assignment.Wanted) continue; // fewer Up members than the factor: as many copies as can be
                         under++;
                         if (assignment.Live.Count == 0)
@@ -223,9 +243,10 @@ public sealed class ReplicaRepair
                 MaxDegreeOfParallelism = _settings.RepairParallelism, CancellationToken = token,
             }, async (entry, t) =>
             {
-                var (ok, bad, record) = await RepairOneAsync(entry, t);
+                var (ok, bad, trim, record) = await RepairOneAsync(entry, t);
                 Interlocked.Add(ref copied, ok);
                 Interlocked.Add(ref failed, bad);
+                Interlocked.Add(ref trimmed, trim);
                 if (record is { } r) made.Writer.TryWrite(r);
             });
 
@@ -248,7 +269,8 @@ public sealed class ReplicaRepair
             if (lost > 0)
                 _log.LogError("Repair: {Lost} images have no copy on an Up member, nothing to copy from: {Samples}",
                     lost, string.Join(", ", lostSamples));
-            var result = new RepairPassResult(pages, under, mine, copied, failed, lost, clock.Elapsed, interrupted);
+            var result = new RepairPassResult(pages, under, mine, copied, failed, lost, surplus, trimmed, clock.Elapsed,
+                interrupted);
             lock (_gate)
             {
                 var settled = !interrupted && failed == 0;
@@ -263,6 +285,9 @@ public sealed class ReplicaRepair
                                     "{Copied} copies made, {Failed} failed, in {Ms} ms",
                     interrupted ? "interrupted" : "done", under, _settings.ReplicationFactor, mine, copied, failed,
                     (long)clock.Elapsed.TotalMilliseconds);
+            if (surplus > 0)
+                _log.LogInformation("Repair pass: {Surplus} images above {Factor} copies, {Trimmed} trimmed by this node",
+                    surplus, _settings.ReplicationFactor, trimmed);
             return result;
         }
     }
@@ -276,6 +301,9 @@ public sealed class ReplicaRepair
         Push,
         /// <summary>This node, the entry's one target, fetches a copy from a live holder.</summary>
         Pull,
+        /// <summary>This node, the first live holder of an entry with a surplus of copies, drops the surplus from its
+        /// replica set.</summary>
+        Trim,
     }
 
     /// <summary>An entry's copies as one membership view sees them.</summary>
@@ -284,7 +312,10 @@ public sealed class ReplicaRepair
     /// <param name="Targets">The best-ranked Up members that lack it, as many as copies are missing: the nodes
     /// <see cref="Ingest.Ingestion"/> would choose now.</param>
     /// <param name="Side">What this node does.</param>
-    private readonly record struct Assignment(IReadOnlyList<MemberInfo> Live, int Wanted, IReadOnlyList<MemberInfo> Targets, Side Side);
+    /// <param name="Surplus">More live copies than wanted and none on a member that is not Up, while trimming is
+    /// allowed: the first live holder trims it.</param>
+    private readonly record struct Assignment(IReadOnlyList<MemberInfo> Live, int Wanted, IReadOnlyList<MemberInfo> Targets,
+        Side Side, bool Surplus = false);
 
     /// <summary>A copy made, to be recorded: the entry, which of its replicas to keep, the replicas gained.</summary>
     private readonly record struct Record(CatalogEntry Entry, Func<Replica, bool> Keep, IReadOnlyList<Replica> Gained);
@@ -299,11 +330,14 @@ public sealed class ReplicaRepair
     /// while the other finished its 15,521 in 34 s and idled (docs/benchmarks.md); with it, each node of a pair
     /// makes half of the pair's copies whichever way they go.
     /// </summary>
-    private Assignment Assign(CatalogEntry entry, IReadOnlyList<MemberInfo> up, string self)
+    private Assignment Assign(CatalogEntry entry, IReadOnlyList<MemberInfo> up, string self, bool mayTrim)
     {
         var holders = entry.Replicas.Select(r => r.Address).ToHashSet();
         var live = Membership.Rank(entry.Md5, up.Where(m => holders.Contains(m.Address))).ToList();
         var wanted = Membership.CopiesWanted(_settings.ReplicationFactor, up.Count);
+        // A replica on a member not Up may be one of the copies to keep once it is back: no surplus while one is down.
+        if (mayTrim && live.Count > wanted && live.Count == holders.Count)
+            return new Assignment(live, wanted, [], live[0].Address == self ? Side.Trim : Side.None, Surplus: true);
         if (live.Count == 0 || live.Count >= wanted) return new Assignment(live, wanted, [], Side.None);
         var targets = Membership.Rank(entry.Md5, up).Where(m => !holders.Contains(m.Address)).Take(wanted - live.Count).ToList();
         var side = targets.Count == 1 && entry.Md5.Length > 0 && (entry.Md5[^1] & 1) == 1
@@ -312,24 +346,71 @@ public sealed class ReplicaRepair
         return new Assignment(live, wanted, targets, side);
     }
 
-    /// <summary>Makes the copies of one image that fall to this node; the membership is read again, since a long pass
-    /// outlives the view it started with. Returns what to record: the copies it made and which of the entry's replicas
-    /// to keep (those on Up members).</summary>
-    private async Task<(int Copied, int Failed, Record? Record)> RepairOneAsync(CatalogEntry entry, CancellationToken ct)
+    /// <summary>Makes the copies of one image that fall to this node, or trims its surplus; the membership is read
+    /// again, since a long pass outlives the view it started with. Returns what to record: the copies it made and which
+    /// of the entry's replicas to keep (those on Up members).</summary>
+    private async Task<(int Copied, int Failed, int Trimmed, Record? Record)> RepairOneAsync(CatalogEntry entry, CancellationToken ct)
     {
         var view = _membership.Current;
         var up = view.UpReachable;
-        var assignment = Assign(entry, up, view.Self);
+        var assignment = Assign(entry, up, view.Self, view.AllRunFactor(_settings.ReplicationFactor));
         // The pass gave this entry to this node under its view, so nothing to do now means the view changed meanwhile
         // (a holder unreachable, a member gone or come): counted as failed, so that the pass is not taken as settled
         // and the next one reads the whole catalog again rather than only the newest entries (docs/design.md).
-        if (assignment.Side == Side.None) return (0, 1, null);
+        if (assignment.Side == Side.None) return (0, 1, 0, null);
+        // A surplus left as it is fails nothing: it is found again by the next full pass.
+        if (assignment.Side == Side.Trim) return (0, 0, await TrimAsync(entry, assignment, ct) ? 1 : 0, null);
         var gained = assignment.Side == Side.Push
             ? await CopyAsync(entry, assignment.Targets, "repair", ct)
             : await PullAsync(entry, assignment.Live, assignment.Targets[0], ct);
         var upAddresses = up.Select(m => m.Address).ToHashSet();
-        return (gained.Count, assignment.Targets.Count - gained.Count,
+        return (gained.Count, assignment.Targets.Count - gained.Count, 0,
             gained.Count > 0 ? new Record(entry, r => upAddresses.Contains(r.Address), gained) : null);
+    }
+
+    /// <summary>
+    /// Trims the surplus of <paramref name="entry"/> (this node is its first live holder): asks its live holders in
+    /// rendezvous order whether their copies are sound — this node's own file hashed here, the others' by
+    /// <see cref="ReplicaTransfer.ConfirmAsync"/> — until <see cref="Assignment.Wanted"/> have said yes, then sets the
+    /// replica set to those, unless it changed since the page was read. Fewer sound copies than wanted trims nothing:
+    /// the holders' scrub restores theirs first.
+    /// </summary>
+    /// <returns>Whether the replica set was trimmed.</returns>
+    /// <exception cref="System.Data.Common.DbException">The catalog failed (the pass stops; the next one tries again).</exception>
+    private async Task<bool> TrimAsync(CatalogEntry entry, Assignment assignment, CancellationToken ct)
+    {
+        var self = _membership.Current.Self;
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var holder in assignment.Live)
+        {
+            if (keep.Count == assignment.Wanted) break;
+            bool sound;
+            try
+            {
+                sound = holder.Address == self
+                    ? await _blobs.HoldsCopyAsync(entry.Path, entry.Sha256, ct) == true
+                    : await _transfer.ConfirmAsync(holder.Host, entry.Path, entry.Size, entry.Sha256, ct);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                sound = false;
+            }
+            if (sound) keep.Add(holder.Address);
+        }
+        if (keep.Count < assignment.Wanted)
+        {
+            _log.LogWarning("Repair: {Md5} ({Path}) has {Listed} copies, {Wanted} wanted, but only {Sound} confirmed sound; none is dropped",
+                entry.Md5, entry.Path, entry.Replicas.Count, assignment.Wanted, keep.Count);
+            return false;
+        }
+        var read = entry.Replicas.Select(r => r.Address).ToHashSet(StringComparer.Ordinal);
+        var changed = await _catalog.ChangeReplicasAsync([entry.Id], now =>
+            read.SetEquals(now.Replicas.Select(r => r.Address)) ? now.Replicas.Where(r => keep.Contains(r.Address)).ToList() : null, ct);
+        if (changed == 0) return false;
+        _log.LogInformation("Repair: {Md5} ({Path}) had {Listed} copies, {Wanted} wanted; the catalog lists {Kept} now, and the others' orphan sweep removes their files",
+            entry.Md5, entry.Path, entry.Replicas.Count, assignment.Wanted,
+            string.Join(", ", entry.Replicas.Where(r => keep.Contains(r.Address)).Select(r => r.Host)));
+        return true;
     }
 
     /// <summary>Fetches a copy of <paramref name="entry"/> from its live holders, best first, into this node's store
