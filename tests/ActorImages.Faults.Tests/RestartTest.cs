@@ -50,7 +50,6 @@ public sealed class RestartTest : IAsyncLifetime
             && reply.Contains(rocketMd5) && reply.Contains(chelseaMd5) && reply.Contains(PeerMd5) ? reply : null);
 
         Assert.True(await _before.AnnounceStopAsync(), "full stop announced");
-        await Task.Delay(500);
         var stopping = System.Diagnostics.Stopwatch.StartNew();
         var exits = await Task.WhenAll(_before.Nodes.Select(n => n.StopAsync(TimeSpan.FromSeconds(90))));
         stopping.Stop();

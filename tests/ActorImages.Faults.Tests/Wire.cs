@@ -188,25 +188,6 @@ public static class Wire
         return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Announces a full stop (<c>POST /api/cluster/stopping</c>), as <c>bin/cluster down</c> does.</summary>
-    /// <param name="host">A node.</param>
-    /// <param name="token">The admin token.</param>
-    /// <returns>Whether the node took it (202).</returns>
-    public static async Task<bool> AnnounceStopAsync(string host, string token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://{host}:8080/api/cluster/stopping");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        try
-        {
-            using var response = await Http.SendAsync(request);
-            return response.StatusCode == HttpStatusCode.Accepted;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>A P2 upload in a fresh session, sent again (up to <paramref name="attempts"/> times, a second apart)
     /// until the node answers SUCCESS: for scenarios that need the image stored before they start, where an upload
     /// refused for a passing reason (a node not yet seen as gone) is no failure of what they test.</summary>

@@ -109,28 +109,29 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Announces a full stop through the first node that takes it (<c>POST /api/cluster/stopping</c>, as
-    /// <c>bin/cluster down</c> does): for two minutes leaving nodes keep their images where they are and nobody
-    /// repairs, so stopping every node is quick and leaves the replica sets as they were.</summary>
+    /// <summary>Announces a full stop to every running node (<c>POST /api/cluster/stopping</c>, as <c>bin/cluster
+    /// down</c> does): for two minutes leaving nodes keep their images where they are and nobody repairs, so stopping
+    /// every node is quick and leaves the replica sets as they were. Each node is told itself, not only through the
+    /// first one's publish, which a node may not have received when its SIGTERM comes.</summary>
     /// <returns>Whether a node took it.</returns>
     public async Task<bool> AnnounceStopAsync()
     {
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
-        foreach (var node in Nodes.Where(n => n.IsRunning))
+        var taken = await Task.WhenAll(Nodes.Where(n => n.IsRunning).Select(async node =>
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node.HttpBase, "api/cluster/stopping"));
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", NodeProcess.AdminToken);
             try
             {
                 using var response = await http.SendAsync(request);
-                if (response.StatusCode == System.Net.HttpStatusCode.Accepted) return true;
+                return response.StatusCode == System.Net.HttpStatusCode.Accepted;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // that node is not answering: try the next
+                return false; // that node is not answering; the others' publish reaches it if it is up
             }
-        }
-        return false;
+        }));
+        return taken.Any(t => t);
     }
 
     /// <summary>Waits until every running node sees <paramref name="count"/> members Up and answers <c>/ready</c>.</summary>
@@ -176,8 +177,7 @@ public sealed class TestCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Every node stops: none should spend its leave copying images to the others, which stop too.
-        // The other nodes hear of it through pub-sub, within moments.
-        if (Nodes.Any(n => n.IsRunning) && await AnnounceStopAsync()) await Task.Delay(500);
+        if (Nodes.Any(n => n.IsRunning)) await AnnounceStopAsync();
         await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
         try
         {
