@@ -61,7 +61,7 @@ public sealed record MembershipSnapshot(string Self, ImmutableArray<MemberInfo> 
     /// Whether every Up and reachable member runs with <paramref name="replicationFactor"/>, as its
     /// <see cref="Membership.FactorRole"/> says. Self-repair trims a surplus of copies only then: a member with a
     /// larger factor would copy back what a member with a smaller one dropped, over and over while a change of the
-    /// factor rolls through the cluster (docs/design.md, "Membership and failure").
+    /// factor rolls through the cluster (docs/design.md, "Actors and services on every node", RepairActor).
     /// </summary>
     /// <param name="replicationFactor">This node's <c>replication-factor</c>.</param>
     /// <returns>True when every such member carries the same factor's role.</returns>
