@@ -890,23 +890,24 @@ internal sealed class Bench
         var sampler = new RssSampler(_cluster);
         // Where the two cores go: the load generator shares them with the nodes; with --p2-deflate live it deflates
         // every upload as it sends it, as the seed-001 client does on its own machine.
-        var cpuBefore = CpuNow([]);
+        var spent = CpuSpent.None;
         try
         {
-            r = await P2Load.RunAsync(3, P2Clients, _options.Seconds, uploads, _runId);
+            r = await SpendingAsync(() => P2Load.RunAsync(3, P2Clients, _options.Seconds, uploads, _runId), s => spent = s);
         }
         finally
         {
             await sampler.DisposeAsync();
         }
-        var spent = cpuBefore is not null && CpuNow([]) is { } cpuAfter ? cpuAfter.Since(cpuBefore) : CpuSpent.None;
-        double generatorMs = spent.Generator.TotalMilliseconds, nodesMs = spent.Nodes.TotalMilliseconds;
+        double generatorMs = spent.Generator.TotalMilliseconds, nodesMs = spent.Nodes.TotalMilliseconds,
+            postgresMs = spent.Postgres.TotalMilliseconds;
         rss = sampler.Peaks;
         Console.WriteLine("  " + IngestSteps.Describe(stepsBefore, await IngestSteps.ReadAsync(3)));
         if (r.Uploads > 0)
             Console.WriteLine($"  CPU in the window, per upload and its download: the load generator {generatorMs / r.Uploads:0.0} ms "
                 + $"({generatorMs / 1000 / r.Seconds:0.00} cores; {(_options.P2Deflate == P2Deflate.Live ? "it deflates each upload as it sends it, as the seed-001 client does" : "uploads deflated before the window but for each one's label")}), "
-                + $"the nodes {nodesMs / r.Uploads:0.0} ms ({nodesMs / 1000 / r.Seconds:0.00} cores); PostgreSQL not counted");
+                + $"the nodes {nodesMs / r.Uploads:0.0} ms ({nodesMs / 1000 / r.Seconds:0.00} cores), "
+                + $"PostgreSQL {postgresMs / r.Uploads:0.0} ms ({postgresMs / 1000 / r.Seconds:0.00} cores)");
         const string name = "P2 upload+download";
         double ratio = r.MegabytesPerSecond / SeedP2MegabytesPerSecond;
         Console.WriteLine($"{name} {padded.Length / 1000} KB, {P2Clients} clients over 3 nodes (permessage-deflate {(r.Deflate ? "accepted" : "declined")}, uploads deflated {(_options.P2Deflate == P2Deflate.Live ? "as sent" : "ahead")}, "

@@ -139,7 +139,7 @@ public sealed class ReplicaRepair
         var upAddresses = up.Select(m => m.Address).ToList();
         long pages = 0, under = 0, mine = 0, copied = 0, failed = 0, lost = 0, surplus = 0, trimmed = 0;
         var mayTrim = view.AllRunFactor(_settings.ReplicationFactor);
-        int? mostCopies = mayTrim ? Membership.CopiesWanted(_settings.ReplicationFactor, up.Count) : null;
+        int? mostCopies = mayTrim && up.Count > 0 ? Membership.CopiesWanted(_settings.ReplicationFactor, up.Count) : null;
         var lostSamples = new List<string>();
         var nextProgress = ProgressEvery;
         var upKey = string.Join(' ', upAddresses.Order(StringComparer.Ordinal));
@@ -195,8 +195,8 @@ public sealed class ReplicaRepair
                 while (true)
                 {
                     long queried = Stopwatch.GetTimestamp();
-                    var page = await _catalog.OffFactorAsync(upAddresses, _settings.ReplicationFactor,
-                        mostCopies is > 0 ? mostCopies : null, after, _settings.RepairPageSize, token);
+                    var page = await _catalog.OffFactorAsync(upAddresses, _settings.ReplicationFactor, mostCopies, after,
+                        _settings.RepairPageSize, token);
                     var queryTime = Stopwatch.GetElapsedTime(queried);
                     pages++;
                     foreach (var entry in page.Entries)
@@ -286,8 +286,8 @@ public sealed class ReplicaRepair
                     interrupted ? "interrupted" : "done", under, _settings.ReplicationFactor, mine, copied, failed,
                     (long)clock.Elapsed.TotalMilliseconds);
             if (surplus > 0)
-                _log.LogInformation("Repair pass: {Surplus} images above {Factor} copies, {Trimmed} trimmed by this node",
-                    surplus, _settings.ReplicationFactor, trimmed);
+                _log.LogInformation("Repair pass: {Surplus} images with more copies than wanted, {Trimmed} trimmed by this node",
+                    surplus, trimmed);
             return result;
         }
     }
