@@ -11,7 +11,16 @@ namespace ActorImages.Faults.Tests;
 /// them. Every wait has a deadline: a node that was killed or cut off makes a call fail, never hang.</summary>
 public static class Wire
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+    /// <summary>Idle connections close after 5 s, as <c>NodeProcess</c>'s do (DescriptorLimitTest counts the node's
+    /// connections).</summary>
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5),
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+    };
 
     /// <summary>P1: one connection, length, bytes, half-close; returns once the node closed its side.</summary>
     /// <param name="host">The node.</param>

@@ -12,7 +12,12 @@ namespace ActorImages.Testing;
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    /// <summary>Idle connections close after 5 s, before the node's keep-alive of 30 s would close them in the middle of
+    /// a test that counts the node's connections (DescriptorLimitTest).</summary>
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+    };
     private readonly Dictionary<string, string> _environment;
     private readonly IReadOnlyList<string> _launcher;
     private readonly IReadOnlyList<string> _command;
