@@ -226,8 +226,10 @@ public sealed class ReplicaRepair
                     if (clock.Elapsed >= nextProgress)
                     {
                         nextProgress = clock.Elapsed + ProgressEvery;
-                        _log.LogInformation("Repair pass: up to id {After}, {Under} under-replicated, {Copied} copies made, {Failed} failed so far",
-                            after, under, Interlocked.Read(ref copied), Interlocked.Read(ref failed));
+                        _log.LogInformation("Repair pass: up to id {After}, {Under} under-replicated, {Copied} copies made, {Failed} failed, " +
+                                            "{Surplus} with more copies than wanted, {Trimmed} trimmed so far",
+                            after, under, Interlocked.Read(ref copied), Interlocked.Read(ref failed), surplus,
+                            Interlocked.Read(ref trimmed));
                     }
                 }
             }
@@ -407,7 +409,9 @@ public sealed class ReplicaRepair
         var changed = await _catalog.ChangeReplicasAsync([entry.Id], now =>
             read.SetEquals(now.Replicas.Select(r => r.Address)) ? now.Replicas.Where(r => keep.Contains(r.Address)).ToList() : null, ct);
         if (changed == 0) return false;
-        _log.LogInformation("Repair: {Md5} ({Path}) had {Listed} copies, {Wanted} wanted; the catalog lists {Kept} now, and the others' orphan sweep removes their files",
+        // One line per trimmed entry only at Debug: lowering the factor trims every entry of the catalog, which the
+        // pass's progress and summary lines count.
+        _log.LogDebug("Repair: {Md5} ({Path}) had {Listed} copies, {Wanted} wanted; the catalog lists {Kept} now, and the others' orphan sweep removes their files",
             entry.Md5, entry.Path, entry.Replicas.Count, assignment.Wanted,
             string.Join(", ", entry.Replicas.Where(r => keep.Contains(r.Address)).Select(r => r.Host)));
         return true;
