@@ -32,6 +32,8 @@ internal sealed class Bench
     private string _shape = "";
     /// <summary>The references measured at the start of the run, printed beside the ones measured after each window.</summary>
     private Reference? _sink, _responder;
+    /// <summary>The Python seed servers' figures (images/s acknowledged, req/s), measured at the start of the run.</summary>
+    private Reference? _seed000, _seed002;
 
     private Bench(Options options)
     {
@@ -199,6 +201,7 @@ internal sealed class Bench
             if (o.Scenarios.Overlaps(["p1", "refs", "repair", "scale"])) _sink = await SinkReferenceAsync(again: false);
             if (o.Scenarios.Contains("p3") || o.Scenarios.Contains("refs")) _responder = await ResponderReferenceAsync();
             if (o.Scenarios.Overlaps(["p1", "p3", "refs", "repair", "scale"])) Console.WriteLine();
+            if (o.Scenarios.Overlaps(["p1", "p3", "seeds"])) await SeedsAsync();
             if (!o.Scenarios.Overlaps(["p1", "p3", "p2", "probes", "repair", "scale"])) return;
             if (_cluster.RunningNodes().Count > 0) await _cluster.RunAsync(Env(2), "down");
             if (o.Fill > 0) await FillAsync(o.Scenarios.Contains("p1") ? 1 : 3);
@@ -222,6 +225,89 @@ internal sealed class Bench
             }
             RemoveSinkFiles();
         }
+    }
+
+    // --- the Python seed servers (the issue's floor) ------------------------------------------------------------
+
+    /// <summary>A seed server reconstructed in Python (tests/ActorImages.Bench/seeds/), or null when there is no
+    /// <c>python3</c>.</summary>
+    private async Task<ChildServer?> StartSeedAsync(string script, params string[] args)
+    {
+        try
+        {
+            return await ChildServer.StartCommandAsync("python3",
+                [Path.Combine(_options.Root, "tests", "ActorImages.Bench", "seeds", script), .. args]);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            Console.WriteLine($"  {script}: not measured ({e.Message}); the floor rows are left out");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Measures the Python servers the cluster replaces, under the same load generator as the cluster's windows:
+    /// seed 000's P1 server with the p1 load (8 cameras) and seed 002's tracker with the p3 mix (32 clients, 32 bench
+    /// peers registered first), each after <see cref="ReferenceWarmup"/>. The issue's floor ("at the least, the
+    /// cluster beats them everywhere") is the cluster's figure over theirs (<see cref="Floor"/>). They are
+    /// reconstructions from the seeds' READMEs (the seeds ship only their clients): a single process each, no
+    /// fsync, state in memory, seed 000's window and its image decoding left out.
+    /// </summary>
+    private async Task SeedsAsync()
+    {
+        Console.WriteLine("the Python servers the cluster replaces (reconstructed from the seeds' READMEs, tests/ActorImages.Bench/seeds/):");
+        string folder = Path.Combine(SinkFolder, $"{_runId}-seed000");
+        IPEndPoint[] p1 = [new(ReferenceHost, 5001)];
+        P1Load.Result? ingest = null;
+        Sync(); // as before the sink: neither pays for the other's writeback
+        await using (var server = await StartSeedAsync("seed000_server.py", ReferenceHost.ToString(), "5001", folder))
+        {
+            if (server is not null)
+            {
+                if (ReferenceWarmup > 0) await P1Load.RunAsync(p1, P1Clients, ReferenceWarmup, _images.CameraJpegs(), $"{_runId}-seed000-w");
+                ingest = await P1Load.RunAsync(p1, P1Clients, _options.Seconds, _images.CameraJpegs(), $"{_runId}-seed000");
+            }
+        }
+        if (ingest is not null)
+        {
+            int kept = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Count() : 0;
+            var at = DateTime.Now;
+            Console.WriteLine($"  seed 000's P1 server (Python, a thread per connection, no fsync), {P1Clients} clients: "
+                + $"{Fmt.N(ingest.PerSecond)} images/s acknowledged ({ingest.Acknowledged.Count} acknowledged, {ingest.Failed} failed"
+                + $"{(ingest.FirstError.Length > 0 ? ", first: " + ingest.FirstError : "")}; {kept} files kept after its warm-up and "
+                + $"window: it names a file by its second, so each second's last image overwrites the others), {ingest.Latency.Summary()}   [{Fmt.Clock(at)}]");
+            _seed000 = new Reference(ingest.PerSecond, 0, $"{Fmt.N(ingest.PerSecond)}/s seed 000, {kept} kept", at);
+        }
+
+        IPEndPoint[] p3 = [new(ReferenceHost, 13377)];
+        Sync(); // seed 000's files
+        await using (var tracker = await StartSeedAsync("seed002_tracker.py", ReferenceHost.ToString(), "13377"))
+        {
+            if (tracker is null) return;
+            int registered = 0;
+            for (int c = 0; c < P3Clients; c++)
+                if ((await P3Load.AskAsync(p3[0], P3Load.Reg(c, _runId)))?.StartsWith("OK ", StringComparison.Ordinal) == true) registered++;
+            if (ReferenceWarmup > 0) await P3Load.RunAsync(p3, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: true);
+            var r = await P3Load.RunAsync(p3, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: true);
+            var at = DateTime.Now;
+            Console.WriteLine($"  seed 002's tracker (Python, one thread, state in memory), {P3Clients} clients, 90 % LST / 5 % REG / 5 % UPD "
+                + $"({registered} peers registered): {Fmt.N(r.PerSecond)} req/s ({Fmt.N(r.Requests)} replies, {r.Errors} errors, "
+                + $"{r.Timeouts} timeouts), {r.All.Summary()} (LST p99 {Fmt.Ms(r.Lst.Millis(99))}, writes p99 {Fmt.Ms(r.Writes.Millis(99))})   [{Fmt.Clock(at)}]");
+            _seed002 = new Reference(r.PerSecond, 0, $"{Fmt.N(r.PerSecond)} req/s seed 002", at);
+        }
+        Console.WriteLine();
+    }
+
+    /// <summary>Prints and adds the floor's row for <paramref name="scenario"/>: the cluster's figure over the Python
+    /// seed server's (at least 1× is the issue's floor); nothing when the seed was not measured.</summary>
+    private void Floor(string scenario, double figure, string unit, Reference? seed, string seedName)
+    {
+        if (seed is null || seed.PerSecond <= 0) return;
+        double ratio = figure / seed.PerSecond;
+        string name = $"floor: {scenario}";
+        Console.WriteLine($"{name}: {Fmt.N(figure)} {unit} against {seedName}'s Python server, {seed.Named}: {Fmt.X(ratio)} "
+            + $"| floor >= 1.00x | {(ratio >= 1 ? "MET" : "MISSED")}");
+        _rows.Add(new Row(name, $"{Fmt.N(figure)} {unit}", seed.Text, Fmt.X(ratio), $">= 1.00x {seedName} (Python)", ratio >= 1, "-"));
     }
 
     // --- references -------------------------------------------------------------------------------------------
@@ -582,6 +668,7 @@ internal sealed class Bench
             sink.PerSecond > 0 ? ratio >= share : null, nodes == 1 ? "181/s" : "15/s"));
         Console.WriteLine("  " + rounds.DescribeCpu(share));
         Rss(name, rss);
+        if (nodes == 1) Floor("P1 ingest, 1 node RF1", rate, "images/s", _seed000, "seed 000");
     }
 
     /// <summary>How many of <paramref name="md5s"/> node 1's catalog lists; waits up to 20 s for the last ones.</summary>
@@ -668,6 +755,7 @@ internal sealed class Bench
             + "| target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             responder.PerSecond > 0 ? ratio >= 0.8 && p99 <= 2 : null, "1,862 req/s"));
+        Floor(name, r.PerSecond, "req/s", _seed002, "seed 002");
         Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
         foreach (string line in P3Budget.Describe(r, mixCpu, reads, readsCpu, P3Load.Result.Merge(responderRounds), responderCpu))
             Console.WriteLine("  " + line);
@@ -994,11 +1082,21 @@ internal sealed class ChildServer : IAsyncDisposable
     }
 
     /// <summary>Starts it with <paramref name="args"/> and waits for its <c>ready</c> line.</summary>
-    public static async Task<ChildServer> StartAsync(params string[] args)
+    public static Task<ChildServer> StartAsync(params string[] args)
     {
         string host = Environment.ProcessPath!;
-        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") info.ArgumentList.Add(typeof(ChildServer).Assembly.Location);
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? StartCommandAsync(host, [typeof(ChildServer).Assembly.Location, .. args])
+            : StartCommandAsync(host, args);
+    }
+
+    /// <summary>Starts <paramref name="command"/> with <paramref name="args"/> (a seed server in Python) and waits
+    /// for its <c>ready</c> line.</summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">There is no such command.</exception>
+    /// <exception cref="InvalidOperationException">It did not say <c>ready</c> within 30 s.</exception>
+    public static async Task<ChildServer> StartCommandAsync(string command, IReadOnlyList<string> args)
+    {
+        var info = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = false };
         foreach (string arg in args) info.ArgumentList.Add(arg);
         var process = Process.Start(info)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -15,11 +15,11 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
     P2Deflate P2Deflate)
 {
     /// <summary>The scenarios <c>--only</c> takes.</summary>
-    public static readonly string[] All = ["refs", "p1", "p3", "p2", "probes", "scale", "repair"];
+    public static readonly string[] All = ["refs", "seeds", "p1", "p3", "p2", "probes", "scale", "repair"];
 
     /// <summary>The help text (bin/bench --help prints it).</summary>
     public const string Help = """
-        Usage: bin/bench [--only p1,p3,p2,probes,scale,repair] [--seconds N] [--rounds N] [--warmup N] [--fill N]
+        Usage: bin/bench [--only seeds,p1,p3,p2,probes,scale,repair] [--seconds N] [--rounds N] [--warmup N] [--fill N]
                          [--p2-deflate ahead|live]
 
         Measures two references on this machine with the bench's own load generator, then the local cluster
@@ -31,6 +31,11 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
         re-replication figure is compared with the sink measured right after it.
           references  a minimal durable P1 sink (accept, length, bytes, temp file, fsync, rename) and a UDP
                       responder answering every datagram with a fixed 4,096-byte LST reply, both on 127.0.9.5
+          seeds       the Python servers the cluster replaces, reconstructed from the seeds' READMEs
+                      (tests/ActorImages.Bench/seeds/; python3): seed 000's P1 server under the p1 load on
+                      one node's worth of clients, seed 002's tracker under the p3 mix; each a single
+                      process on 127.0.9.5, no fsync, state in memory. The issue's floor: the cluster's
+                      one-node P1 and its P3 mix beat them (p1 and p3 measure them in any case)
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
                       the close): 1 node with replication factor 1, then 3 nodes with 2; counted: images whose
                       md5 the catalog lists afterwards
@@ -106,7 +111,7 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
                     break;
                 case "--only":
                     only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-                    if (only.Count == 0 || !only.IsSubsetOf(All)) throw new ArgumentException("--only takes refs, p1, p3, p2, probes, scale, repair, comma-separated");
+                    if (only.Count == 0 || !only.IsSubsetOf(All)) throw new ArgumentException("--only takes refs, seeds, p1, p3, p2, probes, scale, repair, comma-separated");
                     break;
                 default: throw new ArgumentException($"unknown option {args[i]} (see bin/bench --help)");
             }
