@@ -23,6 +23,8 @@ internal sealed class Bench
     /// <summary>Where the references listen: outside 127.0.0.0/24, the nodes' addresses (node i is 127.0.0.i), since the
     /// sink is measured again while up to five nodes run.</summary>
     private static readonly IPAddress ReferenceHost = IPAddress.Parse("127.0.9.5");
+    /// <summary>Where the Python seed servers listen: beside the references, which run in the same rounds.</summary>
+    private static readonly IPAddress SeedHost = IPAddress.Parse("127.0.9.6");
 
     private readonly Options _options;
     private readonly LocalCluster _cluster;
@@ -248,8 +250,9 @@ internal sealed class Bench
     /// <summary>
     /// Measures the Python servers the cluster replaces, under the same load generator as the cluster's windows:
     /// seed 000's P1 server with the p1 load (8 cameras) and seed 002's tracker with the p3 mix (32 clients, 32 bench
-    /// peers registered first), each after <see cref="ReferenceWarmup"/>. The issue's floor ("at the least, the
-    /// cluster beats them everywhere") is the cluster's figure over theirs (<see cref="Floor"/>). They are
+    /// peers registered first), each after <see cref="ReferenceWarmup"/>, as the run's first figures of theirs; the
+    /// one-node P1 and the P3 mix windows measure them again in rounds after their reference's. The issue's floor ("at
+    /// the least, the cluster beats them everywhere") is the cluster's figure over theirs (<see cref="Floor"/>). They are
     /// reconstructions from the seeds' READMEs (the seeds ship only their clients): a single process each, no
     /// fsync, state in memory, seed 000's window and its image decoding left out.
     /// </summary>
@@ -257,10 +260,10 @@ internal sealed class Bench
     {
         Console.WriteLine("the Python servers the cluster replaces (reconstructed from the seeds' READMEs, tests/ActorImages.Bench/seeds/):");
         string folder = Path.Combine(SinkFolder, $"{_runId}-seed000");
-        IPEndPoint[] p1 = [new(ReferenceHost, 5001)];
+        IPEndPoint[] p1 = [new(SeedHost, 5001)];
         P1Load.Result? ingest = null;
         Sync(); // as before the sink: neither pays for the other's writeback
-        await using (var server = await StartSeedAsync("seed000_server.py", ReferenceHost.ToString(), "5001", folder))
+        await using (var server = await StartSeedAsync("seed000_server.py", SeedHost.ToString(), "5001", folder))
         {
             if (server is not null)
             {
@@ -279,14 +282,12 @@ internal sealed class Bench
             _seed000 = new Reference(ingest.PerSecond, 0, $"{Fmt.N(ingest.PerSecond)}/s seed 000, {kept} kept", at);
         }
 
-        IPEndPoint[] p3 = [new(ReferenceHost, 13377)];
+        IPEndPoint[] p3 = [new(SeedHost, 13377)];
         Sync(); // seed 000's files
-        await using (var tracker = await StartSeedAsync("seed002_tracker.py", ReferenceHost.ToString(), "13377"))
+        await using (var tracker = await StartSeedAsync("seed002_tracker.py", SeedHost.ToString(), "13377"))
         {
             if (tracker is null) return;
-            int registered = 0;
-            for (int c = 0; c < P3Clients; c++)
-                if ((await P3Load.AskAsync(p3[0], P3Load.Reg(c, _runId)))?.StartsWith("OK ", StringComparison.Ordinal) == true) registered++;
+            int registered = await RegisterBenchPeersAsync(p3);
             if (ReferenceWarmup > 0) await P3Load.RunAsync(p3, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: true);
             var r = await P3Load.RunAsync(p3, P3Clients, _options.Seconds, 0.10, _runId, checkReplies: true);
             var at = DateTime.Now;
@@ -298,16 +299,40 @@ internal sealed class Bench
         Console.WriteLine();
     }
 
-    /// <summary>Prints and adds the floor's row for <paramref name="scenario"/>: the cluster's figure over the Python
-    /// seed server's (at least 1× is the issue's floor); nothing when the seed was not measured.</summary>
-    private void Floor(string scenario, double figure, string unit, Reference? seed, string seedName)
+    /// <summary>Registers the <see cref="P3Clients"/> bench peers (<see cref="P3Load.Reg"/>), client c on
+    /// <paramref name="targets"/>[c % count]; returns how many were answered OK.</summary>
+    private async Task<int> RegisterBenchPeersAsync(IReadOnlyList<IPEndPoint> targets)
     {
-        if (seed is null || seed.PerSecond <= 0) return;
-        double ratio = figure / seed.PerSecond;
+        int registered = 0;
+        for (int c = 0; c < P3Clients; c++)
+            if ((await P3Load.AskAsync(targets[c % targets.Count], P3Load.Reg(c, _runId)))?.StartsWith("OK ", StringComparison.Ordinal) == true) registered++;
+        return registered;
+    }
+
+    /// <summary>
+    /// Prints and adds the floor's row for <paramref name="scenario"/>: the cluster's figure over the Python seed
+    /// server's in the rounds between the nodes' (each right after a round of the window's reference), with the ratio
+    /// to the seed's figure at the start of the run beside; at least 1× is the issue's floor. Nothing when the seed was
+    /// not measured (no <c>python3</c>).
+    /// </summary>
+    /// <param name="scenario">The window's name.</param>
+    /// <param name="figure">The window's figure.</param>
+    /// <param name="unit">Its unit.</param>
+    /// <param name="rounds">The seed's figure per round between the nodes' rounds; empty when not measured.</param>
+    /// <param name="first">The seed's figure at the start of the run.</param>
+    /// <param name="seedName">e.g. <c>seed 000</c>.</param>
+    private void Floor(string scenario, double figure, string unit, IReadOnlyList<double> rounds, Reference? first, string seedName)
+    {
+        if (rounds.Count == 0 || rounds.Average() <= 0) return;
+        double seed = rounds.Average();
+        double ratio = figure / seed;
         string name = $"floor: {scenario}";
-        Console.WriteLine($"{name}: {Fmt.N(figure)} {unit} against {seedName}'s Python server, {seed.Named}: {Fmt.X(ratio)} "
-            + $"| floor >= 1.00x | {(ratio >= 1 ? "MET" : "MISSED")}");
-        _rows.Add(new Row(name, $"{Fmt.N(figure)} {unit}", seed.Text, Fmt.X(ratio), $">= 1.00x {seedName} (Python)", ratio >= 1, "-"));
+        string text = $"{Fmt.N(seed)} {unit} {seedName}";
+        Console.WriteLine($"{name}: {Fmt.N(figure)} {unit} against {seedName}'s Python server in {rounds.Count} rounds between the nodes', "
+            + $"{Rounds.Range(rounds)} {unit}, {text}: {Fmt.X(ratio)}"
+            + (first is { PerSecond: > 0 } ? $" (to its figure at the start, {first.Named}: {Fmt.X(figure / first.PerSecond)})" : "")
+            + $" | floor >= 1.00x | {(ratio >= 1 ? "MET" : "MISSED")}");
+        _rows.Add(new Row(name, $"{Fmt.N(figure)} {unit}", text, Fmt.X(ratio), $">= 1.00x {seedName} (Python)", ratio >= 1, "-"));
     }
 
     // --- references -------------------------------------------------------------------------------------------
@@ -485,8 +510,10 @@ internal sealed class Bench
     /// <param name="SinkSpent">The same in the sink's rounds, the sink's process as <see cref="CpuSpent.Others"/>.</param>
     /// <param name="SinkImages">Images the sink stored in its rounds.</param>
     /// <param name="SinkSeconds">The sink's rounds' length, s.</param>
+    /// <param name="Seed">Seed 000's images per second acknowledged in its rounds (each after a sink round), for the
+    /// floor; empty when not asked for or not measured.</param>
     private sealed record P1Rounds(P1Load.Result Nodes, Reference Sink, string Ratios, CpuSpent NodesSpent, CpuSpent SinkSpent,
-        long SinkImages, double SinkSeconds)
+        long SinkImages, double SinkSeconds, IReadOnlyList<double> Seed)
     {
         /// <summary>The node processes' CPU time (user + system) in their rounds.</summary>
         public TimeSpan NodesCpu => NodesSpent.Nodes;
@@ -512,9 +539,10 @@ internal sealed class Bench
     /// <summary>
     /// The P1 load on <paramref name="targets"/> for the window, in rounds alternating with rounds of a sink started for
     /// it (5 s of warm-up first; <see cref="Rounds"/>), the machine's dirty pages written before each round (<c>sync</c>):
-    /// the sink's files and the nodes' are then both fsynced and clean when the other side's round starts.
+    /// the sink's files and the nodes' are then both fsynced and clean when the other side's round starts. With
+    /// <paramref name="seed"/>, each sink round is followed by a round of seed 000's Python server (the floor).
     /// </summary>
-    private async Task<P1Rounds> P1RoundsAsync(IPEndPoint[] targets, string label)
+    private async Task<P1Rounds> P1RoundsAsync(IPEndPoint[] targets, string label, bool seed = false)
     {
         var bases = _images.CameraJpegs();
         string sinkLabel = label + "-sink";
@@ -522,18 +550,33 @@ internal sealed class Bench
         CpuSpent nodesSpent = CpuSpent.None, sinkSpent = CpuSpent.None;
         List<P1Load.Result> nodeRounds;
         List<SinkProcess.Window> sinkRounds;
+        var seedRounds = new List<double>();
+        IPEndPoint[] seedTarget = [new(SeedHost, 5001)];
         await using (var sink = await StartSinkAsync(sinkLabel))
+        await using (var seedServer = seed
+                         ? await StartSeedAsync("seed000_server.py", SeedHost.ToString(), "5001", Path.Combine(SinkFolder, label + "-seed000"))
+                         : null)
         {
             if (ReferenceWarmup > 0) await sink.RunAsync(P1Clients, ReferenceWarmup, bases, sinkLabel + "-w");
+            if (seedServer is not null && ReferenceWarmup > 0)
+                await P1Load.RunAsync(seedTarget, P1Clients, ReferenceWarmup, bases, label + "-seed000-w");
             (nodeRounds, sinkRounds) = await Rounds.AlternateAsync(_options.Rounds, Sync,
                 i => SpendingAsync(() => P1Load.RunAsync(targets, P1Clients, RoundSeconds, bases, $"{label}-r{i}"), spent => nodesSpent += spent),
-                i => SpendingAsync(() => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"), spent => sinkSpent += spent, sink.Pid));
+                async i =>
+                {
+                    var window = await SpendingAsync(() => sink.RunAsync(P1Clients, RoundSeconds, bases, $"{sinkLabel}-r{i}"),
+                        spent => sinkSpent += spent, sink.Pid);
+                    if (seedServer is null) return window;
+                    Sync();
+                    seedRounds.Add((await P1Load.RunAsync(seedTarget, P1Clients, RoundSeconds, bases, $"{label}-seed000-r{i}")).PerSecond);
+                    return window;
+                });
         }
         var merged = SinkProcess.Merge(sinkRounds);
         var reference = SinkReference(merged, RoundsOpening("sink", sinkRounds.Select(w => w.PerSecond), "images/s"), ")");
         return new P1Rounds(P1Load.Result.Merge(nodeRounds), reference,
             Rounds.Ratios(nodeRounds.Select(r => r.PerSecond), sinkRounds.Select(w => w.PerSecond)), nodesSpent, sinkSpent,
-            merged.Stored, merged.Load.Seconds);
+            merged.Stored, merged.Load.Seconds, seedRounds);
     }
 
     // --- the cluster --------------------------------------------------------------------------------------------
@@ -644,7 +687,7 @@ internal sealed class Bench
         var sampler = new RssSampler(_cluster);
         try
         {
-            rounds = await P1RoundsAsync(targets, $"{_runId}-p1-{nodes}");
+            rounds = await P1RoundsAsync(targets, $"{_runId}-p1-{nodes}", seed: nodes == 1);
         }
         finally
         {
@@ -668,7 +711,7 @@ internal sealed class Bench
             sink.PerSecond > 0 ? ratio >= share : null, nodes == 1 ? "181/s" : "15/s"));
         Console.WriteLine("  " + rounds.DescribeCpu(share));
         Rss(name, rss);
-        if (nodes == 1) Floor("P1 ingest, 1 node RF1", rate, "images/s", _seed000, "seed 000");
+        if (nodes == 1) Floor(name, rate, "images/s", rounds.Seed, _seed000, "seed 000");
     }
 
     /// <summary>How many of <paramref name="md5s"/> node 1's catalog lists; waits up to 20 s for the last ones.</summary>
@@ -701,11 +744,7 @@ internal sealed class Bench
         await ShapeAsync(3);
         var targets = Enumerable.Range(1, 3).Select(i => new IPEndPoint(IPAddress.Parse(LocalCluster.Host(i)), 13377)).ToArray();
         long catalog = await LocalCluster.CatalogSizeAsync();
-        int registered = 0;
-        for (int c = 0; c < P3Clients; c++)
-        {
-            if ((await P3Load.AskAsync(targets[c % 3], P3Load.Reg(c, _runId)))?.StartsWith("OK ", StringComparison.Ordinal) == true) registered++;
-        }
+        int registered = await RegisterBenchPeersAsync(targets);
         if (_options.Warmup > 0)
         {
             var w = await P3Load.RunAsync(targets, P3Clients, _options.Warmup, 0.10, _runId, checkReplies: true);
@@ -716,6 +755,9 @@ internal sealed class Bench
         // singleton), then of the responder (Rounds).
         List<(P3Load.Result Mix, P3Load.Result Reads)> nodeRounds;
         List<P3Load.Result> responderRounds;
+        // Seed 002's tracker after each responder round, with the same bench peers registered (the floor).
+        var seedRounds = new List<double>();
+        IPEndPoint[] seedTarget = [new(SeedHost, 13377)];
         var sampler = new RssSampler(_cluster);
         var trackerBefore = await TrackerSteps.ReadAsync(3);
         // What the machine and each process group spent in each kind of round (P3Budget).
@@ -723,15 +765,27 @@ internal sealed class Bench
         try
         {
             await using var server = await ChildServer.StartAsync("responder-p3", ReferenceHost.ToString(), "13377");
+            await using var seed = await StartSeedAsync("seed002_tracker.py", SeedHost.ToString(), "13377");
             IPEndPoint[] reference = [new(ReferenceHost, 13377)];
             if (ReferenceWarmup > 0) await P3Load.RunAsync(reference, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: false);
+            if (seed is not null)
+            {
+                await RegisterBenchPeersAsync(seedTarget);
+                if (ReferenceWarmup > 0) await P3Load.RunAsync(seedTarget, P3Clients, ReferenceWarmup, 0.10, _runId, checkReplies: true);
+            }
             (nodeRounds, responderRounds) = await Rounds.AlternateAsync(_options.Rounds, null,
                 async _ => (await SpendingAsync(() => P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true),
                         spent => mixCpu += spent),
                     await SpendingAsync(() => P3Load.RunAsync(targets, P3Clients, RoundSeconds, 0, _runId, checkReplies: true),
                         spent => readsCpu += spent)),
-                _ => SpendingAsync(() => P3Load.RunAsync(reference, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: false),
-                    spent => responderCpu += spent, server.Pid));
+                async _ =>
+                {
+                    var round = await SpendingAsync(() => P3Load.RunAsync(reference, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: false),
+                        spent => responderCpu += spent, server.Pid);
+                    if (seed is not null)
+                        seedRounds.Add((await P3Load.RunAsync(seedTarget, P3Clients, RoundSeconds, 0.10, _runId, checkReplies: true)).PerSecond);
+                    return round;
+                });
         }
         finally
         {
@@ -755,7 +809,7 @@ internal sealed class Bench
             + "| target >= 0.80x and p99 <= 2 ms | Java 1,862 req/s");
         _rows.Add(new Row(name, $"{Fmt.N(r.PerSecond)} req/s, p99 {Fmt.Ms(p99)}", responder.Text, Fmt.X(ratio), ">= 0.80x responder, p99 <= 2 ms",
             responder.PerSecond > 0 ? ratio >= 0.8 && p99 <= 2 : null, "1,862 req/s"));
-        Floor(name, r.PerSecond, "req/s", _seed002, "seed 002");
+        Floor(name, r.PerSecond, "req/s", seedRounds, _seed002, "seed 002");
         Console.WriteLine("  " + TrackerSteps.Describe(trackerBefore, trackerAfter));
         foreach (string line in P3Budget.Describe(r, mixCpu, reads, readsCpu, P3Load.Result.Merge(responderRounds), responderCpu))
             Console.WriteLine("  " + line);

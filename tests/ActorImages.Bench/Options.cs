@@ -34,8 +34,9 @@ internal sealed record Options(string Root, int Seconds, int Warmup, IReadOnlySe
           seeds       the Python servers the cluster replaces, reconstructed from the seeds' READMEs
                       (tests/ActorImages.Bench/seeds/; python3): seed 000's P1 server under the p1 load
                       (8 cameras), seed 002's tracker under the p3 mix; each a single process on
-                      127.0.9.5, no fsync, state in memory. The issue's floor, printed as floor: rows:
-                      the cluster's one-node P1 and its P3 mix beat them (p1 and p3 measure them in any case)
+                      127.0.9.6, no fsync, state in memory; measured at the start, and in rounds after
+                      the reference's in the one-node P1 and the P3 mix windows. The issue's floor,
+                      printed as floor: rows: the cluster's one-node P1 and its P3 mix beat them
           p1          8 camera clients, one P1 connection per ~100 KB JPEG (length, bytes, half-close, wait for
                       the close): 1 node with replication factor 1, then 3 nodes with 2; counted: images whose
                       md5 the catalog lists afterwards
