@@ -323,8 +323,8 @@ internal sealed class Bench
     /// <param name="seedName">e.g. <c>seed 000</c>.</param>
     private void Floor(string scenario, double figure, string unit, IReadOnlyList<double> rounds, Reference? first, string seedName)
     {
-        if (rounds.Count == 0 || rounds.Average() <= 0) return;
-        double seed = rounds.Average();
+        double seed = rounds.Count > 0 ? rounds.Average() : 0;
+        if (seed <= 0) return;
         double ratio = figure / seed;
         string name = $"floor: {scenario}";
         string text = $"{Fmt.N(seed)} {unit} {seedName}";

@@ -142,9 +142,8 @@ public sealed class DescriptorLimitTest(ITestOutputHelper output) : IAsyncLifeti
     private static async Task<double> FreshMetricAsync(string series)
     {
         using var fresh = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
-        var body = await fresh.GetStringAsync($"http://{Host}:8080/metrics");
-        var line = body.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return Wire.MetricIn(await fresh.GetStringAsync($"http://{Host}:8080/metrics"), series)
+            ?? throw new InvalidOperationException($"no {series} on /metrics");
     }
 
     /// <summary>Opens <paramref name="count"/> connections to <paramref name="port"/> into <paramref name="held"/>

@@ -192,9 +192,17 @@ public static class Wire
     public static async Task<double?> MetricAsync(string host, string series)
     {
         var body = await GetAsync(host, "/metrics");
-        if (body is null) return null;
+        return body is null ? null : MetricIn(body, series) ?? 0;
+    }
+
+    /// <summary>The value of <paramref name="series"/> (name and labels, as <c>/metrics</c> writes them) in a
+    /// <c>/metrics</c> body, or null when the body has no such line.</summary>
+    /// <param name="body">The text of <c>GET /metrics</c>.</param>
+    /// <param name="series">e.g. <c>actorimages_connections_open{listener="http"}</c>.</param>
+    public static double? MetricIn(string body, string series)
+    {
         var line = body.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return line is null ? null : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>A P2 upload in a fresh session, sent again (up to <paramref name="attempts"/> times, a second apart)
